@@ -62,7 +62,9 @@ def wait_until_healthy(
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
-                raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+                raise RuntimeError(
+                    f"process exited with {process.returncode} before {url} answered"
+                )
             try:
                 response = client.get(url)
                 if response.is_success:
@@ -96,7 +98,9 @@ def start_service(
         start_new_session=True,
     )
     log_file.close()
-    service = ServiceProcess(name=name, process=process, port=port, log_path=log_path, env=env or {})
+    service = ServiceProcess(
+        name=name, process=process, port=port, log_path=log_path, env=env or {}
+    )
     try:
         wait_until_healthy(f"{service.url}{health_path}", process, timeout)
     except BaseException:

@@ -1,0 +1,129 @@
+"""The config file's wire shape: LiteLLM's `config.yaml` plus toolrelay's own sections.
+
+Every model allows extra keys so that a LiteLLM config never fails to load; the loader
+warns about the extras it does not use (see `loader.unknown_keys`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class LiteLLMParams(_Section):
+    model: str
+    api_key: str | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    rpm: int | None = Field(default=None, ge=0)
+    tpm: int | None = Field(default=None, ge=0)
+    weight: float | None = Field(default=None, ge=0)
+    order: int | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    stream_timeout: float | None = Field(default=None, gt=0)
+    max_parallel_requests: int | None = Field(default=None, ge=1)
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+    organization: str | None = None
+    extra_headers: dict[str, str] | None = None
+
+
+class ModelInfo(_Section):
+    id: str | None = None
+    mode: str | None = None
+    base_model: str | None = None
+    max_tokens: int | None = None
+    max_input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+    supports_function_calling: bool | None = None
+    supports_vision: bool | None = None
+
+
+class ModelEntry(_Section):
+    model_name: str
+    litellm_params: LiteLLMParams
+    model_info: ModelInfo = Field(default_factory=ModelInfo)
+
+
+class RouterSettings(_Section):
+    routing_strategy: str = "simple-shuffle"
+    num_retries: int | None = Field(default=None, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    context_window_fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    content_policy_fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    allowed_fails: int | None = Field(default=None, ge=0)
+    cooldown_time: float | None = Field(default=None, ge=0)
+    redis_host: str | None = None
+    redis_port: int | None = None
+    redis_password: str | None = None
+    routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
+
+
+class LiteLLMSettings(_Section):
+    drop_params: bool = False
+    num_retries: int | None = Field(default=None, ge=0)
+    request_timeout: float | None = Field(default=None, gt=0)
+    cache: bool = False
+    cache_params: dict[str, Any] = Field(default_factory=dict)
+    success_callback: list[str] = Field(default_factory=list)
+    failure_callback: list[str] = Field(default_factory=list)
+    callbacks: list[str] | str | None = None
+    set_verbose: bool | None = None
+    json_logs: bool | None = None
+
+
+class GeneralSettings(_Section):
+    master_key: str | None = None
+    database_url: str | None = None
+    proxy_batch_write_at: float | None = Field(default=None, gt=0)
+    allow_requests_on_db_unavailable: bool = False
+    enable_jwt_auth: bool = False
+    litellm_jwtauth: dict[str, Any] = Field(default_factory=dict)
+    max_parallel_requests: int | None = Field(default=None, ge=1)
+    max_request_size_mb: float | None = Field(default=None, gt=0)
+
+
+class McpServerEntry(_Section):
+    url: str | None = None
+    transport: Literal["http", "sse", "stdio", "streamable_http", "streamable-http"] = "http"
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth_type: str | None = None
+    auth_value: str | None = None
+    allowed_tools: list[str] | None = None
+    disallowed_tools: list[str] | None = None
+    timeout: float | None = Field(default=None, gt=0)
+
+
+class StorageSettings(_Section):
+    backend: Literal["local", "s3"] = "local"
+    endpoint: str | None = None
+    bucket: str = "mcp-storage"
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str | None = None
+    secure: bool | None = None
+    presign_expiry: int = Field(default=24 * 3600, gt=0, le=7 * 24 * 3600)
+    local_dir: str | None = None
+
+
+class ConfigFile(_Section):
+    model_list: list[ModelEntry] = Field(default_factory=list)
+    router_settings: RouterSettings = Field(default_factory=RouterSettings)
+    litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
+    general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    mcp_servers: dict[str, McpServerEntry] = Field(default_factory=dict)
+    middleware_settings: dict[str, Any] = Field(default_factory=dict)
+    mcp_server_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    storage: StorageSettings = Field(default_factory=StorageSettings)

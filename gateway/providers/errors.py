@@ -1,0 +1,112 @@
+"""Map upstream HTTP statuses and transport failures to the gateway's error hierarchy.
+
+This is the one boundary where provider failures become `gateway.errors` classes; provider
+modules may pass a `classify` hook to recognise their own error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway import errors
+
+# A provider's hook: (status, parsed error object) -> a more specific class, or None.
+Classifier = Callable[[int, Mapping[str, Any]], type[errors.GatewayError] | None]
+
+_OPENAI_CODES: dict[str, type[errors.GatewayError]] = {
+    "context_length_exceeded": errors.ContextWindowExceededError,
+    "string_above_max_length": errors.ContextWindowExceededError,
+    "content_policy_violation": errors.ContentPolicyViolationError,
+    "content_filter": errors.ContentPolicyViolationError,
+    "model_not_found": errors.NotFoundError,
+}
+
+_BY_STATUS: dict[int, type[errors.GatewayError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    408: errors.RequestTimeoutError,
+    409: errors.BadRequestError,
+    413: errors.RequestTooLargeError,
+    422: errors.BadRequestError,
+    429: errors.RateLimitError,
+    500: errors.UpstreamServerError,
+    502: errors.ServiceUnavailableError,
+    503: errors.ServiceUnavailableError,
+    504: errors.RequestTimeoutError,
+    529: errors.ServiceUnavailableError,
+}
+
+
+def parse_error_object(body: bytes) -> dict[str, Any]:
+    """The `error` object of an upstream error body, or `{"message": <text>}`."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        text = body.decode("utf-8", errors="replace").strip()
+        return {"message": text[:500] or "(empty body)"}
+    if isinstance(parsed, dict):
+        inner = parsed.get("error")
+        if isinstance(inner, dict):
+            return inner
+        if isinstance(inner, str):
+            return {"message": inner}
+        if isinstance(parsed.get("message"), str):
+            return parsed
+    return {"message": str(parsed)[:500]}
+
+
+def error_from_status(
+    provider: str,
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    classify: Classifier | None = None,
+) -> errors.GatewayError:
+    detail = parse_error_object(body)
+    cls = classify(status, detail) if classify else None
+    code = detail.get("code")
+    if cls is None and isinstance(code, str):
+        cls = _OPENAI_CODES.get(code)
+    if cls is None:
+        cls = _BY_STATUS.get(status) or (
+            errors.UpstreamServerError if status >= 500 else errors.BadRequestError
+        )
+    message = str(detail.get("message") or f"upstream returned HTTP {status}")
+    passed_headers: dict[str, str] = {}
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        passed_headers["retry-after"] = retry_after
+    param = detail.get("param")
+    return cls(
+        f"{provider} error: {message}",
+        code=code if isinstance(code, str) else None,
+        param=param if isinstance(param, str) else None,
+        headers=passed_headers,
+        provider=provider,
+    )
+
+
+def error_from_transport(provider: str, exc: httpx.HTTPError) -> errors.GatewayError:
+    if isinstance(exc, httpx.TimeoutException):
+        return errors.RequestTimeoutError(
+            f"{provider} error: upstream timed out ({type(exc).__name__})", provider=provider
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return errors.ServiceUnavailableError(
+            f"{provider} error: cannot connect to upstream", provider=provider
+        )
+    return errors.ServiceUnavailableError(
+        f"{provider} error: upstream connection failed ({type(exc).__name__})", provider=provider
+    )
+
+
+def malformed_response(provider: str, what: str) -> errors.BadGatewayError:
+    return errors.BadGatewayError(
+        f"{provider} error: malformed upstream response: {what}", provider=provider
+    )

@@ -1,0 +1,53 @@
+"""Choose a provider by the `provider/` prefix of a deployment's model: a table, not a chain."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from gateway.errors import BadRequestError
+from gateway.providers.base import Provider
+from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
+
+Factory = Callable[[httpx.AsyncClient], Provider]
+
+
+def _openai_compatible(name: str, base: str | None) -> Factory:
+    def build(http: httpx.AsyncClient) -> Provider:
+        return OpenAICompatibleProvider(http=http, name=name, default_base=base)
+
+    return build
+
+
+def default_factories() -> dict[str, Factory]:
+    factories: dict[str, Factory] = {
+        name: _openai_compatible(name, base) for name, base in OPENAI_COMPATIBLE_BASES.items()
+    }
+    return factories
+
+
+@dataclass
+class ProviderRegistry:
+    """Provider instances, built once per app around the one shared HTTP client."""
+
+    http: httpx.AsyncClient
+    factories: Mapping[str, Factory] = field(default_factory=default_factories)
+    _instances: dict[str, Provider] = field(default_factory=dict)
+
+    def known(self, name: str) -> bool:
+        return name in self.factories
+
+    def get(self, name: str) -> Provider:
+        instance = self._instances.get(name)
+        if instance is None:
+            factory = self.factories.get(name)
+            if factory is None:
+                raise BadRequestError(
+                    f"unsupported provider {name!r}; supported: {', '.join(sorted(self.factories))}",
+                    code="unsupported_provider",
+                )
+            instance = factory(self.http)
+            self._instances[name] = instance
+        return instance

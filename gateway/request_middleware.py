@@ -1,0 +1,85 @@
+"""Pure ASGI middleware: request id, overhead header, and one access-log line per request."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.context import RequestContext, bind_context, unbind_context
+
+REQUEST_ID_HEADER = b"x-request-id"
+OVERHEAD_HEADER = b"x-litellm-overhead-duration-ms"
+_MAX_REQUEST_ID = 128
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
+        self.app = app
+        self.access_log = access_log
+        self.log = structlog.get_logger("toolrelay.gateway.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        ctx = RequestContext(request_id=request_id)
+        token = bind_context(ctx)
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                headers.append((OVERHEAD_HEADER, f"{ctx.overhead_ms():.3f}".encode()))
+                for name, value in ctx.response_headers.items():
+                    headers.append((name.encode(), value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            unbind_context(token)
+            if self.access_log and scope["path"] not in _QUIET_PATHS:
+                self._log(scope, ctx, status)
+
+    def _log(self, scope: Scope, ctx: RequestContext, status: int) -> None:
+        latency_ms = (time.perf_counter() - ctx.started) * 1000
+        fields: dict[str, object] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "latency_ms": round(latency_ms, 2),
+            "request_id": ctx.request_id,
+        }
+        if ctx.model_group is not None:
+            fields.update(
+                model=ctx.model_group,
+                deployment=ctx.deployment_id,
+                provider=ctx.provider,
+                stream=ctx.stream,
+                prompt_tokens=ctx.prompt_tokens,
+                completion_tokens=ctx.completion_tokens,
+                upstream_ms=round(ctx.upstream_seconds * 1000, 2),
+            )
+        if ctx.error is not None:
+            fields["error"] = ctx.error
+        self.log.info("request", **fields)
+
+
+_QUIET_PATHS = frozenset({"/health/liveliness", "/health/readiness", "/metrics"})
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            text: str = value.decode("latin-1").strip()
+            if 0 < len(text) <= _MAX_REQUEST_ID and text.isprintable():
+                return text
+    return None

@@ -1,0 +1,41 @@
+"""`/v1/models`: the model groups this gateway serves."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import NotFoundError
+from gateway.http_io import JSONResponse
+from gateway.state import GatewayState
+
+
+def routes(state: GatewayState) -> list[Route]:
+    created = int(time.time())
+
+    def entry(name: str) -> dict[str, object]:
+        return {"id": name, "object": "model", "created": created, "owned_by": "toolrelay"}
+
+    async def list_models(request: Request) -> Response:
+        await state.authenticator.authenticate(request.headers)
+        return JSONResponse({"object": "list", "data": [entry(n) for n in state.groups.names()]})
+
+    async def get_model(request: Request) -> Response:
+        await state.authenticator.authenticate(request.headers)
+        name = request.path_params["model"]
+        if name not in state.groups.groups:
+            raise NotFoundError(
+                f"The model '{name}' does not exist.", code="model_not_found", param="model"
+            )
+        return JSONResponse(entry(name))
+
+    table: list[Route] = []
+    for prefix in ("/v1", ""):
+        table += [
+            Route(f"{prefix}/models", list_models, methods=["GET"]),
+            Route(prefix + "/models/{model:path}", get_model, methods=["GET"]),
+        ]
+    return table

@@ -1,0 +1,33 @@
+"""Run the gateway under uvicorn (uvloop + httptools), one or several workers."""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+
+from gateway.app import CONFIG_ENV, create_app
+from gateway.config import LoadedConfig
+from gateway.logs import configure_logging
+
+
+def serve(
+    config: LoadedConfig, *, host: str, port: int, workers: int = 1, log_level: str = "info"
+) -> None:
+    configure_logging(json_logs=config.file.litellm_settings.json_logs, level=log_level)
+    common = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 30,
+        "timeout_keep_alive": 75,
+    }
+    if workers > 1:
+        if config.path is not None:
+            os.environ[CONFIG_ENV] = str(config.path.resolve())
+        uvicorn.run("gateway.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        return
+    uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]

@@ -1,0 +1,43 @@
+"""Everything a request handler needs, built once by the app factory and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from gateway.auth import Authenticator
+from gateway.config import LoadedConfig
+from gateway.providers.registry import ProviderRegistry
+from gateway.routing import ModelGroups, Router
+
+DEFAULT_TIMEOUT_SECONDS = 600.0
+DEFAULT_MAX_REQUEST_MB = 32.0
+
+
+@dataclass
+class GatewayState:
+    config: LoadedConfig
+    http: httpx.AsyncClient
+    providers: ProviderRegistry
+    groups: ModelGroups
+    router: Router
+    authenticator: Authenticator
+
+    @property
+    def drop_params(self) -> bool:
+        return self.config.file.litellm_settings.drop_params
+
+    @property
+    def max_body_bytes(self) -> int:
+        mb = self.config.file.general_settings.max_request_size_mb or DEFAULT_MAX_REQUEST_MB
+        return int(mb * 1024 * 1024)
+
+    def timeout_for(self, deployment_timeout: float | None) -> float:
+        file = self.config.file
+        return (
+            deployment_timeout
+            or file.router_settings.timeout
+            or file.litellm_settings.request_timeout
+            or DEFAULT_TIMEOUT_SECONDS
+        )

@@ -1,0 +1,71 @@
+"""The `toolrelay` command: `up`, `gateway`, `middleware`, `mcp NAME`, `fake-upstream`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gateway.config import ConfigError, load_config
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from gateway.server import serve
+
+    config = load_config(args.config)
+    serve(config, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    from toolrelay.up import run_stack
+
+    return run_stack(config_path=args.config, host=args.host, home=args.home)
+
+
+def _mcp(rest: Sequence[str]) -> int:
+    from mcp_servers.cli import main as mcp_main  # type: ignore[import-untyped, unused-ignore]
+
+    return int(mcp_main(list(rest)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="toolrelay", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gateway = sub.add_parser("gateway", help="run the OpenAI-compatible gateway (port 4000)")
+    gateway.add_argument("--config", help="LiteLLM-format config.yaml")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=4000)
+    gateway.add_argument("--workers", type=int, default=1)
+    gateway.add_argument("--log-level", default="info")
+    gateway.set_defaults(handler=_gateway)
+
+    up = sub.add_parser("up", help="run the whole stack with embedded defaults")
+    up.add_argument("--config", help="use this config instead of the embedded defaults")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--home", help="data directory (default: $TOOLRELAY_HOME or ~/.toolrelay)")
+    up.set_defaults(handler=_up)
+
+    sub.add_parser(
+        "mcp", help="run an MCP server: toolrelay mcp NAME|bridge ... (see toolrelay mcp --help)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["mcp"]:
+        return _mcp(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"toolrelay: config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
