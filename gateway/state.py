@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from gateway.auth import Authenticator
 from gateway.config import LoadedConfig
+from gateway.hooks import RequestHook
 from gateway.providers.registry import ProviderRegistry
 from gateway.routing import ModelGroups, Router
 
@@ -23,6 +24,7 @@ class GatewayState:
     groups: ModelGroups
     router: Router
     authenticator: Authenticator
+    hooks: list[RequestHook] = field(default_factory=list)
 
     @property
     def drop_params(self) -> bool:

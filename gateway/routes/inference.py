@@ -1,15 +1,15 @@
-"""`/chat/completions`, `/completions` and `/embeddings`: authenticate, route, call, relay."""
+"""`/chat/completions`, `/completions` and `/embeddings`: authenticate, check, route, call, relay."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from gateway.auth import Principal
 from gateway.completions_adapter import (
     chat_body_from_completion,
     completion_chunks,
@@ -17,7 +17,8 @@ from gateway.completions_adapter import (
 )
 from gateway.context import RequestContext, current_context
 from gateway.deployments import Deployment
-from gateway.errors import BadRequestError
+from gateway.errors import BadRequestError, GatewayError
+from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
 from gateway.providers.errors import malformed_response
@@ -34,7 +35,7 @@ def _context() -> RequestContext:
     return ctx
 
 
-def _validate_messages(body: JSON) -> None:
+def validate_messages(body: JSON) -> None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequestError(
@@ -54,9 +55,62 @@ def _wants_usage(body: JSON) -> bool:
     return isinstance(options, dict) and bool(options.get("include_usage"))
 
 
-class InferenceRoutes:
+class InferenceCalls:
+    """Runs one inference request through hooks, router and provider. Also used by the
+    Anthropic-compatible `/v1/messages` route, which translates around it."""
+
     def __init__(self, state: GatewayState) -> None:
         self.state = state
+
+    async def begin(self, request: Request, call_type: CallType) -> CallRecord:
+        principal = await self.state.authenticator.authenticate(request.headers)
+        body = await read_json_object(request, self.state.max_body_bytes)
+        return await self.begin_with_body(principal, body, call_type)
+
+    async def begin_with_body(
+        self, principal: Principal, body: JSON, call_type: CallType
+    ) -> CallRecord:
+        model = require_model(body)
+        ctx = _context()
+        ctx.key_alias = principal.key_alias
+        ctx.model_group = model
+        ctx.stream = bool(body.get("stream"))
+        self.state.groups.get(model)  # unknown model -> 400 before any work
+        record = CallRecord(
+            request_id=ctx.request_id,
+            principal=principal,
+            call_type=call_type,
+            model_group=model,
+            body=body,
+            stream=ctx.stream,
+        )
+        ran = 0
+        try:
+            for hook in self.state.hooks:
+                await hook.pre_call(record)
+                ran += 1
+        except GatewayError as exc:
+            await self.finish(record, exc, hooks=self.state.hooks[:ran])
+            raise
+        return record
+
+    async def finish(
+        self, record: CallRecord, error: GatewayError | None, hooks: list[RequestHook] | None = None
+    ) -> None:
+        """Close the record and run post_call hooks (exactly once per begun request)."""
+        record.ended_at = time.time()
+        if error is not None:
+            record.status = "failure"
+            record.http_status = error.status_code
+            record.error_type = type(error).__name__
+        ctx = current_context()
+        if ctx is not None:
+            ctx.prompt_tokens, ctx.completion_tokens = (
+                record.prompt_tokens,
+                record.completion_tokens,
+            )
+        for hook in self.state.hooks if hooks is None else hooks:
+            await hook.post_call(record)
 
     def _call(self, deployment: Deployment, body: JSON, request_id: str) -> ProviderCall:
         timeout = self.state.timeout_for(
@@ -70,121 +124,95 @@ class InferenceRoutes:
             drop_params=self.state.drop_params,
         )
 
-    async def _prepare(self, request: Request) -> tuple[JSON, str, RequestContext]:
-        principal = await self.state.authenticator.authenticate(request.headers)
-        body = await read_json_object(request, self.state.max_body_bytes)
-        model = require_model(body)
+    def _bind(self, record: CallRecord, deployment: Deployment) -> Provider:
+        record.deployment = deployment
         ctx = _context()
-        ctx.key_alias = principal.key_alias
-        ctx.model_group = model
-        self.state.groups.get(model)  # unknown model -> 400 before any work
-        return body, model, ctx
+        ctx.deployment_id, ctx.provider = deployment.id, deployment.provider
+        return self.state.providers.get(deployment.provider)
 
-    async def _complete(self, model: str, body: JSON, ctx: RequestContext, caller: Caller) -> JSON:
+    async def complete(self, record: CallRecord, caller: Caller) -> JSON:
+        """A non-streaming call; hooks' post_call runs before this returns or raises."""
+        ctx = _context()
+
         async def attempt(deployment: Deployment) -> JSON:
-            provider = self.state.providers.get(deployment.provider)
-            ctx.deployment_id, ctx.provider = deployment.id, deployment.provider
+            provider = self._bind(record, deployment)
             started = time.perf_counter()
             try:
-                return await caller(provider, self._call(deployment, body, ctx.request_id))
+                return await caller(
+                    provider, self._call(deployment, record.body, record.request_id)
+                )
             finally:
-                ctx.upstream_seconds += time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                ctx.upstream_seconds += elapsed
+                record.upstream_seconds += elapsed
 
-        result = await self.state.router.run(model, attempt)
-        ctx.record_usage(result.get("usage"))
+        try:
+            result = await self.state.router.run(record.model_group, attempt)
+        except GatewayError as exc:
+            await self.finish(record, exc)
+            raise
+        record.record_usage(result.get("usage"))
+        await self.finish(record, None)
         return result
 
-    async def _open_stream(
-        self, model: str, body: JSON, ctx: RequestContext, opener: Opener
-    ) -> AsyncGenerator[JSON, None]:
-        """Open a stream and wait for its first chunk, so failures before it are plain errors."""
-        upstream_body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    async def open_stream(self, record: CallRecord, opener: Opener) -> AsyncGenerator[JSON, None]:
+        """Open a stream and wait for its first chunk, so failures before it are plain errors
+        (and can be retried); post_call runs when the returned generator ends."""
+        ctx = _context()
+        upstream_body = {**record.body, "stream": True, "stream_options": {"include_usage": True}}
 
-        async def attempt(deployment: Deployment) -> tuple[JSON, AsyncGenerator[JSON, None]]:
-            provider = self.state.providers.get(deployment.provider)
-            ctx.deployment_id, ctx.provider = deployment.id, deployment.provider
-            chunks = opener(provider, self._call(deployment, upstream_body, ctx.request_id))
+        async def attempt(deployment: Deployment) -> tuple[JSON, AsyncIterator[JSON]]:
+            provider = self._bind(record, deployment)
+            chunks = opener(provider, self._call(deployment, upstream_body, record.request_id))
             started = time.perf_counter()
             try:
                 first = await anext(aiter(chunks))
             except StopAsyncIteration:
                 raise malformed_response(deployment.provider, "empty stream") from None
             finally:
-                ctx.upstream_seconds += time.perf_counter() - started
-            return first, _relay(first, chunks, ctx, include_usage=_wants_usage(body))
+                elapsed = time.perf_counter() - started
+                ctx.upstream_seconds += elapsed
+                record.upstream_seconds += elapsed
+            record.first_token_seconds = elapsed
+            return first, chunks
 
-        _first, rest = await self.state.router.run(model, attempt)
-        return rest
+        try:
+            first, rest = await self.state.router.run(record.model_group, attempt)
+        except GatewayError as exc:
+            await self.finish(record, exc)
+            raise
+        return self._relay(record, first, rest, include_usage=_wants_usage(record.body))
 
-    async def chat(self, request: Request) -> Response:
-        body, model, ctx = await self._prepare(request)
-        _validate_messages(body)
-        if body.get("stream"):
-            ctx.stream = True
-            rest = await self._open_stream(model, body, ctx, lambda p, c: p.stream(c))
-            return _sse(rest)
-        result = await self._complete(model, body, ctx, lambda p, c: p.chat(c))
-        return JSONResponse(result)
-
-    async def completions(self, request: Request) -> Response:
-        body, model, ctx = await self._prepare(request)
-        if "prompt" not in body:
-            raise BadRequestError("Missing required parameter: 'prompt'.", param="prompt")
-        if body.get("stream"):
-            ctx.stream = True
-
-            def open_completion(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
-                native = getattr(provider, "complete_stream", None)
-                if native is not None:
-                    return native(call)  # type: ignore[no-any-return]
-                call.body = chat_body_from_completion(call.body)
-                return completion_chunks(provider.stream(call))
-
-            rest = await self._open_stream(model, body, ctx, open_completion)
-            return _sse(rest)
-
-        async def complete(provider: Provider, call: ProviderCall) -> JSON:
-            native = getattr(provider, "complete", None)
-            if native is not None:
-                return await native(call)  # type: ignore[no-any-return]
-            call.body = chat_body_from_completion(call.body)
-            return completion_from_chat(await provider.chat(call))
-
-        return JSONResponse(await self._complete(model, body, ctx, complete))
-
-    async def embeddings(self, request: Request) -> Response:
-        body, model, ctx = await self._prepare(request)
-        if body.get("input") in (None, "", []):
-            raise BadRequestError("Missing required parameter: 'input'.", param="input")
-        result = await self._complete(model, body, ctx, lambda p, c: p.embed(c))
-        return JSONResponse(result)
+    async def _relay(
+        self, record: CallRecord, first: JSON, rest: AsyncIterator[JSON], *, include_usage: bool
+    ) -> AsyncGenerator[JSON, None]:
+        """Yield chunks to the client. Usage is always requested upstream (for spend) but only
+        relayed when the client asked for it."""
+        error: GatewayError | None = None
+        try:
+            chunk: JSON | None = first
+            while chunk is not None:
+                usage = chunk.get("usage")
+                if usage is not None:
+                    record.record_usage(usage)
+                    if not include_usage:
+                        if not chunk.get("choices"):
+                            chunk = await anext(rest, None)
+                            continue
+                        chunk = {k: v for k, v in chunk.items() if k != "usage"}
+                yield chunk
+                chunk = await anext(rest, None)
+        except GatewayError as exc:
+            error = exc
+            raise
+        finally:
+            closer = getattr(rest, "aclose", None)
+            if closer is not None:
+                await closer()
+            await self.finish(record, error)
 
 
-async def _relay(
-    first: JSON, rest: AsyncIterator[JSON], ctx: RequestContext, *, include_usage: bool
-) -> AsyncGenerator[JSON, None]:
-    """Yield chunks to the client; usage is always requested upstream (for spend) but only
-    relayed when the client asked for it."""
-    try:
-        chunk: JSON | None = first
-        while chunk is not None:
-            usage = chunk.get("usage")
-            if usage is not None:
-                ctx.record_usage(usage)
-                if not include_usage:
-                    if not chunk.get("choices"):
-                        chunk = await anext(rest, None)
-                        continue
-                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
-            yield chunk
-            chunk = await anext(rest, None)
-    finally:
-        closer: Any = getattr(rest, "aclose", None)
-        if closer is not None:
-            await closer()
-
-
-def _sse(chunks: AsyncGenerator[JSON, None]) -> StreamingResponse:
+def sse_response(chunks: AsyncGenerator[JSON, None]) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
         try:
             first = await anext(chunks, None)
@@ -198,8 +226,58 @@ def _sse(chunks: AsyncGenerator[JSON, None]) -> StreamingResponse:
     return StreamingResponse(body(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
+class InferenceRoutes:
+    def __init__(self, calls: InferenceCalls) -> None:
+        self.calls = calls
+
+    async def chat(self, request: Request) -> Response:
+        record = await self.calls.begin(request, "chat")
+        try:
+            validate_messages(record.body)
+        except GatewayError as exc:
+            await self.calls.finish(record, exc)
+            raise
+        if record.stream:
+            return sse_response(await self.calls.open_stream(record, lambda p, c: p.stream(c)))
+        return JSONResponse(await self.calls.complete(record, lambda p, c: p.chat(c)))
+
+    async def completions(self, request: Request) -> Response:
+        record = await self.calls.begin(request, "completion")
+        if "prompt" not in record.body:
+            error = BadRequestError("Missing required parameter: 'prompt'.", param="prompt")
+            await self.calls.finish(record, error)
+            raise error
+        if record.stream:
+
+            def open_completion(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
+                native = getattr(provider, "complete_stream", None)
+                if native is not None:
+                    return native(call)  # type: ignore[no-any-return]
+                call.body = chat_body_from_completion(call.body)
+                return completion_chunks(provider.stream(call))
+
+            return sse_response(await self.calls.open_stream(record, open_completion))
+
+        async def complete(provider: Provider, call: ProviderCall) -> JSON:
+            native = getattr(provider, "complete", None)
+            if native is not None:
+                return await native(call)  # type: ignore[no-any-return]
+            call.body = chat_body_from_completion(call.body)
+            return completion_from_chat(await provider.chat(call))
+
+        return JSONResponse(await self.calls.complete(record, complete))
+
+    async def embeddings(self, request: Request) -> Response:
+        record = await self.calls.begin(request, "embedding")
+        if record.body.get("input") in (None, "", []):
+            error = BadRequestError("Missing required parameter: 'input'.", param="input")
+            await self.calls.finish(record, error)
+            raise error
+        return JSONResponse(await self.calls.complete(record, lambda p, c: p.embed(c)))
+
+
 def routes(state: GatewayState) -> list[Route]:
-    handlers = InferenceRoutes(state)
+    handlers = InferenceRoutes(InferenceCalls(state))
     table: list[Route] = []
     for prefix in ("/v1", ""):
         table += [

@@ -1,0 +1,63 @@
+"""Seams around every inference call: access checks and limits before, spend and metrics after.
+
+Hooks are called by the inference routes in order. `pre_call` may refuse by raising a
+`GatewayError` (no upstream call happens). `post_call` is always called exactly once for a
+request whose `pre_call` ran, on success or failure, after the response (or the stream) has
+ended; it must not block the event loop for long (queue the work).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from gateway.auth import Principal
+from gateway.deployments import Deployment
+
+CallType = Literal["chat", "completion", "embedding", "messages"]
+
+
+@dataclass(slots=True)
+class CallRecord:
+    request_id: str
+    principal: Principal
+    call_type: CallType
+    model_group: str
+    body: dict[str, Any]
+    stream: bool = False
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    deployment: Deployment | None = None
+    status: Literal["success", "failure"] = "success"
+    http_status: int = 200
+    error_type: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_hit: bool = False
+    upstream_seconds: float = 0.0
+    first_token_seconds: float | None = None
+
+    @property
+    def end_user(self) -> str | None:
+        user = self.body.get("user")
+        return user if isinstance(user, str) and user else None
+
+    def record_usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int):
+            self.prompt_tokens = prompt
+        if isinstance(completion, int):
+            self.completion_tokens = completion
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            self.cached_tokens = details["cached_tokens"]
+
+
+class RequestHook(Protocol):
+    async def pre_call(self, record: CallRecord) -> None: ...
+
+    async def post_call(self, record: CallRecord) -> None: ...
