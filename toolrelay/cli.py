@@ -20,7 +20,9 @@ def _gateway(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from toolrelay.up import run_stack
 
-    return run_stack(config_path=args.config, host=args.host, home=args.home)
+    return run_stack(
+        config_path=args.config, host=args.host, home=args.home, gateway_port=args.gateway_port
+    )
 
 
 def _mcp(rest: Sequence[str]) -> int:
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--config", help="use this config instead of the embedded defaults")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--home", help="data directory (default: $TOOLRELAY_HOME or ~/.toolrelay)")
+    up.add_argument("--gateway-port", type=int, default=4000)
     up.set_defaults(handler=_up)
 
     sub.add_parser(

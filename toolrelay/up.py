@@ -70,7 +70,9 @@ def prepare_config(config_path: str | None, home: Path) -> tuple[Path, list[str]
     return generated, defaults.available, defaults.missing
 
 
-def run_stack(*, config_path: str | None, host: str, home: str | None) -> int:
+def run_stack(
+    *, config_path: str | None, host: str, home: str | None, gateway_port: int = 4000
+) -> int:
     home_path = home_dir(home)
     config_file, models, missing = prepare_config(config_path, home_path)
     env = {**os.environ}
@@ -90,9 +92,9 @@ def run_stack(*, config_path: str | None, host: str, home: str | None) -> int:
                 "--host",
                 host,
                 "--port",
-                "4000",
+                str(gateway_port),
             ],
-            f"http://{host}:4000",
+            f"http://{host}:{gateway_port}",
             "/health/liveliness",
         ),
     ]
