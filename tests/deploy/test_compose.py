@@ -59,7 +59,7 @@ def test_compose_go_rejects_a_broken_file(tmp_path: Path) -> None:
     text = (
         (project / "compose.yaml")
         .read_text()
-        .replace("restart: unless-stopped", "restart: sometimes", 1)
+        .replace("redis: {condition: service_healthy}", "rediz: {condition: service_healthy}", 1)
     )
     (project / "compose.yaml").write_text(text)
     assert compose_config(project).returncode != 0
