@@ -11,6 +11,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from gateway import ui
 from gateway.auth import MasterKeyAuthenticator
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
@@ -78,7 +79,12 @@ def create_app(
             await state.http.aclose()
 
     app = Starlette(
-        routes=[*inference.routes(state), *models.routes(state), *health.routes(state)],
+        routes=[
+            *inference.routes(state),
+            *models.routes(state),
+            *health.routes(state),
+            *ui.routes(state),
+        ],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,

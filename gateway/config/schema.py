@@ -117,6 +117,10 @@ class StorageSettings(_Section):
     local_dir: str | None = None
 
 
+class UISettings(_Section):
+    middleware_url: str = "http://127.0.0.1:4001"
+
+
 class ConfigFile(_Section):
     model_list: list[ModelEntry] = Field(default_factory=list)
     router_settings: RouterSettings = Field(default_factory=RouterSettings)
@@ -127,3 +131,4 @@ class ConfigFile(_Section):
     middleware_settings: dict[str, Any] = Field(default_factory=dict)
     mcp_server_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     storage: StorageSettings = Field(default_factory=StorageSettings)
+    ui_settings: UISettings = Field(default_factory=UISettings)

@@ -32,7 +32,34 @@ def routes(state: GatewayState) -> list[Route]:
             )
         return JSONResponse(entry(name))
 
-    table: list[Route] = []
+    async def model_info(request: Request) -> Response:
+        await state.authenticator.authenticate(request.headers)
+        data = []
+        for deployment in state.groups.all():
+            params = {
+                "model": f"{deployment.provider}/{deployment.model}",
+                "api_base": deployment.api_base,
+                "api_version": deployment.api_version,
+                "rpm": deployment.rpm,
+                "tpm": deployment.tpm,
+                "weight": deployment.weight,
+                "order": deployment.order,
+            }
+            info = {**deployment.model_info, "id": deployment.id}
+            data.append(
+                {
+                    "model_name": deployment.model_name,
+                    # Never the api_key: this is shown on the admin page.
+                    "litellm_params": {k: v for k, v in params.items() if v is not None},
+                    "model_info": info,
+                }
+            )
+        return JSONResponse({"data": data})
+
+    table: list[Route] = [
+        Route("/model/info", model_info, methods=["GET"]),
+        Route("/v1/model/info", model_info, methods=["GET"]),
+    ]
     for prefix in ("/v1", ""):
         table += [
             Route(f"{prefix}/models", list_models, methods=["GET"]),
