@@ -10,7 +10,7 @@ import orjson
 
 from .. import embeddings, errors
 from ..delivery import deliver
-from ..http import Exchange
+from ..exchange import Exchange
 from ..reply import Reply, ReplyError, Usage, estimate_tokens
 from ..state import UpstreamState
 from . import Route

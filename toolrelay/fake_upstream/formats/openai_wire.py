@@ -219,27 +219,26 @@ class ChatRenderer:
         return frame(payload)
 
     def frames(self, reply: Reply) -> Iterator[bytes]:
-        first: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
+        role: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
         if reply.text is None and reply.tool_calls:
-            first["content"] = None
-        yield self._chunk(first)
+            # OpenAI announces the role together with the first tool call.
+            role["content"] = None
+        else:
+            yield self._chunk(role)
+            role = {}
         # Content pieces share everything but the text: render the envelope once.
         envelope = self._chunk({"content": "\x00"}).rsplit(b'"\\u0000"', 1)
         for piece in text_pieces(reply.text or ""):
             yield envelope[0] + orjson.dumps(piece) + envelope[1]
         for index, call in enumerate(reply.tool_calls):
-            yield self._chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": call.id,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": ""},
-                        }
-                    ]
-                }
-            )
+            opening = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            yield self._chunk({**role, "tool_calls": [opening]})
+            role = {}
             for piece in argument_pieces(call.arguments):
                 yield self._chunk(
                     {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
