@@ -7,6 +7,7 @@ one line saying so), `malformed` sends a 200 whose body or one SSE event is not 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 
@@ -42,7 +43,12 @@ async def _deliver(
     exchange: Exchange, reply: Reply, renderer: Renderer, stream: bool, content_type: bytes
 ) -> None:
     if reply.fault is Fault.HANG:
-        await exchange.wait_disconnect()
+        try:
+            await exchange.wait_disconnect()
+        except asyncio.CancelledError:
+            # Only uvicorn's shutdown cancels a hung request (after its graceful timeout).
+            # Ending quietly keeps a traceback out of the log; the task is finishing anyway.
+            _log.info("hung request cancelled by server shutdown", path=exchange.path)
         return
     if reply.timing.latency_ms and not await exchange.pause(reply.timing.latency_ms):
         return

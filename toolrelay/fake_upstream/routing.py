@@ -33,13 +33,15 @@ class RouteTable:
             if _PARAM.search(route.path):
                 patterns.setdefault(route.path, {})[route.method] = route
             else:
-                self._exact.setdefault(route.path, {})[route.method] = route
+                # Both spellings in the dict, so the hot path is a single lookup.
+                for spelling in (route.path, VERSION_PREFIX + route.path):
+                    self._exact.setdefault(spelling, {})[route.method] = route
         for path, by_method in patterns.items():
             self._patterns.append((_compile(path), by_method))
 
     def match(self, method: str, path: str) -> Match:
         found = self._find(method, path)
-        if found is _NO_MATCH and path.startswith(VERSION_PREFIX + "/"):
+        if found is _NO_MATCH and path.startswith(VERSION_PREFIX + "/") and self._patterns:
             found = self._find(method, path[len(VERSION_PREFIX) :])
         return found
 

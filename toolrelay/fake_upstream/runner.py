@@ -26,6 +26,8 @@ def uvicorn_config(
         http="httptools",
         lifespan="off",
         access_log=False,
+        proxy_headers=False,  # nothing sits in front of a fake; skip the middleware
+        server_header=False,
         log_level=log_level,
         # `hang` requests never finish by themselves; don't let them hold up a shutdown.
         timeout_graceful_shutdown=1,
