@@ -54,7 +54,15 @@ async def completions(state: UpstreamState, exchange: Exchange, body: Any) -> No
 class _EmbeddingRenderer:
     """Embeddings are never streamed; the frame methods exist to satisfy `Renderer`."""
 
-    def __init__(self, model: str, texts: list[str], dimensions: int, encoding: str) -> None:
+    def __init__(
+        self,
+        cache: embeddings.EmbeddingCache,
+        model: str,
+        texts: list[str],
+        dimensions: int,
+        encoding: str,
+    ) -> None:
+        self._cache = cache
         self._model = model
         self._texts = texts
         self._dimensions = dimensions
@@ -63,8 +71,7 @@ class _EmbeddingRenderer:
     def body(self, reply: Reply) -> bytes:
         data = []
         for index, text in enumerate(self._texts):
-            values = embeddings.vector(text, self._dimensions)
-            encoded: Any = embeddings.as_base64(values) if self._encoding == "base64" else values
+            encoded = self._cache.get(text, self._dimensions, self._encoding)
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(estimate_tokens(len(text)) for text in self._texts)
         return orjson.dumps(
@@ -147,7 +154,7 @@ async def create_embeddings(state: UpstreamState, exchange: Exchange, body: Any)
         timing=behaviour.timing,
         usage=Usage(sum(estimate_tokens(len(text)) for text in texts), 0),
     )
-    renderer = _EmbeddingRenderer(model, texts, dimensions, encoding)
+    renderer = _EmbeddingRenderer(state.embeddings, model, texts, dimensions, encoding)
     await deliver(exchange, reply, renderer, stream=False)
 
 
