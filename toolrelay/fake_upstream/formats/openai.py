@@ -8,19 +8,14 @@ from typing import Any
 
 import orjson
 
-from .. import embeddings, errors
+from .. import embeddings
 from ..delivery import deliver
 from ..exchange import Exchange
 from ..reply import Reply, ReplyError, Usage, estimate_tokens
 from ..state import UpstreamState
 from . import Route
-from .openai_wire import (
-    ChatRenderer,
-    CompletionRenderer,
-    error_body,
-    parse_chat,
-    parse_completion,
-)
+from .openai_requests import parse_chat, parse_completion, parse_embeddings
+from .openai_wire import ChatRenderer, CompletionRenderer, error_body
 
 
 async def _reject(exchange: Exchange, error: ReplyError) -> None:
@@ -96,53 +91,8 @@ class _EmbeddingRenderer:
         return self.malformed_body()
 
 
-def _embedding_texts(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not value:
-        return None
-    if all(isinstance(item, str) for item in value):
-        return list(value)
-    if all(isinstance(item, int) for item in value):  # one token array
-        return [" ".join(map(str, value))]
-    if all(isinstance(item, list) and all(isinstance(t, int) for t in item) for item in value):
-        return [" ".join(map(str, item)) for item in value]
-    return None
-
-
-def _parse_embeddings(body: Any) -> tuple[str, list[str], int, str] | ReplyError:
-    if not isinstance(body, dict):
-        return errors.invalid_json()
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return errors.missing_parameter("model")
-    if "input" not in body:
-        return errors.missing_parameter("input")
-    texts = _embedding_texts(body["input"])
-    if texts is None:
-        return errors.invalid_parameter(
-            "input", "Invalid 'input': expected a string, an array of strings, or token arrays."
-        )
-    dimensions = body.get("dimensions", embeddings.DEFAULT_DIMENSIONS)
-    if (
-        not isinstance(dimensions, int)
-        or isinstance(dimensions, bool)
-        or not 1 <= dimensions <= embeddings.MAX_DIMENSIONS
-    ):
-        return errors.invalid_parameter(
-            "dimensions",
-            f"Invalid 'dimensions': expected an integer from 1 to {embeddings.MAX_DIMENSIONS}.",
-        )
-    encoding = body.get("encoding_format") or "float"
-    if encoding not in ("float", "base64"):
-        return errors.invalid_parameter(
-            "encoding_format", "Invalid 'encoding_format': expected 'float' or 'base64'."
-        )
-    return model, texts, dimensions, encoding
-
-
 async def create_embeddings(state: UpstreamState, exchange: Exchange, body: Any) -> None:
-    parsed = _parse_embeddings(body)
+    parsed = parse_embeddings(body)
     if isinstance(parsed, ReplyError):
         await _reject(exchange, parsed)
         return
