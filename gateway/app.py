@@ -18,7 +18,7 @@ from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
-from gateway.routes import health, inference, models
+from gateway.routes import health, inference, messages, models
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 
@@ -78,7 +78,12 @@ def create_app(
             await state.http.aclose()
 
     app = Starlette(
-        routes=[*inference.routes(state), *models.routes(state), *health.routes(state)],
+        routes=[
+            *inference.routes(state),
+            *messages.routes(state),
+            *models.routes(state),
+            *health.routes(state),
+        ],
         exception_handlers={
             GatewayError: gateway_error_handler,
             HTTPException: http_exception_handler,
