@@ -193,8 +193,9 @@ async def embed(state: UpstreamState, exchange: Exchange, body: Any) -> None:
 
 def routes() -> list[Route]:
     return [
-        Route("POST", "/api/chat", chat, error_body),
-        Route("POST", "/api/embed", embed, error_body),
+        # Ollama has no authentication of its own.
+        Route("POST", "/api/chat", chat, error_body, authenticated=False),
+        Route("POST", "/api/embed", embed, error_body, authenticated=False),
     ]
 
 
