@@ -7,14 +7,12 @@ the shared client, so the pure translators only ever see data URLs.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from gateway.errors import BadRequestError
-from gateway.providers.base import JSON
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -102,13 +100,3 @@ async def _fetch_as_data_url(http: httpx.AsyncClient, url: str, upstream_timeout
     encoded = base64.b64encode(response.content).decode("ascii")
     return f"data:{media_type};base64,{encoded}"
 
-
-def decoded_size(image: InlineImage) -> int:
-    try:
-        return len(base64.b64decode(image.data, validate=False))
-    except (binascii.Error, ValueError):
-        return 0
-
-
-def image_part(url: str) -> JSON:
-    return {"type": "image_url", "image_url": {"url": url}}
