@@ -99,4 +99,3 @@ async def _fetch_as_data_url(http: httpx.AsyncClient, url: str, upstream_timeout
     media_type = response.headers.get("content-type", "image/png").split(";")[0].strip()
     encoded = base64.b64encode(response.content).decode("ascii")
     return f"data:{media_type};base64,{encoded}"
-
