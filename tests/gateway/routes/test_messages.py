@@ -189,11 +189,11 @@ def test_unknown_model_and_bad_key(stack: Stack, claude: anthropic.Anthropic) ->
             model="no-such-model", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
         )
     assert raised.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
-    with anthropic.Anthropic(base_url=stack.gateway_url, api_key="wrong", max_retries=0) as bad:
-        with pytest.raises(anthropic.AuthenticationError) as denied:
-            bad.messages.create(
-                model="openai-echo", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
-            )
+    bad = anthropic.Anthropic(base_url=stack.gateway_url, api_key="wrong", max_retries=0)
+    with bad, pytest.raises(anthropic.AuthenticationError) as denied:
+        bad.messages.create(
+            model="openai-echo", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
     assert denied.value.body["type"] == "error"  # type: ignore[index]
 
 
