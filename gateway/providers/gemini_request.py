@@ -14,6 +14,7 @@ import orjson
 
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
+from gateway.providers.gemini_ids import split_signature
 from gateway.providers.gemini_schema import gemini_schema
 from gateway.providers.images import image_url_of, parse_data_url
 from gateway.providers.openai_shapes import text_of, tool_arguments
@@ -48,7 +49,6 @@ _GENERATION = {
     "temperature": "temperature",
     "top_p": "topP",
     "top_k": "topK",
-    "n": "candidateCount",
     "seed": "seed",
     "presence_penalty": "presencePenalty",
     "frequency_penalty": "frequencyPenalty",
@@ -58,6 +58,8 @@ _EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
 
 def generate_request(body: JSON, *, drop_params: bool) -> JSON:
     body = enforce_supported(body, SUPPORTED, provider="gemini", drop_params=drop_params)
+    if body.get("n") not in (None, 1):
+        raise BadRequestError("gemini supports only n=1 through the gateway", param="n")
     system, contents = _contents(body.get("messages") or [])
     out: JSON = {"contents": contents}
     if system:
@@ -191,10 +193,14 @@ def _model_parts(message: JSON, call_names: dict[str, str]) -> list[JSON]:
         name = str(function.get("name"))
         call_id = call.get("id")
         part: JSON = {"name": name, "args": tool_arguments(function.get("arguments"))}
+        signature = None
         if isinstance(call_id, str):
             call_names[call_id] = name
-            part["id"] = call_id
-        parts.append({"functionCall": part})
+            part["id"], signature = split_signature(call_id)
+        wrapped: JSON = {"functionCall": part}
+        if signature:
+            wrapped["thoughtSignature"] = signature
+        parts.append(wrapped)
     return parts
 
 
@@ -216,5 +222,5 @@ def _function_response(message: JSON, call_names: dict[str, str]) -> JSON:
         response = {"content": text}
     part: JSON = {"name": name, "response": response}
     if isinstance(call_id, str):
-        part["id"] = call_id
+        part["id"] = split_signature(call_id)[0]
     return {"functionResponse": part}

@@ -1,6 +1,8 @@
 """Gemini `GenerateContentResponse` -> OpenAI completion, and stream chunks -> OpenAI chunks.
 
-Function calls get the id Gemini sent, or a fresh `call_...` id when it sent none. A prompt
+Function calls get the id Gemini sent, or a fresh `call_...` id when it sent none; a call's
+`thoughtSignature` (which thinking models require back on the next turn) rides in that id
+(see `gemini_ids`), since OpenAI clients return tool call ids but drop unknown fields. A prompt
 blocked by safety settings (`promptFeedback.blockReason`, no candidates) is a content-policy
 error, so `content_policy_fallbacks` apply.
 """
@@ -15,6 +17,7 @@ import orjson
 
 from gateway.errors import ContentPolicyViolationError
 from gateway.providers.base import JSON
+from gateway.providers.gemini_ids import with_signature
 from gateway.providers.openai_shapes import (
     ChunkWriter,
     TokenUsage,
@@ -86,7 +89,9 @@ def _read_parts(candidate: Any) -> _Parts:
         if "functionCall" in part:
             call = part["functionCall"] or {}
             arguments = orjson.dumps(call.get("args") or {}).decode()
-            call_id = call.get("id") or new_tool_call_id()
+            call_id = with_signature(
+                str(call.get("id") or new_tool_call_id()), part.get("thoughtSignature")
+            )
             calls.append(function_call(str(call_id), str(call.get("name")), arguments))
         elif isinstance(part.get("text"), str):
             (thoughts if part.get("thought") else texts).append(part["text"])

@@ -211,3 +211,43 @@ def test_stream_chunks() -> None:
 )
 def test_classify(status: int, detail: dict[str, Any], expected: type[errors.GatewayError]) -> None:
     assert classify(status, detail) is expected
+
+
+def test_thought_signature_round_trips_through_the_tool_call_id() -> None:
+    response = {
+        "candidates": [
+            {
+                "content": {
+                    "parts": [
+                        {
+                            "functionCall": {"name": "f", "args": {}, "id": "g1"},
+                            "thoughtSignature": "c2ln",
+                        }
+                    ]
+                }
+            }
+        ]
+    }
+    call = chat_completion(response, "g")["choices"][0]["message"]["tool_calls"][0]
+    assert call["id"] == "g1__thought__c2ln"
+    out = generate_request(
+        {
+            "messages": [
+                {"role": "user", "content": "q"},
+                {"role": "assistant", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": "r"},
+            ]
+        },
+        drop_params=False,
+    )
+    assert out["contents"][1]["parts"] == [
+        {"functionCall": {"name": "f", "args": {}, "id": "g1"}, "thoughtSignature": "c2ln"}
+    ]
+    assert out["contents"][2]["parts"][0]["functionResponse"]["id"] == "g1"
+
+
+def test_n_above_one_is_refused() -> None:
+    with pytest.raises(errors.BadRequestError, match="n=1"):
+        generate_request(
+            {"messages": [{"role": "user", "content": "q"}], "n": 2}, drop_params=False
+        )

@@ -23,7 +23,7 @@ from ..exchange import Exchange
 from ..reply import Reply, ReplyError, estimate_tokens
 from ..state import UpstreamState
 from . import Route
-from .gemini_wire import GeminiRequest, invalid, parse
+from .gemini_wire import GeminiRequest, invalid, parse, signature_for
 from .openai_wire import text_pieces
 
 PREFIX = "/v1beta/models/{model}"
@@ -98,7 +98,12 @@ class GenerateRenderer:
         parts: list[dict[str, Any]] = []
         for call in reply.tool_calls:
             args = orjson.loads(call.arguments or "{}")
-            parts.append({"functionCall": {"name": call.name, "args": args, "id": call.id}})
+            parts.append(
+                {
+                    "functionCall": {"name": call.name, "args": args, "id": call.id},
+                    "thoughtSignature": signature_for(call.id),
+                }
+            )
         return parts
 
     def _blocked(self, reply: Reply) -> bytes:

@@ -9,6 +9,7 @@ subset of Gemini's `Schema` object, so `additionalProperties`, `$schema`, `$ref`
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,11 @@ _TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object"}
 _PART_FIELDS = frozenset(
     {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode"}
 )
+
+
+def signature_for(call_id: Any) -> str:
+    """The opaque thought signature this fake attaches to a function call (and checks back)."""
+    return base64.b64encode(f"sig:{call_id}".encode()).decode()
 
 
 def invalid(message: str) -> ReplyError:
@@ -173,6 +179,9 @@ def _check_contents(contents: list[Any]) -> tuple[str, int] | ReplyError:
                 call = part["functionCall"]
                 if role != "model" or not isinstance(call, dict) or not call.get("name"):
                     return invalid(f"contents[{i}].parts[{j}].functionCall: invalid")
+                signature = part.get("thoughtSignature")
+                if signature is not None and signature != signature_for(call.get("id")):
+                    return invalid(f"contents[{i}].parts[{j}]: Corrupted thought signature.")
                 calls.append((call["name"], call.get("id")))
             elif field == "functionResponse":
                 response = part["functionResponse"]
