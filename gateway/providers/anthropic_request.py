@@ -143,19 +143,25 @@ def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
     for message in messages:
         role = message.get("role")
         if role in ("system", "developer"):
-            text = text_of(message.get("content"))
-            if text:
-                system.append({"type": "text", "text": text})
-            continue
-        if role == "user":
-            _append(turns, "user", _user_blocks(message.get("content")))
+            system.extend(_cached(message, _user_blocks(message.get("content"), text_only=True)))
+        elif role == "user":
+            _append(turns, "user", _cached(message, _user_blocks(message.get("content"))))
         elif role == "assistant":
-            _append(turns, "assistant", _assistant_blocks(message))
+            _append(turns, "assistant", _cached(message, _assistant_blocks(message)))
         elif role in ("tool", "function"):
-            _append(turns, "user", [_tool_result(message)])
+            _append(turns, "user", _cached(message, [_tool_result(message)]))
         else:
             raise BadRequestError(f"unsupported message role {role!r}", param="messages")
     return system, turns
+
+
+def _cached(message: JSON, blocks: list[JSON]) -> list[JSON]:
+    """LiteLLM's message-level `cache_control` marks the message's last block, as Anthropic
+    prompt caching expects; part-level markers are kept by `_user_blocks`."""
+    marker = message.get("cache_control")
+    if isinstance(marker, dict) and blocks:
+        blocks[-1] = {**blocks[-1], "cache_control": marker}
+    return blocks
 
 
 def _append(turns: list[JSON], role: str, blocks: list[JSON]) -> None:
@@ -173,7 +179,7 @@ def _append(turns: list[JSON], role: str, blocks: list[JSON]) -> None:
     turns.append({"role": role, "content": blocks})
 
 
-def _user_blocks(content: Any) -> list[JSON]:
+def _user_blocks(content: Any, *, text_only: bool = False) -> list[JSON]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
@@ -182,13 +188,19 @@ def _user_blocks(content: Any) -> list[JSON]:
     for part in content:
         if not isinstance(part, dict):
             continue
+        block: JSON | None = None
         if part.get("type") == "text":
             if part.get("text"):
-                blocks.append({"type": "text", "text": part["text"]})
+                block = {"type": "text", "text": part["text"]}
+        elif not text_only:
+            url = image_url_of(part)
+            if url is not None:
+                block = _image_block(url)
+        if block is None:
             continue
-        url = image_url_of(part)
-        if url is not None:
-            blocks.append(_image_block(url))
+        if isinstance(part.get("cache_control"), dict):
+            block["cache_control"] = part["cache_control"]
+        blocks.append(block)
     return blocks
 
 

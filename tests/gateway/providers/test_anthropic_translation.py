@@ -266,3 +266,53 @@ def test_messages_url_accepts_litellm_style_bases() -> None:
     assert messages_url("https://api.anthropic.com") == "https://api.anthropic.com/v1/messages"
     assert messages_url("https://proxy/v1") == "https://proxy/v1/messages"
     assert messages_url("https://proxy/v1/messages") == "https://proxy/v1/messages"
+
+
+def test_cache_control_markers_are_kept() -> None:
+    marker = {"type": "ephemeral"}
+    out = request(
+        messages=[
+            {
+                "role": "system",
+                "content": [{"type": "text", "text": "long rules", "cache_control": marker}],
+            },
+            {"role": "user", "content": "question", "cache_control": marker},
+        ]
+    )
+    assert out["system"] == [{"type": "text", "text": "long rules", "cache_control": marker}]
+    assert out["messages"][0]["content"] == [
+        {"type": "text", "text": "question", "cache_control": marker}
+    ]
+
+
+def test_json_mode_stream_turns_the_forced_tool_into_text() -> None:
+    translator = AnthropicChunks("claude", json_mode=True)
+    events: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 1}}},
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "tool_use", "id": "t", "name": "json_tool_call", "input": {}},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": '{"a"'},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": ": 1}"},
+        },
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "tool_use"},
+            "usage": {"output_tokens": 3},
+        },
+        {"type": "message_stop"},
+    ]
+    chunks = [c for e in events for c in translator.feed(e)]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == '{"a": 1}'
+    assert not any("tool_calls" in c["choices"][0]["delta"] for c in chunks if c["choices"])
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
