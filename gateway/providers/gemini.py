@@ -108,6 +108,8 @@ class GeminiProvider:
                 yield chunk
         if not received:
             raise malformed_response(NAME, "empty stream")
+        if chunks.finish is None:
+            raise malformed_response(NAME, "stream ended without a finishReason")
         for chunk in chunks.close():
             yield chunk
 

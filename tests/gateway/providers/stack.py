@@ -42,6 +42,8 @@ BEHAVIOURS = (
     "content-policy",
     "scripted",
     "hang",
+    "malformed",
+    "disconnect",
 )
 # A 1x1 PNG: what the image tests send, inline and from a loopback URL.
 PNG = base64.b64decode(

@@ -133,3 +133,25 @@ def test_embeddings(provider: str, client: OpenAI, stack: Stack) -> None:
     else:
         assert got["path"] == "/openai/deployments/text-embedding-fake/embeddings"
         assert got["headers"]["api-key"] == UPSTREAM_KEY
+
+
+@pytest.mark.parametrize("provider", NATIVE)
+def test_malformed_upstream_body_is_502(provider: str, client: OpenAI) -> None:
+    with pytest.raises(openai.APIStatusError) as raised:
+        client.chat.completions.create(
+            model=f"{provider}-malformed", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert raised.value.status_code == 502
+
+
+@pytest.mark.parametrize("provider", NATIVE)
+def test_stream_cut_off_midway_ends_with_an_error_event(provider: str, client: OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model=f"{provider}-disconnect",
+        messages=[{"role": "user", "content": "a long enough prompt to stream"}],
+        stream=True,
+    )
+    with pytest.raises(openai.APIError) as raised:
+        for _ in stream:
+            pass
+    assert f"{provider} error" in raised.value.message
