@@ -135,6 +135,8 @@ def _json_mode(body: JSON) -> bool:
     )
 
 
+# An error event mid-stream has no HTTP status of its own; `classify` reads its type, and this
+# status only matters for types it does not know.
 _STATUS_BY_TYPE = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500}
 
 
@@ -146,6 +148,3 @@ def _stream_error_status(event: JSON) -> int:
 
 def build(http: httpx.AsyncClient) -> AnthropicProvider:
     return AnthropicProvider(http)
-
-
-__all__ = ["AnthropicProvider", "build", "classify"]

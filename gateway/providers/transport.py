@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
+from gateway.errors import GatewayError
+
 from gateway.providers.base import JSON
 from gateway.providers.errors import (
     Classifier,
@@ -83,6 +85,6 @@ class Upstream:
             raise malformed_response(self.provider, "body is not a JSON object")
         return parsed
 
-    def stream_error(self, status: int, payload: bytes) -> Exception:
+    def stream_error(self, status: int, payload: bytes) -> GatewayError:
         """An error reported inside a 200 stream (an SSE `error` event, an NDJSON `error`)."""
         return error_from_status(self.provider, status, payload, {}, classify=self.classify)
