@@ -13,7 +13,6 @@ import httpx
 import orjson
 
 from gateway.errors import GatewayError
-
 from gateway.providers.base import JSON
 from gateway.providers.errors import (
     Classifier,
