@@ -181,6 +181,27 @@ def test_errors_in_anthropic_shape(backend: str, claude: anthropic.Anthropic) ->
         "error": {"type": "rate_limit_error", "message": raised.value.body["error"]["message"]},  # type: ignore[index]
     }
     assert raised.value.response.headers["retry-after"] == "1"
+    with pytest.raises(anthropic.RateLimitError):
+        claude.messages.create(
+            model=f"{backend}-error-429",
+            max_tokens=10,
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+        )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_stream_cut_off_midway_ends_with_an_error_event(
+    backend: str, claude: anthropic.Anthropic
+) -> None:
+    with pytest.raises(anthropic.APIStatusError) as raised, claude.messages.stream(
+        model=f"{backend}-disconnect",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "a long enough prompt to stream"}],
+    ) as stream:
+        for _ in stream:
+            pass
+    assert raised.value.body["type"] == "error"  # type: ignore[index]
 
 
 def test_unknown_model_and_bad_key(stack: Stack, claude: anthropic.Anthropic) -> None:
