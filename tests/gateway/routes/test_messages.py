@@ -194,11 +194,14 @@ def test_errors_in_anthropic_shape(backend: str, claude: anthropic.Anthropic) ->
 def test_stream_cut_off_midway_ends_with_an_error_event(
     backend: str, claude: anthropic.Anthropic
 ) -> None:
-    with pytest.raises(anthropic.APIStatusError) as raised, claude.messages.stream(
-        model=f"{backend}-disconnect",
-        max_tokens=100,
-        messages=[{"role": "user", "content": "a long enough prompt to stream"}],
-    ) as stream:
+    with (
+        pytest.raises(anthropic.APIStatusError) as raised,
+        claude.messages.stream(
+            model=f"{backend}-disconnect",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "a long enough prompt to stream"}],
+        ) as stream,
+    ):
         for _ in stream:
             pass
     assert raised.value.body["type"] == "error"  # type: ignore[index]
