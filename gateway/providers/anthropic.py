@@ -71,7 +71,7 @@ class AnthropicProvider:
     def upstream(self) -> Upstream:
         return Upstream(self.http, NAME, classify)
 
-    def _headers(self, call: ProviderCall) -> dict[str, str]:
+    def _headers(self, call: ProviderCall, beta: str | None = None) -> dict[str, str]:
         headers = {
             "content-type": "application/json",
             "anthropic-version": API_VERSION,
@@ -79,6 +79,8 @@ class AnthropicProvider:
         }
         if call.deployment.api_key:
             headers["x-api-key"] = call.deployment.api_key
+        if beta:
+            headers["anthropic-beta"] = beta
         headers.update(call.deployment.extra_headers)
         return headers
 
@@ -108,16 +110,20 @@ class AnthropicProvider:
             "anthropic has no embeddings API", code="unsupported_operation"
         )
 
-    async def messages(self, call: ProviderCall, body: JSON) -> JSON:
-        """POST an Anthropic-shaped body and return Anthropic's Message unchanged."""
+    async def messages(self, call: ProviderCall, body: JSON, beta: str | None = None) -> JSON:
+        """POST an Anthropic-shaped body and return Anthropic's Message unchanged. `beta` is
+        the client's `anthropic-beta` header, forwarded so beta features keep working."""
         return await self.upstream.post_json(
-            self._url(call), body, self._headers(call), call.timeout
+            self._url(call), body, self._headers(call, beta), call.timeout
         )
 
-    async def messages_stream(self, call: ProviderCall, body: JSON) -> AsyncIterator[JSON]:
+    async def messages_stream(
+        self, call: ProviderCall, body: JSON, beta: str | None = None
+    ) -> AsyncIterator[JSON]:
         """Anthropic's stream events as dicts (each carries its `type`); errors raise."""
         upstream = self.upstream
-        lines = upstream.stream_lines(self._url(call), body, self._headers(call), call.timeout)
+        headers = self._headers(call, beta)
+        lines = upstream.stream_lines(self._url(call), body, headers, call.timeout)
         async for event in server_events(lines):
             if event.event == "ping":
                 continue

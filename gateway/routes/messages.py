@@ -75,14 +75,17 @@ class MessagesRoutes:
         require_model(native)
         native.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         body = chat_request(native)
+        beta = request.headers.get("anthropic-beta")
         record = await self.calls.begin_with_body(principal, body, "messages")
         if record.stream:
-            events = await self.calls.open_stream(record, self._opener(record, native))
+            opener = self._opener(record, native, beta)
+            events = await self.calls.open_stream(record, opener)
             return _sse_response(events)
 
         async def call(provider: Provider, call: ProviderCall) -> JSON:
             if isinstance(provider, AnthropicProvider):
-                message = await provider.messages(call, _native_body(native, call, stream=False))
+                body = _native_body(native, call, stream=False)
+                message = await provider.messages(call, body, beta)
                 record.record_usage(token_usage(message.get("usage")).as_openai())
                 return message
             completion = await provider.chat(call)
@@ -91,11 +94,11 @@ class MessagesRoutes:
 
         return JSONResponse(await self.calls.complete(record, call))
 
-    def _opener(self, record: CallRecord, native: JSON) -> Opener:
+    def _opener(self, record: CallRecord, native: JSON, beta: str | None) -> Opener:
         def open_events(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
             if isinstance(provider, AnthropicProvider):
                 body = _native_body(native, call, stream=True)
-                return _recorded(record, provider.messages_stream(call, body))
+                return _recorded(record, provider.messages_stream(call, body, beta))
             return _translated(record, provider.stream(call))
 
         return open_events

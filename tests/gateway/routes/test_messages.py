@@ -44,6 +44,7 @@ def test_plain_message(backend: str, claude: anthropic.Anthropic, stack: Stack) 
         system="Be brief.",
         messages=[{"role": "user", "content": "hello there"}],
         stop_sequences=["END"],
+        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"},
     )
     assert message.type == "message" and message.role == "assistant"
     assert [b.type for b in message.content] == ["text"]
@@ -51,8 +52,10 @@ def test_plain_message(backend: str, claude: anthropic.Anthropic, stack: Stack) 
     assert message.stop_reason == "end_turn"
     assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
 
-    body = stack.received("echo")["body"]
+    got = stack.received("echo")
+    body = got["body"]
     if backend == "anthropic":
+        assert got["headers"]["anthropic-beta"] == "prompt-caching-2024-07-31"
         # Passed through: the client's own body, only the model name replaced.
         assert body == {
             "model": "echo",

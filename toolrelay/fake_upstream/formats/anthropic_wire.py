@@ -8,12 +8,14 @@ next user turn and nowhere else, images as base64 (jpeg/png/gif/webp) or URL sou
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..reply import Prompt, ReplyError
 
-API_VERSIONS = frozenset({"2023-06-01", "2023-01-01"})
+# The API versions by date; any dated version is accepted, a malformed one is refused.
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIELDS = frozenset(
     {
         "model",
@@ -51,7 +53,7 @@ class AnthropicRequest:
 def parse(body: Any, version: bytes | None) -> AnthropicRequest | ReplyError:
     if version is None:
         return invalid("anthropic-version: header is required")
-    if version.decode("latin-1") not in API_VERSIONS:
+    if not _VERSION.match(version.decode("latin-1")):
         return invalid(f"anthropic-version: invalid version {version.decode('latin-1')!r}")
     if not isinstance(body, dict):
         return invalid("The request body is not valid JSON.")
