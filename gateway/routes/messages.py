@@ -82,7 +82,7 @@ class MessagesRoutes:
             events = await self.calls.open_stream(record, opener)
             return _sse_response(events)
 
-        async def call(provider: Provider, call: ProviderCall) -> JSON:
+        async def answer(provider: Provider, call: ProviderCall) -> JSON:
             if isinstance(provider, AnthropicProvider):
                 body = _native_body(native, call, stream=False)
                 message = await provider.messages(call, body, beta)
@@ -92,7 +92,7 @@ class MessagesRoutes:
             record.record_usage(completion.get("usage"))
             return anthropic_message(completion, record.model_group)
 
-        return JSONResponse(await self.calls.complete(record, call))
+        return JSONResponse(await self.calls.complete(record, answer))
 
     def _opener(self, record: CallRecord, native: JSON, beta: str | None) -> Opener:
         def open_events(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
