@@ -44,7 +44,9 @@ def chat_request(native: JSON) -> JSON:
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
         out["user"] = metadata["user_id"]
     if native.get("tools"):
-        out["tools"] = [_tool(t) for t in native["tools"]]
+        tools = [_tool(t) for t in native["tools"] if _is_custom_tool(t)]
+        if tools:
+            out["tools"] = tools
     _tool_choice(native.get("tool_choice"), out)
     effort = _reasoning_effort(native.get("thinking"))
     if effort is not None:
@@ -92,11 +94,8 @@ def _user_messages(content: Any, index: int) -> list[JSON]:
             parts.append({"type": "text", "text": str(block.get("text", ""))})
         elif kind == "image":
             parts.append({"type": "image_url", "image_url": {"url": _image_url(block, index)}})
-        else:
-            raise BadRequestError(
-                f"messages.{index}: content blocks of type {kind!r} are not supported",
-                param=f"messages.{index}",
-            )
+        # Other blocks (documents, server tool results) have no OpenAI form; `untranslatable`
+        # names them, and the route refuses them unless the request goes to anthropic/.
     messages = tool_messages
     if parts:
         only_text = all(p["type"] == "text" for p in parts)
@@ -159,16 +158,15 @@ def _assistant_message(content: Any) -> JSON:
     return message
 
 
+def _is_custom_tool(tool: Any) -> bool:
+    """Server tools (web search, code execution...) have a `type` and no `input_schema`."""
+    return not (isinstance(tool, dict) and "input_schema" not in tool and "type" in tool)
+
+
 def _tool(tool: Any) -> JSON:
     if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-        raise BadRequestError("tools: each tool needs a name", param="tools")
-    if "input_schema" not in tool:
-        raise BadRequestError(
-            f"tools: {tool['name']!r} is a server tool ({tool.get('type')}); only custom tools "
-            "with an input_schema can be routed to other providers",
-            param="tools",
-        )
-    function: JSON = {"name": tool["name"], "parameters": tool["input_schema"]}
+        raise BadRequestError("tools: each tool needs a name and an input_schema", param="tools")
+    function: JSON = {"name": tool["name"], "parameters": tool.get("input_schema") or {}}
     if tool.get("description"):
         function["description"] = tool["description"]
     return {"type": "function", "function": function}
@@ -197,3 +195,24 @@ def _reasoning_effort(thinking: Any) -> str | None:
     if not isinstance(budget, int) or budget < 2048:
         return "low"
     return "medium" if budget < 8192 else "high"
+
+
+_USER_KINDS = frozenset({"text", "image", "tool_result"})
+_ASSISTANT_KINDS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
+
+
+def untranslatable(native: JSON) -> list[str]:
+    """What in an Anthropic request has no OpenAI form: server tools and content blocks such
+    as `document`. Only an anthropic/ deployment can take such a request."""
+    found: list[str] = []
+    for tool in native.get("tools") or []:
+        if not _is_custom_tool(tool):
+            found.append(f"server tool {tool.get('type')!r}")
+    for message in native.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        allowed = _USER_KINDS if message.get("role") == "user" else _ASSISTANT_KINDS
+        for block in _blocks(message.get("content")):
+            if block.get("type") not in allowed:
+                found.append(f"{block.get('type')!r} content blocks")
+    return sorted(set(found))

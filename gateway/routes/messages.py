@@ -17,12 +17,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.anthropic_api.errors import anthropic_error
-from gateway.anthropic_api.request import DEFAULT_MAX_TOKENS, chat_request
+from gateway.anthropic_api.request import DEFAULT_MAX_TOKENS, chat_request, untranslatable
 from gateway.anthropic_api.response import anthropic_message
 from gateway.anthropic_api.stream import AnthropicEvents
 from gateway.anthropic_api.tokens import count_tokens
 from gateway.context import current_context
-from gateway.errors import GatewayError
+from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model
 from gateway.providers.anthropic import AnthropicProvider
@@ -76,9 +76,10 @@ class MessagesRoutes:
         native.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         body = chat_request(native)
         beta = request.headers.get("anthropic-beta")
+        native_only = untranslatable(native)
         record = await self.calls.begin_with_body(principal, body, "messages")
         if record.stream:
-            opener = self._opener(record, native, beta)
+            opener = self._opener(record, native, beta, native_only)
             events = await self.calls.open_stream(record, opener)
             return _sse_response(events)
 
@@ -88,20 +89,33 @@ class MessagesRoutes:
                 message = await provider.messages(call, body, beta)
                 record.record_usage(token_usage(message.get("usage")).as_openai())
                 return message
+            _refuse_native_only(native_only, call)
             completion = await provider.chat(call)
             record.record_usage(completion.get("usage"))
             return anthropic_message(completion, record.model_group)
 
         return JSONResponse(await self.calls.complete(record, answer))
 
-    def _opener(self, record: CallRecord, native: JSON, beta: str | None) -> Opener:
+    def _opener(
+        self, record: CallRecord, native: JSON, beta: str | None, native_only: list[str]
+    ) -> Opener:
         def open_events(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
             if isinstance(provider, AnthropicProvider):
                 body = _native_body(native, call, stream=True)
                 return _recorded(record, provider.messages_stream(call, body, beta))
+            _refuse_native_only(native_only, call)
             return _translated(record, provider.stream(call))
 
         return open_events
+
+
+def _refuse_native_only(native_only: list[str], call: ProviderCall) -> None:
+    if native_only:
+        raise BadRequestError(
+            f"{', '.join(native_only)} can only be sent to anthropic/ models; "
+            f"{call.deployment.model_name!r} is served by {call.deployment.provider}/",
+            code="unsupported_content",
+        )
 
 
 def _native_body(native: JSON, call: ProviderCall, *, stream: bool) -> JSON:

@@ -9,7 +9,7 @@ import pytest
 
 from gateway import errors
 from gateway.anthropic_api.errors import anthropic_error
-from gateway.anthropic_api.request import chat_request
+from gateway.anthropic_api.request import chat_request, untranslatable
 from gateway.anthropic_api.response import anthropic_message
 from gateway.anthropic_api.stream import AnthropicEvents
 from gateway.anthropic_api.tokens import count_tokens
@@ -66,15 +66,34 @@ def test_request_tool_results_come_before_the_rest_of_the_turn() -> None:
     assert out["user"] == "u1" and out["stream_options"] == {"include_usage": True}
 
 
-def test_server_tools_are_refused_clearly() -> None:
-    with pytest.raises(errors.BadRequestError, match="server tool"):
-        chat_request(
+def test_server_tools_and_documents_are_named_as_untranslatable() -> None:
+    native = {
+        "model": "m",
+        "messages": [
             {
-                "model": "m",
-                "messages": [{"role": "user", "content": "q"}],
-                "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+                "role": "user",
+                "content": [
+                    {
+                        "type": "document",
+                        "source": {"type": "text", "media_type": "text/plain", "data": "d"},
+                    },
+                    {"type": "text", "text": "q"},
+                ],
             }
-        )
+        ],
+        "tools": [
+            {"type": "web_search_20250305", "name": "web_search"},
+            {"name": "f", "input_schema": {}},
+        ],
+    }
+    out = chat_request(native)
+    assert [t["function"]["name"] for t in out["tools"]] == ["f"]
+    assert out["messages"] == [{"role": "user", "content": "q"}]
+    assert untranslatable(native) == [
+        "'document' content blocks",
+        "server tool 'web_search_20250305'",
+    ]
+    assert untranslatable({"messages": [{"role": "user", "content": "q"}]}) == []
 
 
 def test_response_translation_keeps_cached_tokens_apart() -> None:

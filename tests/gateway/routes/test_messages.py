@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -243,3 +244,25 @@ def test_count_tokens(claude: anthropic.Anthropic, stack: Stack) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "error"
+
+
+def test_server_tools_pass_through_to_anthropic_only(
+    claude: anthropic.Anthropic, stack: Stack
+) -> None:
+    tools: Any = [WEATHER, {"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]
+    message = claude.messages.create(
+        model="anthropic-echo",
+        max_tokens=50,
+        tools=tools,
+        messages=[{"role": "user", "content": "search"}],
+    )
+    assert message.content[0].text == "search"  # type: ignore[union-attr]
+    assert stack.received("echo")["body"]["tools"] == tools
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        claude.messages.create(
+            model="openai-echo",
+            max_tokens=50,
+            tools=tools,
+            messages=[{"role": "user", "content": "search"}],
+        )
+    assert "web_search_20250305" in raised.value.body["error"]["message"]  # type: ignore[index]
