@@ -19,7 +19,7 @@ from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
-from gateway.routes import health, inference, models
+from gateway.routes import health, inference, messages, models
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 
@@ -81,6 +81,7 @@ def create_app(
     app = Starlette(
         routes=[
             *inference.routes(state),
+            *messages.routes(state),
             *models.routes(state),
             *health.routes(state),
             *ui.routes(state),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from gateway.errors import BadRequestError
+from gateway.providers import anthropic, azure, gemini, ollama
 from gateway.providers.base import Provider
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
 
@@ -25,6 +26,15 @@ def default_factories() -> dict[str, Factory]:
     factories: dict[str, Factory] = {
         name: _openai_compatible(name, base) for name, base in OPENAI_COMPATIBLE_BASES.items()
     }
+    factories.update(
+        {
+            "anthropic": anthropic.build,
+            "gemini": gemini.build,
+            "azure": azure.build,
+            "ollama": ollama.factory("ollama"),
+            "ollama_chat": ollama.factory("ollama_chat"),
+        }
+    )
     return factories
 
 

@@ -1,0 +1,89 @@
+"""HTTP plumbing shared by the native-format providers: one JSON POST, one streamed POST.
+
+Both map failures at the one boundary (`gateway.providers.errors`), passing the provider's
+`classify` hook so its structured error types become the right gateway classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+import httpx
+import orjson
+
+from gateway.errors import GatewayError
+from gateway.providers.base import JSON
+from gateway.providers.errors import (
+    Classifier,
+    error_from_status,
+    error_from_transport,
+    malformed_response,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where and how one provider call goes: the provider name is used in error messages."""
+
+    http: httpx.AsyncClient
+    provider: str
+    classify: Classifier | None = None
+
+    async def post_json(
+        self, url: str, body: JSON, headers: Mapping[str, str], upstream_timeout: float
+    ) -> JSON:
+        try:
+            response = await self.http.post(
+                url, content=orjson.dumps(body), headers=dict(headers), timeout=upstream_timeout
+            )
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
+        if response.status_code >= 400:
+            raise error_from_status(
+                self.provider,
+                response.status_code,
+                response.content,
+                response.headers,
+                classify=self.classify,
+            )
+        return self.parse_object(response.content)
+
+    async def stream_lines(
+        self, url: str, body: JSON, headers: Mapping[str, str], upstream_timeout: float
+    ) -> AsyncIterator[str]:
+        """The response body line by line; an error status raises before the first line."""
+        try:
+            async with self.http.stream(
+                "POST",
+                url,
+                content=orjson.dumps(body),
+                headers=dict(headers),
+                timeout=upstream_timeout,
+            ) as response:
+                if response.status_code >= 400:
+                    content = await response.aread()
+                    raise error_from_status(
+                        self.provider,
+                        response.status_code,
+                        content,
+                        response.headers,
+                        classify=self.classify,
+                    )
+                async for line in response.aiter_lines():
+                    yield line
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
+
+    def parse_object(self, raw: bytes | str) -> JSON:
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise malformed_response(self.provider, "body is not JSON") from exc
+        if not isinstance(parsed, dict):
+            raise malformed_response(self.provider, "body is not a JSON object")
+        return parsed
+
+    def stream_error(self, status: int, payload: bytes) -> GatewayError:
+        """An error reported inside a 200 stream (an SSE `error` event, an NDJSON `error`)."""
+        return error_from_status(self.provider, status, payload, {}, classify=self.classify)
