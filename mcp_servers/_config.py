@@ -2,6 +2,7 @@
 
 The section is `mcp_server_settings.<name>`. Any string value `os.environ/NAME` is replaced
 by that environment variable. Every error is a `ConfigError` naming the file and key path.
+`ServerSettings` holds the keys every server shares; `parse_settings` validates a section.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 logger = structlog.get_logger(__name__)
 
 SECTION = "mcp_server_settings"
 ENV_PREFIX = "os.environ/"
+SettingsT = TypeVar("SettingsT", bound="ServerSettings")
 
 
 class ConfigError(ValueError):
@@ -72,3 +75,32 @@ def _resolve(value: Any, path: Path, key_path: str) -> Any:
     if isinstance(value, list):
         return [_resolve(item, path, f"{key_path}[{i}]") for i, item in enumerate(value)]
     return value
+
+
+class ServerSettings(BaseModel):
+    """Keys common to every server; each server subclasses this with its own."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    auth_token: str | None = None
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host header values accepted besides loopback, e.g. 'fetch:8111'; '*' for any.",
+    )
+
+
+def parse_settings(model: type[SettingsT], name: str, raw: Mapping[str, Any]) -> SettingsT:
+    """Validate `raw`; unknown keys are logged and ignored, bad values raise ConfigError."""
+    try:
+        settings = model.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"mcp_server_settings.{name}.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigError(problems) from None
+    for key in settings.model_extra or {}:
+        logger.warning("unknown setting ignored", server=name, key=key)
+    return settings
