@@ -37,13 +37,17 @@ def text_of(result: CallToolResult) -> str:
     return content.text
 
 
-async def fetch(service: ServiceProcess, transport: Transport, **arguments: object) -> CallToolResult:
+async def fetch(
+    service: ServiceProcess, transport: Transport, **arguments: object
+) -> CallToolResult:
     async with mcp_client(service.url, transport) as client:
         return await client.call_tool("fetch_url", dict(arguments))
 
 
 @pytest.mark.anyio
-async def test_html_becomes_clean_markdown(fetch_open: ServiceProcess, site: Site, transport: Transport) -> None:
+async def test_html_becomes_clean_markdown(
+    fetch_open: ServiceProcess, site: Site, transport: Transport
+) -> None:
     result = await fetch(fetch_open, transport, url=f"{site.url}/page.html")
     assert not result.is_error, text_of(result)
     text = text_of(result)
@@ -57,7 +61,9 @@ async def test_html_becomes_clean_markdown(fetch_open: ServiceProcess, site: Sit
 
 @pytest.mark.anyio
 async def test_raw_returns_html_source(fetch_open: ServiceProcess, site: Site) -> None:
-    text = text_of(await fetch(fetch_open, "streamable-http", url=f"{site.url}/page.html", raw=True))
+    text = text_of(
+        await fetch(fetch_open, "streamable-http", url=f"{site.url}/page.html", raw=True)
+    )
     assert "<nav>" in text
     assert "SCRIPT-NOISE" in text
 

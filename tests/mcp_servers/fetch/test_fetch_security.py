@@ -73,7 +73,9 @@ async def test_private_ranges_refused(fetch_default: ServiceProcess, url: str) -
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://127.0.0.1/"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://127.0.0.1/"]
+)
 async def test_other_schemes_refused(fetch_default: ServiceProcess, url: str) -> None:
     result = await fetch(fetch_default, "streamable-http", url=url)
     assert result.is_error
