@@ -68,7 +68,11 @@ def build_server(runtime: BrowserRuntime) -> MCPServer[Any]:
         ctx: Context,
     ) -> str:
         """Open a URL in the session's browser tab and wait for it to load."""
-        return await runtime.on_page(ctx, lambda page: tools.navigate(page, runtime.guard, url))
+        try:
+            await tools.check_url(runtime.guard, url)
+        except BrowserToolError as exc:
+            raise ToolError(str(exc)) from exc
+        return await runtime.on_page(ctx, lambda page: tools.navigate(page, url))
 
     @server.tool()
     async def browser_screenshot(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from playwright.async_api import Page, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from mcp_servers._netguard import REFUSED_HEADER, Guard, NetguardError
 from mcp_servers.browser.errors import PageActionError, RefusedURLError
 
 
-async def navigate(page: Page, guard: Guard, url: str) -> str:
+async def check_url(guard: Guard, url: str) -> None:
+    """Refuse before touching the browser (the proxy would refuse the connection anyway)."""
     try:
         await guard.check_url(url)
     except NetguardError as exc:
         raise RefusedURLError(str(exc)) from exc
+
+
+async def navigate(page: Page, url: str) -> str:
     response = await page.goto(url, wait_until="load")
     _raise_if_refused(response, page.url)
     status = f"status {response.status}" if response is not None else "no response"
@@ -52,10 +57,22 @@ async def screenshot(page: Page, full_page: bool, selector: str | None) -> bytes
 
 
 async def click(page: Page, selector: str) -> str:
-    await page.click(selector)
+    try:
+        await page.click(selector)
+    except PlaywrightTimeoutError as exc:
+        raise PageActionError(_not_actionable("click", selector, page)) from exc
     return f"Clicked {selector!r}; the page is now {page.url}"
 
 
 async def fill(page: Page, selector: str, value: str) -> str:
-    await page.fill(selector, value)
+    try:
+        await page.fill(selector, value)
+    except PlaywrightTimeoutError as exc:
+        raise PageActionError(_not_actionable("fill", selector, page)) from exc
     return f"Filled {selector!r} ({len(value)} characters)"
+
+
+def _not_actionable(action: str, selector: str, page: Page) -> str:
+    return (
+        f"could not {action} {selector!r} on {page.url}: no such visible, enabled element in time"
+    )
