@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from mcp import Client
@@ -112,6 +113,13 @@ async def children(base_url: str) -> list[int]:
     pids = (await health(base_url))["children"]
     assert isinstance(pids, list)
     return [int(pid) for pid in pids]
+
+
+async def wait_gone(pids: list[int], within: float = 15.0) -> None:
+    """Wait until none of `pids` is a live process."""
+    with anyio.fail_after(within):
+        while any(alive(pid) for pid in pids):  # noqa: ASYNC110 - nothing to wait on but /proc
+            await anyio.sleep(0.05)
 
 
 def alive(pid: int) -> bool:

@@ -20,6 +20,7 @@ from tests.mcp_servers.bridge.conftest import (
     health,
     session_client,
     stdin_bytes_read,
+    wait_gone,
 )
 from tests.mcp_servers.support import Transport, mcp_client, serve_in_thread
 
@@ -41,12 +42,6 @@ def shared_url(everything_argv: list[str]) -> Iterator[str]:
 def text_of(result: object) -> str:
     content = result.content  # type: ignore[attr-defined]
     return str(content[0].text)
-
-
-async def wait_gone(pids: list[int], timeout: float = 15.0) -> None:
-    with anyio.fail_after(timeout):
-        while any(alive(pid) for pid in pids):
-            await anyio.sleep(0.05)
 
 
 async def wait_for_child(base_url: str, exclude: tuple[int, ...] = ()) -> int:
@@ -132,7 +127,7 @@ async def test_child_killed_mid_request_is_an_mcp_error_and_the_bridge_recovers(
         async with anyio.create_task_group() as tg:
             tg.start_soon(long_call)
             with anyio.fail_after(20):  # the request has reached the child when it reads stdin
-                while stdin_bytes_read(pid) == baseline:
+                while stdin_bytes_read(pid) == baseline:  # noqa: ASYNC110 - polling /proc
                     await anyio.sleep(0.02)
             os.kill(pid, signal.SIGKILL)
         assert len(failure) == 1
@@ -153,6 +148,9 @@ async def test_shared_child_killed_between_calls_is_restarted(shared_url: str) -
         [pid] = await children(shared_url)
         os.kill(pid, signal.SIGKILL)
         await wait_gone([pid])
+        with anyio.fail_after(10):  # until the bridge has noticed; a call before that fails once
+            while await children(shared_url):  # noqa: ASYNC110 - polling /healthz
+                await anyio.sleep(0.05)
         assert text_of(await client.call_tool("echo", {"message": "y"})) == "Echo: y"
         [new_pid] = await children(shared_url)
         assert new_pid != pid

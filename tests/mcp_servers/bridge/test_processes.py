@@ -10,7 +10,13 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.mcp_servers.bridge.conftest import alive, children, descendants, session_client
+from tests.mcp_servers.bridge.conftest import (
+    alive,
+    children,
+    descendants,
+    session_client,
+    wait_gone,
+)
 from tests.mcp_servers.support import mcp_client
 from tests.support.processes import ServiceProcess, free_port, start_service
 
@@ -33,12 +39,6 @@ def bridge(everything_argv: list[str], service_log_dir: Path) -> Iterator[Servic
         yield service
     finally:
         service.stop()
-
-
-async def wait_gone(pids: list[int], timeout: float = 15.0) -> None:
-    with anyio.fail_after(timeout):
-        while any(alive(pid) for pid in pids):
-            await anyio.sleep(0.05)
 
 
 async def child_tree(base_url: str, count: int) -> list[int]:
