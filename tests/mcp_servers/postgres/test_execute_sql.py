@@ -150,6 +150,8 @@ ESCAPES = [
     pytest.param(
         "SELECT pg_advisory_lock(1)", "pg_advisory_lock() is not allowed", id="advisory-lock"
     ),
+    pytest.param("SELECT pg_stat_reset()", "pg_stat_reset() is not allowed", id="stat-reset"),
+    pytest.param("SELECT pg_reload_conf()", "pg_reload_conf() is not allowed", id="reload-conf"),
     pytest.param(
         "SELECT query_to_xml('DROP TABLE {s}.sentinel', true, true, '')",
         "query_to_xml() is not allowed",
