@@ -120,6 +120,19 @@ async def test_presigned_url_downloads_with_plain_http(s3: SeaweedS3) -> None:
     assert response.status_code == 200 and response.text == "shared"
 
 
+async def test_links_can_point_at_a_public_endpoint(s3: SeaweedS3) -> None:
+    name = key()
+    port = s3.endpoint.rsplit(":", 1)[1]
+    async with storage_client(s3, public_endpoint=f"http://localhost:{port}") as client:
+        await call(client, "minio_upload_object", {"object_name": name, "content": "public"})
+        _, text = await call(client, "minio_get_url", {"object_name": name})
+    url = presigned_url(text)
+    assert url.startswith(f"http://localhost:{port}/mcp-storage/")
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url)
+    assert response.status_code == 200 and response.text == "public"
+
+
 async def test_tampered_presigned_urls_are_refused(s3: SeaweedS3) -> None:
     name, other = key(), key()
     async with storage_client(s3) as client:
