@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -17,6 +18,7 @@ from mcp_servers.bridge import app_from_entry, build_app
 from tests.mcp_servers.bridge.conftest import (
     alive,
     children,
+    descendants,
     health,
     session_client,
     stdin_bytes_read,
@@ -202,3 +204,39 @@ async def test_official_fetch_server_through_the_bridge(
             assert bad.is_error
             result = await client.call_tool("fetch", {"url": f"{page_url}/"})
             assert "Loopback page" in text_of(result), text_of(result)
+
+
+async def test_a_child_that_never_answers_times_out_and_is_killed() -> None:
+    app = build_app({"command": ["sleep", "300"], "start_timeout_s": 3})
+    with serve_in_thread(app) as url:
+        async with session_client(url, "streamable-http") as client:
+            errors: list[MCPError] = []
+
+            async def list_tools() -> None:
+                try:
+                    await client.list_tools()
+                except MCPError as exc:
+                    errors.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(list_tools)
+                with anyio.fail_after(10):
+                    while not (sleepers := _pids_of("sleep 300")):  # noqa: ASYNC110 - /proc
+                        await anyio.sleep(0.02)
+            assert len(errors) == 1
+            assert "did not finish the MCP handshake within 3s" in str(errors[0])
+            await wait_gone(sleepers)
+            assert await children(url) == []
+
+
+def _pids_of(cmdline: str) -> list[int]:
+    """Live descendants of this process whose command line is `cmdline`."""
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if argv.replace(b"\0", b" ").strip() == cmdline.encode() and alive(pid):
+            found.append(pid)
+    return found
