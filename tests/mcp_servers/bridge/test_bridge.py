@@ -191,23 +191,28 @@ def page_url() -> Iterator[str]:
         yield url
 
 
-async def test_official_fetch_server_through_the_bridge(
-    fetch_argv: list[str], page_url: str, transport: Transport
-) -> None:
+@pytest.fixture(scope="module")
+def fetch_url(fetch_argv: list[str]) -> Iterator[str]:
     app = build_app({"command": [*fetch_argv, "--ignore-robots-txt", "--allow-private-ips"]})
     with serve_in_thread(app) as url:
-        async with session_client(url, transport) as client:
-            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            assert "fetch" in tools
-            assert "url" in tools["fetch"].input_schema["properties"]
-            bad = await client.call_tool("fetch", {})
-            assert bad.is_error
-            result = await client.call_tool("fetch", {"url": f"{page_url}/"})
-            assert "Loopback page" in text_of(result), text_of(result)
+        yield url
+
+
+async def test_official_fetch_server_through_the_bridge(
+    fetch_url: str, page_url: str, transport: Transport
+) -> None:
+    async with session_client(fetch_url, transport) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert "fetch" in tools
+        assert "url" in tools["fetch"].input_schema["properties"]
+        bad = await client.call_tool("fetch", {})
+        assert bad.is_error
+        result = await client.call_tool("fetch", {"url": f"{page_url}/"})
+        assert "Loopback page" in text_of(result), text_of(result)
 
 
 async def test_a_child_that_never_answers_times_out_and_is_killed() -> None:
-    app = build_app({"command": ["sleep", "300"], "start_timeout_s": 3})
+    app = build_app({"command": ["sleep", "300"], "start_timeout_s": 2})
     with serve_in_thread(app) as url:
         async with session_client(url, "streamable-http") as client:
             errors: list[MCPError] = []
@@ -224,7 +229,7 @@ async def test_a_child_that_never_answers_times_out_and_is_killed() -> None:
                     while not (sleepers := _pids_of("sleep 300")):  # noqa: ASYNC110 - /proc
                         await anyio.sleep(0.02)
             assert len(errors) == 1
-            assert "did not finish the MCP handshake within 3s" in str(errors[0])
+            assert "did not finish the MCP handshake within 2s" in str(errors[0])
             await wait_gone(sleepers)
             assert await children(url) == []
 
