@@ -69,6 +69,10 @@ async def test_lists_and_calls_tools_of_server_everything(
         assert bad.is_error
         prompts = (await client.list_prompts()).prompts
         assert prompts, "server-everything has prompts; the bridge forwards them"
+        with pytest.raises(MCPError) as caught:  # the child's own error, passed on unchanged
+            await client.get_prompt("no-such-prompt")
+        assert "stdio server" not in str(caught.value)
+        assert alive(await wait_for_child(per_session_url))
 
 
 async def test_sessionless_2026_clients_work_too(
