@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
@@ -186,7 +187,10 @@ def register_tools(server: MCPServer[Any], db: Database) -> None:
                 read_only=True,
                 max_rows=10_000,
             )
-            lines = [str(row[0]) for row in result.rows]
+            # FORMAT JSON arrives decoded (a json column); text plans are one line per row.
+            lines = [
+                row[0] if isinstance(row[0], str) else json.dumps(row[0]) for row in result.rows
+            ]
             return "\n".join(lines)
 
     mode = (

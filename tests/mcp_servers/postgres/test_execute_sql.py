@@ -49,6 +49,14 @@ async def test_select_as_json(client: Client, pg: Fixture) -> None:
     assert summary == "1 row"
 
 
+async def test_json_columns_stay_json(client: Client) -> None:
+    sql = """SELECT '{"a": [1, 2]}'::jsonb AS doc, NULL::json AS nothing"""
+    _, text = await call(client, "execute_sql", {"sql": sql})
+    assert '| {"a": [1, 2]} | NULL |' in text
+    _, text = await call(client, "execute_sql", {"sql": sql, "format": "json"})
+    assert json.loads(text.rsplit("\n", 1)[0]) == [{"doc": {"a": [1, 2]}, "nothing": None}]
+
+
 async def test_row_cap_cuts_and_says_so(client: Client, pg: Fixture) -> None:
     _, text = await call(
         client, "execute_sql", {"sql": f"SELECT id FROM {pg.schema}.items ORDER BY id"}

@@ -59,6 +59,21 @@ async def test_round_trip_upload_list_download_delete(s3: SeaweedS3) -> None:
         assert is_error and "NoSuchKey" in text
 
 
+async def test_listing_one_folder_level(s3: SeaweedS3) -> None:
+    top = f"tree-{uuid.uuid4().hex[:8]}"
+    raw = s3.client()
+    raw.make_bucket(top)
+    for name in ("a.txt", "sub/b.txt", "sub/c.txt"):
+        raw.put_object(top, name, io.BytesIO(b"x"), 1)
+    async with storage_client(s3) as client:
+        _, flat = await call(client, "minio_list_objects", {"bucket": top, "recursive": False})
+        _, deep = await call(client, "minio_list_objects", {"bucket": top})
+        _, capped = await call(client, "minio_list_objects", {"bucket": top, "max_keys": 2})
+    assert "| a.txt | 1 |" in flat and "| sub/ | (folder) | |" in flat and "sub/b.txt" not in flat
+    assert "| sub/b.txt | 1 |" in deep and deep.endswith("3 objects")
+    assert capped.endswith("2 objects shown; more exist (raise max_keys or narrow the prefix)")
+
+
 async def test_binary_base64_round_trip(s3: SeaweedS3) -> None:
     payload = bytes(range(256)) * 4
     name = f"tests/{uuid.uuid4().hex}.bin"
