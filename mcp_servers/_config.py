@@ -85,6 +85,9 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int | None = None
     auth_token: str | None = None
+    config_path: str | None = Field(
+        default=None, description="The config file the settings came from (set by the CLI)."
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host header values accepted besides loopback, e.g. 'fetch:8111'; '*' for any.",

@@ -57,6 +57,9 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def _settings(args: argparse.Namespace, command: list[str]) -> dict[str, Any]:
     settings = load_server_settings(args.name, args.config)
+    if args.config:
+        # Servers that fall back to other sections of the file (storage -> `storage:`) need it.
+        settings.setdefault("config_path", args.config)
     token = args.auth_token or os.environ.get(AUTH_TOKEN_ENV) or settings.get("auth_token")
     if token:
         settings["auth_token"] = token
