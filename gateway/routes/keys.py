@@ -58,14 +58,14 @@ def routes(state: GatewayState) -> list[Route]:
     async def delete(request: Request) -> Response:
         await require_admin(state, request)
         body = await parse(state, request, DeleteKeys)
+        if not body.keys and not body.key_aliases:
+            raise BadRequestError("Pass 'keys' (or 'key_aliases') to delete.", param="keys")
         wanted: dict[str, str] = {hash_key(k): k for k in body.keys or ()}
         for alias in body.key_aliases or ():
             found = await management().key_by_alias(alias)
             if found is not None:
                 wanted[found.id] = alias
-        if not wanted:
-            raise BadRequestError("Pass 'keys' (or 'key_aliases') to delete.", param="keys")
-        deleted = await management().delete("key", list(wanted))
+        deleted = await management().delete("key", list(wanted)) if wanted else []
         if not deleted:
             raise NotFoundError("None of these keys exist.", code="not_found")
         return JSONResponse({"deleted_keys": [wanted[t] for t in deleted]})

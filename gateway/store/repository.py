@@ -22,6 +22,11 @@ class DuplicateError(Exception):
     """A unique column (primary key or alias) already holds this value."""
 
 
+def _plain(row: Any) -> Row:
+    # Column names come back as sqlalchemy `quoted_name` (a str subclass) that orjson refuses.
+    return {str(k): v for k, v in row._asdict().items()}
+
+
 def _pk(table: Table) -> Any:
     return next(iter(table.primary_key.columns))
 
@@ -39,7 +44,7 @@ async def fetch_all(db: Database, table: Table) -> list[Row]:
     try:
         async with db.engine.connect() as connection:
             result = await connection.execute(select(table))
-            rows = [dict(r._mapping) for r in result]
+            rows = [_plain(r) for r in result]
     except UNAVAILABLE_ERRORS as exc:
         raise _unavailable(db, exc) from exc
     db.mark(True)
@@ -52,7 +57,7 @@ async def fetch_where(db: Database, table: Table, **equals: Any) -> list[Row]:
         query = query.where(table.c[name] == value)
     try:
         async with db.engine.connect() as connection:
-            rows = [dict(r._mapping) for r in await connection.execute(query)]
+            rows = [_plain(r) for r in await connection.execute(query)]
     except UNAVAILABLE_ERRORS as exc:
         raise _unavailable(db, exc) from exc
     db.mark(True)
@@ -103,7 +108,7 @@ async def replace_pk(db: Database, table: Table, old: str, new_values: Mapping[s
             current = (await connection.execute(select(table).where(column == old))).first()
             if current is None:
                 raise KeyError(old)
-            row = {**dict(current._mapping), **new_values, "updated_at": now()}
+            row = {**_plain(current), **new_values, "updated_at": now()}
             await connection.execute(delete(table).where(column == old))
             await connection.execute(insert(table).values(**row))
     except UNAVAILABLE_ERRORS as exc:
