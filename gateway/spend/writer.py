@@ -161,6 +161,7 @@ class SpendWriter:
             self.queue.clear()
             self._spill(rows)
             log.warning("database unavailable at shutdown; spend rows kept on disk", rows=len(rows))
+        log.info("spend writer stopped", written=self.written, flushed=flushed)
 
     def recover_replay_file(self) -> None:
         """A replay file left by a crash mid-replay is folded back into the spill file."""

@@ -26,16 +26,33 @@ from tests.gateway.store.databases import (
 __all__ = ["database_url", "postgres_database"]
 
 
+class Tally:
+    """Counts events and wakes whoever waits for a total."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = asyncio.Condition()
+
+    async def add(self) -> None:
+        async with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    async def reach(self, total: int) -> None:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.count >= total)
+
+
 class GatedUpstream(httpx.AsyncBaseTransport):
     """Every call costs 1.0 (10 + 10 tokens); calls wait until the test opens the gate."""
 
     def __init__(self) -> None:
         self.gate = asyncio.Event()
-        self.arrived = 0
+        self.arrived = Tally()
         self.inner = usage_upstream()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.arrived += 1
+        await self.arrived.add()
         await self.gate.wait()
         return await self.inner.handle_async_request(request)
 
@@ -46,24 +63,28 @@ async def test_fifty_concurrent_requests_never_exceed_a_budget_of_ten(
 ) -> None:
     upstream = GatedUpstream()
     async with running_gateway(gateway_config(database_url), tmp_path, upstream) as (app, client):
-        key = (
-            await client.post("/key/generate", headers=admin(), json={"max_budget": 10})
-        ).json()["key"]
+        key = (await client.post("/key/generate", headers=admin(), json={"max_budget": 10})).json()[
+            "key"
+        ]
         # max_tokens bounds each call's cost (10 prompt-ish + 10 out at 0.05), so the
         # reservation made before the call covers what it can cost.
         body = {**CHAT, "messages": [{"role": "user", "content": "x" * 40}], "max_tokens": 10}
         statuses: list[int] = []
+        refused = Tally()
 
         async def call() -> None:
             response = await client.post("/v1/chat/completions", headers=bearer(key), json=body)
             statuses.append(response.status_code)
+            if response.status_code != 200:
+                await refused.add()
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 for _ in range(50):
                     group.start_soon(call)
-                while len(statuses) + upstream.arrived < 50:
-                    await asyncio.sleep(0)
+                # Everything is decided while the admitted calls are still in flight.
+                await upstream.arrived.reach(10)
+                await refused.reach(40)
                 upstream.gate.set()
         assert statuses.count(200) == 10 and statuses.count(429) == 40
         accounts = state_of(app).accounts
@@ -80,10 +101,10 @@ async def test_budget_overshoot_is_bounded_by_requests_in_flight(
 ) -> None:
     """Without max_tokens the cost is unknown in advance: five clients in a loop may each
     have one request in flight when the budget runs out, and no more than that."""
-    async with running_gateway(gateway_config(database_url), tmp_path) as (app, client):
-        key = (
-            await client.post("/key/generate", headers=admin(), json={"max_budget": 10})
-        ).json()["key"]
+    async with running_gateway(gateway_config(database_url), tmp_path) as (_app, client):
+        key = (await client.post("/key/generate", headers=admin(), json={"max_budget": 10})).json()[
+            "key"
+        ]
         admitted: list[int] = []
 
         async def client_loop() -> None:
@@ -100,7 +121,7 @@ async def test_budget_overshoot_is_bounded_by_requests_in_flight(
                 for _ in range(5):
                     group.start_soon(client_loop)
         assert 10 <= len(admitted) <= 10 + 5 - 1
-        info = (await client.get("/key/info", headers=bearer(key)))
+        info = await client.get("/key/info", headers=bearer(key))
         assert info.status_code == 200 and info.json()["info"]["spend"] == len(admitted)
 
 
@@ -138,17 +159,19 @@ async def test_parallel_limit_counts_requests_in_flight(database_url: str, tmp_p
             await client.post("/key/generate", headers=admin(), json={"max_parallel_requests": 2})
         ).json()["key"]
         statuses: list[int] = []
+        answered = Tally()
 
         async def call() -> None:
             response = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
             statuses.append(response.status_code)
+            await answered.add()
 
         with anyio.fail_after(30):
             async with anyio.create_task_group() as group:
                 for _ in range(6):
                     group.start_soon(call)
-                while len(statuses) < 4 or upstream.arrived < 2:
-                    await asyncio.sleep(0)
+                await upstream.arrived.reach(2)
+                await answered.reach(4)
                 upstream.gate.set()
         assert sorted(statuses) == [200, 200, 429, 429, 429, 429]
         again = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)

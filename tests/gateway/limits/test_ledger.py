@@ -80,7 +80,10 @@ def test_a_refusal_reserves_nothing() -> None:
     assert ledger.remaining(key, NOW) == (10, None)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("30d", 2592000), ("1mo", 2592000)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86400), ("30d", 2592000), ("1mo", 2592000)],
+)
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 

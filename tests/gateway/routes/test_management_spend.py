@@ -27,7 +27,7 @@ __all__ = ["database_url", "postgres_database"]
 
 @pytest.mark.anyio
 async def test_litellm_key_script_works_unchanged(database_url: str, tmp_path: Path) -> None:
-    async with running_gateway(gateway_config(database_url), tmp_path) as (app, client):
+    async with running_gateway(gateway_config(database_url), tmp_path) as (app, _client):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
             # As in LiteLLM's docs: generate a key with models and a budget...
@@ -65,14 +65,20 @@ async def test_litellm_key_script_works_unchanged(database_url: str, tmp_path: P
 async def test_spend_logs_filters_summary_and_tags(database_url: str, tmp_path: Path) -> None:
     async with running_gateway(gateway_config(database_url), tmp_path) as (app, client):
         key = (
-            await client.post("/key/generate", headers=admin(), json={"team_id": None, "user_id": "u1"})
+            await client.post(
+                "/key/generate", headers=admin(), json={"team_id": None, "user_id": "u1"}
+            )
         ).json()["key"]
         tagged = {**CHAT, "metadata": {"tags": ["jobA", "batch"]}, "user": "end-1"}
-        assert (await client.post("/v1/chat/completions", headers=bearer(key), json=tagged)).status_code == 200
+        assert (
+            await client.post("/v1/chat/completions", headers=bearer(key), json=tagged)
+        ).status_code == 200
         streamed = {**CHAT, "model": "other", "stream": True, "tags": ["batch"]}
         response = await client.post("/v1/chat/completions", headers=bearer(key), json=streamed)
         assert response.status_code == 200 and response.text.endswith("[DONE]\n\n")
-        assert (await client.post("/v1/chat/completions", headers=admin(), json=CHAT)).status_code == 200
+        assert (
+            await client.post("/v1/chat/completions", headers=admin(), json=CHAT)
+        ).status_code == 200
         assert await state_of(app).accounts.writer.flush()  # type: ignore[union-attr]
 
         rows = (await client.get("/spend/logs", headers=admin())).json()
@@ -85,16 +91,22 @@ async def test_spend_logs_filters_summary_and_tags(database_url: str, tmp_path: 
         tagged_row = next(r for r in mine if r["model_group"] == "m")
         assert tagged_row["request_tags"] == ["jobA", "batch"] and tagged_row["end_user"] == "end-1"
         assert tagged_row["user"] == "u1" and tagged_row["total_tokens"] == 20
-        by_model = (await client.get("/spend/logs", headers=admin(), params={"model": "other"})).json()
+        by_model = (
+            await client.get("/spend/logs", headers=admin(), params={"model": "other"})
+        ).json()
         assert len(by_model) == 1
         by_id = (
-            await client.get("/spend/logs", headers=admin(), params={"request_id": rows[0]["request_id"]})
+            await client.get(
+                "/spend/logs", headers=admin(), params={"request_id": rows[0]["request_id"]}
+            )
         ).json()
         assert [r["request_id"] for r in by_id] == [rows[0]["request_id"]]
 
         today = datetime.now(UTC).date().isoformat()
         summary = (
-            await client.get("/spend/logs", headers=admin(), params={"start_date": today, "end_date": today})
+            await client.get(
+                "/spend/logs", headers=admin(), params={"start_date": today, "end_date": today}
+            )
         ).json()
         assert len(summary) == 1 and summary[0]["spend"] == 3.0 and summary[0]["requests"] == 3
         assert summary[0]["models"] == {"m": 2.0, "other": 1.0}
@@ -116,7 +128,9 @@ async def test_spend_logs_filters_summary_and_tags(database_url: str, tmp_path: 
         assert bad.status_code == 400
 
         # The stored running totals caught up with the in-memory ones.
-        info = (await client.get("/user/info", params={"user_id": "u1"}, headers=admin()))
+        info = await client.get("/user/info", params={"user_id": "u1"}, headers=admin())
         assert info.status_code == 404  # users are not created implicitly...
-        customer = (await client.get("/customer/info", params={"end_user_id": "end-1"}, headers=admin())).json()
+        customer = (
+            await client.get("/customer/info", params={"end_user_id": "end-1"}, headers=admin())
+        ).json()
         assert customer["spend"] == 1.0  # ...but end users are, as in LiteLLM
