@@ -66,15 +66,20 @@ class RedisInvalidations:
         return self._client
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="entity-invalidations")
+        subscribed = asyncio.Event()
+        self._task = asyncio.create_task(self._listen(subscribed), name="entity-invalidations")
+        # Changes published once start() returns are heard (unless Redis is down).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscribed.wait(), timeout=5.0)
 
-    async def _listen(self) -> None:
+    async def _listen(self, subscribed: asyncio.Event) -> None:
         import redis.exceptions
 
         while True:
             try:
                 pubsub = self._redis().pubsub()
                 await pubsub.subscribe(CHANNEL)
+                subscribed.set()
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         await self._apply(message.get("data"))

@@ -53,9 +53,7 @@ def postgres_database() -> Iterator[str]:
     name = f"toolrelay_keys_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield url.set(drivername="postgresql", database=name).render_as_string(
-            hide_password=False
-        )
+        yield url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -92,7 +90,9 @@ def usage_upstream(prompt: int = 10, completion: int = 10) -> httpx.MockTranspor
                 + f'{{"prompt_tokens":{prompt},"completion_tokens":{completion}}}'.encode()
                 + b"}\n\ndata: [DONE]\n\n"
             )
-            return httpx.Response(200, content=events, headers={"content-type": "text/event-stream"})
+            return httpx.Response(
+                200, content=events, headers={"content-type": "text/event-stream"}
+            )
         message = {"role": "assistant", "content": "hi"}
         return httpx.Response(
             200,
@@ -135,10 +135,12 @@ async def running_gateway(
     config: dict[str, Any],
     data_dir: Path,
     transport: httpx.AsyncBaseTransport | None = None,
+    environ: dict[str, str] | None = None,
 ) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
     """The app with its lifespan running (store opened, writer started) and a client."""
     upstream = httpx.AsyncClient(transport=transport or usage_upstream())
-    app = create_app(config_from_mapping(config, environ={}), http=upstream, data_dir=data_dir)
+    loaded = config_from_mapping(config, environ=environ or {})
+    app = create_app(loaded, http=upstream, data_dir=data_dir)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
