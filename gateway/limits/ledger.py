@@ -37,10 +37,10 @@ class Check:
     rpm_limit: int | None = None
     tpm_limit: int | None = None
     max_parallel_requests: int | None = None
+    ref: EntityRef = field(init=False)
 
-    @property
-    def ref(self) -> EntityRef:
-        return (self.kind, self.id)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", (self.kind, self.id))
 
     @property
     def label(self) -> str:
@@ -116,8 +116,7 @@ class MemoryLedger:
                     budget.reset_at += step
         return budget
 
-    def _window(self, ref: EntityRef, now: datetime) -> _Window:
-        start = window_start(now)
+    def _window(self, ref: EntityRef, start: datetime) -> _Window:
         window = self.windows.get(ref)
         if window is None or window.start != start:
             window = _Window(start=start)
@@ -143,7 +142,7 @@ class MemoryLedger:
                         now=now,
                     )
             if check.rpm_limit is not None or check.tpm_limit is not None:
-                window = self._window(check.ref, now)
+                window = self._window(check.ref, start)
                 if check.rpm_limit is not None and window.requests >= check.rpm_limit:
                     raise limit_error(
                         f"Rate limit reached for {check.label}: rpm limit {check.rpm_limit}.",
@@ -174,7 +173,7 @@ class MemoryLedger:
         for check in checks:
             self.budgets.setdefault(check.ref, _Budget()).reserved += cost
             if check.rpm_limit is not None or check.tpm_limit is not None:
-                window = self._window(check.ref, now)
+                window = self._window(check.ref, start)
                 window.requests += 1
                 window.reserved_tokens += tokens
             if check.max_parallel_requests is not None:
