@@ -19,6 +19,8 @@ from gateway.keys.model import Entity, EntityKind
 from gateway.keys.views import view
 from gateway.keys.wire import LIMIT_FIELDS
 from gateway.limits.durations import DurationError, parse_duration
+from gateway.limits.ledger import LocalCounters
+from gateway.limits.redis_counters import RedisCounters
 from gateway.store.database import StoreUnavailableError
 from gateway.store.repository import (
     DuplicateError,
@@ -86,6 +88,7 @@ def _unavailable(exc: StoreUnavailableError) -> ServiceUnavailableError:
 class Management:
     cache: EntityCache
     invalidations: Invalidations
+    counters: LocalCounters | RedisCounters | None = None
 
     def spend(self, entity: Entity) -> float:
         return self.cache.ledger.spend((entity.kind, entity.id))
@@ -104,6 +107,8 @@ class Management:
             raise NotFoundError(
                 f"{kind.replace('_', ' ')} not found: {entity_id}", code="not_found"
             )
+        if self.counters is not None:
+            await self.counters.refresh((kind, entity_id))
         return entity
 
     async def _changed(self, kind: EntityKind, entity_id: str, values: Mapping[str, Any]) -> None:
@@ -112,6 +117,8 @@ class Management:
             self.cache.ledger.set_spend(
                 (kind, entity_id), values["spend"], values.get("budget_reset_at")
             )
+            if self.counters is not None:
+                await self.counters.set_spend((kind, entity_id), values["spend"])
         await self.invalidations.changed(kind, entity_id)
 
     async def create(self, kind: EntityKind, entity_id: str, values: dict[str, Any]) -> Entity:

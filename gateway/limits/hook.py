@@ -14,7 +14,8 @@ from gateway.errors import PermissionDeniedError
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.keys.model import Entity
-from gateway.limits.ledger import Check, MemoryLedger, Reservation
+from gateway.limits.ledger import Check, LocalCounters, MemoryLedger, Reservation
+from gateway.limits.redis_counters import RedisCounters
 from gateway.spend.prices import PriceTable
 
 ALL_MODELS = frozenset({"*", "all-proxy-models", "all-team-models"})
@@ -75,6 +76,7 @@ class LimitsHook:
     ledger: MemoryLedger
     prices: PriceTable
     deployments_of: Callable[[str], list[Deployment]]
+    counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
 
     def checks_for(self, record: CallRecord) -> list[Check]:
@@ -133,7 +135,8 @@ class LimitsHook:
             default=0.0,
         )
         now = datetime.now(UTC)
-        reservation = self.ledger.admit(checks, cost, prompt + output, now)
+        counters = self.counters or LocalCounters(self.ledger)
+        reservation = await counters.admit(checks, cost, prompt + output, now)
         self._reservations[id(record)] = (reservation, checks)
         self._headers(checks, now)
 
@@ -143,7 +146,8 @@ class LimitsHook:
             return
         reservation, checks = found
         cost = self.prices.cost(record)
-        self.ledger.settle(reservation, cost, record.prompt_tokens + record.completion_tokens)
+        counters = self.counters or LocalCounters(self.ledger)
+        await counters.settle(reservation, cost, record.prompt_tokens + record.completion_tokens)
         self._headers(checks, datetime.now(UTC))
 
     def _headers(self, checks: list[Check], now: datetime) -> None:
