@@ -127,3 +127,17 @@ async def test_changes_reach_other_instances_through_redis(
                 await asyncio.sleep(0.01)
         blocked = await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
         assert blocked.status_code == 401
+
+
+@pytest.mark.anyio
+async def test_open_mode_accepts_any_key_and_still_applies_virtual_key_limits(
+    tmp_path: Path,
+) -> None:
+    config = gateway_config(None, master_key=None)
+    async with running_gateway(config, tmp_path) as (_app, client):
+        anything = await client.post("/v1/chat/completions", headers=bearer("sk-any"), json=CHAT)
+        assert anything.status_code == 200
+        assert (await client.post("/v1/chat/completions", json=CHAT)).status_code == 200
+        key = (await client.post("/key/generate", json={"models": ["other"]})).json()["key"]
+        limited = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        assert limited.status_code == 403
