@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
     Float,
     Index,
-    BigInteger,
     Integer,
     MetaData,
     String,
