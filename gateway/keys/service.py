@@ -24,6 +24,7 @@ from gateway.limits.redis_counters import RedisCounters
 from gateway.store.database import StoreUnavailableError
 from gateway.store.repository import (
     DuplicateError,
+    RefusedValueError,
     delete_rows,
     fetch_where,
     insert_row,
@@ -125,6 +126,8 @@ class Management:
         id_column = next(iter(TABLES[kind].primary_key.columns)).name
         try:
             await insert_row(self.cache.db, TABLES[kind], {id_column: entity_id, **values})
+        except RefusedValueError as exc:
+            raise BadRequestError(f"The database refused a value: {exc}") from exc
         except DuplicateError as exc:
             raise BadRequestError(
                 f"{kind.replace('_', ' ')} already exists (id or alias is taken): {entity_id}",
@@ -138,6 +141,8 @@ class Management:
     async def update(self, kind: EntityKind, entity_id: str, values: dict[str, Any]) -> Entity:
         try:
             row = await update_row(self.cache.db, TABLES[kind], entity_id, values)
+        except RefusedValueError as exc:
+            raise BadRequestError(f"The database refused a value: {exc}") from exc
         except DuplicateError as exc:
             raise BadRequestError(f"alias already taken: {exc}", code="already_exists") from exc
         except StoreUnavailableError as exc:

@@ -19,35 +19,15 @@ from pathlib import Path
 
 import orjson
 import structlog
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
 
 from gateway.spend.batch import write_batch
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
-from gateway.store.database import UNAVAILABLE_ERRORS, Database
+from gateway.store.database import REFUSED_ERRORS, UNAVAILABLE_ERRORS, Database, refused_row
 
 log = structlog.get_logger("toolrelay.spend")
 
-# A row the database refuses (not an outage): retrying cannot help, and it must not hold up
-# the rows behind it. SQLite raises OverflowError for integers beyond 64 bits.
-_BAD_ROW_ERRORS = (DataError, IntegrityError, ProgrammingError, OverflowError)
-# SQLSTATE classes of a refused row: 22 data exception, 23 integrity, 42 syntax/access.
-_REFUSED_SQLSTATE_CLASSES = frozenset({"22", "23", "42"})
 REJECTED_FILENAME = "spend-rejected.jsonl"
-_WRITE_ERRORS: tuple[type[BaseException], ...] = (*_BAD_ROW_ERRORS, *UNAVAILABLE_ERRORS)
-
-
-def refused_row(exc: BaseException) -> bool:
-    """True when the database refused the data itself (the asyncpg dialect reports these as
-    plain DBAPIError, so the SQLSTATE decides)."""
-    if isinstance(exc, _BAD_ROW_ERRORS):
-        return True
-    if isinstance(exc, DBAPIError):
-        orig = exc.orig
-        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-        if code is None and orig is not None:
-            code = getattr(orig.__cause__, "sqlstate", None)
-        return isinstance(code, str) and code[:2] in _REFUSED_SQLSTATE_CLASSES
-    return False
+_WRITE_ERRORS: tuple[type[BaseException], ...] = (*REFUSED_ERRORS, *UNAVAILABLE_ERRORS)
 
 
 DEFAULT_INTERVAL_SECONDS = 2.0
