@@ -1,5 +1,17 @@
 """The limits `RequestHook`: model access, budgets and rpm/tpm/parallel limits, answered from
-memory. `pre_call` reserves the request's estimated cost and tokens; `post_call` settles."""
+memory. `pre_call` reserves the request's estimated cost and tokens; `post_call` settles.
+
+Response headers for a virtual key (set in `pre_call`, refreshed in `post_call`, so a
+non-streaming response carries the spend including itself; a stream the spend before it):
+    x-litellm-key-spend               the key's spend so far (USD)
+    x-litellm-key-max-budget          its max_budget, when it has one
+    x-ratelimit-limit-requests        its rpm_limit          } when it has one; remaining
+    x-ratelimit-remaining-requests    left this minute       } counts include requests
+    x-litellm-key-remaining-requests  (same, LiteLLM's name) } in flight
+    x-ratelimit-limit-tokens / x-ratelimit-remaining-tokens / x-litellm-key-remaining-tokens
+Refusals are 429s with code budget_exceeded / rate_limit_exceeded /
+parallel_request_limit_exceeded, naming the key, team, user or end user, and `retry-after`.
+"""
 
 from __future__ import annotations
 
