@@ -140,8 +140,12 @@ def build_accounts(
         prices=prices,
         writer=writer,
         invalidations=invalidations,
-        maintenance=Maintenance(cache=cache, retention=_retention(config)),
-        management=Management(cache=cache, invalidations=invalidations, counters=counters),
+        maintenance=Maintenance(
+            cache=cache, retention=_retention(config), refresh_entities=not config.redis_url
+        ),
+        management=Management(
+            cache=cache, invalidations=invalidations, counters=counters, flush_spend=writer.flush
+        ),
         authenticator=VirtualKeyAuthenticator(
             master_key=config.master_key,
             cache=cache,

@@ -4,7 +4,7 @@ then refresh the cache everywhere (through `Invalidations`)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +90,8 @@ class Management:
     cache: EntityCache
     invalidations: Invalidations
     counters: LocalCounters | RedisCounters | None = None
+    # Regeneration changes a key's id: queued spend is written under the old id first.
+    flush_spend: Callable[[], Awaitable[bool]] | None = None
 
     def spend(self, entity: Entity) -> float:
         return self.cache.ledger.spend((entity.kind, entity.id))
@@ -198,6 +200,8 @@ class Management:
         self, token: str, values: dict[str, Any], new_plain: str | None = None
     ) -> tuple[str, Entity]:
         await self.get("key", token)
+        if self.flush_spend is not None:
+            await self.flush_spend()
         plain = new_plain or new_key()
         new_token = hash_key(plain)
         values = {**values, "token": new_token, "key_name": display_name(plain)}

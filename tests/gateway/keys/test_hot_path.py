@@ -141,3 +141,28 @@ async def test_open_mode_accepts_any_key_and_still_applies_virtual_key_limits(
         key = (await client.post("/key/generate", json={"models": ["other"]})).json()["key"]
         limited = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
         assert limited.status_code == 403
+
+
+@pytest.mark.anyio
+async def test_without_redis_instances_converge_by_periodic_refresh(tmp_path: Path) -> None:
+    config = gateway_config(f"sqlite:///{tmp_path / 'shared.db'}")
+    async with (
+        running_gateway(config, tmp_path / "a") as (_a, first),
+        running_gateway(config, tmp_path / "b") as (b, second),
+    ):
+        key = (await first.post("/key/generate", headers=admin(), json={})).json()["key"]
+        assert (
+            await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        ).status_code == 200
+        await first.post("/key/block", headers=admin(), json={"key": key})
+        await first.post("/team/new", headers=admin(), json={"team_id": "t-new"})
+        accounts = state_of(b).accounts
+        assert accounts is not None and accounts.maintenance.refresh_entities
+        await accounts.maintenance.run_once()
+        assert (
+            await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        ).status_code == 401
+        assert accounts.cache.get("team", "t-new") is not None
+        await first.post("/key/delete", headers=admin(), json={"keys": [key]})
+        await accounts.maintenance.run_once()
+        assert accounts.cache.all("key") == []

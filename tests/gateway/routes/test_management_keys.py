@@ -121,7 +121,13 @@ async def test_update_block_unblock_regenerate_list_delete(
         new_key = regenerated.json()["key"]
         assert new_key != key and regenerated.json()["key_alias"] == "a"
         assert (await client.get("/key/info", headers=bearer(key))).status_code == 401
-        assert (await client.get("/key/info", headers=bearer(new_key))).status_code == 200
+        renewed = await client.get("/key/info", headers=bearer(new_key))
+        assert renewed.status_code == 200 and renewed.json()["info"]["spend"] == 2.0
+        accounts = state_of(_app).accounts
+        assert accounts is not None and await accounts.writer.flush()
+        async with accounts.db.engine.connect() as connection:
+            stored = (await connection.execute(select(tables.virtual_keys.c.spend))).scalar()
+        assert stored == 2.0  # spend queued under the old id was written before the swap
 
         second = (
             await client.post("/key/generate", headers=admin(), json={"user_id": "u1"})
