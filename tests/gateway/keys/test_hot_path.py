@@ -18,6 +18,7 @@ from tests.gateway.store.databases import (
     CHAT,
     admin,
     bearer,
+    clear_shared_counters,
     database_url,
     gateway_config,
     postgres_database,
@@ -127,6 +128,7 @@ async def test_changes_reach_other_instances_through_redis(
                 await asyncio.sleep(0.01)
         blocked = await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
         assert blocked.status_code == 401
+        await clear_shared_counters(b)
 
 
 @pytest.mark.anyio

@@ -15,6 +15,7 @@ from tests.gateway.store.databases import (
     CHAT,
     admin,
     bearer,
+    clear_shared_counters,
     gateway_config,
     postgres_database,
     running_gateway,
@@ -76,6 +77,4 @@ async def test_two_instances_share_rpm_and_budget(
         await first.post("/key/update", headers=admin(), json={"key": budgeted, "spend": 0})
         again = await second.post("/v1/chat/completions", headers=bearer(budgeted), json=CHAT)
         assert again.status_code == 200
-        stale = [k async for k in counters.client.scan_iter(match=f"{counters.namespace}:*")]
-        if stale:
-            await counters.client.delete(*stale)
+        await clear_shared_counters(_a)
