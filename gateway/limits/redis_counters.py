@@ -156,7 +156,7 @@ class RedisCounters:
             ]
         try:
             result = await self.client.eval(_ADMIT, len(keys), *keys, *args)
-        except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        except (OSError, redis.exceptions.RedisError) as exc:
             log.warning("redis unavailable; limits are per instance for now", error=repr(exc))
             return self.local.admit(checks, cost, tokens, now)
         if int(result[0]) != 0:
@@ -212,7 +212,7 @@ class RedisCounters:
             ]
         try:
             spends = await self.client.eval(_SETTLE, len(keys), *keys, *args)
-        except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+        except (OSError, redis.exceptions.RedisError) as exc:
             log.warning("redis unavailable; spend counted locally only", error=repr(exc))
             for ref in reservation.refs:
                 self.local.add_spend(ref, cost)
@@ -227,7 +227,7 @@ class RedisCounters:
 
         try:
             spend = await self.client.hget(self._keys(ref, datetime.now(UTC))[0], "spend")
-        except (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        except (OSError, redis.exceptions.RedisError):
             return
         if spend is not None:
             budget = self.local.budgets.get(ref)
@@ -235,7 +235,14 @@ class RedisCounters:
 
     async def set_spend(self, ref: EntityRef, spend: float) -> None:
         """An admin's explicit spend (e.g. a reset to 0) replaces the shared total."""
-        await self.client.hset(self._keys(ref, datetime.now(UTC))[0], "spend", repr(spend))
+        import redis.exceptions
+
+        budget = self.local.budgets.get(ref)
+        self.local.set_spend(ref, spend, budget.reset_at if budget else None)
+        try:
+            await self.client.hset(self._keys(ref, datetime.now(UTC))[0], "spend", repr(spend))
+        except (OSError, redis.exceptions.RedisError) as exc:
+            log.warning("redis unavailable; the spend reset is local only", error=repr(exc))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -78,3 +78,22 @@ async def test_two_instances_share_rpm_and_budget(
         again = await second.post("/v1/chat/completions", headers=bearer(budgeted), json=CHAT)
         assert again.status_code == 200
         await clear_shared_counters(_a)
+
+
+@pytest.mark.anyio
+async def test_redis_down_falls_back_to_local_limits(tmp_path: Path) -> None:
+    from tests.support.processes import free_port
+
+    env = {"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
+    config = gateway_config(None)
+    async with running_gateway(config, tmp_path, environ=env) as (_app, client):
+        key = (await client.post("/key/generate", headers=admin(), json={"rpm_limit": 2})).json()[
+            "key"
+        ]
+        answered = [
+            (await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)).status_code
+            for _ in range(3)
+        ]
+        assert answered[:2] == [200, 200] and answered[2] in (200, 429)
+        reset = await client.post("/key/update", headers=admin(), json={"key": key, "spend": 0})
+        assert reset.status_code == 200
