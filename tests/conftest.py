@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,20 @@ import pytest
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_toolrelay_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Keep every SQLite store, spill file and generated key of the run out of ~/.toolrelay;
+    service processes started by tests inherit it."""
+    home = tmp_path_factory.mktemp("toolrelay-home")
+    previous = os.environ.get("TOOLRELAY_HOME")
+    os.environ["TOOLRELAY_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("TOOLRELAY_HOME", None)
+    else:
+        os.environ["TOOLRELAY_HOME"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ class GeneralSettings(_Section):
     litellm_jwtauth: dict[str, Any] = Field(default_factory=dict)
     max_parallel_requests: int | None = Field(default=None, ge=1)
     max_request_size_mb: float | None = Field(default=None, gt=0)
+    maximum_spend_logs_retention_period: str | None = None
 
 
 class McpServerEntry(_Section):
