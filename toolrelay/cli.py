@@ -18,11 +18,13 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from toolrelay.defaults import Ports
     from toolrelay.up import run_stack
 
-    return run_stack(
-        config_path=args.config, host=args.host, home=args.home, gateway_port=args.gateway_port
+    ports = Ports(
+        gateway=args.gateway_port, middleware=args.middleware_port, mcp_base=args.mcp_port_base
     )
+    return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
 
 
 def _mcp(rest: Sequence[str]) -> int:
@@ -48,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--home", help="data directory (default: $TOOLRELAY_HOME or ~/.toolrelay)")
     up.add_argument("--gateway-port", type=int, default=4000)
+    up.add_argument("--middleware-port", type=int, default=4001)
+    up.add_argument(
+        "--mcp-port-base",
+        type=int,
+        default=8110,
+        help="postgres, fetch, browser, storage from here up",
+    )
     up.set_defaults(handler=_up)
 
     sub.add_parser(

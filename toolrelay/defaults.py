@@ -1,18 +1,38 @@
-"""Embedded defaults for `toolrelay up`: models from whatever provider keys are present."""
+"""Embedded defaults for `toolrelay up`: models from whatever provider keys are present,
+the MCP servers this machine can run, and a master key kept across restarts."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 # (env var, provider prefix, models offered when the key is present)
 PROVIDER_KEYS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("OPENAI_API_KEY", "openai", ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")),
+    ("ANTHROPIC_API_KEY", "anthropic", ("claude-sonnet-4-5", "claude-haiku-4-5")),
+    ("GEMINI_API_KEY", "gemini", ("gemini-2.5-pro", "gemini-2.5-flash")),
 )
+OLLAMA_URL = "http://127.0.0.1:11434"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+MCP_OFFSETS = {"postgres": 0, "fetch": 1, "browser": 2, "storage": 3}
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 4000
+    middleware: int = 4001
+    mcp_base: int = 8110
+
+    def mcp(self, name: str) -> int:
+        return self.mcp_base + MCP_OFFSETS[name]
 
 
 @dataclass
@@ -20,6 +40,8 @@ class EmbeddedDefaults:
     config: dict[str, Any]
     available: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    mcp_servers: list[str] = field(default_factory=list)
+    mcp_skipped: list[str] = field(default_factory=list)
 
 
 def home_dir(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -42,20 +64,91 @@ def stored_master_key(home: Path) -> str:
     return key
 
 
-def embedded_defaults(environ: Mapping[str, str] | None = None) -> EmbeddedDefaults:
+def ollama_models(base_url: str = OLLAMA_URL, timeout: float = 0.5) -> list[str]:
+    """Models of a local Ollama, or [] when none answers quickly."""
+    try:
+        response = httpx.get(f"{base_url}/api/tags", timeout=timeout)
+        response.raise_for_status()
+        models = response.json().get("models") or []
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return []
+    return [str(m["name"]) for m in models if isinstance(m, dict) and m.get("name")]
+
+
+def chromium_path(environ: Mapping[str, str]) -> str | None:
+    explicit = environ.get("TOOLRELAY_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+def embedded_defaults(
+    environ: Mapping[str, str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    ports: Ports | None = None,
+    ollama: list[str] | None = None,
+) -> EmbeddedDefaults:
+    ports = ports or Ports()
     env = os.environ if environ is None else environ
-    model_list: list[dict[str, Any]] = []
     result = EmbeddedDefaults(config={})
+    model_list: list[dict[str, Any]] = []
     for variable, prefix, names in PROVIDER_KEYS:
         if not env.get(variable):
             result.missing.append(f"{prefix}: set {variable} to enable {', '.join(names)}")
             continue
         for name in names:
-            params: dict[str, Any] = {
-                "model": f"{prefix}/{name}",
-                "api_key": f"os.environ/{variable}",
-            }
+            params = {"model": f"{prefix}/{name}", "api_key": f"os.environ/{variable}"}
             model_list.append({"model_name": name, "litellm_params": params})
             result.available.append(name)
-    result.config = {"model_list": model_list}
+    local = ollama_models() if ollama is None else ollama
+    if local:
+        for name in local:
+            model_list.append(
+                {"model_name": name, "litellm_params": {"model": f"ollama_chat/{name}"}}
+            )
+            result.available.append(name)
+    else:
+        result.missing.append(f"ollama: none answering at {OLLAMA_URL}")
+
+    mcp_servers: dict[str, Any] = {}
+    server_settings: dict[str, Any] = {}
+    result.mcp_servers.append("fetch")
+    browser = chromium_path(env)
+    if browser:
+        result.mcp_servers.append("browser")
+        server_settings["browser"] = {"executable_path": browser}
+    else:
+        result.mcp_skipped.append(
+            "browser: no Chromium found (install it, or set TOOLRELAY_CHROMIUM)"
+        )
+    dsn = env.get("MCP_POSTGRES_DSN")
+    if dsn:
+        result.mcp_servers.append("postgres")
+        server_settings["postgres"] = {"dsn": "os.environ/MCP_POSTGRES_DSN"}
+    else:
+        result.mcp_skipped.append("postgres: set MCP_POSTGRES_DSN to a PostgreSQL URL")
+    if env.get("S3_ENDPOINT"):
+        result.mcp_servers.append("storage")
+        server_settings["storage"] = {
+            "endpoint": "os.environ/S3_ENDPOINT",
+            "access_key": "os.environ/S3_ACCESS_KEY",
+            "secret_key": "os.environ/S3_SECRET_KEY",
+        }
+    else:
+        result.mcp_skipped.append("storage: set S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
+    for name in result.mcp_servers:
+        mcp_servers[name] = {"url": f"http://{host}:{ports.mcp(name)}/mcp", "transport": "http"}
+
+    result.config = {
+        "model_list": model_list,
+        "middleware_settings": {"gateway_url": f"http://{host}:{ports.gateway}"},
+        "mcp_servers": mcp_servers,
+        "mcp_server_settings": server_settings,
+        "storage": {"backend": "local"},
+        "ui_settings": {"middleware_url": f"http://{host}:{ports.middleware}"},
+    }
     return result

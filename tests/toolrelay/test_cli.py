@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from tests.support.components import POSTGRES_DSN
 from tests.support.processes import free_port, wait_until_healthy
 
 
@@ -41,24 +43,35 @@ def test_missing_config_file(tmp_path: Path) -> None:
     assert "file not found" in result.stderr
 
 
+def mcp_port_base() -> int:
+    """Four consecutive free ports (postgres, fetch, browser, storage)."""
+    while True:
+        base = free_port()
+        if base < 65000 and all(port_is_free(base + i) for i in range(1, 4)):
+            return base
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def start_up(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     clean_env = {
         k: v
         for k, v in os.environ.items()
-        if not k.endswith("_API_KEY") and k != "LITELLM_MASTER_KEY"
+        if not k.endswith("_API_KEY")
+        and k not in {"LITELLM_MASTER_KEY", "MCP_POSTGRES_DSN", "S3_ENDPOINT"}
     }
+    argv = ["up", "--home", str(tmp_path / "home"), "--gateway-port", str(port)]
+    argv += ["--middleware-port", str(free_port()), "--mcp-port-base", str(mcp_port_base())]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "toolrelay",
-            "up",
-            "--home",
-            str(tmp_path / "home"),
-            "--gateway-port",
-            str(port),
-        ],
+        [sys.executable, "-m", "toolrelay", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -96,6 +109,9 @@ def test_up_without_provider_keys_says_so_and_serves(tmp_path: Path) -> None:
         banner = read_until(process, "Ctrl-C to stop")
         assert "models       none: no provider key found" in banner
         assert "set OPENAI_API_KEY" in banner
+        assert "mcp fetch" in banner
+        assert "not started  postgres: set MCP_POSTGRES_DSN" in banner
+        assert f"admin page   http://127.0.0.1:{port}/ui" in banner
         key = (tmp_path / "home" / "master_key").read_text().strip()
         assert f"master key   {key}" in banner
         wait_until_healthy(f"http://127.0.0.1:{port}/health/liveliness", timeout=10)
@@ -110,10 +126,12 @@ def test_up_without_provider_keys_says_so_and_serves(tmp_path: Path) -> None:
 
 
 def test_up_with_openai_key_offers_models_and_keeps_master_key(tmp_path: Path) -> None:
-    process, port = start_up(tmp_path, {"OPENAI_API_KEY": "sk-test-not-real"})
+    env = {"OPENAI_API_KEY": "sk-test-not-real", "MCP_POSTGRES_DSN": POSTGRES_DSN}
+    process, port = start_up(tmp_path, env)
     try:
         banner = read_until(process, "Ctrl-C to stop")
         assert "gpt-4o-mini" in banner
+        assert "mcp postgres" in banner
         key = (tmp_path / "home" / "master_key").read_text().strip()
         models = httpx.get(
             f"http://127.0.0.1:{port}/v1/models", headers={"authorization": f"Bearer {key}"}
