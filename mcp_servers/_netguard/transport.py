@@ -1,0 +1,30 @@
+"""An httpx transport that connects only to checked addresses."""
+
+from __future__ import annotations
+
+import httpx
+
+from mcp_servers._netguard.guard import Guard
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """Check each request's host, then send it to the checked IP itself.
+
+    The Host header and the TLS server name keep the original host name, so virtual
+    hosting and certificate checks work; only the socket goes to the pinned address.
+    Every redirect hop is a new request through here, so each one is checked too.
+    """
+
+    def __init__(self, guard: Guard, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.guard = guard
+        self.inner = inner or httpx.AsyncHTTPTransport(trust_env=False)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        target = await self.guard.check_url(str(request.url))
+        request.url = request.url.copy_with(host=str(target.ip))
+        if target.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": target.host}
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
