@@ -1,0 +1,1 @@
+"""toolrelay middleware: an OpenAI-compatible endpoint that runs MCP tools server-side."""
