@@ -75,16 +75,12 @@ def stack(
     config_dir = tmp_path_factory.mktemp("middleware-config")
     processes: dict[str, ServiceProcess] = {}
     with running_fake_upstream(service_log_dir) as upstream:
-        gateway_file = write_yaml(
-            config_dir / "gateway.yaml", gateway_config(upstream.url, MODELS)
-        )
+        gateway_file = write_yaml(config_dir / "gateway.yaml", gateway_config(upstream.url, MODELS))
         with running_gateway(gateway_file, service_log_dir) as gateway:
             try:
                 processes["test"] = start_test_mcp(service_log_dir)
                 processes["victim"] = start_test_mcp(service_log_dir, only=["echo"])
-                servers = {
-                    name: {"url": f"{proc.url}/mcp"} for name, proc in processes.items()
-                }
+                servers = {name: {"url": f"{proc.url}/mcp"} for name, proc in processes.items()}
                 if postgres_ready:
                     port = free_port()
                     pg_config = write_yaml(
@@ -93,7 +89,15 @@ def stack(
                     )
                     processes["postgres"] = start_service(
                         "postgres-mcp",
-                        ["-m", "mcp_servers.cli", "postgres", "--port", str(port), "--config", str(pg_config)],
+                        [
+                            "-m",
+                            "mcp_servers.cli",
+                            "postgres",
+                            "--port",
+                            str(port),
+                            "--config",
+                            str(pg_config),
+                        ],
                         port=port,
                         log_dir=service_log_dir,
                         health_path="/healthz",

@@ -44,6 +44,7 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         if only is None or fn.__name__ in only:
             server.tool()(fn)
         return fn
+
     arrivals: dict[str, int] = {}
     events: dict[str, anyio.Event] = {}
 

@@ -55,7 +55,9 @@ def running_gateway(config: Path, log_dir: Path) -> Iterator[ServiceProcess]:
         service.stop()
 
 
-def start_test_mcp(log_dir: Path, *, port: int | None = None, only: list[str] | None = None) -> ServiceProcess:
+def start_test_mcp(
+    log_dir: Path, *, port: int | None = None, only: list[str] | None = None
+) -> ServiceProcess:
     port = port or free_port()
     args = ["-m", "tests.middleware.mcp_test_server", "--port", str(port)]
     if only:

@@ -21,7 +21,10 @@ def _client(stack: Stack) -> OpenAI:
 def _sql_call() -> dict[str, object]:
     return {
         "tool_calls": [
-            {"name": "execute_sql", "arguments": {"sql": f"SELECT name FROM {FIXTURE_TABLE} WHERE id = 1"}}
+            {
+                "name": "execute_sql",
+                "arguments": {"sql": f"SELECT name FROM {FIXTURE_TABLE} WHERE id = 1"},
+            }
         ]
     }
 
@@ -84,7 +87,9 @@ def test_streaming_sql_has_progress_block_and_no_tool_call_deltas(
     assert "toolrelay-row-alpha" in content  # the result, HTML-escaped JSON in the block
     assert content.endswith("Row one is toolrelay-row-alpha.")
     assert all(not (c.choices and c.choices[0].delta.tool_calls) for c in chunks)
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     usage_chunks = [c for c in chunks if c.usage is not None]
     assert len(usage_chunks) == 1
@@ -116,7 +121,9 @@ def test_parallel_calls_run_concurrently(stack: Stack) -> None:
 
 
 def test_image_result_becomes_a_signed_url(stack: Stack) -> None:
-    stack.script("mw-image", [{"tool_calls": [{"name": "picture", "arguments": {}}]}, {"text": "done"}])
+    stack.script(
+        "mw-image", [{"tool_calls": [{"name": "picture", "arguments": {}}]}, {"text": "done"}]
+    )
 
     _client(stack).chat.completions.create(
         model="mw-image", messages=[{"role": "user", "content": "draw"}]
@@ -138,7 +145,10 @@ def test_image_result_becomes_a_signed_url(stack: Stack) -> None:
 def test_tool_failure_goes_back_to_the_model(stack: Stack) -> None:
     stack.script(
         "mw-fail",
-        [{"tool_calls": [{"name": "fail", "arguments": {"reason": "disk on fire"}}]}, {"text": "sorry"}],
+        [
+            {"tool_calls": [{"name": "fail", "arguments": {"reason": "disk on fire"}}]},
+            {"text": "sorry"},
+        ],
     )
 
     reply = _client(stack).chat.completions.create(
@@ -152,7 +162,8 @@ def test_tool_failure_goes_back_to_the_model(stack: Stack) -> None:
 
 def test_oversized_result_is_truncated_with_a_url_to_all_of_it(stack: Stack) -> None:
     stack.script(
-        "mw-big", [{"tool_calls": [{"name": "big_text", "arguments": {"size": 5000}}]}, {"text": "ok"}]
+        "mw-big",
+        [{"tool_calls": [{"name": "big_text", "arguments": {"size": 5000}}]}, {"text": "ok"}],
     )
 
     _client(stack).chat.completions.create(
@@ -186,7 +197,10 @@ def test_model_calling_tools_forever_stops_at_max_iterations(stack: Stack) -> No
 def test_x_request_id_reaches_the_mcp_server(stack: Stack) -> None:
     stack.script(
         "mw-reqid",
-        [{"tool_calls": [{"name": "request_header", "arguments": {"name": "x-request-id"}}]}, {"text": "ok"}],
+        [
+            {"tool_calls": [{"name": "request_header", "arguments": {"name": "x-request-id"}}]},
+            {"text": "ok"},
+        ],
     )
 
     response = httpx.post(
@@ -232,7 +246,11 @@ def test_heartbeats_flow_while_a_slow_tool_runs(stack: Stack) -> None:
     with httpx.stream(
         "POST",
         f"{stack.base_url}/chat/completions",
-        json={"model": "mw-heartbeat", "stream": True, "messages": [{"role": "user", "content": "nap"}]},
+        json={
+            "model": "mw-heartbeat",
+            "stream": True,
+            "messages": [{"role": "user", "content": "nap"}],
+        },
         headers={"Authorization": f"Bearer {MASTER_KEY}"},
         timeout=60,
     ) as response:
