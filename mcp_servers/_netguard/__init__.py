@@ -13,9 +13,11 @@ from mcp_servers._netguard.errors import (
 )
 from mcp_servers._netguard.guard import CheckedTarget, Guard, Resolver, SystemResolver
 from mcp_servers._netguard.policy import AddressPolicy, blocked_reason, parse_ip_literal
+from mcp_servers._netguard.proxy import REFUSED_HEADER, guarded_proxy
 from mcp_servers._netguard.transport import GuardedTransport
 
 __all__ = [
+    "REFUSED_HEADER",
     "AddressPolicy",
     "BlockedAddressError",
     "CheckedTarget",
@@ -27,5 +29,6 @@ __all__ = [
     "SystemResolver",
     "UnsupportedURLError",
     "blocked_reason",
+    "guarded_proxy",
     "parse_ip_literal",
 ]

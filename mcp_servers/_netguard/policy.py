@@ -51,7 +51,7 @@ def blocked_reason(ip: IPAddress) -> str | None:
         if embedded is not None:
             inner = blocked_reason(embedded)
             if inner is not None:
-                return f"embeds {embedded}, {inner}"
+                return f"an IPv6 form of {embedded}, {inner}"
     checks = (
         (ip.is_loopback, "loopback"),
         (ip.is_unspecified, "unspecified"),
@@ -63,7 +63,8 @@ def blocked_reason(ip: IPAddress) -> str | None:
     )
     for hit, reason in checks:
         if hit:
-            return f"a {reason} address"
+            article = "an" if reason[0] in "aeiou" else "a"
+            return f"{article} {reason} address"
     return None
 
 

@@ -63,6 +63,18 @@ document.getElementById("state").textContent =
 </script></body></html>"""
 
 
+# Subresources of /leaky.html: every one is loopback, none is the allowed name "localhost".
+LEAKY_TARGETS = (
+    ("img-ip", "127.0.0.1"),
+    ("img-decimal", "2130706433"),
+    ("img-octal", "0177.0.0.1"),
+    ("img-hex", "0x7f.1"),
+    ("img-v6", "[::1]"),
+    ("img-mapped", "[::ffff:127.0.0.1]"),
+    ("img-zero", "0.0.0.0"),
+)
+
+
 @dataclass
 class Site:
     """The running site: its base URL and the paths it has served."""
@@ -137,15 +149,15 @@ def _app(site: Site) -> ASGIApp:
         return HTMLResponse(STATE_HTML)
 
     async def leaky(request: Request) -> Response:
-        # An allowed page that pulls resources from addresses the guard must refuse.
+        # Served from an allowed host name; pulls resources from refused spellings of loopback.
         port = request.url.port
+        items = "".join(
+            f'<img src="http://{host}:{port}/secret/{label}">' for label, host in LEAKY_TARGETS
+        )
         html = f"""<!doctype html><html><head><title>Leaky</title></head><body>
-<p>leaky page</p>
-<img src="http://[::ffff:127.0.0.1]:{port}/secret/img-mapped">
-<img src="http://0.0.0.0:{port}/secret/img-zero">
-<img src="http://localtest.localhost:{port}/secret/img-localhost">
-<script>fetch("http://[::1]:{port}/secret/fetch-v6").catch(() => {{}});</script>
-<iframe src="http://2130706433:{port}/secret/frame-decimal"></iframe>
+<p>leaky page</p>{items}
+<script>fetch("http://127.0.0.1:{port}/secret/fetch-js").catch(() => {{}});</script>
+<iframe src="http://127.0.0.1:{port}/secret/frame"></iframe>
 </body></html>"""
         return HTMLResponse(html)
 

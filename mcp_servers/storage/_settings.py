@@ -1,0 +1,136 @@
+"""The storage server's settings.
+
+Read from `mcp_server_settings.storage`; when that section names no endpoint, the
+top-level `storage:` section of the same config file (shared with the middleware's
+artifact store) is used instead, so one S3 configuration serves both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_BUCKET = "mcp-storage"
+DAY = 24 * 3600
+MAX_PRESIGN_SECONDS = 7 * DAY  # the S3 SigV4 limit
+ENV_PREFIX = "os.environ/"
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY}
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+def parse_duration(value: int | str) -> int:
+    """Seconds from an int or a string like `3600`, `90m`, `24h`, `7d`."""
+    if isinstance(value, int):
+        return value
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(f"expected seconds or a duration like '24h' or '7d', got {value!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class StorageSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    endpoint: str = Field(min_length=1, description="host:port, or a URL like http://minio:9000")
+    access_key: str | None = None
+    secret_key: str | None = None
+    secure: bool = False
+    region: str | None = None
+    bucket: str = DEFAULT_BUCKET
+    allowed_buckets: list[str] | None = None
+    read_only: bool = False
+    create_bucket: bool = True
+    presign_expiry: int = Field(default=DAY, ge=1, le=MAX_PRESIGN_SECONDS)
+    max_download_bytes: int = Field(default=1024 * 1024, ge=1, le=256 * 1024 * 1024)
+    max_upload_bytes: int = Field(default=32 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    allowed_hosts: list[str] | None = None
+    auth_token: str | None = None
+
+    @field_validator("presign_expiry", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not BUCKET_NAME.match(value):
+            raise ValueError(f"not a valid S3 bucket name: {value!r}")
+        return value
+
+    def bucket_allowed(self, bucket: str) -> bool:
+        """The default bucket always; others only when listed (all when no list is set)."""
+        if bucket == self.bucket or self.allowed_buckets is None:
+            return True
+        return bucket in self.allowed_buckets
+
+
+def normalize_endpoint(values: dict[str, Any]) -> dict[str, Any]:
+    """Accept `http(s)://host:port` as well as `host:port`; the scheme sets `secure`."""
+    endpoint = str(values.get("endpoint") or "")
+    if "://" in endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(
+                f"storage endpoint must be host:port or http(s)://host:port, got {endpoint!r}"
+            )
+        values["endpoint"] = parts.netloc
+        values.setdefault("secure", parts.scheme == "https")
+    return values
+
+
+def parse_settings(settings: Mapping[str, Any]) -> StorageSettings:
+    """Validated settings from the server's section, falling back to top-level `storage:`.
+
+    The fallback needs the config file: the CLI passes it as `settings["config_path"]`.
+    Raises ValueError with a readable message.
+    """
+    values = dict(settings)
+    if not values.get("endpoint") and values.get("config_path"):
+        values = {**shared_storage_section(str(values["config_path"])), **values}
+    if not values.get("endpoint"):
+        raise ValueError(
+            "storage: no S3 endpoint: set mcp_server_settings.storage.endpoint "
+            "(or the top-level storage section with backend: s3)"
+        )
+    try:
+        return StorageSettings.model_validate(normalize_endpoint(values))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ValueError(f"mcp_server_settings.storage: {problems}") from None
+
+
+def shared_storage_section(config_path: str) -> dict[str, Any]:
+    """The top-level `storage:` section when it describes S3; `{}` otherwise."""
+    path = Path(config_path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read the storage section: {exc}") from exc
+    section = document.get("storage") if isinstance(document, Mapping) else None
+    if not isinstance(section, Mapping) or section.get("backend", "s3") != "s3":
+        return {}
+    return {
+        str(key): _resolve_env(value, f"{path}: storage.{key}") for key, value in section.items()
+    }
+
+
+def _resolve_env(value: Any, where: str) -> Any:
+    if isinstance(value, str) and value.startswith(ENV_PREFIX):
+        name = value[len(ENV_PREFIX) :]
+        if name not in os.environ:
+            raise ValueError(f"{where}: environment variable {name!r} is not set")
+        return os.environ[name]
+    return value
