@@ -94,6 +94,17 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         value = headers.get(name) if headers is not None else None
         return value if value is not None else "<absent>"
 
+    @tool
+    async def grow(name: str, ctx: Context) -> str:
+        """Add a tool called `name` and announce that the tool list changed."""
+
+        async def added() -> str:
+            return f"{name} was added"
+
+        server.add_tool(added, name=name, description=f"added at run time: {name}")
+        await ctx.notify_tools_changed()
+        return f"added {name}"
+
     return server
 
 
