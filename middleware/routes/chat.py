@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from starlette.requests import Request
@@ -60,6 +61,7 @@ def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
 
 
 async def chat_completions(request: Request) -> Response | ASGIApp:
+    started = time.perf_counter()
     state = app_state(request)
     body = await read_json_object(request)
     messages = body.get("messages")
@@ -86,7 +88,18 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
             include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
         )
     outcome = await run(NoEvents())
-    return JSONResponse(reply_body(outcome))
+    return JSONResponse(reply_body(outcome), headers=_server_timing(outcome, started))
+
+
+def _server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
+    """Where the time went (model calls, tools, all), for operators and the benchmark."""
+    total = (time.perf_counter() - started) * 1000
+    model = outcome.timings.model_seconds * 1000
+    tools = outcome.timings.tool_seconds * 1000
+    return {
+        "server-timing": f"model;dur={model:.3f}, tools;dur={tools:.3f}, total;dur={total:.3f}",
+        "x-toolrelay-iterations": str(outcome.iterations),
+    }
 
 
 async def _run(
