@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.config import ConfigError, LoadedConfig
@@ -58,6 +59,11 @@ def settings_from_config(config: LoadedConfig) -> AppSettings:
             for err in exc.errors()
         )
         raise ConfigError(f"{source}: {problems}") from None
+    unknown = sorted(set(config.file.middleware_settings) - set(MiddlewareSettings.model_fields))
+    if unknown:
+        structlog.get_logger("middleware.settings").warning(
+            "unknown middleware_settings keys ignored", file=source, keys=unknown
+        )
     for name, entry in config.file.mcp_servers.items():
         if entry.transport != "stdio" and not entry.url:
             raise ConfigError(f"{source}: mcp_servers.{name}.url: required for {entry.transport}")

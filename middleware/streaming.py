@@ -89,6 +89,10 @@ class LoopStream:
             except MiddlewareError as exc:
                 await sender.send(("error", exc))
                 return
+            except Exception:  # boundary: the client gets an error event, never a traceback
+                logger.exception("tool loop failed")
+                await sender.send(("error", MiddlewareError("Internal error in the tool loop.")))
+                return
             await sender.send(("done", outcome))
 
         async def watch_disconnect() -> None:
@@ -109,21 +113,22 @@ class LoopStream:
         async def body(data: bytes) -> None:
             await send({"type": "http.response.body", "body": data, "more_body": True})
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(work)
-            tg.start_soon(watch_disconnect)
-            while True:
-                event: Event | None = None
-                with anyio.move_on_after(self.heartbeat):
-                    event = await receiver.receive()
-                if event is None:
-                    if not started:
-                        await start()
-                    await body(HEARTBEAT)
-                    continue
-                if await self._handle(*event, started, start, body, send):
-                    break
-            tg.cancel_scope.cancel()
+        with sender, receiver:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(work)
+                tg.start_soon(watch_disconnect)
+                while True:
+                    event: Event | None = None
+                    with anyio.move_on_after(self.heartbeat):
+                        event = await receiver.receive()
+                    if event is None:
+                        if not started:
+                            await start()
+                        await body(HEARTBEAT)
+                        continue
+                    if await self._handle(*event, started, start, body, send):
+                        break
+                tg.cancel_scope.cancel()
 
     async def _handle(
         self,

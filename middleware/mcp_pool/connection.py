@@ -63,7 +63,10 @@ class ServerConnection:
         self._signal = anyio.Event()
         self._refresh_wanted = False
         self._check_wanted = False
-        self._semaphore = anyio.Semaphore(settings.concurrency)
+        # `max_concurrency` on a server entry overrides the pool-wide per-server cap.
+        cap = (entry.model_extra or {}).get("max_concurrency")
+        self.concurrency = cap if isinstance(cap, int) and cap > 0 else settings.concurrency
+        self._semaphore = anyio.Semaphore(self.concurrency)
 
     # -- the supervisor -------------------------------------------------------------------
 

@@ -272,3 +272,36 @@ async def test_models_are_passed_through(stack: Stack) -> None:
             )
     assert response.status_code == 200
     assert "mw-sql" in {m["id"] for m in response.json()["data"]}
+
+
+def test_health_metrics_and_tool_log_lines(stack: Stack) -> None:
+    ready = httpx.get(f"{stack.middleware.url}/health/readiness")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["gateway"]["reachable"] is True
+    assert {s["name"] for s in body["mcp_servers"]} >= {"test", "victim"}
+    assert httpx.get(f"{stack.middleware.url}/health/liveliness").json() == {"status": "ok"}
+
+    stack.script(
+        "mw-reqid",
+        [{"tool_calls": [{"name": "test_echo", "arguments": {"text": "m"}}]}, {"text": "ok"}],
+    )
+    httpx.post(
+        f"{stack.base_url}/chat/completions",
+        json={"model": "mw-reqid", "messages": [{"role": "user", "content": "m"}]},
+        headers={"Authorization": f"Bearer {MASTER_KEY}", "x-request-id": "req-metrics-1"},
+        timeout=60,
+    ).raise_for_status()
+
+    metrics = httpx.get(f"{stack.middleware.url}/metrics").text
+    assert 'toolrelay_mcp_tool_calls_total{outcome="ok",server="test",tool="echo"}' in metrics
+    assert "toolrelay_mcp_tool_duration_seconds_bucket" in metrics
+    assert "toolrelay_middleware_loop_iterations_count" in metrics
+    lines = [
+        orjson.loads(line)
+        for line in stack.middleware.log().splitlines()
+        if line.startswith("{") and '"tool call"' in line
+    ]
+    (line,) = [entry for entry in lines if entry.get("request_id") == "req-metrics-1"]
+    assert line["server"] == "test" and line["tool"] == "echo" and line["outcome"] == "ok"
+    assert isinstance(line["duration_ms"], float)

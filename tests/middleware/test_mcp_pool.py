@@ -138,3 +138,27 @@ async def test_timeouts_open_the_circuit(server_url: str) -> None:
         with pytest.raises(CircuitOpen):
             await pool.call("t", "echo", {"text": "x"})
         assert connection.status()["circuit"] == "open"
+
+
+@pytest.mark.anyio
+async def test_per_server_concurrency_cap_queues_calls(server_url: str) -> None:
+    # With one call at a time, two barrier calls cannot meet: both end in a timeout.
+    entry = McpServerEntry.model_validate(
+        {"url": f"{server_url}/mcp", "timeout": 0.5, "max_concurrency": 1}
+    )
+    settings = PoolSettings(**{**SETTINGS.__dict__, "breaker_threshold": 10})
+    async with _pool({"t": entry}, settings) as pool:
+        await _until(lambda: pool.connections["t"].health == "healthy")
+        outcomes: list[str] = []
+
+        async def call(party: str) -> None:
+            try:
+                await pool.call("t", "barrier", {"group": "capped", "party": party})
+                outcomes.append("met")
+            except ToolTimeout:
+                outcomes.append("timeout")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call, "a")
+            tg.start_soon(call, "b")
+        assert outcomes == ["timeout", "timeout"]
