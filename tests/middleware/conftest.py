@@ -39,6 +39,8 @@ MODELS = [
     "mw-heartbeat",
     "mw-reqid",
     "mw-error",
+    "mw-browser",
+    "mw-s3",
     "tool-call",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"

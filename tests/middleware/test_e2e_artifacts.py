@@ -105,7 +105,7 @@ def test_browser_screenshot_becomes_a_signed_url_to_a_png(
 ) -> None:
     page = f"http://localhost:{site.port}/page.html"
     stack.script(
-        "mw-image",
+        "mw-browser",
         [
             {"tool_calls": [{"name": "browser_navigate", "arguments": {"url": page}}]},
             {"tool_calls": [{"name": "browser_screenshot", "arguments": {}}]},
@@ -117,11 +117,11 @@ def test_browser_screenshot_becomes_a_signed_url_to_a_png(
     )
 
     reply = client.chat.completions.create(
-        model="mw-image", messages=[{"role": "user", "content": "screenshot the page"}]
+        model="mw-browser", messages=[{"role": "user", "content": "screenshot the page"}]
     )
 
     assert reply.choices[0].message.content == "here it is"
-    navigate, screenshot = _tool_results(stack, "mw-image")
+    navigate, screenshot = _tool_results(stack, "mw-browser")
     assert not navigate.startswith("Tool error"), navigate
     url = _url_in(screenshot)
     assert url.startswith(f"{browser_middleware.url}/files/")
@@ -156,7 +156,7 @@ def test_s3_backend_returns_presigned_urls(
         with running_middleware(config, service_log_dir) as middleware:
             _wait_healthy(middleware)
             stack.script(
-                "mw-big",
+                "mw-s3",
                 [
                     {
                         "tool_calls": [
@@ -171,10 +171,10 @@ def test_s3_backend_returns_presigned_urls(
                 base_url=f"{middleware.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=60
             )
             client.chat.completions.create(
-                model="mw-big", messages=[{"role": "user", "content": "x"}]
+                model="mw-s3", messages=[{"role": "user", "content": "x"}]
             )
 
-            picture, big = _tool_results(stack, "mw-big")
+            picture, big = _tool_results(stack, "mw-s3")
             url = _url_in(picture)
             assert url.startswith(f"{s3.url}/toolrelay-artifacts/")
             assert "X-Amz-Signature=" in url

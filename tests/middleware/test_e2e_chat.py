@@ -116,7 +116,7 @@ def test_parallel_calls_run_concurrently(stack: Stack) -> None:
     )
 
     assert reply.choices[0].message.content == "both met"
-    results = [str(m["content"]) for m in _tool_messages(stack.received("mw-parallel")[1])]
+    results = [str(m["content"]) for m in _tool_messages(stack.received("mw-parallel")[-1])]
     assert results == ["barrier parallel-1 met by a", "barrier parallel-1 met by b"]
 
 
@@ -129,7 +129,7 @@ def test_image_result_becomes_a_signed_url(stack: Stack) -> None:
         model="mw-image", messages=[{"role": "user", "content": "draw"}]
     )
 
-    result = str(_tool_messages(stack.received("mw-image")[1])[0]["content"])
+    result = str(_tool_messages(stack.received("mw-image")[-1])[0]["content"])
     url = result[result.index("http") : result.rindex("]")]
     assert url.startswith(f"{stack.middleware.url}/files/")
     image = httpx.get(url)
@@ -156,7 +156,7 @@ def test_tool_failure_goes_back_to_the_model(stack: Stack) -> None:
     )
 
     assert reply.choices[0].message.content == "sorry"
-    result = str(_tool_messages(stack.received("mw-fail")[1])[0]["content"])
+    result = str(_tool_messages(stack.received("mw-fail")[-1])[0]["content"])
     assert result.startswith("Tool error")
 
 
@@ -170,7 +170,7 @@ def test_oversized_result_is_truncated_with_a_url_to_all_of_it(stack: Stack) -> 
         model="mw-big", messages=[{"role": "user", "content": "big"}]
     )
 
-    result = str(_tool_messages(stack.received("mw-big")[1])[0]["content"])
+    result = str(_tool_messages(stack.received("mw-big")[-1])[0]["content"])
     assert result.startswith("0123456789")
     assert "showing 2000 of 5000 characters" in result
     url = result[result.index("Full result: ") + len("Full result: ") : result.rindex("]")]
@@ -212,7 +212,7 @@ def test_x_request_id_reaches_the_mcp_server(stack: Stack) -> None:
 
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-abc-123"
-    result = str(_tool_messages(stack.received("mw-reqid")[1])[0]["content"])
+    result = str(_tool_messages(stack.received("mw-reqid")[-1])[0]["content"])
     assert result == "req-abc-123"
 
 

@@ -38,7 +38,8 @@ def test_server_killed_then_restarted(stack: Stack, service_log_dir: object) -> 
     victim = stack.mcp["victim"]
     assert _ask(stack, "before") == "echo: before"
 
-    victim.stop()
+    victim.process.kill()  # a crash, not a clean shutdown
+    victim.process.wait(10)
     down = _ask(stack, "during")
     assert down.startswith("Tool error")
     _wait_health(stack, "victim", "unhealthy")
