@@ -142,6 +142,10 @@ class ServerConnection:
                     self._wake(refresh=True)
         except (ListenNotSupportedError, SubscriptionLost, MCPError):
             return
+        except Exception as exc:  # boundary: without a listen stream the TTL still refreshes
+            logger.info(
+                "tools/list_changed stream unavailable", server=self.name, error=_describe(exc)
+            )
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, mcp_types.ToolListChangedNotification):
