@@ -1,9 +1,10 @@
 """Checking a key through the gateway, with a short TTL cache.
 
 `GET /key/info` (LiteLLM's key API; no parameter = the caller's own key) gives the key's
-metadata and so its tool permissions. A gateway without the key API (404) is asked
-`GET /v1/models` instead, which only says whether the key is valid: such a key may use
-every tool.
+metadata and so its tool permissions. Two answers mean "no key record to read": 404 (a
+gateway without the key API) and 400 (the master key, or open mode, has no info of its
+own). Then `GET /v1/models` says whether the key is valid, and a valid one may use every
+tool.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class KeyChecker:
     async def _ask_gateway(self, key: str | None) -> KeyCheck:
         authorization = f"Bearer {key}" if key else None
         response = await self._gateway.get_raw("/key/info", authorization)
-        if response.status_code == 404:
+        if response.status_code in {400, 404}:
             response = await self._gateway.get_raw("/v1/models", authorization)
             self._raise_for_refusal(response.status_code, response.content)
             return KeyCheck(ALL_TOOLS, is_admin=False)
