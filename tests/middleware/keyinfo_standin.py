@@ -32,12 +32,19 @@ def build_app(keys: dict[str, dict[str, Any]], gateway_url: str, master_key: str
 
     async def key_info(request: Request) -> Response:
         key = key_of(request)
+        if key == master_key:  # as the gateway's keys feature answers for the master key
+            return JSONResponse(
+                {"error": {"message": "Pass ?key=...", "type": "invalid_request_error"}},
+                status_code=400,
+            )
         if key not in keys:
             return refuse()
         return JSONResponse({"key": key, "info": {"metadata": keys[key], "models": []}})
 
     async def models(request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": []}) if key_of(request) in keys else refuse()
+        if key_of(request) in keys or key_of(request) == master_key:
+            return JSONResponse({"object": "list", "data": []})
+        return refuse()
 
     async def chat(request: Request) -> Response:
         if key_of(request) not in keys:

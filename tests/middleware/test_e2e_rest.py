@@ -118,6 +118,10 @@ def test_a_key_limited_to_one_server_sees_and_calls_only_it(limited: ServiceProc
     assert refused.status_code == 403
     everything = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth("sk-all")).json()
     assert {s["name"] for s in everything["servers"]} == {"test", "victim"}
+    # This middleware's config has no master key: the gateway's answer makes it admin.
+    admin = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth(MASTER_KEY)).json()
+    assert {s["name"] for s in admin["servers"]} == {"test", "victim"}
+    assert httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth("sk-nope")).status_code == 401
 
 
 def test_a_limited_key_gets_and_runs_only_its_tools_in_chat(
