@@ -17,6 +17,7 @@ It reads three sections of the (LiteLLM-format) config file:
       heartbeat_interval: 5                # SSE comment when nothing else was sent
       server_concurrency: 8                # calls in flight per server (X.max_concurrency wins)
       tools_list_ttl: 300                  # refresh tools/list at least this often
+      health_check_interval: 15            # ping each connected server this often
       key_cache_ttl: 30                    # how long a key check through the gateway is reused
       public_url: null                     # base of /files URLs (default http://host:port)
       signing_secret: null                 # HMAC key for /files URLs (default: random)

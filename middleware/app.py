@@ -35,6 +35,7 @@ def pool_settings(settings: AppSettings) -> PoolSettings:
         max_backoff=m.reconnect_max_backoff,
         breaker_threshold=m.breaker_threshold,
         breaker_cooldown=m.breaker_cooldown,
+        ping_interval=m.health_check_interval,
     )
 
 

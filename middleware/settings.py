@@ -34,6 +34,7 @@ class MiddlewareSettings(BaseModel):
     tools_list_ttl: float = Field(default=300.0, gt=0)
     reconnect_initial_backoff: float = Field(default=0.25, gt=0)
     reconnect_max_backoff: float = Field(default=5.0, gt=0)
+    health_check_interval: float = Field(default=15.0, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=15.0, gt=0)
     key_cache_ttl: float = Field(default=30.0, ge=0)

@@ -44,6 +44,7 @@ class PoolSettings:
     breaker_threshold: int
     breaker_cooldown: float
     ping_timeout: float = 5.0
+    ping_interval: float = 15.0
 
 
 class ServerConnection:
@@ -107,20 +108,26 @@ class ServerConnection:
                 tg.cancel_scope.cancel()
 
     async def _watch(self, client: Client) -> None:
-        refreshed_at = time.monotonic()
+        """Until the connection is found broken: refresh tools on TTL or list_changed, and
+        ping now and then, so a restarted server gets a fresh session before a call fails."""
+        refreshed_at = pinged_at = time.monotonic()
+        settings = self.settings
         while True:
-            remaining = refreshed_at + self.settings.tools_list_ttl - time.monotonic()
-            with anyio.move_on_after(max(remaining, 0.0)):
+            now = time.monotonic()
+            wait = min(
+                refreshed_at + settings.tools_list_ttl - now,
+                pinged_at + settings.ping_interval - now,
+            )
+            with anyio.move_on_after(max(wait, 0.0)):
                 await self._signal.wait()
             self._signal = anyio.Event()
-            if self._check_wanted:
+            now = time.monotonic()
+            if self._check_wanted or now - pinged_at >= settings.ping_interval:
                 self._check_wanted = False
+                pinged_at = now
                 if not await self._ping(client):
                     return
-            if (
-                self._refresh_wanted
-                or time.monotonic() - refreshed_at >= self.settings.tools_list_ttl
-            ):
+            if self._refresh_wanted or now - refreshed_at >= settings.tools_list_ttl:
                 self._refresh_wanted = False
                 await self._refresh_tools(client)
                 refreshed_at = time.monotonic()

@@ -162,3 +162,18 @@ async def test_per_server_concurrency_cap_queues_calls(server_url: str) -> None:
             tg.start_soon(call, "a")
             tg.start_soon(call, "b")
         assert outcomes == ["timeout", "timeout"]
+
+
+@pytest.mark.anyio
+async def test_a_restarted_server_is_noticed_before_any_call_fails() -> None:
+    port = free_port()
+    settings = PoolSettings(**{**SETTINGS.__dict__, "ping_interval": 0.1})
+    async with _pool({"t": McpServerEntry(url=f"http://127.0.0.1:{port}/mcp")}, settings) as pool:
+        connection = pool.connections["t"]
+        with _serve(port):
+            await _until(lambda: connection.health == "healthy")
+        await _until(lambda: connection.health == "unhealthy")
+        with _serve(port):
+            await _until(lambda: connection.health == "healthy")
+            result = await pool.call("t", "echo", {"text": "fresh session"})
+            assert result.content[0].text == "echo: fresh session"  # type: ignore[union-attr]
