@@ -249,3 +249,11 @@ async def test_async_client_gets_text_and_tool_calls(async_client: AsyncOpenAI) 
 
     assert text.choices[0].message.content == FIXED_TEXT
     assert (tool.choices[0].message.tool_calls or [])[0].function.name == "execute_sql"
+
+
+def test_sized_stream_reassembles_to_the_size(client: OpenAI) -> None:
+    chunks = list(client.chat.completions.create(model="size-300", messages=USER, stream=True))
+
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert len(text.encode()) == 300
+    assert len(chunks) > 10  # word-sized pieces, not one blob

@@ -180,3 +180,10 @@ def test_latency_holds_the_answer_back(client: OpenAI) -> None:
         client.with_options(timeout=0.5).chat.completions.create(
             model="latency-60000", messages=USER
         )
+
+
+def test_latency_holds_back_the_first_stream_chunk(client: OpenAI) -> None:
+    with pytest.raises(openai.APITimeoutError):
+        client.with_options(timeout=0.5).chat.completions.create(
+            model="echo+latency-60000", messages=USER, stream=True
+        )
