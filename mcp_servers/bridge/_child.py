@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ async def spawn(spec: ChildSpec) -> AsyncIterator[ChildStreams]:
         spec.argv,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=sys.stderr,
+        stderr=None,  # inherited: the child's log lines go where the bridge's go
         env=env,
         cwd=spec.cwd,
         start_new_session=True,

@@ -103,16 +103,24 @@ class Child:
                 request, RawResult, request_read_timeout_seconds=self._request_timeout_s
             )
             return result.model_dump(mode="json")
-        except (MCPError, anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
-            # Tell "the child answered with an error" from "the child is gone".
-            with anyio.move_on_after(1.0):
-                await running.stopped.wait()
-            if not running.alive:
-                raise ChildDied(
-                    f"the stdio server ({self.spec.describe()}) exited during {method}; "
-                    "it will be restarted on the next request"
-                ) from None
+        except MCPError as exc:
+            if exc.code != types.CONNECTION_CLOSED:
+                raise  # the child's own answer: pass it on unchanged
+            await self._closed_during(running, method)
             raise
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream):
+            await self._closed_during(running, method)
+            raise
+
+    async def _closed_during(self, running: _Running, method: str) -> None:
+        """Raise ChildDied if the connection closed because the process exited."""
+        with anyio.move_on_after(2.0):  # the exit is seen a moment after the pipe closes
+            await running.stopped.wait()
+        if not running.alive:
+            raise ChildDied(
+                f"the stdio server ({self.spec.describe()}) exited during {method}; "
+                "it will be restarted on the next request"
+            ) from None
 
     async def _ensure(self) -> _Running:
         async with self._lock:

@@ -17,6 +17,7 @@ connection (RESET ALL, advisory unlocks) when it is released.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -106,6 +107,12 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+async def _decode_json(conn: Any) -> None:
+    """json/jsonb columns as Python values, so results show them as JSON, not quoted strings."""
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
 class Database:
     """A lazily created asyncpg pool; a failed connect is retried on the next call."""
 
@@ -136,6 +143,7 @@ class Database:
                         max_size=s.pool_max_size,
                         timeout=s.connect_timeout_s,
                         server_settings={"application_name": APPLICATION_NAME},
+                        init=_decode_json,
                     )
                 except Exception as exc:
                     raise map_error(exc, s.statement_timeout_ms) from exc

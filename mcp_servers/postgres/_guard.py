@@ -80,9 +80,6 @@ DENIED_FUNCTIONS = frozenset(
         "pg_read_binary_file",
         "pg_ls_dir",
         "pg_stat_file",
-        "pg_file_write",
-        "pg_file_rename",
-        "pg_file_unlink",
         "pg_import_system_collations",
         "query_to_xml",
         "query_to_xml_and_xmlschema",
@@ -102,7 +99,8 @@ DENIED_FUNCTIONS = frozenset(
         "dblink",
     }
 )
-# Whole families: every dblink_*, advisory lock, replication-slot and pg_ls_* function.
+# Whole families: dblink_*, advisory locks, replication slots/origins, pg_ls_*, adminpack's
+# pg_file_*, and statistics resets.
 DENIED_FUNCTION_PREFIXES = (
     "dblink_",
     "pg_advisory_",
@@ -113,6 +111,9 @@ DENIED_FUNCTION_PREFIXES = (
     "pg_replication_",
     "pg_copy_",
     "pg_ls_",
+    "pg_file_",
+    "pg_stat_reset",
+    "pg_stat_statements_reset",
 )
 
 

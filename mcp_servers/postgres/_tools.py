@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
@@ -31,6 +32,11 @@ TableName = Annotated[
 SqlText = Annotated[str, Field(min_length=1, max_length=100_000, description="One SQL statement.")]
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
+
+
+def one_line(fn: Callable[..., Any]) -> str:
+    """A tool description from a docstring, without the source's line breaks."""
+    return " ".join((fn.__doc__ or "").split())
 
 
 @contextmanager
@@ -181,7 +187,10 @@ def register_tools(server: MCPServer[Any], db: Database) -> None:
                 read_only=True,
                 max_rows=10_000,
             )
-            lines = [str(row[0]) for row in result.rows]
+            # FORMAT JSON arrives decoded (a json column); text plans are one line per row.
+            lines = [
+                row[0] if isinstance(row[0], str) else json.dumps(row[0]) for row in result.rows
+            ]
             return "\n".join(lines)
 
     mode = (
@@ -205,7 +214,9 @@ def register_tools(server: MCPServer[Any], db: Database) -> None:
         get_table_constraints,
         get_table_stats,
     ):
-        server.add_tool(fn, annotations=READ_ONLY, structured_output=False)
+        server.add_tool(
+            fn, description=one_line(fn), annotations=READ_ONLY, structured_output=False
+        )
     server.add_tool(
         execute_sql,
         description=execute_description,
@@ -216,4 +227,9 @@ def register_tools(server: MCPServer[Any], db: Database) -> None:
         ),
         structured_output=False,
     )
-    server.add_tool(explain_query, annotations=READ_ONLY, structured_output=False)
+    server.add_tool(
+        explain_query,
+        description=one_line(explain_query),
+        annotations=READ_ONLY,
+        structured_output=False,
+    )

@@ -1,7 +1,8 @@
 """S3 object storage MCP server (the minio SDK against MinIO, SeaweedFS, AWS, ...).
 
 Settings (`mcp_server_settings.storage`, else the top-level `storage:` section):
-`endpoint`, `access_key`, `secret_key`, `secure`, `region`, `bucket` (default
+`endpoint`, `access_key`, `secret_key`, `secure`, `region`, `public_endpoint` (where
+presigned links point, if not at `endpoint`), `bucket` (default
 `mcp-storage`, created if missing), `allowed_buckets`, `read_only`, `presign_expiry`
 (default 24h, at most 7 days), `max_download_bytes`, `max_upload_bytes`, `timeout_s`.
 """

@@ -45,6 +45,9 @@ class StorageSettings(BaseModel):
     secret_key: str | None = None
     secure: bool = False
     region: str | None = None
+    public_endpoint: str | None = Field(
+        default=None, description="http(s)://host:port that presigned links should point at"
+    )
     bucket: str = DEFAULT_BUCKET
     allowed_buckets: list[str] | None = None
     read_only: bool = False
@@ -60,6 +63,19 @@ class StorageSettings(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("public_endpoint")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or parts.path not in ("", "/")
+            ):
+                raise ValueError(f"expected http(s)://host:port, got {value!r}")
+        return value
 
     @field_validator("bucket")
     @classmethod

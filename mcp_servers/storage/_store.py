@@ -16,6 +16,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.to_thread
@@ -30,6 +31,7 @@ logger = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+DEFAULT_REGION = "us-east-1"
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"})
 
 
@@ -102,6 +104,19 @@ class ObjectStore:
             region=settings.region,
             http_client=http,
         )
+        # Links are signed for the address clients will use; SigV4 covers the Host header,
+        # so a link signed for the internal endpoint would not work through a public one.
+        self.signer = self.client
+        if settings.public_endpoint:
+            public = urlsplit(settings.public_endpoint)
+            self.signer = Minio(
+                public.netloc,
+                access_key=settings.access_key,
+                secret_key=settings.secret_key,
+                secure=public.scheme == "https",
+                region=settings.region or DEFAULT_REGION,  # signing stays offline
+                http_client=http,
+            )
         self._default_bucket_ready = False
         self._bucket_lock = anyio.Lock()
 
@@ -234,7 +249,7 @@ class ObjectStore:
         await self.stat(bucket, name)
         return await self._call(
             f"signing s3://{bucket}/{name}",
-            lambda: self.client.presigned_get_object(
+            lambda: self.signer.presigned_get_object(
                 bucket, name, expires=datetime.timedelta(seconds=expires_s)
             ),
         )

@@ -7,7 +7,7 @@ settings-dependent descriptions, which the SDK must be able to evaluate.
 import base64
 import binascii
 import mimetypes
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
@@ -68,6 +68,11 @@ def _looks_textual(content_type: str | None, data: bytes) -> str | None:
             return data[: exc.start].decode("utf-8")
         return None
     return None if "\x00" in text else text
+
+
+def one_line(fn: Callable[..., Any]) -> str:
+    """A tool description from a docstring, without the source's line breaks."""
+    return " ".join((fn.__doc__ or "").split())
 
 
 def _human(size: int | None) -> str:
@@ -210,17 +215,19 @@ def register_tools(server: MCPServer[Any], store: ObjectStore) -> None:
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
     for fn in (minio_list_buckets, minio_list_objects, minio_download_object, minio_get_url):
-        server.add_tool(fn, annotations=read_only, structured_output=False)
+        server.add_tool(
+            fn, description=one_line(fn), annotations=read_only, structured_output=False
+        )
     note = " This server is READ-ONLY: the call will be refused." if settings.read_only else ""
     server.add_tool(
         minio_upload_object,
-        description=(minio_upload_object.__doc__ or "") + note,
+        description=one_line(minio_upload_object) + note,
         annotations=writes,
         structured_output=False,
     )
     server.add_tool(
         minio_delete_object,
-        description=(minio_delete_object.__doc__ or "") + note,
+        description=one_line(minio_delete_object) + note,
         annotations=writes,
         structured_output=False,
     )

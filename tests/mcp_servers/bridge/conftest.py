@@ -11,9 +11,9 @@ Each install is redone only when its lock file changes (a stamp holds the lock's
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -42,10 +42,8 @@ def _installed(stamp: Path, lock: Path) -> bool:
     return stamp.is_file() and stamp.read_text() == _lock_hash(lock)
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=600, env=env, check=False
-    )
+def _run(args: list[str], cwd: Path) -> None:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
     if result.returncode != 0:
         pytest.fail(
             f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
@@ -77,10 +75,10 @@ def fetch_argv() -> list[str]:
     binary = FETCH_VENV / "bin" / "mcp-server-fetch"
     if not _installed(stamp, lock) or not binary.is_file():
         FETCH_VENV.parent.mkdir(exist_ok=True)
-        _run([uv, "venv", "--quiet", "--clear", "--python", "3.11", str(FETCH_VENV)], REPO)
-        env = {**os.environ, "VIRTUAL_ENV": str(FETCH_VENV)}
-        env.pop("UV_PROJECT_ENVIRONMENT", None)
-        _run([uv, "pip", "install", "--quiet", "-r", str(lock)], REPO, env)
+        # This interpreter, so uv never tries to download a Python.
+        _run([uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(FETCH_VENV)], REPO)
+        python = FETCH_VENV / "bin" / "python"
+        _run([uv, "pip", "install", "--quiet", "--python", str(python), "-r", str(lock)], REPO)
         stamp.write_text(_lock_hash(lock))
     return [str(binary)]
 

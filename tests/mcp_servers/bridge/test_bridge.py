@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import pytest
@@ -17,6 +18,7 @@ from mcp_servers.bridge import app_from_entry, build_app
 from tests.mcp_servers.bridge.conftest import (
     alive,
     children,
+    descendants,
     health,
     session_client,
     stdin_bytes_read,
@@ -67,6 +69,10 @@ async def test_lists_and_calls_tools_of_server_everything(
         assert bad.is_error
         prompts = (await client.list_prompts()).prompts
         assert prompts, "server-everything has prompts; the bridge forwards them"
+        with pytest.raises(MCPError) as caught:  # the child's own error, passed on unchanged
+            await client.get_prompt("no-such-prompt")
+        assert "stdio server" not in str(caught.value)
+        assert alive(await wait_for_child(per_session_url))
 
 
 async def test_sessionless_2026_clients_work_too(
@@ -189,16 +195,57 @@ def page_url() -> Iterator[str]:
         yield url
 
 
-async def test_official_fetch_server_through_the_bridge(
-    fetch_argv: list[str], page_url: str, transport: Transport
-) -> None:
+@pytest.fixture(scope="module")
+def fetch_url(fetch_argv: list[str]) -> Iterator[str]:
     app = build_app({"command": [*fetch_argv, "--ignore-robots-txt", "--allow-private-ips"]})
     with serve_in_thread(app) as url:
-        async with session_client(url, transport) as client:
-            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-            assert "fetch" in tools
-            assert "url" in tools["fetch"].input_schema["properties"]
-            bad = await client.call_tool("fetch", {})
-            assert bad.is_error
-            result = await client.call_tool("fetch", {"url": f"{page_url}/"})
-            assert "Loopback page" in text_of(result), text_of(result)
+        yield url
+
+
+async def test_official_fetch_server_through_the_bridge(
+    fetch_url: str, page_url: str, transport: Transport
+) -> None:
+    async with session_client(fetch_url, transport) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert "fetch" in tools
+        assert "url" in tools["fetch"].input_schema["properties"]
+        bad = await client.call_tool("fetch", {})
+        assert bad.is_error
+        result = await client.call_tool("fetch", {"url": f"{page_url}/"})
+        assert "Loopback page" in text_of(result), text_of(result)
+
+
+async def test_a_child_that_never_answers_times_out_and_is_killed() -> None:
+    app = build_app({"command": ["sleep", "300"], "start_timeout_s": 2})
+    with serve_in_thread(app) as url:
+        async with session_client(url, "streamable-http") as client:
+            errors: list[MCPError] = []
+
+            async def list_tools() -> None:
+                try:
+                    await client.list_tools()
+                except MCPError as exc:
+                    errors.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(list_tools)
+                with anyio.fail_after(10):
+                    while not (sleepers := _pids_of("sleep 300")):  # noqa: ASYNC110 - /proc
+                        await anyio.sleep(0.02)
+            assert len(errors) == 1
+            assert "did not finish the MCP handshake within 2s" in str(errors[0])
+            await wait_gone(sleepers)
+            assert await children(url) == []
+
+
+def _pids_of(cmdline: str) -> list[int]:
+    """Live descendants of this process whose command line is `cmdline`."""
+    found = []
+    for pid in descendants(os.getpid()):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if argv.replace(b"\0", b" ").strip() == cmdline.encode() and alive(pid):
+            found.append(pid)
+    return found

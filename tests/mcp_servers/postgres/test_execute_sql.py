@@ -49,6 +49,14 @@ async def test_select_as_json(client: Client, pg: Fixture) -> None:
     assert summary == "1 row"
 
 
+async def test_json_columns_stay_json(client: Client) -> None:
+    sql = """SELECT '{"a": [1, 2]}'::jsonb AS doc, NULL::json AS nothing"""
+    _, text = await call(client, "execute_sql", {"sql": sql})
+    assert '| {"a": [1, 2]} | NULL |' in text
+    _, text = await call(client, "execute_sql", {"sql": sql, "format": "json"})
+    assert json.loads(text.rsplit("\n", 1)[0]) == [{"doc": {"a": [1, 2]}, "nothing": None}]
+
+
 async def test_row_cap_cuts_and_says_so(client: Client, pg: Fixture) -> None:
     _, text = await call(
         client, "execute_sql", {"sql": f"SELECT id FROM {pg.schema}.items ORDER BY id"}
@@ -150,6 +158,8 @@ ESCAPES = [
     pytest.param(
         "SELECT pg_advisory_lock(1)", "pg_advisory_lock() is not allowed", id="advisory-lock"
     ),
+    pytest.param("SELECT pg_stat_reset()", "pg_stat_reset() is not allowed", id="stat-reset"),
+    pytest.param("SELECT pg_reload_conf()", "pg_reload_conf() is not allowed", id="reload-conf"),
     pytest.param(
         "SELECT query_to_xml('DROP TABLE {s}.sentinel', true, true, '')",
         "query_to_xml() is not allowed",

@@ -59,6 +59,21 @@ async def test_round_trip_upload_list_download_delete(s3: SeaweedS3) -> None:
         assert is_error and "NoSuchKey" in text
 
 
+async def test_listing_one_folder_level(s3: SeaweedS3) -> None:
+    top = f"tree-{uuid.uuid4().hex[:8]}"
+    raw = s3.client()
+    raw.make_bucket(top)
+    for name in ("a.txt", "sub/b.txt", "sub/c.txt"):
+        raw.put_object(top, name, io.BytesIO(b"x"), 1)
+    async with storage_client(s3) as client:
+        _, flat = await call(client, "minio_list_objects", {"bucket": top, "recursive": False})
+        _, deep = await call(client, "minio_list_objects", {"bucket": top})
+        _, capped = await call(client, "minio_list_objects", {"bucket": top, "max_keys": 2})
+    assert "| a.txt | 1 |" in flat and "| sub/ | (folder) | |" in flat and "sub/b.txt" not in flat
+    assert "| sub/b.txt | 1 |" in deep and deep.endswith("3 objects")
+    assert capped.endswith("2 objects shown; more exist (raise max_keys or narrow the prefix)")
+
+
 async def test_binary_base64_round_trip(s3: SeaweedS3) -> None:
     payload = bytes(range(256)) * 4
     name = f"tests/{uuid.uuid4().hex}.bin"
@@ -118,6 +133,19 @@ async def test_presigned_url_downloads_with_plain_http(s3: SeaweedS3) -> None:
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     assert response.status_code == 200 and response.text == "shared"
+
+
+async def test_links_can_point_at_a_public_endpoint(s3: SeaweedS3) -> None:
+    name = key()
+    port = s3.endpoint.rsplit(":", 1)[1]
+    async with storage_client(s3, public_endpoint=f"http://localhost:{port}") as client:
+        await call(client, "minio_upload_object", {"object_name": name, "content": "public"})
+        _, text = await call(client, "minio_get_url", {"object_name": name})
+    url = presigned_url(text)
+    assert url.startswith(f"http://localhost:{port}/mcp-storage/")
+    async with httpx.AsyncClient() as http:
+        response = await http.get(url)
+    assert response.status_code == 200 and response.text == "public"
 
 
 async def test_tampered_presigned_urls_are_refused(s3: SeaweedS3) -> None:
