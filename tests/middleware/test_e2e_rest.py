@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from openai import OpenAI
 
-from tests.middleware.keyinfo_standin import build_app, serving
 from tests.middleware.stack import MASTER_KEY, Stack, running_middleware, write_yaml
 from tests.support.processes import ServiceProcess
 
@@ -75,58 +75,76 @@ def test_tools_call_returns_mcp_content_with_stored_images(stack: Stack) -> None
     assert missing.status_code == 404
 
 
+@dataclass
+class Limited:
+    middleware: ServiceProcess
+    victim_key: str
+    all_key: str
+
+    @property
+    def url(self) -> str:
+        return self.middleware.url
+
+
+def generate_key(gateway_url: str, metadata: dict[str, object]) -> str:
+    response = httpx.post(
+        f"{gateway_url}/key/generate", json={"metadata": metadata}, headers=_auth(MASTER_KEY)
+    )
+    assert response.status_code == 200, response.text
+    key: str = response.json()["key"]
+    return key
+
+
 @pytest.fixture(scope="module")
 def limited(
     stack: Stack, tmp_path_factory: pytest.TempPathFactory, service_log_dir: Path
-) -> Iterator[ServiceProcess]:
-    """A middleware whose gateway is the key-info stand-in: sk-victim may use only `victim`."""
-    keys = {"sk-victim": {"mcp_servers": ["victim"]}, "sk-all": {}}
-    with serving(build_app(keys, stack.gateway.url, MASTER_KEY)) as standin:
-        config = write_yaml(
-            tmp_path_factory.mktemp("limited") / "middleware.yaml",
-            {
-                "mcp_servers": {
-                    name: {"url": f"{stack.mcp[name].url}/mcp"} for name in ("test", "victim")
-                },
-                "middleware_settings": {"gateway_url": standin},
+) -> Iterator[Limited]:
+    """Real virtual keys from the gateway's key API: one may use only the `victim` server."""
+    victim_key = generate_key(stack.gateway.url, {"mcp_servers": ["victim"]})
+    all_key = generate_key(stack.gateway.url, {})
+    config = write_yaml(
+        tmp_path_factory.mktemp("limited") / "middleware.yaml",
+        {
+            "mcp_servers": {
+                name: {"url": f"{stack.mcp[name].url}/mcp"} for name in ("test", "victim")
             },
-        )
-        with running_middleware(config, service_log_dir) as middleware:
-            deadline = time.monotonic() + 30
-            while True:
-                body = httpx.get(f"{middleware.url}/mcp/tools/list", headers=_auth("sk-all")).json()
-                if all(s["health"] == "healthy" for s in body["servers"]):
-                    break
-                assert time.monotonic() < deadline, body
-                time.sleep(0.05)
-            yield middleware
+            "middleware_settings": {"gateway_url": stack.gateway.url},
+        },
+    )
+    with running_middleware(config, service_log_dir) as middleware:
+        deadline = time.monotonic() + 30
+        while True:
+            body = httpx.get(f"{middleware.url}/mcp/tools/list", headers=_auth(all_key)).json()
+            if all(s["health"] == "healthy" for s in body["servers"]):
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.05)
+        yield Limited(middleware, victim_key, all_key)
 
 
-def test_a_key_limited_to_one_server_sees_and_calls_only_it(limited: ServiceProcess) -> None:
-    listed = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth("sk-victim")).json()
+def test_a_key_limited_to_one_server_sees_and_calls_only_it(limited: Limited) -> None:
+    listed = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth(limited.victim_key)).json()
     assert [s["name"] for s in listed["servers"]] == ["victim"]
 
     allowed = httpx.post(
         f"{limited.url}/mcp/tools/call",
         json={"name": "victim_echo", "arguments": {"text": "ok"}},
-        headers=_auth("sk-victim"),
+        headers=_auth(limited.victim_key),
     )
     assert allowed.status_code == 200
     refused = httpx.post(
-        f"{limited.url}/mcp/tools/call", json={"name": "picture"}, headers=_auth("sk-victim")
+        f"{limited.url}/mcp/tools/call", json={"name": "picture"}, headers=_auth(limited.victim_key)
     )
     assert refused.status_code == 403
-    everything = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth("sk-all")).json()
+    everything = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth(limited.all_key)).json()
     assert {s["name"] for s in everything["servers"]} == {"test", "victim"}
-    # This middleware's config has no master key: the gateway's answer makes it admin.
+    # The master key is the gateway's admin: it sees every server.
     admin = httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth(MASTER_KEY)).json()
     assert {s["name"] for s in admin["servers"]} == {"test", "victim"}
     assert httpx.get(f"{limited.url}/mcp/tools/list", headers=_auth("sk-nope")).status_code == 401
 
 
-def test_a_limited_key_gets_and_runs_only_its_tools_in_chat(
-    stack: Stack, limited: ServiceProcess
-) -> None:
+def test_a_limited_key_gets_and_runs_only_its_tools_in_chat(stack: Stack, limited: Limited) -> None:
     stack.script(
         "mw-repeat",
         [
@@ -139,7 +157,9 @@ def test_a_limited_key_gets_and_runs_only_its_tools_in_chat(
             {"text": "done"},
         ],
     )
-    client = OpenAI(base_url=f"{limited.url}/v1", api_key="sk-victim", max_retries=0, timeout=60)
+    client = OpenAI(
+        base_url=f"{limited.url}/v1", api_key=limited.victim_key, max_retries=0, timeout=60
+    )
 
     client.chat.completions.create(model="mw-repeat", messages=[{"role": "user", "content": "x"}])
 
