@@ -183,16 +183,26 @@ async function spendView() {
   const end = new Date();
   const start = new Date(end.getTime() - 30 * 86400e3);
   const day = (d) => d.toISOString().slice(0, 10);
-  const logs = listOf(await api(`/spend/logs?start_date=${day(start)}&end_date=${day(new Date(end.getTime() + 86400e3))}`), "data", "logs");
-  const sum = (keyOf) => logs.reduce((acc, row) => { const k = keyOf(row) || "–"; acc[k] = (acc[k] || 0) + (Number(row.spend) || 0); return acc; }, {});
-  const when = (row) => String(row.startTime || row.start_time || "").slice(0, 10);
-  const latest = [...logs].sort((a, b) => String(b.startTime || b.start_time).localeCompare(String(a.startTime || a.start_time))).slice(0, 50);
+  // With both dates, /spend/logs answers LiteLLM's per-day summary; without, the latest rows.
+  const [summary, rows, keyList] = await Promise.all([
+    api(`/spend/logs?start_date=${day(start)}&end_date=${day(new Date(end.getTime() + 86400e3))}`),
+    api("/spend/logs"),
+    api("/key/list?return_full_object=true&size=1000"),
+  ]);
+  const aliases = Object.fromEntries(listOf(keyList, "keys").map((k) => [k.token, k.key_alias || k.key_name || k.token.slice(0, 12)]));
+  const days = listOf(summary, "data");
+  const merge = (field, rename = (k) => k) => days.reduce((acc, d) => {
+    for (const [k, v] of Object.entries(d[field] || {})) acc[rename(k)] = (acc[rename(k)] || 0) + Number(v);
+    return acc;
+  }, {});
+  const byDay = Object.fromEntries(days.map((d) => [String(d.startTime).slice(0, 10), Number(d.spend) || 0]));
+  const latest = listOf(rows, "data", "logs").slice(0, 50);
   return [h("h1", {}, "Spend (last 30 days)"),
-    barChart("By day", sum(when)), barChart("By model", sum((r) => r.model_group || r.model)),
-    barChart("By key", sum((r) => r.key_alias || r.api_key)), barChart("By team", sum((r) => r.team_id)),
+    barChart("By day", byDay), barChart("By model", merge("models")),
+    barChart("By key", merge("api_keys", (token) => aliases[token] || token.slice(0, 12))), barChart("By team", merge("teams")),
     h("h2", {}, "Latest requests"),
-    table([["Time", (r) => String(r.startTime || r.start_time || "").replace("T", " ").slice(0, 19)], ["Model", (r) => r.model_group || r.model],
-      ["Key", (r) => r.key_alias || String(r.api_key || "").slice(0, 12)], ["Tokens", (r) => `${r.prompt_tokens ?? 0} / ${r.completion_tokens ?? 0}`],
+    table([["Time", (r) => String(r.startTime || "").replace("T", " ").slice(0, 19)], ["Model", (r) => r.model_group || r.model],
+      ["Key", (r) => r.key_alias || aliases[r.api_key] || String(r.api_key || "").slice(0, 12)], ["Tokens", (r) => `${r.prompt_tokens ?? 0} / ${r.completion_tokens ?? 0}`],
       ["Cost", (r) => money(Number(r.spend))], ["Status", (r) => r.status || "success"]], latest, "No requests yet.")];
 }
 
@@ -218,7 +228,7 @@ async function mcpView() {
     catch (error) { output.textContent = `Error: ${error.message}`; }
   } }, field("Tool", select), describe, field("Arguments (JSON)", args), h("button", { type: "submit" }, "Call tool"));
   return [h("h1", {}, "MCP servers and tools"),
-    table([["Server", (s) => s.name], ["Health", (s) => (s.healthy ? h("span", { class: "ok" }, "healthy") : h("span", { class: "bad" }, "unhealthy"))],
+    table([["Server", (s) => s.name], ["Health", (s) => (s.health === "healthy" ? h("span", { class: "ok" }, "healthy") : h("span", { class: "bad" }, s.health || "unknown"))],
       ["Tools", (s) => String((s.tools || []).length)], ["Last error", (s) => s.last_error || "–"]], servers, "No MCP servers configured."),
     h("div", { class: "card" }, h("h2", {}, "Call a tool"), tools.length ? form : h("p", { class: "muted" }, "No tools available."), output)];
 }
