@@ -194,12 +194,28 @@ def test_browser_chat_shows_the_tool_row_and_the_answer(e2e_stack: E2EStack) -> 
             page.reload()
             expect(page.get_by_text(answer)).to_be_visible(timeout=60_000)
             expect(page.get_by_text(f"View Result from {sql_tool}")).to_be_visible()
+
+            # A second turn: Open WebUI sends the first answer back, tool block and all.
+            e2e_stack.script(CHAT_MODEL, [{"text": "Second answer, no tools needed."}])
+            e2e_stack.script(TASK_MODEL, [{"text": TASK_REPLY}])
+            chat_input.click()
+            page.keyboard.type("And again?")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("Second answer, no tools needed.")).to_be_visible(
+                timeout=60_000
+            )
+            page.screenshot(path=ARTIFACTS / "open-webui-second-turn.png", full_page=True)
         finally:
             browser.close()
 
-    turn = e2e_stack.received(CHAT_MODEL)[seen_before:]
-    assert len(turn) == 2, [body["messages"] for body in turn]
-    assert {sql_tool, "get_current_timestamp"} <= _offered_tools(turn[0])
+    first_turn = e2e_stack.received(CHAT_MODEL)[seen_before:]
+    assert len(first_turn) == 3, [body["messages"] for body in first_turn]
+    assert {sql_tool, "get_current_timestamp"} <= _offered_tools(first_turn[0])
+    # The model never sees the HTML block: the middleware turned it back into tool messages.
+    history = first_turn[2]["messages"]
+    assert all("<details" not in str(m.get("content")) for m in history), history
+    assert any(m["role"] == "tool" and "owui-row" in str(m["content"]) for m in history)
+    assert history[-1] == {"role": "user", "content": "And again?"}
 
 
 def _dismiss_changelog(page: Any) -> None:
