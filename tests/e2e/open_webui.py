@@ -112,6 +112,13 @@ class OpenWebUIClient:
     def close(self) -> None:
         self._http.close()
 
+    def hide_changelog(self) -> None:
+        """A new admin gets a modal changelog over the chat page; the browser test needs none."""
+        response = self._http.post(
+            "/api/v1/users/user/settings/update", json={"ui": {"showChangelog": False}}
+        )
+        response.raise_for_status()
+
     def model_ids(self) -> list[str]:
         response = self._http.get("/api/models")
         response.raise_for_status()

@@ -149,8 +149,11 @@ def _strings(value: Any) -> list[str]:
     return [value, *_strings(inner)] if isinstance(inner, dict | list) else [value]
 
 
-def test_browser_chat_shows_the_tool_row_and_the_answer(e2e_stack: E2EStack) -> None:
+def test_browser_chat_shows_the_tool_row_and_the_answer(
+    e2e_stack: E2EStack, webui_client: OpenWebUIClient
+) -> None:
     require_component(CHROMIUM.exists(), f"Chromium at {CHROMIUM}")
+    webui_client.hide_changelog()
     from playwright.sync_api import Route, expect, sync_playwright
 
     sql_tool = _sql_tool(e2e_stack)
@@ -176,7 +179,6 @@ def test_browser_chat_shows_the_tool_row_and_the_answer(e2e_stack: E2EStack) -> 
             page.goto(webui)
             chat_input = page.locator("#chat-input")
             expect(chat_input).to_be_visible(timeout=60_000)
-            _dismiss_changelog(page)
             chat_input.click()
             page.keyboard.type("What is row 1?")
             page.keyboard.press("Enter")
@@ -216,10 +218,3 @@ def test_browser_chat_shows_the_tool_row_and_the_answer(e2e_stack: E2EStack) -> 
     assert all("<details" not in str(m.get("content")) for m in history), history
     assert any(m["role"] == "tool" and "owui-row" in str(m["content"]) for m in history)
     assert history[-1] == {"role": "user", "content": "And again?"}
-
-
-def _dismiss_changelog(page: Any) -> None:
-    """A fresh Open WebUI greets a new user with its changelog; close it if it is there."""
-    button = page.get_by_role("button", name=re.compile("Okay, Let's Go", re.IGNORECASE))
-    if button.count():
-        button.first.click()
