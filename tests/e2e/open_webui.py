@@ -147,7 +147,14 @@ class OpenWebUIClient:
             "messages": [{"role": "user", "content": prompt}],
             "params": {},
             "tool_ids": [],
-            "features": {},
+            # What the UI's getFeatures() sends by default; `memory` adds 8 memory tools.
+            "features": {
+                "voice": False,
+                "image_generation": False,
+                "code_interpreter": False,
+                "web_search": False,
+                "memory": True,
+            },
             "variables": {},
             "session_id": session_id,
             "id": assistant_id,

@@ -118,7 +118,7 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
     # The model: offered Open WebUI's built-in tools and the MCP tool, called twice (tool
     # call, then answer), never asked again by Open WebUI re-running a streamed tool call.
     first, second = e2e_stack.received(CHAT_MODEL)
-    assert {sql_tool, "get_current_timestamp"} <= _offered_tools(first)
+    assert {sql_tool, "get_current_timestamp", "add_memory"} <= _offered_tools(first)
     assert first["stream"] is False
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "owui-row" in str(tool_results[0]["content"])
@@ -212,7 +212,7 @@ def test_browser_chat_shows_the_tool_row_and_the_answer(
 
     first_turn = e2e_stack.received(CHAT_MODEL)[seen_before:]
     assert len(first_turn) == 3, [body["messages"] for body in first_turn]
-    assert {sql_tool, "get_current_timestamp"} <= _offered_tools(first_turn[0])
+    assert {sql_tool, "get_current_timestamp", "add_memory"} <= _offered_tools(first_turn[0])
     # The model never sees the HTML block: the middleware turned it back into tool messages.
     history = first_turn[2]["messages"]
     assert all("<details" not in str(m.get("content")) for m in history), history
