@@ -92,13 +92,20 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
     sql_tool = _sql_tool(e2e_stack)
     answer = "The answer is: row 1 is the fixture row."
     sql = _script_turn(e2e_stack, sql_tool, answer)
+    chat_before = len(e2e_stack.received(CHAT_MODEL))
+    tasks_before = len(e2e_stack.received(TASK_MODEL))
 
     chat_id = webui_client.start_chat(CHAT_MODEL, "What is row 1?", session_id="e2e-api")
 
     def finished(chat: dict[str, Any]) -> bool:
+        """The answer is saved and all three tasks' results have landed in the chat."""
         (message,) = assistant_messages(chat)
-        kinds = {_task_kind(body) for body in e2e_stack.received(TASK_MODEL)}
-        return bool(message.get("done")) and set(TASK_KINDS) <= kinds
+        return (
+            bool(message.get("done"))
+            and chat["chat"]["title"] != "New Chat"
+            and bool((chat.get("meta") or {}).get("tags"))
+            and bool(message.get("followUps"))
+        )
 
     chat = webui_client.wait_for_chat(chat_id, finished)
 
@@ -117,14 +124,16 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
 
     # The model: offered Open WebUI's built-in tools and the MCP tool, called twice (tool
     # call, then answer), never asked again by Open WebUI re-running a streamed tool call.
-    first, second = e2e_stack.received(CHAT_MODEL)
+    first, second = e2e_stack.received(CHAT_MODEL)[chat_before:]
     assert {sql_tool, "get_current_timestamp", "add_memory"} <= _offered_tools(first)
     assert first["stream"] is False
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "owui-row" in str(tool_results[0]["content"])
 
     # Title, tags and follow-ups reached the gateway as plain non-streaming requests.
-    for body in e2e_stack.received(TASK_MODEL):
+    tasks = e2e_stack.received(TASK_MODEL)[tasks_before:]
+    assert sorted(str(_task_kind(body)) for body in tasks) == sorted(TASK_KINDS)
+    for body in tasks:
         assert "tools" not in body, body
         assert body.get("stream") in (None, False)
         assert [m["role"] for m in body["messages"]] == ["user"]
