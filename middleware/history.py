@@ -33,13 +33,16 @@ def _call_messages(run: list[ProgressCall], text: str, ids: itertools.count[int]
     return [assistant, *tool_messages]
 
 
-def _rebuild(message: Message, ids: itertools.count[int]) -> list[Message]:
+def _rebuild(message: Message, ids: itertools.count[int], answered: set[str]) -> list[Message]:
     out: list[Message] = []
     text = ""
     run: list[ProgressCall] = []
     for part in split_content(message["content"]):
         if isinstance(part, ProgressCall):
-            run.append(part)
+            # A block for a call the history already answers (the client's own tool,
+            # which Open WebUI also renders as a block) must not be duplicated.
+            if not part.id or part.id not in answered:
+                run.append(part)
             continue
         if part.strip() and run:
             out.extend(_call_messages(run, text, ids))
@@ -72,13 +75,18 @@ def prepare_history(
     ):
         return messages
     ids = itertools.count(1)
+    answered = {
+        str(m.get("tool_call_id"))
+        for m in messages
+        if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")
+    }
     out: list[Message] = []
     for message in messages:
         if message.get("role") == "assistant" and has_blocks(message.get("content")):
             if mode == "strip":
                 out.append(_strip(message))
             else:
-                out.extend(_rebuild(message, ids))
+                out.extend(_rebuild(message, ids, answered))
         else:
             out.append(message)
     return out

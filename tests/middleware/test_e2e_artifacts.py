@@ -183,5 +183,6 @@ def test_s3_backend_returns_presigned_urls(
             assert (
                 httpx.get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0")).status_code == 403
             )
+            assert "Full result: " in big, big[-300:]
             full = httpx.get(big[big.index("Full result: ") + 13 : big.rindex("]")])
             assert full.status_code == 200 and len(full.text) == 30000

@@ -53,3 +53,22 @@ def test_text_between_runs_splits_turns_and_client_calls_stay_last() -> None:
 def test_strip_mode_removes_blocks() -> None:
     out = prepare_history([{"role": "assistant", "content": render_block(A) + "Answer"}], "strip")
     assert out == [{"role": "assistant", "content": "Answer"}]
+
+
+def test_blocks_for_calls_the_history_already_answers_are_not_duplicated() -> None:
+    client_call = {
+        "id": "call_b",
+        "type": "function",
+        "function": {"name": "fetch_url", "arguments": "{}"},
+    }
+    messages = [
+        {
+            "role": "assistant",
+            "content": render_block(A) + render_block(B),
+            "tool_calls": [client_call],
+        },
+        {"role": "tool", "tool_call_id": "call_b", "content": "page"},
+    ]
+    out = prepare_history(messages)
+    ids = [m.get("tool_call_id") for m in out if m["role"] == "tool"]
+    assert ids == ["call_a", "call_b"]

@@ -97,3 +97,26 @@ async def test_blocks_then_answer_then_usage_then_done() -> None:
     assert contents == ["", "<details>block</details>\n", "answer", None]
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"] == {"total_tokens": 3} and chunks[-1]["choices"] == []
+
+
+@pytest.mark.anyio
+async def test_progress_off_still_carries_mcp_calls_when_client_calls_return() -> None:
+    block = "<details>mcp call</details>\n"
+    client_call = {"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+
+    async def run(events: LoopEvents) -> LoopOutcome:
+        await events.tool_finished(block)
+        message = {"role": "assistant", "content": block + "text", "tool_calls": [client_call]}
+        return LoopOutcome({}, message, "tool_calls", {}, 1, [block], [client_call], "text")
+
+    collector = Collector()
+    with anyio.fail_after(10):
+        await _stream(run, heartbeat=30, progress=False)({"type": "http"}, _receive, collector.send)
+    events = [
+        line[6:] for line in collector.body.decode().split("\n\n") if line.startswith("data: {")
+    ]
+    deltas = [orjson.loads(e)["choices"][0]["delta"] for e in events if orjson.loads(e)["choices"]]
+    # not streamed as progress, but kept in the content so the next request can rebuild it
+    assert [d.get("content") for d in deltas if d.get("content")] == [block + "text"]
+    (calls,) = [d["tool_calls"] for d in deltas if "tool_calls" in d]
+    assert calls == [{"index": 0, **client_call}]
