@@ -18,11 +18,13 @@ from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
+from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, models
-from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
+# Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
+ROUTER_NAMESPACE_ENV = "TOOLRELAY_ROUTER_NAMESPACE"
 log = structlog.get_logger("toolrelay.gateway")
 
 
@@ -46,14 +48,19 @@ def build_state(config: LoadedConfig, http: httpx.AsyncClient | None = None) -> 
                 model_name=deployment.model_name,
                 provider=deployment.provider,
             )
-    return GatewayState(
+    router = build_router(
+        config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
+    )
+    state = GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
-        router=Router(groups),
+        router=router,
         authenticator=MasterKeyAuthenticator(config.master_key),
     )
+    state.hooks.append(RouterUsageHook(router))
+    return state
 
 
 def create_app(
@@ -75,6 +82,7 @@ def create_app(
         try:
             yield
         finally:
+            await state.router.aclose()
             await state.http.aclose()
 
     app = Starlette(

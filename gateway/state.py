@@ -10,7 +10,7 @@ from gateway.auth import Authenticator
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.providers.registry import ProviderRegistry
-from gateway.routing import ModelGroups, Router
+from gateway.router import ModelGroups, Router
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
