@@ -1,0 +1,93 @@
+"""Deliver a neutral `Reply` through a format's renderer: latency, errors, pacing and faults.
+
+Faults are acted out at the transport: `hang` never answers, `disconnect` drops the connection
+mid-body (uvicorn closes the socket when the app returns before the body is complete, and logs
+one line saying so), `malformed` sends a 200 whose body or one SSE event is not JSON.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import structlog
+
+from .exchange import EVENT_STREAM, Exchange
+from .formats import Renderer
+from .reply import Fault, Reply
+
+SSE_HEADERS = ((b"cache-control", b"no-cache"),)
+
+_log = structlog.get_logger("fake_upstream")
+
+# A stream that drops sends this many frames first, so clients see a stream that had started.
+DISCONNECT_AFTER_FRAMES = 2
+
+
+async def deliver(
+    exchange: Exchange,
+    reply: Reply,
+    renderer: Renderer,
+    *,
+    stream: bool,
+    stream_content_type: bytes = EVENT_STREAM,
+) -> None:
+    try:
+        await _deliver(exchange, reply, renderer, stream, stream_content_type)
+    finally:
+        exchange.close()
+
+
+async def _deliver(
+    exchange: Exchange, reply: Reply, renderer: Renderer, stream: bool, content_type: bytes
+) -> None:
+    if reply.fault is Fault.HANG:
+        await exchange.wait_disconnect()
+        return
+    if reply.timing.latency_ms and not await exchange.pause(reply.timing.latency_ms):
+        return
+    if reply.error is not None:
+        error = reply.error
+        await exchange.respond(error.status, renderer.error_body(error), headers=error.headers)
+        return
+    if not stream:
+        await _deliver_body(exchange, reply, renderer)
+        return
+    await exchange.start(200, content_type, SSE_HEADERS)
+    frames = renderer.frames(reply)
+    if reply.fault is Fault.DISCONNECT:
+        for frame in itertools.islice(frames, DISCONNECT_AFTER_FRAMES):
+            await exchange.chunk(frame)
+        _dropping(exchange)
+        return
+    if reply.fault is Fault.MALFORMED:
+        frames = _with_garbage(frames, renderer.malformed_frame())
+    delay = reply.timing.chunk_delay_ms
+    for index, frame in enumerate(frames):
+        if delay and index and not await exchange.pause(delay):
+            return
+        await exchange.chunk(frame)
+    await exchange.finish()
+
+
+async def _deliver_body(exchange: Exchange, reply: Reply, renderer: Renderer) -> None:
+    if reply.fault is Fault.MALFORMED:
+        await exchange.respond(200, renderer.malformed_body())
+        return
+    body = renderer.body(reply)
+    if reply.fault is Fault.DISCONNECT:
+        length = str(len(body)).encode()
+        await exchange.start(200, b"application/json", ((b"content-length", length),))
+        await exchange.chunk(body[: len(body) // 2])
+        _dropping(exchange)
+        return
+    await exchange.respond(200, body)
+
+
+def _with_garbage(frames: Iterator[bytes], garbage: bytes) -> Iterator[bytes]:
+    return itertools.chain(itertools.islice(frames, 1), (garbage,), frames)
+
+
+def _dropping(exchange: Exchange) -> None:
+    # uvicorn follows with "ASGI callable returned without completing response": expected here.
+    _log.info("dropping the connection mid-response on purpose", path=exchange.path)
