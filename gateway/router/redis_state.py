@@ -100,6 +100,9 @@ class RedisState:
         self.latency_ttl = max(1, int(latency_ttl))
         self.local = LocalState()
         self.healthy = True
+        # Set while Redis is in use; cleared on an outage (lets callers wait for recovery).
+        self.connected = asyncio.Event()
+        self.connected.set()
         self._acquire = client.register_script(_ACQUIRE)
         self._failure = client.register_script(_FAILURE)
         self._pending: dict[str, _Pending] = {}
@@ -216,6 +219,7 @@ class RedisState:
     def _went_down(self, exc: BaseException) -> None:
         if self.healthy:
             self.healthy = False
+            self.connected.clear()
             self._pending.clear()
             log.warning(
                 "redis unreachable: router state is in-process until it returns",
@@ -282,6 +286,7 @@ class RedisState:
             return
         log.info("redis reachable again: router state is shared")
         self.healthy = True
+        self.connected.set()
 
     async def refresh(self, now: float | None = None) -> None:
         """Re-read every deployment's shared counters into the local mirror."""
