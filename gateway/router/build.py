@@ -76,11 +76,11 @@ def build_router(
 
 def build_state(config: LoadedConfig, groups: ModelGroups, namespace: str) -> RouterState:
     if not config.redis_url:
-        return LocalState()
+        return LocalState(groups.all())
     ttl = config.file.router_settings.routing_strategy_args.get("ttl", 3600.0)
     return RedisState(
         redis_client(config.redis_url),
-        (d.id for d in groups.all()),
+        groups.all(),
         namespace=namespace,
         latency_ttl=float(ttl),
     )

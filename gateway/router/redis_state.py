@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -85,20 +85,22 @@ class RedisState:
     def __init__(
         self,
         client: Redis,
-        deployment_ids: Iterable[str],
+        deployments: Iterable[Deployment],
         *,
         namespace: str = "toolrelay:router",
         refresh_seconds: float = 0.5,
         recheck_seconds: float = 2.0,
         latency_ttl: float = 3600.0,
+        flush_delay: float = 0.005,
     ) -> None:
         self.client = client
-        self.ids = list(dict.fromkeys(deployment_ids))
+        self.local = LocalState(deployments)
+        self.ids = list(self.local.deployments)
         self.namespace = namespace
         self.refresh_seconds = refresh_seconds
         self.recheck_seconds = recheck_seconds
+        self.flush_delay = flush_delay
         self.latency_ttl = max(1, int(latency_ttl))
-        self.local = LocalState()
         self.healthy = True
         # Set while Redis is in use; cleared on an outage (lets callers wait for recovery).
         self.connected = asyncio.Event()
@@ -115,6 +117,10 @@ class RedisState:
         return f"{self.namespace}:{deployment_id}:{what}"
 
     # -- reads ------------------------------------------------------------------------
+    @property
+    def blocked(self) -> Mapping[str, float]:
+        return self.local.blocked
+
     def view(self, deployment_id: str) -> DeploymentStats:
         self._ensure_tasks()
         return self.local.view(deployment_id)
@@ -144,13 +150,21 @@ class RedisState:
             self._went_down(exc)
             return await self.local.acquire(deployment, now)
         code, value = int(code), int(value)
+        self.local.deployments.setdefault(deployment.id, deployment)
         if code < 0:
             verdict = _ADMISSION_BY_CODE[code]
             if verdict is Admission.COOLING:
                 stats.cooldown_until = now + value / 1000
+            elif verdict is Admission.RPM_LIMIT:
+                stats.roll(minute)
+                stats.requests = value
+            else:
+                stats.in_flight = value
+            self.local.reassess(deployment.id, now)
             return verdict
         stats.roll(minute)
         stats.requests, stats.in_flight = code, value
+        self.local.reassess(deployment.id, now)
         return Admission.OK
 
     # -- queued writes ----------------------------------------------------------------
@@ -206,6 +220,7 @@ class RedisState:
             else:
                 if cooled:
                     self.local.view(deployment_id).cooldown_until = now + cooldown_seconds
+                    self.local.reassess(deployment_id, now)
                 return cooled
         return await self.local.record_failure(
             deployment_id,
@@ -243,6 +258,8 @@ class RedisState:
     async def _writer(self) -> None:
         while True:
             await self._wake.wait()
+            # A short pause gathers the writes of concurrent requests into one pipeline.
+            await asyncio.sleep(self.flush_delay)
             self._wake.clear()
             await self.flush()
 
@@ -317,6 +334,7 @@ class RedisState:
             stats.first_token.clear()
             stats.first_token.extend(_samples(ttft))
             stats.cooldown_until = wall + int(cool) / 1000 if int(cool) > 0 else 0.0
+            self.local.reassess(deployment_id, wall)
 
     async def aclose(self) -> None:
         self._closed = True

@@ -41,7 +41,7 @@ async def namespace() -> AsyncIterator[str]:
 
 
 def shared_router(namespace: str, deployments: list, clock: Clock, url: str = REDIS_URL) -> Router:  # type: ignore[type-arg]
-    state = RedisState(redis_client(url), (d.id for d in deployments), namespace=namespace)
+    state = RedisState(redis_client(url), deployments, namespace=namespace)
     return make_router(deployments, state=state, clock=clock)
 
 
