@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -31,19 +32,22 @@ from gateway.router.state import Admission, DeploymentStats, LocalState, minute_
 log = structlog.get_logger("toolrelay.gateway.router")
 
 # Checks a deployment's cooldown, rpm and parallel limits and counts the request if admitted.
-# KEYS: cooldown, rpm(minute), inflight. ARGV: rpm limit, parallel limit (-1 = none).
+# In-flight counts are a hash with one field per gateway instance, so an instance can restate
+# its own share after a Redis outage instead of leaving the shared count drifted.
+# KEYS: cooldown, rpm(minute), inflight. ARGV: rpm limit, parallel limit (-1 = none), instance.
 _ACQUIRE = """
 local cool = redis.call('PTTL', KEYS[1])
 if cool > 0 then return {-1, cool} end
 local used = tonumber(redis.call('GET', KEYS[2]) or '0')
 if tonumber(ARGV[1]) >= 0 and used >= tonumber(ARGV[1]) then return {-2, used} end
-local busy = tonumber(redis.call('GET', KEYS[3]) or '0')
+local busy = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[3])) do busy = busy + tonumber(v) end
 if tonumber(ARGV[2]) >= 0 and busy >= tonumber(ARGV[2]) then return {-3, busy} end
 used = redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], 120)
-busy = redis.call('INCR', KEYS[3])
+local mine = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 redis.call('EXPIRE', KEYS[3], 600)
-return {used, busy}
+return {used, busy + 1, mine}
 """
 
 # Counts a failure in the minute's window and starts a cooldown when warranted.
@@ -94,6 +98,7 @@ class RedisState:
         flush_delay: float = 0.005,
     ) -> None:
         self.client = client
+        self.instance = uuid.uuid4().hex
         self.local = LocalState(deployments)
         self.ids = list(self.local.deployments)
         self.namespace = namespace
@@ -108,7 +113,11 @@ class RedisState:
         self._acquire = client.register_script(_ACQUIRE)
         self._failure = client.register_script(_FAILURE)
         self._pending: dict[str, _Pending] = {}
+        # This instance's own in-flight requests, exact; Redis' view of them may lag behind
+        # queued writes, so the mirror counts others' share from Redis plus this.
+        self._own: dict[str, int] = {}
         self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
@@ -129,7 +138,7 @@ class RedisState:
     async def acquire(self, deployment: Deployment, now: float) -> Admission:
         self._ensure_tasks()
         if not self.healthy:
-            return await self.local.acquire(deployment, now)
+            return await self._acquire_locally(deployment, now)
         minute = minute_of(now)
         stats = self.local.view(deployment.id)
         # tpm is only known after the fact, so the mirror is the best view of it.
@@ -140,15 +149,16 @@ class RedisState:
             self._key(deployment.id, f"rpm:{minute}"),
             self._key(deployment.id, "inflight"),
         ]
-        args = [
+        args: list[int | str] = [
             -1 if deployment.rpm is None else deployment.rpm,
             -1 if deployment.max_parallel_requests is None else deployment.max_parallel_requests,
+            self.instance,
         ]
         try:
-            code, value = await self._acquire(keys=keys, args=args)
+            code, value, *mine = await self._acquire(keys=keys, args=args)
         except _CONNECTION_ERRORS as exc:
             self._went_down(exc)
-            return await self.local.acquire(deployment, now)
+            return await self._acquire_locally(deployment, now)
         code, value = int(code), int(value)
         self.local.deployments.setdefault(deployment.id, deployment)
         if code < 0:
@@ -159,19 +169,28 @@ class RedisState:
                 stats.roll(minute)
                 stats.requests = value
             else:
-                stats.in_flight = value
+                stats.in_flight = max(value, self._own.get(deployment.id, 0))
             self.local.reassess(deployment.id, now)
             return verdict
+        own = self._own[deployment.id] = self._own.get(deployment.id, 0) + 1
         stats.roll(minute)
-        stats.requests, stats.in_flight = code, value
+        stats.requests = code
+        stats.in_flight = value - int(mine[0]) + own
         self.local.reassess(deployment.id, now)
         return Admission.OK
+
+    async def _acquire_locally(self, deployment: Deployment, now: float) -> Admission:
+        verdict = await self.local.acquire(deployment, now)
+        if verdict is Admission.OK:
+            self._own[deployment.id] = self._own.get(deployment.id, 0) + 1
+        return verdict
 
     # -- queued writes ----------------------------------------------------------------
     async def release(
         self, deployment_id: str, now: float, latency: float | None, first_token: bool
     ) -> None:
         await self.local.release(deployment_id, now, latency, first_token)
+        self._own[deployment_id] = max(0, self._own.get(deployment_id, 0) - 1)
         if not self.healthy:
             return
         pending = self._queue(deployment_id)
@@ -264,14 +283,19 @@ class RedisState:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write queued releases, latencies and token counts in one pipeline."""
+        """Write queued releases, latencies and token counts in one pipeline (waits for a
+        flush already under way, so that after it returns everything queued is written)."""
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         if not self._pending or not self.healthy:
             return
         pending, self._pending = self._pending, {}
         pipe = self.client.pipeline(transaction=False)
         for deployment_id, item in pending.items():
             if item.in_flight:
-                pipe.incrby(self._key(deployment_id, "inflight"), item.in_flight)
+                pipe.hincrby(self._key(deployment_id, "inflight"), self.instance, item.in_flight)
             for minute, tokens in item.tokens.items():
                 key = self._key(deployment_id, f"tpm:{minute}")
                 pipe.incrby(key, tokens)
@@ -297,8 +321,18 @@ class RedisState:
                 await self._recheck()
 
     async def _recheck(self) -> None:
+        # Pooled connections from before the outage are dead; start afresh.
+        with contextlib.suppress(*_CONNECTION_ERRORS):
+            await self.client.connection_pool.disconnect()
+        # Restate this instance's in-flight share: requests that ended during the outage
+        # could not decrement the shared count.
+        pipe = self.client.pipeline(transaction=False)
+        for deployment_id in self.ids:
+            key = self._key(deployment_id, "inflight")
+            pipe.hset(key, self.instance, self._own.get(deployment_id, 0))
+            pipe.expire(key, 600)
         try:
-            await self.client.ping()
+            await pipe.execute()
         except _CONNECTION_ERRORS:
             return
         log.info("redis reachable again: router state is shared")
@@ -311,7 +345,7 @@ class RedisState:
         minute = minute_of(wall)
         pipe = self.client.pipeline(transaction=False)
         for deployment_id in self.ids:
-            pipe.get(self._key(deployment_id, "inflight"))
+            pipe.hgetall(self._key(deployment_id, "inflight"))
             pipe.get(self._key(deployment_id, f"rpm:{minute}"))
             pipe.get(self._key(deployment_id, f"tpm:{minute}"))
             pipe.lrange(self._key(deployment_id, "lat"), 0, 9)
@@ -326,7 +360,8 @@ class RedisState:
             inflight, rpm, tpm, lat, ttft, cool = values[i * 6 : i * 6 + 6]
             stats = self.local.view(deployment_id)
             stats.roll(minute)
-            stats.in_flight = max(0, int(inflight or 0))
+            others = sum(int(v) for k, v in inflight.items() if k != self.instance)
+            stats.in_flight = max(0, others) + self._own.get(deployment_id, 0)
             stats.requests = int(rpm or 0)
             stats.tokens = int(tpm or 0)
             stats.latencies.clear()
@@ -346,6 +381,11 @@ class RedisState:
         self._tasks = []
         with contextlib.suppress(*_CONNECTION_ERRORS):
             await self.flush()
+            if self.healthy and self.ids:
+                pipe = self.client.pipeline(transaction=False)
+                for deployment_id in self.ids:
+                    pipe.hdel(self._key(deployment_id, "inflight"), self.instance)
+                await pipe.execute()
         await self.client.aclose()
 
 
