@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from gateway.context import RequestContext, bind_context, unbind_context
 from gateway.deployments import Deployment
 from gateway.router import ModelGroups, Router
-from gateway.router.redis_state import RedisState, redis_client
+from gateway.router.redis_io import redis_client
+from gateway.router.redis_state import RedisState
 from gateway.router.state import LocalState, RouterState
 from gateway.router.strategies import STRATEGIES, strategy_named
 

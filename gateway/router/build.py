@@ -11,7 +11,8 @@ from gateway.hooks import CallRecord
 from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
 from gateway.router.fallbacks import Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
-from gateway.router.redis_state import RedisState, redis_client
+from gateway.router.redis_io import redis_client
+from gateway.router.redis_state import RedisState
 from gateway.router.retry import DEFAULT_NUM_RETRIES
 from gateway.router.router import Router
 from gateway.router.state import LocalState, RouterState

@@ -22,59 +22,19 @@ from dataclasses import dataclass, field
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from gateway.deployments import Deployment
+from gateway.router.redis_io import (
+    ACQUIRE,
+    ADMISSION_BY_CODE,
+    CONNECTION_ERRORS,
+    FAILURE,
+    decode_samples,
+    encode_sample,
+)
 from gateway.router.state import Admission, DeploymentStats, LocalState, minute_of
 
 log = structlog.get_logger("toolrelay.gateway.router")
-
-# Checks a deployment's cooldown, rpm and parallel limits and counts the request if admitted.
-# In-flight counts are a hash with one field per gateway instance, so an instance can restate
-# its own share after a Redis outage instead of leaving the shared count drifted.
-# KEYS: cooldown, rpm(minute), inflight. ARGV: rpm limit, parallel limit (-1 = none), instance.
-_ACQUIRE = """
-local cool = redis.call('PTTL', KEYS[1])
-if cool > 0 then return {-1, cool} end
-local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) >= 0 and used >= tonumber(ARGV[1]) then return {-2, used} end
-local busy = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[3])) do busy = busy + tonumber(v) end
-if tonumber(ARGV[2]) >= 0 and busy >= tonumber(ARGV[2]) then return {-3, busy} end
-used = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 120)
-local mine = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
-redis.call('EXPIRE', KEYS[3], 600)
-return {used, busy + 1, mine}
-"""
-
-# Counts a failure in the minute's window and starts a cooldown when warranted.
-# KEYS: cooldown, fails(minute). ARGV: immediate (1/0), allowed fails, cooldown ms.
-_FAILURE = """
-local n = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 120)
-if ARGV[1] == '1' or n > tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-_ADMISSION_BY_CODE = {-1: Admission.COOLING, -2: Admission.RPM_LIMIT, -3: Admission.PARALLEL_LIMIT}
-_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
-
-
-def redis_client(url: str, timeout: float = 0.5) -> Redis:
-    """A client that fails fast instead of retrying: the router degrades, it does not wait."""
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=True,
-    )
 
 
 @dataclass(slots=True)
@@ -110,8 +70,8 @@ class RedisState:
         # Set while Redis is in use; cleared on an outage (lets callers wait for recovery).
         self.connected = asyncio.Event()
         self.connected.set()
-        self._acquire = client.register_script(_ACQUIRE)
-        self._failure = client.register_script(_FAILURE)
+        self._acquire = client.register_script(ACQUIRE)
+        self._failure = client.register_script(FAILURE)
         self._pending: dict[str, _Pending] = {}
         # This instance's own in-flight requests, exact; Redis' view of them may lag behind
         # queued writes, so the mirror counts others' share from Redis plus this.
@@ -156,13 +116,13 @@ class RedisState:
         ]
         try:
             code, value, *mine = await self._acquire(keys=keys, args=args)
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
             return await self._acquire_locally(deployment, now)
         code, value = int(code), int(value)
         self.local.deployments.setdefault(deployment.id, deployment)
         if code < 0:
-            verdict = _ADMISSION_BY_CODE[code]
+            verdict = ADMISSION_BY_CODE[code]
             if verdict is Admission.COOLING:
                 stats.cooldown_until = now + value / 1000
             elif verdict is Admission.RPM_LIMIT:
@@ -197,7 +157,7 @@ class RedisState:
         pending.in_flight -= 1
         if latency is not None:
             (pending.first_token if first_token else pending.latencies).append(
-                f"{now:.3f}:{latency:.6f}"
+                encode_sample(now, latency)
             )
 
     async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None:
@@ -234,7 +194,7 @@ class RedisState:
             args = ["1" if immediate else "0", allowed_fails, max(1, int(cooldown_seconds * 1000))]
             try:
                 cooled = bool(await self._failure(keys=keys, args=args))
-            except _CONNECTION_ERRORS as exc:
+            except CONNECTION_ERRORS as exc:
                 self._went_down(exc)
             else:
                 if cooled:
@@ -308,7 +268,7 @@ class RedisState:
                     pipe.expire(key, self.latency_ttl)
         try:
             await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
 
     async def _reader(self) -> None:
@@ -322,7 +282,7 @@ class RedisState:
 
     async def _recheck(self) -> None:
         # Pooled connections from before the outage are dead; start afresh.
-        with contextlib.suppress(*_CONNECTION_ERRORS):
+        with contextlib.suppress(*CONNECTION_ERRORS):
             await self.client.connection_pool.disconnect()
         # Restate this instance's in-flight share: requests that ended during the outage
         # could not decrement the shared count.
@@ -333,7 +293,7 @@ class RedisState:
             pipe.expire(key, 600)
         try:
             await pipe.execute()
-        except _CONNECTION_ERRORS:
+        except CONNECTION_ERRORS:
             return
         log.info("redis reachable again: router state is shared")
         self.healthy = True
@@ -353,7 +313,7 @@ class RedisState:
             pipe.pttl(self._key(deployment_id, "cool"))
         try:
             values = await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
             return
         for i, deployment_id in enumerate(self.ids):
@@ -365,9 +325,9 @@ class RedisState:
             stats.requests = int(rpm or 0)
             stats.tokens = int(tpm or 0)
             stats.latencies.clear()
-            stats.latencies.extend(_samples(lat))
+            stats.latencies.extend(decode_samples(lat))
             stats.first_token.clear()
-            stats.first_token.extend(_samples(ttft))
+            stats.first_token.extend(decode_samples(ttft))
             stats.cooldown_until = wall + int(cool) / 1000 if int(cool) > 0 else 0.0
             self.local.reassess(deployment_id, wall)
 
@@ -379,7 +339,7 @@ class RedisState:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        with contextlib.suppress(*_CONNECTION_ERRORS):
+        with contextlib.suppress(*CONNECTION_ERRORS):
             await self.flush()
             if self.healthy and self.ids:
                 pipe = self.client.pipeline(transaction=False)
@@ -387,14 +347,3 @@ class RedisState:
                     pipe.hdel(self._key(deployment_id, "inflight"), self.instance)
                 await pipe.execute()
         await self.client.aclose()
-
-
-def _samples(raw: list[str]) -> list[tuple[float, float]]:
-    samples: list[tuple[float, float]] = []
-    for item in reversed(raw):  # LPUSH stores newest first; deques keep oldest first
-        at, _, seconds = item.partition(":")
-        try:
-            samples.append((float(at), float(seconds)))
-        except ValueError:
-            continue
-    return samples

@@ -18,7 +18,8 @@ from structlog.testing import capture_logs
 
 from gateway.errors import RateLimitError
 from gateway.router import NoDeploymentsAvailableError, Router
-from gateway.router.redis_state import RedisState, redis_client
+from gateway.router.redis_io import redis_client
+from gateway.router.redis_state import RedisState
 from tests.gateway.router.support import T0, Clock, Upstream, deployment, make_router
 from tests.support.components import REDIS_URL, require_component, tcp_port_open
 
