@@ -20,12 +20,14 @@ from gateway.http_io import gateway_error_handler, http_exception_handler, unexp
 from gateway.keys.accounts import build_accounts
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
+from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, models
-from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
+# Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
+ROUTER_NAMESPACE_ENV = "TOOLRELAY_ROUTER_NAMESPACE"
 log = structlog.get_logger("toolrelay.gateway")
 
 
@@ -56,16 +58,21 @@ def build_state(
     accounts = build_accounts(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
     )
-    return GatewayState(
+    router = build_router(
+        config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
+    )
+    state = GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
-        router=Router(groups),
+        router=router,
         authenticator=accounts.authenticator,
         hooks=[accounts.limits_hook, accounts.spend_hook],
         accounts=accounts,
     )
+    state.hooks.append(RouterUsageHook(router))
+    return state
 
 
 def create_app(
@@ -93,6 +100,7 @@ def create_app(
         try:
             yield
         finally:
+            await state.router.aclose()
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
             await state.http.aclose()

@@ -11,7 +11,7 @@ from gateway.auth import Authenticator
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.providers.registry import ProviderRegistry
-from gateway.routing import ModelGroups, Router
+from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
     from gateway.keys.accounts import Accounts

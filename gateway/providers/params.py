@@ -15,6 +15,7 @@ GATEWAY_ONLY_FIELDS = frozenset(
         "context_window_fallbacks",
         "content_policy_fallbacks",
         "num_retries",
+        "timeout",
         "cache",
         "caching",
         "metadata",
