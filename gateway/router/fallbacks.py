@@ -81,6 +81,10 @@ class Fallbacks:
         ordered = [g for g in dict.fromkeys(chosen or ()) if g != group]
         return ordered[:MAX_FALLBACKS]
 
+    def has_generic(self, group: str) -> bool:
+        """Whether the config names a fallback for `group` (or a catch-all)."""
+        return bool(_lookup(self.generic, group))
+
     def groups_named(self) -> set[str]:
         names: set[str] = set()
         for table in (self.generic, self.context_window, self.content_policy):

@@ -166,7 +166,11 @@ class Router:
             except GatewayError as error:
                 now = self.clock()
                 await self.state.release(deployment.id, now, None, opts.stream)
-                await self.cooldown.failed(self.state, deployment, error, now)
+                if len(deployments) > 1 or self.fallbacks.has_generic(group):
+                    # Cooldowns move traffic elsewhere. A group's only deployment with no
+                    # fallback has nowhere to send it: cooling it would only turn one upstream
+                    # error into seconds of synthetic 429s (LiteLLM spares such groups too).
+                    await self.cooldown.failed(self.state, deployment, error, now)
                 last_error = error
                 if not is_retryable(error) or round_number == retries:
                     raise

@@ -13,6 +13,7 @@ from gateway.errors import (
     BadRequestError,
     ContentPolicyViolationError,
     ContextWindowExceededError,
+    GatewayError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -78,11 +79,21 @@ async def test_client_and_auth_errors_are_not_retried(error: type[BadRequestErro
 @pytest.mark.anyio
 @pytest.mark.parametrize("error", [AuthenticationError, PermissionDeniedError, NotFoundError])
 async def test_auth_errors_cool_down_at_once(error: type[AuthenticationError]) -> None:
-    router = make_router([deployment("a")])
+    router = make_router([deployment("a", order=1), deployment("b", order=2)])
     with pytest.raises(error):
         await router.run("g", Upstream(always={"a": lambda: error("no")}))
-    with pytest.raises(NoDeploymentsAvailableError):
-        await router.run("g", Upstream())
+    upstream = Upstream()
+    assert await router.run("g", upstream) == "b"  # `a` comes first by order, but is cooling
+    assert upstream.calls == ["b"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("error", [AuthenticationError, RateLimitError])
+async def test_a_groups_only_deployment_is_never_cooled(error: type[GatewayError]) -> None:
+    router = make_router([deployment("a")], num_retries=0)
+    with pytest.raises(error):
+        await router.run("g", Upstream(always={"a": lambda: error("no")}))
+    assert await router.run("g", Upstream()) == "a"  # the next request reaches it again
 
 
 @pytest.mark.anyio
@@ -128,7 +139,7 @@ async def test_rate_limit_backoff_honours_retry_after_capped() -> None:
 async def test_failures_cool_after_allowed_fails_per_minute() -> None:
     clock = Clock()
     router = make_router(
-        [deployment("a")],
+        [deployment("a", order=1), deployment("b", order=2)],
         clock=clock,
         num_retries=0,
         cooldown=CooldownPolicy(allowed_fails=2, cooldown_seconds=30),
@@ -137,10 +148,8 @@ async def test_failures_cool_after_allowed_fails_per_minute() -> None:
     for _ in range(3):  # fails 1 and 2 are allowed; the 3rd exceeds allowed_fails
         with pytest.raises(RequestTimeoutError):
             await router.run("g", flaky)
-    with pytest.raises(NoDeploymentsAvailableError) as caught:
-        await router.run("g", flaky)
-    assert len(flaky.calls) == 3  # failed fast: no upstream call while cooling
-    assert caught.value.headers["retry-after"] == "30"
+    assert await router.run("g", flaky) == "b"  # `a` comes first by order, but is cooling
+    assert flaky.calls == ["a", "a", "a", "b"]
     clock.now += 31
     assert await router.run("g", Upstream()) == "a"
 
