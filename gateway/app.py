@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from gateway import ui
 from gateway.auth import MasterKeyAuthenticator
+from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
@@ -54,6 +55,7 @@ def build_state(config: LoadedConfig, http: httpx.AsyncClient | None = None) -> 
         groups=groups,
         router=Router(groups),
         authenticator=MasterKeyAuthenticator(config.master_key),
+        cache=build_response_cache(config),
     )
 
 
@@ -76,6 +78,7 @@ def create_app(
         try:
             yield
         finally:
+            await state.cache.aclose()
             await state.http.aclose()
 
     app = Starlette(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from gateway.auth import Authenticator
+from gateway.cache import ResponseCache
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.providers.registry import ProviderRegistry
@@ -25,6 +26,7 @@ class GatewayState:
     router: Router
     authenticator: Authenticator
     hooks: list[RequestHook] = field(default_factory=list)
+    cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
 
     @property
     def drop_params(self) -> bool:
