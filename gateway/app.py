@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import structlog
@@ -12,17 +13,18 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from gateway import ui
-from gateway.auth import MasterKeyAuthenticator
 from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from gateway.keys.accounts import build_accounts
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
-from gateway.routes import health, inference, models
+from gateway.routes import health, inference, management, models
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
+from gateway.store import default_data_dir
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
 log = structlog.get_logger("toolrelay.gateway")
@@ -36,7 +38,11 @@ def build_http_client() -> httpx.AsyncClient:
     )
 
 
-def build_state(config: LoadedConfig, http: httpx.AsyncClient | None = None) -> GatewayState:
+def build_state(
+    config: LoadedConfig, http: httpx.AsyncClient | None = None, data_dir: Path | None = None
+) -> GatewayState:
+    """`data_dir` holds the SQLite store (when no database_url) and the spend spill file;
+    default `$TOOLRELAY_HOME` or ~/.toolrelay."""
     client = http or build_http_client()
     deployments = [deployment_from_entry(e, i) for i, e in enumerate(config.file.model_list)]
     groups = ModelGroups.from_deployments(deployments)
@@ -48,21 +54,30 @@ def build_state(config: LoadedConfig, http: httpx.AsyncClient | None = None) -> 
                 model_name=deployment.model_name,
                 provider=deployment.provider,
             )
+    accounts = build_accounts(
+        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
+    )
     return GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
         router=Router(groups),
-        authenticator=MasterKeyAuthenticator(config.master_key),
+        authenticator=accounts.authenticator,
+        hooks=[accounts.limits_hook, accounts.spend_hook],
+        accounts=accounts,
         cache=build_response_cache(config),
     )
 
 
 def create_app(
-    config: LoadedConfig, *, access_log: bool = True, http: httpx.AsyncClient | None = None
+    config: LoadedConfig,
+    *,
+    access_log: bool = True,
+    http: httpx.AsyncClient | None = None,
+    data_dir: Path | None = None,
 ) -> Starlette:
-    state = build_state(config, http)
+    state = build_state(config, http, data_dir)
     for warning in config.warnings:
         log.warning("config", detail=warning)
     if config.master_key is None:
@@ -70,6 +85,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if state.accounts is not None:
+            await state.accounts.start()
         log.info(
             "gateway ready",
             models=state.groups.names(),
@@ -78,6 +95,8 @@ def create_app(
         try:
             yield
         finally:
+            if state.accounts is not None:
+                await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()
             await state.http.aclose()
 
@@ -86,6 +105,7 @@ def create_app(
             *inference.routes(state),
             *models.routes(state),
             *health.routes(state),
+            *management.routes(state),
             *ui.routes(state),
         ],
         exception_handlers={

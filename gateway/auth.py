@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gateway.errors import AuthenticationError
 
@@ -20,6 +20,15 @@ class Principal:
     kind: str  # "master", "open", "virtual_key", "jwt"
     is_admin: bool
     key_alias: str | None = None
+    token: str | None = None  # a virtual key's sha256 id
+    team_id: str | None = None
+    user_id: str | None = None
+    models: tuple[str, ...] = ()  # empty: every model
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    max_budget: float | None = None
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    max_parallel_requests: int | None = None
 
 
 class Authenticator(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -12,6 +13,9 @@ from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.providers.registry import ProviderRegistry
 from gateway.routing import ModelGroups, Router
+
+if TYPE_CHECKING:
+    from gateway.keys.accounts import Accounts
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
@@ -26,6 +30,7 @@ class GatewayState:
     router: Router
     authenticator: Authenticator
     hooks: list[RequestHook] = field(default_factory=list)
+    accounts: Accounts | None = None  # keys, limits and spend (store-backed)
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
 
     @property

@@ -56,10 +56,14 @@ def routes(state: GatewayState) -> list[Route]:
         return JSONResponse("I'm alive!")
 
     async def readiness(_request: Request) -> Response:
+        accounts = state.accounts
+        db = "Not connected"
+        if accounts is not None:
+            db = "connected" if accounts.ready and accounts.db.reachable else "disconnected"
         return JSONResponse(
             {
                 "status": "healthy",
-                "db": "Not connected",
+                "db": db,
                 "cache": None,
                 "version": __version__,
                 "models": len(state.groups.all()),

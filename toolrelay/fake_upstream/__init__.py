@@ -1,11 +1,38 @@
 """A fake LLM upstream for tests and benchmarks, with behaviour chosen by model name.
 
-    with serve_in_thread(FakeUpstream()) as base_url: ...
-    python -m toolrelay.fake_upstream --host 127.0.0.1 --port 8999
+Run it:
+    python -m toolrelay.fake_upstream --host 127.0.0.1 --port 8999 [--require-key KEY]
+    with serve_in_thread(FakeUpstream()) as base_url: ...          # in-process, free port
+    tests/toolrelay/fake_upstream/harness.py: running_fake_upstream(log_dir)  # subprocess
 
-Model names read as behaviours (`echo+latency-50`, `size-200`, `error-429`, `tool-call`,
-`slow-stream-100`, `malformed`, `disconnect`, `hang`); see `behaviour.py`. Replies can also be
-scripted per model name through `POST /__fake__/script` or `FakeUpstream.scripts`.
+OpenAI routes (also without `/v1`): POST /v1/chat/completions (stream or not, honouring
+`stream_options.include_usage`), POST /v1/completions, POST /v1/embeddings, GET /v1/models.
+
+Model names, tokens joined by `+` (`echo+latency-50`):
+    anything else          "Hello from the fake upstream." (also `fixed`)
+    echo                   the last user message's text
+    size-N                 about N bytes of text (exactly N ASCII bytes)
+    latency-MS             wait before the body / before the first stream chunk
+    slow-stream-MS         MS between stream chunks, the first sent at once
+    error-STATUS           OpenAI-shaped error (429 adds `retry-after: 1`)
+    context-window         400, code context_length_exceeded
+    content-policy         400, code content_policy_violation
+    malformed              200 whose body (or one SSE event) is not JSON
+    disconnect             a couple of chunks (half a body), then the connection drops
+    hang                   never answers, until the client goes away
+    tool-call              one call to the request's first tool, arguments `{}`
+    parallel-tool-calls    one call to each of the first two tools
+
+Scripts: POST /__fake__/script {"model", "replies": [{"text"} | {"tool_calls": [{"name",
+"arguments"}]} | {"error": {"status", "message"}}]} queues replies for that model name,
+consumed one per request; DELETE /__fake__/script clears. In process: `upstream.scripts`.
+
+Recording: GET /__fake__/requests[?model=] lists what was received (method, path, headers,
+JSON body, time, response status, whether it completed); DELETE clears. In process:
+`upstream.recorder`. It is a ring buffer (`--record-limit`, default 10000).
+
+Other wire formats (Anthropic, Gemini, Ollama, Azure) are modules under `formats/` that parse
+into the neutral `Prompt` and render the neutral `Reply`; see `formats/__init__.py`.
 """
 
 from __future__ import annotations

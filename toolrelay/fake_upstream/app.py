@@ -10,11 +10,12 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from . import control, errors
-from .formats import Route, openai
+from .exchange import Exchange
+from .formats import openai
 from .formats.openai_wire import error_body
-from .http import Exchange
 from .ids import IdSource
 from .recorder import RecordedRequest, Recorder
+from .routing import RouteTable
 from .scenario import Scenario
 from .scripts import ScriptBook
 from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
@@ -22,14 +23,12 @@ from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
 # Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
 FORMATS = (openai,)
 
-_VERSION_PREFIX = "/v1"
-
 
 class FakeUpstream:
     """A scripted LLM upstream: `upstream.app` is the ASGI app, `upstream.recorder` what it saw.
 
-    `require_key` makes every API route (not /health or /__fake__/*) demand
-    `Authorization: Bearer <key>`; `record_limit` bounds the request log.
+    `require_key` makes every API route (not /health or /__fake__/*) demand that key, in the
+    route's format (`Authorization: Bearer KEY` for OpenAI); `record_limit` bounds the log.
     """
 
     def __init__(
@@ -49,10 +48,9 @@ class FakeUpstream:
             require_key=require_key,
             models=models,
         )
-        self._expected_auth = f"Bearer {require_key}".encode() if require_key else None
-        self._routes: dict[str, dict[str, Route]] = {}
-        for route in [*control.routes(), *(r for fmt in FORMATS for r in fmt.routes())]:
-            self._routes.setdefault(route.path, {})[route.method] = route
+        self._routes = RouteTable(
+            [*control.routes(), *(route for fmt in FORMATS for route in fmt.routes())]
+        )
 
     @property
     def app(self) -> FakeUpstream:
@@ -73,20 +71,11 @@ class FakeUpstream:
         if scope["type"] != "http":
             return
         exchange = Exchange(scope, receive, send)
-        path = exchange.path
-        if path.startswith(_VERSION_PREFIX + "/"):
-            path = path[len(_VERSION_PREFIX) :]
-        by_method = self._routes.get(path)
-        body = await self._read_json(exchange)
-        route = by_method.get(exchange.method) if by_method else None
-        if route is None:
-            if by_method is None:
-                error = errors.unknown_route(exchange.method, exchange.path)
-            else:
-                error = errors.method_not_allowed(exchange.method, exchange.path)
-            await exchange.respond(error.status, error_body(error))
-            return
-        if route.recorded:
+        body = await _read_json(exchange)
+        match = self._routes.match(exchange.method, exchange.path)
+        route = match.route
+        if route is None or route.recorded:
+            # Requests to unknown routes are recorded too: a test wants to see a wrong path.
             exchange.record = RecordedRequest(
                 exchange.method,
                 exchange.path,
@@ -96,27 +85,37 @@ class FakeUpstream:
                 time.time(),
             )
             self.state.recorder.add(exchange.record)
-        if route.authenticated and not self._authorized(exchange):
+        if route is None:
+            if match.allowed:
+                error = errors.method_not_allowed(exchange.method, exchange.path)
+                allow = ", ".join(match.allowed).encode()
+                await exchange.respond(error.status, error_body(error), headers=[(b"allow", allow)])
+            else:
+                error = errors.unknown_route(exchange.method, exchange.path)
+                await exchange.respond(error.status, error_body(error))
+            return
+        exchange.path_params = match.params
+        if route.authenticated and not self._authorized(route.key_from(exchange)):
             error = errors.invalid_api_key()
             await exchange.respond(error.status, route.error_body(error))
             return
         await route.handler(self.state, exchange, body)
 
-    def _authorized(self, exchange: Exchange) -> bool:
-        if self._expected_auth is None:
+    def _authorized(self, given: str | None) -> bool:
+        expected = self.state.require_key
+        if expected is None:
             return True
-        given = exchange.header(b"authorization") or b""
-        return hmac.compare_digest(given, self._expected_auth)
+        return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
-    @staticmethod
-    async def _read_json(exchange: Exchange) -> Any:
-        raw = await exchange.read_body()
-        if not raw:
-            return None
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return INVALID_JSON
+
+async def _read_json(exchange: Exchange) -> Any:
+    raw = await exchange.read_body()
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return INVALID_JSON
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

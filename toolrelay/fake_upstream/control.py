@@ -11,9 +11,9 @@ from urllib.parse import parse_qs
 import orjson
 import pydantic
 
+from .exchange import Exchange
 from .formats import Route
 from .formats.openai_wire import error_body
-from .http import Exchange
 from .reply import ReplyError
 from .scripts import ScriptIn
 from .state import UpstreamState

@@ -7,14 +7,19 @@ one line saying so), `malformed` sends a 200 whose body or one SSE event is not 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 
+import structlog
+
+from .exchange import EVENT_STREAM, Exchange
 from .formats import Renderer
-from .http import EVENT_STREAM, Exchange
 from .reply import Fault, Reply
 
 SSE_HEADERS = ((b"cache-control", b"no-cache"),)
+
+_log = structlog.get_logger("fake_upstream")
 
 # A stream that drops sends this many frames first, so clients see a stream that had started.
 DISCONNECT_AFTER_FRAMES = 2
@@ -38,7 +43,12 @@ async def _deliver(
     exchange: Exchange, reply: Reply, renderer: Renderer, stream: bool, content_type: bytes
 ) -> None:
     if reply.fault is Fault.HANG:
-        await exchange.wait_disconnect()
+        try:
+            await exchange.wait_disconnect()
+        except asyncio.CancelledError:
+            # Only uvicorn's shutdown cancels a hung request (after its graceful timeout).
+            # Ending quietly keeps a traceback out of the log; the task is finishing anyway.
+            _log.info("hung request cancelled by server shutdown", path=exchange.path)
         return
     if reply.timing.latency_ms and not await exchange.pause(reply.timing.latency_ms):
         return
@@ -54,6 +64,7 @@ async def _deliver(
     if reply.fault is Fault.DISCONNECT:
         for frame in itertools.islice(frames, DISCONNECT_AFTER_FRAMES):
             await exchange.chunk(frame)
+        _dropping(exchange)
         return
     if reply.fault is Fault.MALFORMED:
         frames = _with_garbage(frames, renderer.malformed_frame())
@@ -74,9 +85,15 @@ async def _deliver_body(exchange: Exchange, reply: Reply, renderer: Renderer) ->
         length = str(len(body)).encode()
         await exchange.start(200, b"application/json", ((b"content-length", length),))
         await exchange.chunk(body[: len(body) // 2])
+        _dropping(exchange)
         return
     await exchange.respond(200, body)
 
 
 def _with_garbage(frames: Iterator[bytes], garbage: bytes) -> Iterator[bytes]:
     return itertools.chain(itertools.islice(frames, 1), (garbage,), frames)
+
+
+def _dropping(exchange: Exchange) -> None:
+    # uvicorn follows with "ASGI callable returned without completing response": expected here.
+    _log.info("dropping the connection mid-response on purpose", path=exchange.path)

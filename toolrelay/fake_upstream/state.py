@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .embeddings import EmbeddingCache
 from .ids import IdSource
 from .recorder import Recorder
 from .scenario import Scenario
@@ -27,6 +28,7 @@ class UpstreamState:
     ids: IdSource
     require_key: str | None = None
     models: tuple[str, ...] = DEFAULT_MODELS
+    embeddings: EmbeddingCache = field(default_factory=EmbeddingCache)
 
 
 class InvalidJson:

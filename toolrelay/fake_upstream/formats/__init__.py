@@ -11,20 +11,33 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..http import Exchange
+from ..exchange import Exchange
 from ..reply import Reply, ReplyError
 from ..state import UpstreamState
 
 Handler = Callable[[UpstreamState, Exchange, Any], Awaitable[None]]
 ErrorBody = Callable[[ReplyError], bytes]
+KeyFrom = Callable[[Exchange], str | None]
+
+
+def bearer_key(exchange: Exchange) -> str | None:
+    """OpenAI's `Authorization: Bearer KEY`; other formats pass their own (`x-api-key`, ...)."""
+    value = exchange.header(b"authorization")
+    if value is None or not value.startswith(b"Bearer "):
+        return None
+    return value[len(b"Bearer ") :].decode("latin-1")
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """`path` may hold `{name}` segments (Azure deployments, Gemini models); they reach the
+    handler as `exchange.path_params`."""
+
     method: str
     path: str
     handler: Handler
     error_body: ErrorBody  # how this route's format writes errors (auth failures included)
+    key_from: KeyFrom = bearer_key
     authenticated: bool = True
     recorded: bool = True
 

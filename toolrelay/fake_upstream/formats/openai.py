@@ -8,19 +8,14 @@ from typing import Any
 
 import orjson
 
-from .. import embeddings, errors
+from .. import embeddings
 from ..delivery import deliver
-from ..http import Exchange
+from ..exchange import Exchange
 from ..reply import Reply, ReplyError, Usage, estimate_tokens
 from ..state import UpstreamState
 from . import Route
-from .openai_wire import (
-    ChatRenderer,
-    CompletionRenderer,
-    error_body,
-    parse_chat,
-    parse_completion,
-)
+from .openai_requests import parse_chat, parse_completion, parse_embeddings
+from .openai_wire import ChatRenderer, CompletionRenderer, error_body
 
 
 async def _reject(exchange: Exchange, error: ReplyError) -> None:
@@ -54,7 +49,15 @@ async def completions(state: UpstreamState, exchange: Exchange, body: Any) -> No
 class _EmbeddingRenderer:
     """Embeddings are never streamed; the frame methods exist to satisfy `Renderer`."""
 
-    def __init__(self, model: str, texts: list[str], dimensions: int, encoding: str) -> None:
+    def __init__(
+        self,
+        cache: embeddings.EmbeddingCache,
+        model: str,
+        texts: list[str],
+        dimensions: int,
+        encoding: str,
+    ) -> None:
+        self._cache = cache
         self._model = model
         self._texts = texts
         self._dimensions = dimensions
@@ -63,8 +66,7 @@ class _EmbeddingRenderer:
     def body(self, reply: Reply) -> bytes:
         data = []
         for index, text in enumerate(self._texts):
-            values = embeddings.vector(text, self._dimensions)
-            encoded: Any = embeddings.as_base64(values) if self._encoding == "base64" else values
+            encoded = self._cache.get(text, self._dimensions, self._encoding)
             data.append({"object": "embedding", "index": index, "embedding": encoded})
         tokens = sum(estimate_tokens(len(text)) for text in self._texts)
         return orjson.dumps(
@@ -89,53 +91,8 @@ class _EmbeddingRenderer:
         return self.malformed_body()
 
 
-def _embedding_texts(value: Any) -> list[str] | None:
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list) or not value:
-        return None
-    if all(isinstance(item, str) for item in value):
-        return list(value)
-    if all(isinstance(item, int) for item in value):  # one token array
-        return [" ".join(map(str, value))]
-    if all(isinstance(item, list) and all(isinstance(t, int) for t in item) for item in value):
-        return [" ".join(map(str, item)) for item in value]
-    return None
-
-
-def _parse_embeddings(body: Any) -> tuple[str, list[str], int, str] | ReplyError:
-    if not isinstance(body, dict):
-        return errors.invalid_json()
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        return errors.missing_parameter("model")
-    if "input" not in body:
-        return errors.missing_parameter("input")
-    texts = _embedding_texts(body["input"])
-    if texts is None:
-        return errors.invalid_parameter(
-            "input", "Invalid 'input': expected a string, an array of strings, or token arrays."
-        )
-    dimensions = body.get("dimensions", embeddings.DEFAULT_DIMENSIONS)
-    if (
-        not isinstance(dimensions, int)
-        or isinstance(dimensions, bool)
-        or not 1 <= dimensions <= embeddings.MAX_DIMENSIONS
-    ):
-        return errors.invalid_parameter(
-            "dimensions",
-            f"Invalid 'dimensions': expected an integer from 1 to {embeddings.MAX_DIMENSIONS}.",
-        )
-    encoding = body.get("encoding_format") or "float"
-    if encoding not in ("float", "base64"):
-        return errors.invalid_parameter(
-            "encoding_format", "Invalid 'encoding_format': expected 'float' or 'base64'."
-        )
-    return model, texts, dimensions, encoding
-
-
 async def create_embeddings(state: UpstreamState, exchange: Exchange, body: Any) -> None:
-    parsed = _parse_embeddings(body)
+    parsed = parse_embeddings(body)
     if isinstance(parsed, ReplyError):
         await _reject(exchange, parsed)
         return
@@ -147,7 +104,7 @@ async def create_embeddings(state: UpstreamState, exchange: Exchange, body: Any)
         timing=behaviour.timing,
         usage=Usage(sum(estimate_tokens(len(text)) for text in texts), 0),
     )
-    renderer = _EmbeddingRenderer(model, texts, dimensions, encoding)
+    renderer = _EmbeddingRenderer(state.embeddings, model, texts, dimensions, encoding)
     await deliver(exchange, reply, renderer, stream=False)
 
 

@@ -1,4 +1,4 @@
-"""OpenAI's wire shapes: request parsing into `Prompt`s and rendering of `Reply`s.
+"""Render neutral `Reply`s in OpenAI's wire shapes, whole or as SSE frames.
 
 Shapes follow the API reference for chat.completion, chat.completion.chunk, text_completion,
 and the error object `{"error": {"message", "type", "param", "code"}}`.
@@ -12,8 +12,7 @@ from typing import Any
 
 import orjson
 
-from .. import errors
-from ..reply import Prompt, Reply, ReplyError, ToolCall, Usage
+from ..reply import Reply, ReplyError, ToolCall, Usage
 
 FINGERPRINT = "fp_fake_upstream"
 DONE_FRAME = b"data: [DONE]\n\n"
@@ -65,93 +64,6 @@ def usage_json(usage: Usage, *, detailed: bool = True) -> dict[str, Any]:
             "rejected_prediction_tokens": 0,
         }
     return out
-
-
-# ---- requests -------------------------------------------------------------------------------
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: only text parts carry text
-        return "".join(
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
-
-
-def _model(body: dict[str, Any]) -> str | ReplyError:
-    model = body.get("model")
-    if model is None:
-        return errors.missing_parameter("model")
-    if not isinstance(model, str) or not model:
-        return errors.invalid_parameter("model", "Invalid 'model': expected a non-empty string.")
-    return model
-
-
-def _stream_flags(body: dict[str, Any]) -> tuple[bool, bool]:
-    stream = body.get("stream") is True
-    options = body.get("stream_options")
-    include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    return stream, include_usage
-
-
-def parse_chat(body: Any) -> Prompt | ReplyError:
-    if not isinstance(body, dict):
-        return errors.invalid_json()
-    model = _model(body)
-    if isinstance(model, ReplyError):
-        return model
-    messages = body.get("messages")
-    if messages is None:
-        return errors.missing_parameter("messages")
-    if not isinstance(messages, list) or not messages:
-        return errors.invalid_parameter(
-            "messages", "Invalid 'messages': expected a non-empty array of messages."
-        )
-    prompt_chars = 0
-    last_user = ""
-    for message in messages:
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            return errors.invalid_parameter(
-                "messages", "Invalid 'messages': each message needs a string 'role'."
-            )
-        text = _text_of(message.get("content"))
-        prompt_chars += len(text)
-        if message["role"] == "user":
-            last_user = text
-    tools = body.get("tools")
-    names: list[str] = []
-    if isinstance(tools, list):
-        for tool in tools:
-            function = tool.get("function") if isinstance(tool, dict) else None
-            if isinstance(function, dict) and isinstance(function.get("name"), str):
-                names.append(function["name"])
-    stream, include_usage = _stream_flags(body)
-    return Prompt(model, last_user, tuple(names), prompt_chars, stream, include_usage)
-
-
-def parse_completion(body: Any) -> Prompt | ReplyError:
-    if not isinstance(body, dict):
-        return errors.invalid_json()
-    model = _model(body)
-    if isinstance(model, ReplyError):
-        return model
-    prompt = body.get("prompt")
-    if prompt is None:
-        return errors.missing_parameter("prompt")
-    if isinstance(prompt, str):
-        text = prompt
-    elif isinstance(prompt, list) and prompt and all(isinstance(p, str) for p in prompt):
-        text = prompt[-1]
-    elif isinstance(prompt, list):  # token arrays: no text to echo
-        text = ""
-    else:
-        return errors.invalid_parameter("prompt", "Invalid 'prompt': expected a string or array.")
-    stream, include_usage = _stream_flags(body)
-    return Prompt(model, text, (), len(text), stream, include_usage)
 
 
 # ---- chat completions ---------------------------------------------------------------------
@@ -219,27 +131,26 @@ class ChatRenderer:
         return frame(payload)
 
     def frames(self, reply: Reply) -> Iterator[bytes]:
-        first: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
+        role: dict[str, Any] = {"role": "assistant", "content": "", "refusal": None}
         if reply.text is None and reply.tool_calls:
-            first["content"] = None
-        yield self._chunk(first)
+            # OpenAI announces the role together with the first tool call.
+            role["content"] = None
+        else:
+            yield self._chunk(role)
+            role = {}
         # Content pieces share everything but the text: render the envelope once.
         envelope = self._chunk({"content": "\x00"}).rsplit(b'"\\u0000"', 1)
         for piece in text_pieces(reply.text or ""):
             yield envelope[0] + orjson.dumps(piece) + envelope[1]
         for index, call in enumerate(reply.tool_calls):
-            yield self._chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": call.id,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": ""},
-                        }
-                    ]
-                }
-            )
+            opening = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            yield self._chunk({**role, "tool_calls": [opening]})
+            role = {}
             for piece in argument_pieces(call.arguments):
                 yield self._chunk(
                     {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}

@@ -23,6 +23,7 @@ class Exchange:
         "_watcher",
         "method",
         "path",
+        "path_params",
         "receive",
         "record",
         "scope",
@@ -35,6 +36,7 @@ class Exchange:
         self.send = send
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        self.path_params: dict[str, str] = {}
         self.record: RecordedRequest | None = None
         self._disconnected: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None

@@ -1,0 +1,1 @@
+"""Virtual keys: the stored model, hashing, the in-memory cache and the authenticator."""

@@ -1,0 +1,144 @@
+"""Everything virtual keys, limits and spend need at runtime, built once from the config
+(`build_accounts`) and started/stopped by the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import structlog
+
+from gateway.config import LoadedConfig
+from gateway.deployments import Deployment
+from gateway.keys.authenticator import VirtualKeyAuthenticator
+from gateway.keys.cache import EntityCache
+from gateway.keys.invalidation import Invalidations, LocalInvalidations, RedisInvalidations
+from gateway.keys.service import Management
+from gateway.limits.durations import DurationError, parse_duration
+from gateway.limits.hook import LimitsHook
+from gateway.limits.ledger import MemoryLedger
+from gateway.spend.hook import SpendLogHook
+from gateway.spend.maintenance import Maintenance
+from gateway.spend.prices import PriceTable
+from gateway.spend.writer import DEFAULT_INTERVAL_SECONDS, SpendWriter
+from gateway.store.database import (
+    Database,
+    StoreUnavailableError,
+    create_database,
+    database_url_for,
+    migrate_database,
+)
+
+log = structlog.get_logger("toolrelay.keys")
+SPILL_FILENAME = "spend-spill.jsonl"
+RETRY_OPEN_SECONDS = 5.0
+
+
+@dataclass
+class Accounts:
+    db: Database
+    cache: EntityCache
+    ledger: MemoryLedger
+    prices: PriceTable
+    writer: SpendWriter
+    invalidations: Invalidations
+    maintenance: Maintenance
+    management: Management
+    authenticator: VirtualKeyAuthenticator
+    limits_hook: LimitsHook
+    spend_hook: SpendLogHook
+    _opener: asyncio.Task[None] | None = field(default=None)
+
+    @property
+    def ready(self) -> bool:
+        return self.cache.loaded
+
+    async def start(self) -> None:
+        """Open the store; if it is down, keep serving (master key, and cached keys once
+        loaded) and retry in the background."""
+        self.writer.recover_replay_file()
+        self.cache.active = True
+        try:
+            await self._open()
+        except StoreUnavailableError as exc:
+            log.error("database unavailable at start; retrying in the background", error=str(exc))
+            self._opener = asyncio.create_task(self._open_eventually(), name="store-open")
+        await self.writer.start()
+        await self.invalidations.start()
+        await self.maintenance.start()
+
+    async def _open(self) -> None:
+        await migrate_database(self.db)
+        await self.cache.load_all()
+
+    async def _open_eventually(self) -> None:
+        while True:
+            await asyncio.sleep(RETRY_OPEN_SECONDS)
+            try:
+                await self._open()
+            except StoreUnavailableError:
+                continue
+            return
+
+    async def stop(self) -> None:
+        if self._opener is not None:
+            self._opener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._opener
+        await self.maintenance.stop()
+        await self.invalidations.stop()
+        await self.writer.stop()
+        await self.db.close()
+
+
+def _retention(config: LoadedConfig) -> timedelta | None:
+    extra = config.file.general_settings.model_extra or {}
+    value = extra.get("maximum_spend_logs_retention_period")
+    if not value:
+        return None
+    try:
+        return parse_duration(str(value))
+    except DurationError as exc:
+        log.warning("general_settings.maximum_spend_logs_retention_period ignored", error=str(exc))
+        return None
+
+
+def build_accounts(
+    config: LoadedConfig, data_dir: Path, deployments_of: Callable[[str], list[Deployment]]
+) -> Accounts:
+    general = config.file.general_settings
+    db = create_database(database_url_for(general.database_url, data_dir))
+    ledger = MemoryLedger()
+    cache = EntityCache(db=db, ledger=ledger)
+    prices = PriceTable.bundled()
+    writer = SpendWriter(
+        db=db,
+        spill_path=data_dir / SPILL_FILENAME,
+        interval=general.proxy_batch_write_at or DEFAULT_INTERVAL_SECONDS,
+    )
+    invalidations: Invalidations = (
+        RedisInvalidations(cache, config.redis_url)
+        if config.redis_url
+        else LocalInvalidations(cache)
+    )
+    return Accounts(
+        db=db,
+        cache=cache,
+        ledger=ledger,
+        prices=prices,
+        writer=writer,
+        invalidations=invalidations,
+        maintenance=Maintenance(cache=cache, retention=_retention(config)),
+        management=Management(cache=cache, invalidations=invalidations),
+        authenticator=VirtualKeyAuthenticator(
+            master_key=config.master_key,
+            cache=cache,
+            allow_on_db_unavailable=general.allow_requests_on_db_unavailable,
+        ),
+        limits_hook=LimitsHook(cache, ledger, prices, deployments_of),
+        spend_hook=SpendLogHook(prices, writer),
+    )

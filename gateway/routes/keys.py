@@ -1,0 +1,138 @@
+"""`/key/*`: LiteLLM's virtual key API (generate, info, update, delete, list, block, unblock,
+regenerate). Admin only, except `/key/info`, which any key may call about itself."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import BadRequestError, NotFoundError, PermissionDeniedError
+from gateway.http_io import JSONResponse
+from gateway.keys.hashing import hash_key
+from gateway.keys.service import column_values
+from gateway.keys.wire import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey
+from gateway.routes.management import accounts_of, caller, parse, require_admin
+from gateway.state import GatewayState
+
+
+def routes(state: GatewayState) -> list[Route]:
+    def management() -> Any:
+        return accounts_of(state).management
+
+    async def generate(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, GenerateKey)
+        values = column_values("key", body, creating=True)
+        plain, entity = await management().generate_key(values, body.key)
+        return JSONResponse(_created(management().show(entity), plain, body.duration))
+
+    async def info(request: Request) -> Response:
+        principal = await caller(state, request)
+        asked = request.query_params.get("key")
+        if asked is None:
+            if principal.token is None:
+                raise BadRequestError(
+                    "Pass ?key=... (the master key has no key info of its own).", param="key"
+                )
+            token, shown = principal.token, None
+        else:
+            token, shown = hash_key(asked), asked
+        if not principal.is_admin and token != principal.token:
+            raise PermissionDeniedError("A key may only read its own info.", code="not_own_key")
+        entity = await management().get("key", token)
+        return JSONResponse({"key": shown or token, "info": management().show(entity)})
+
+    async def update(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, UpdateKey)
+        values = column_values("key", body, creating=False)
+        if values.get("team_id"):
+            await management().get("team", values["team_id"])
+        entity = await management().update("key", hash_key(body.key), values)
+        return JSONResponse({"key": body.key, **management().show(entity)})
+
+    async def delete(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, DeleteKeys)
+        if not body.keys and not body.key_aliases:
+            raise BadRequestError("Pass 'keys' (or 'key_aliases') to delete.", param="keys")
+        wanted: dict[str, str] = {hash_key(k): k for k in body.keys or ()}
+        for alias in body.key_aliases or ():
+            found = await management().key_by_alias(alias)
+            if found is not None:
+                wanted[found.id] = alias
+        deleted = await management().delete("key", list(wanted)) if wanted else []
+        if not deleted:
+            raise NotFoundError("None of these keys exist.", code="not_found")
+        return JSONResponse({"deleted_keys": [wanted[t] for t in deleted]})
+
+    async def list_keys(request: Request) -> Response:
+        await require_admin(state, request)
+        q = request.query_params
+        page, size = _int(q.get("page"), 1), _int(q.get("size"), 10)
+        filters = {
+            name: q[name] for name in ("user_id", "team_id", "key_alias") if q.get(name) is not None
+        }
+        found = await management().where("key", **filters)
+        chosen = found[(page - 1) * size : page * size]
+        full = q.get("return_full_object", "").lower() == "true"
+        keys: list[Any] = [management().show(e) for e in chosen] if full else [e.id for e in chosen]
+        return JSONResponse(
+            {
+                "keys": keys,
+                "total_count": len(found),
+                "current_page": page,
+                "total_pages": max(1, math.ceil(len(found) / size)),
+            }
+        )
+
+    async def set_blocked(request: Request, blocked: bool) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, KeyRef)
+        entity = await management().update("key", hash_key(body.key), {"blocked": blocked})
+        return JSONResponse(management().show(entity))
+
+    async def block(request: Request) -> Response:
+        return await set_blocked(request, True)
+
+    async def unblock(request: Request) -> Response:
+        return await set_blocked(request, False)
+
+    async def regenerate(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, RegenerateKey)
+        key = request.path_params.get("key") or body.key
+        if not key:
+            raise BadRequestError("Pass the key to regenerate.", param="key")
+        values = column_values("key", body, creating=False)
+        plain, entity = await management().regenerate_key(hash_key(key), values, body.new_key)
+        return JSONResponse(_created(management().show(entity), plain, body.duration))
+
+    return [
+        Route("/key/generate", generate, methods=["POST"]),
+        Route("/key/info", info, methods=["GET"]),
+        Route("/key/update", update, methods=["POST"]),
+        Route("/key/delete", delete, methods=["POST"]),
+        Route("/key/list", list_keys, methods=["GET"]),
+        Route("/key/block", block, methods=["POST"]),
+        Route("/key/unblock", unblock, methods=["POST"]),
+        Route("/key/regenerate", regenerate, methods=["POST"]),
+        Route("/key/{key}/regenerate", regenerate, methods=["POST"]),
+    ]
+
+
+def _created(shown: dict[str, Any], plain: str, duration: str | None) -> dict[str, Any]:
+    """LiteLLM's GenerateKeyResponse: the key itself is only ever returned here."""
+    return {**shown, "key": plain, "token": shown["token"], "duration": duration}
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        value = int(text) if text is not None else default
+    except ValueError:
+        raise BadRequestError(f"expected an integer, got {text!r}") from None
+    return max(1, value)

@@ -1,0 +1,189 @@
+"""`/user/*` (internal users, who own keys) and `/customer/*` with its `/end_user/*` alias
+(end users: the request's `user` field, with optional budgets)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import BadRequestError, NotFoundError
+from gateway.http_io import JSONResponse
+from gateway.keys.service import column_values, new_id
+from gateway.keys.wire import (
+    CustomerIds,
+    DeleteUsers,
+    NewCustomer,
+    NewUser,
+    UpdateCustomer,
+    UpdateUser,
+)
+from gateway.routes.management import accounts_of, parse, require_admin
+from gateway.state import GatewayState
+
+
+def routes(state: GatewayState) -> list[Route]:
+    def management() -> Any:
+        return accounts_of(state).management
+
+    async def new_user(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, NewUser)
+        values = column_values("user", body, creating=True)
+        entity = await management().create("user", body.user_id or new_id(), values)
+        out = management().show(entity)
+        if body.auto_create_key:
+            key_values: dict[str, Any] = {
+                "user_id": entity.id,
+                "models": values.get("models", []),
+                "metadata": {},
+                "blocked": False,
+                "tags": [],
+                "key_alias": body.key_alias,
+            }
+            plain, key = await management().generate_key(key_values)
+            out.update(key=plain, token=key.id, expires=key.row.get("expires"))
+        return JSONResponse(out)
+
+    async def user_info(request: Request) -> Response:
+        principal = await require_admin(state, request)
+        user_id = request.query_params.get("user_id") or principal.user_id
+        if not user_id:
+            raise BadRequestError("Pass ?user_id=...", param="user_id")
+        entity = await management().get("user", user_id)
+        keys = await management().where("key", user_id=user_id)
+        return JSONResponse(
+            {
+                "user_id": user_id,
+                "user_info": management().show(entity),
+                "keys": [management().show(k) for k in keys],
+                "teams": list(entity.row.get("teams") or []),
+            }
+        )
+
+    async def update_user(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, UpdateUser)
+        entity = await management().update(
+            "user", body.user_id, column_values("user", body, creating=False)
+        )
+        return JSONResponse(management().show(entity))
+
+    async def delete_users(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, DeleteUsers)
+        deleted = await management().delete("user", body.user_ids)
+        if not deleted:
+            raise NotFoundError("None of these users exist.", code="not_found")
+        return JSONResponse({"deleted_users": deleted})
+
+    async def list_users(request: Request) -> Response:
+        await require_admin(state, request)
+        q = request.query_params
+        page = max(1, int(q.get("page") or 1))
+        size = max(1, int(q.get("page_size") or 25))
+        found = await management().where("user")
+        return JSONResponse(
+            {
+                "users": [management().show(u) for u in found[(page - 1) * size : page * size]],
+                "total": len(found),
+                "page": page,
+                "page_size": size,
+                "total_pages": max(1, math.ceil(len(found) / size)),
+            }
+        )
+
+    def customer_view(entity: Any) -> dict[str, Any]:
+        out: dict[str, Any] = management().show(entity)
+        limits = entity.limits
+        out["litellm_budget_table"] = (
+            {
+                "max_budget": limits.max_budget,
+                "budget_duration": limits.budget_duration,
+                "rpm_limit": limits.rpm_limit,
+                "tpm_limit": limits.tpm_limit,
+            }
+            if limits.max_budget is not None or limits.rpm_limit or limits.tpm_limit
+            else None
+        )
+        return out
+
+    async def new_customer(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, NewCustomer)
+        entity = await management().create(
+            "end_user", body.user_id, column_values("end_user", body, creating=True)
+        )
+        return JSONResponse(customer_view(entity))
+
+    async def customer_info(request: Request) -> Response:
+        await require_admin(state, request)
+        q = request.query_params
+        end_user_id = q.get("end_user_id") or q.get("user_id")
+        if not end_user_id:
+            raise BadRequestError("Pass ?end_user_id=...", param="end_user_id")
+        return JSONResponse(customer_view(await management().get("end_user", end_user_id)))
+
+    async def update_customer(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, UpdateCustomer)
+        entity = await management().update(
+            "end_user", body.user_id, column_values("end_user", body, creating=False)
+        )
+        return JSONResponse(customer_view(entity))
+
+    async def delete_customers(request: Request) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, CustomerIds)
+        deleted = await management().delete("end_user", body.user_ids)
+        if not deleted:
+            raise NotFoundError("None of these end users exist.", code="not_found")
+        return JSONResponse({"deleted_customers": deleted})
+
+    async def list_customers(request: Request) -> Response:
+        await require_admin(state, request)
+        return JSONResponse([customer_view(e) for e in await management().where("end_user")])
+
+    async def set_customers_blocked(request: Request, blocked: bool) -> Response:
+        await require_admin(state, request)
+        body = await parse(state, request, CustomerIds)
+        changed = []
+        for user_id in body.user_ids:
+            try:
+                await management().update("end_user", user_id, {"blocked": blocked})
+            except NotFoundError:
+                await management().create(
+                    "end_user",
+                    user_id,
+                    {"blocked": blocked, "models": [], "metadata": {}},
+                )
+            changed.append(user_id)
+        return JSONResponse({"blocked_users" if blocked else "unblocked_users": changed})
+
+    async def block_customers(request: Request) -> Response:
+        return await set_customers_blocked(request, True)
+
+    async def unblock_customers(request: Request) -> Response:
+        return await set_customers_blocked(request, False)
+
+    table = [
+        Route("/user/new", new_user, methods=["POST"]),
+        Route("/user/info", user_info, methods=["GET"]),
+        Route("/user/update", update_user, methods=["POST"]),
+        Route("/user/delete", delete_users, methods=["POST"]),
+        Route("/user/list", list_users, methods=["GET"]),
+    ]
+    for prefix in ("/customer", "/end_user"):
+        table += [
+            Route(f"{prefix}/new", new_customer, methods=["POST"]),
+            Route(f"{prefix}/info", customer_info, methods=["GET"]),
+            Route(f"{prefix}/update", update_customer, methods=["POST"]),
+            Route(f"{prefix}/delete", delete_customers, methods=["POST"]),
+            Route(f"{prefix}/list", list_customers, methods=["GET"]),
+            Route(f"{prefix}/block", block_customers, methods=["POST"]),
+            Route(f"{prefix}/unblock", unblock_customers, methods=["POST"]),
+        ]
+    return table

@@ -1,0 +1,76 @@
+"""One spend-log row per request, built from the finished `CallRecord`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.hooks import CallRecord
+
+Row = dict[str, Any]
+_DATETIME_FIELDS = ("start_time", "end_time")
+
+
+def request_tags(body: dict[str, Any]) -> list[str]:
+    """Tags from `metadata.tags` (LiteLLM) or a top-level `tags` list."""
+    found: list[str] = []
+    metadata = body.get("metadata")
+    for source in (metadata.get("tags") if isinstance(metadata, dict) else None, body.get("tags")):
+        if isinstance(source, list):
+            found += [t for t in source if isinstance(t, str) and t and t not in found]
+    return found
+
+
+def mcp_tool(body: dict[str, Any]) -> str | None:
+    metadata = body.get("metadata")
+    if isinstance(metadata, dict):
+        for name in ("mcp_tool_name", "mcp_tool"):
+            value = metadata.get(name)
+            if isinstance(value, str) and value:
+                return value[:255]
+    return None
+
+
+def _time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def row_from_record(record: CallRecord, cost: float) -> Row:
+    principal, deployment = record.principal, record.deployment
+    ended = record.ended_at if record.ended_at is not None else record.started_at
+    return {
+        "id": uuid.uuid4().hex,
+        "request_id": record.request_id[:128],
+        "call_type": record.call_type,
+        "api_key": principal.token,
+        "key_alias": principal.key_alias,
+        "team_id": principal.team_id,
+        "user_id": principal.user_id,
+        "end_user": record.end_user,
+        "model_group": record.model_group,
+        "model": deployment.model if deployment else None,
+        "deployment_id": deployment.id if deployment else None,
+        "provider": deployment.provider if deployment else None,
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "total_tokens": record.prompt_tokens + record.completion_tokens,
+        "cached_tokens": record.cached_tokens,
+        "spend": cost,
+        "start_time": _time(record.started_at),
+        "end_time": _time(ended),
+        "status": record.status,
+        "http_status": record.http_status,
+        "cache_hit": record.cache_hit,
+        "stream": record.stream,
+        "tags": request_tags(record.body),
+        "mcp_tool": mcp_tool(record.body),
+    }
+
+
+def to_json_ready(row: Row) -> Row:
+    return {k: (v.isoformat() if k in _DATETIME_FIELDS else v) for k, v in row.items()}
+
+
+def from_json_ready(row: Row) -> Row:
+    return {k: (datetime.fromisoformat(v) if k in _DATETIME_FIELDS else v) for k, v in row.items()}

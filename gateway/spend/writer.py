@@ -1,0 +1,172 @@
+"""Spend rows are queued in memory and written in batches every `proxy_batch_write_at` seconds,
+off the request path.
+
+When the database is down, batches are retried with backoff. The in-memory queue is bounded;
+past the bound, rows go to an on-disk spill file (JSON lines) that is written back once the
+database answers, also after a restart. On shutdown the queue is flushed, or spilled to disk
+when the database cannot take it. A row is only ever dropped if the spill file cannot be
+written either, and that is logged as an error with the count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import structlog
+
+from gateway.spend.batch import write_batch
+from gateway.spend.rows import Row, from_json_ready, to_json_ready
+from gateway.store.database import UNAVAILABLE_ERRORS, Database
+
+log = structlog.get_logger("toolrelay.spend")
+
+DEFAULT_INTERVAL_SECONDS = 2.0
+DEFAULT_MAX_QUEUE = 100_000
+BATCH_SIZE = 500
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class SpendWriter:
+    db: Database
+    spill_path: Path
+    interval: float = DEFAULT_INTERVAL_SECONDS
+    max_queue: int = DEFAULT_MAX_QUEUE
+    queue: deque[Row] = field(default_factory=deque)
+    written: int = 0
+    dropped: int = 0
+    spilled: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+    _failures: int = 0
+
+    def enqueue(self, row: Row) -> None:
+        if len(self.queue) < self.max_queue:
+            self.queue.append(row)
+            return
+        self._spill([row])
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue) + (self._spill_lines() if self.spill_path.exists() else 0)
+
+    def _spill_lines(self) -> int:
+        with self.spill_path.open("rb") as handle:
+            return sum(1 for _ in handle)
+
+    def _spill(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        if self.spilled == 0:
+            log.warning(
+                "spend queue full (database slow or down); spilling rows to disk",
+                path=str(self.spill_path),
+                queued=len(self.queue),
+            )
+        try:
+            self.spill_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.spill_path.open("ab") as handle:
+                handle.write(b"".join(orjson.dumps(to_json_ready(r)) + b"\n" for r in rows))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            self.dropped += len(rows)
+            log.error(
+                "SPEND ROWS LOST: cannot write the spill file",
+                path=str(self.spill_path),
+                rows=len(rows),
+                dropped_total=self.dropped,
+                error=repr(exc),
+            )
+            return
+        self.spilled += len(rows)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="spend-writer")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            delay = self.interval
+            if self._failures:
+                delay = min(MAX_BACKOFF_SECONDS, self.interval * 2 ** min(self._failures, 6))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write everything queued (and spilled); False when the database refused."""
+        async with self._lock:
+            ok = await self._flush_queue() and await self._flush_spill()
+        self._failures = 0 if ok else self._failures + 1
+        return ok
+
+    async def _flush_queue(self) -> bool:
+        while self.queue:
+            batch = [self.queue[i] for i in range(min(BATCH_SIZE, len(self.queue)))]
+            if not await self._write(batch):
+                return False
+            for _ in batch:
+                self.queue.popleft()
+        return True
+
+    async def _flush_spill(self) -> bool:
+        replay = self.spill_path.with_suffix(".replay")
+        while True:
+            if not replay.exists():
+                if not self.spill_path.exists():
+                    self.spilled = 0
+                    return True
+                # Move the file aside, so rows spilled while we write go to a fresh file.
+                self.spill_path.replace(replay)
+            lines = replay.read_bytes().splitlines()
+            rows = [from_json_ready(orjson.loads(line)) for line in lines if line.strip()]
+            for start in range(0, len(rows), BATCH_SIZE):
+                if not await self._write(rows[start : start + BATCH_SIZE]):
+                    return False  # the replay file stays; rows already written are skipped
+            replay.unlink()
+            log.info("spilled spend rows written to the database", rows=len(rows))
+
+    async def _write(self, batch: list[Row]) -> bool:
+        try:
+            self.written += await write_batch(self.db, batch)
+        except UNAVAILABLE_ERRORS as exc:
+            self.db.mark(False, exc)
+            return False
+        self.db.mark(True)
+        return True
+
+    async def stop(self, flush_seconds: float = 10.0) -> None:
+        """Flush on shutdown; whatever the database cannot take in `flush_seconds` is spilled."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        flushed = False
+        with contextlib.suppress(TimeoutError):
+            flushed = await asyncio.wait_for(self.flush(), timeout=flush_seconds)
+        if not flushed and self.queue:
+            rows = list(self.queue)
+            self.queue.clear()
+            self._spill(rows)
+            log.warning("database unavailable at shutdown; spend rows kept on disk", rows=len(rows))
+        log.info("spend writer stopped", written=self.written, flushed=flushed)
+
+    def recover_replay_file(self) -> None:
+        """A replay file left by a crash mid-replay is folded back into the spill file."""
+        replay = self.spill_path.with_suffix(".replay")
+        if replay.exists():
+            with self.spill_path.open("ab") as handle:
+                handle.write(replay.read_bytes())
+            replay.unlink()

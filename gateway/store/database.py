@@ -1,0 +1,138 @@
+"""Where the database is and how to connect: SQLite file by default, PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.store.migrate import migrate
+
+log = structlog.get_logger("toolrelay.store")
+
+SQLITE_FILENAME = "toolrelay.db"
+# Errors that mean "the database is not reachable right now", as opposed to a bug.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DBAPIError,
+    SQLAlchemyError,
+    OSError,
+    TimeoutError,
+)
+
+
+class StoreUnavailableError(Exception):
+    """The database could not be reached; callers decide whether to degrade or refuse."""
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    return Path(env.get("TOOLRELAY_HOME") or Path.home() / ".toolrelay")
+
+
+def database_url_for(configured: str | None, data_dir: Path) -> str:
+    """The SQLAlchemy async URL: the configured PostgreSQL URL, else a SQLite file."""
+    if not configured:
+        return f"sqlite+aiosqlite:///{data_dir / SQLITE_FILENAME}"
+    url = make_url(configured)
+    drivers = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}
+    drivers["sqlite"] = "sqlite+aiosqlite"
+    driver = drivers.get(url.drivername, url.drivername)
+    query = {k: v for k, v in url.query.items() if k not in {"sslmode", "schema"}}
+    return url.set(drivername=driver, query=query).render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    url: str
+    reachable: bool = True
+    last_error: str | None = field(default=None)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def describe(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def mark(self, ok: bool, error: BaseException | None = None) -> None:
+        if ok and not self.reachable:
+            log.info("database reachable again", database=self.describe())
+        if not ok and self.reachable:
+            log.warning("database unreachable", database=self.describe(), error=repr(error))
+        self.reachable = ok
+        self.last_error = None if ok else repr(error)
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except UNAVAILABLE_ERRORS as exc:
+            self.mark(False, exc)
+            return False
+        self.mark(True)
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def create_engine_for(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
+
+
+def create_database(url: str) -> Database:
+    """No connection yet: that happens in `migrate_database` (the app's lifespan)."""
+    return Database(engine=create_engine_for(url), url=url)
+
+
+async def migrate_database(database: Database) -> None:
+    """Create the SQLite directory if needed and migrate to the newest schema; raises
+    `StoreUnavailableError` when the database is unreachable."""
+    url = make_url(database.url)
+    if database.dialect == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        await migrate(database.engine)
+    except UNAVAILABLE_ERRORS as exc:
+        database.mark(False, exc)
+        raise StoreUnavailableError(f"cannot open {database.describe()}: {exc}") from exc
+    database.mark(True)
+    log.info("database ready", database=database.describe())
+
+
+async def open_database(url: str) -> Database:
+    database = create_database(url)
+    try:
+        await migrate_database(database)
+    except StoreUnavailableError:
+        await database.close()
+        raise
+    return database

@@ -1,0 +1,145 @@
+"""The schema, as SQLAlchemy Core tables (the migrations create exactly these)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+
+def _limits() -> list[Column[object]]:
+    return [
+        Column("models", JSON, nullable=False, default=list),
+        Column("max_budget", Float, nullable=True),
+        Column("spend", Float, nullable=False, default=0.0),
+        Column("budget_duration", String(32), nullable=True),
+        Column("budget_reset_at", DateTime(timezone=True), nullable=True),
+        Column("rpm_limit", Integer, nullable=True),
+        Column("tpm_limit", Integer, nullable=True),
+        Column("max_parallel_requests", Integer, nullable=True),
+        Column("metadata", JSON, nullable=False, default=dict),
+        Column("blocked", Boolean, nullable=False, default=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+virtual_keys = Table(
+    "virtual_keys",
+    metadata,
+    Column("token", String(64), primary_key=True),  # sha256 hex of the key
+    Column("key_name", String(64), nullable=False),  # "sk-...abcd", safe to show
+    Column("key_alias", String(255), nullable=True, unique=True),
+    Column("team_id", String(255), nullable=True, index=True),
+    Column("user_id", String(255), nullable=True, index=True),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("expires", DateTime(timezone=True), nullable=True),
+    *_limits(),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("team_id", String(255), primary_key=True),
+    Column("team_alias", String(255), nullable=True),
+    Column("members", JSON, nullable=False, default=list),
+    *_limits(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("user_email", String(255), nullable=True),
+    Column("user_role", String(64), nullable=True),
+    Column("user_alias", String(255), nullable=True),
+    Column("teams", JSON, nullable=False, default=list),
+    *_limits(),
+)
+
+end_users = Table(
+    "end_users",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("alias", String(255), nullable=True),
+    *_limits(),
+)
+
+spend_logs = Table(
+    "spend_logs",
+    metadata,
+    # Made when the request ends, so a batch retried after an unclear commit is not counted twice.
+    Column("id", String(32), primary_key=True),
+    Column("request_id", String(128), nullable=False, index=True),
+    Column("call_type", String(32), nullable=False),
+    Column("api_key", String(64), nullable=True, index=True),
+    Column("key_alias", String(255), nullable=True),
+    Column("team_id", String(255), nullable=True),
+    Column("user_id", String(255), nullable=True),
+    Column("end_user", String(255), nullable=True),
+    Column("model_group", String(255), nullable=False),
+    Column("model", String(255), nullable=True),
+    Column("deployment_id", String(255), nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("total_tokens", Integer, nullable=False, default=0),
+    Column("cached_tokens", Integer, nullable=False, default=0),
+    Column("spend", Float, nullable=False, default=0.0),
+    Column("start_time", DateTime(timezone=True), nullable=False, index=True),
+    Column("end_time", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("cache_hit", Boolean, nullable=False, default=False),
+    Column("stream", Boolean, nullable=False, default=False),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("mcp_tool", String(255), nullable=True),
+)
+
+# Rollups keep reports fast and survive the spend-log retention window. Dimensions use ""
+# instead of NULL so that the unique constraint (and ON CONFLICT) works on both databases.
+daily_spend = Table(
+    "daily_spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("api_key", String(64), nullable=False),
+    Column("team_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("end_user", String(255), nullable=False),
+    Column("model_group", String(255), nullable=False),
+    Column("spend", Float, nullable=False, default=0.0),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("failures", Integer, nullable=False, default=0),
+    UniqueConstraint(
+        "day", "api_key", "team_id", "user_id", "end_user", "model_group", name="uq_daily_spend"
+    ),
+)
+
+daily_tag_spend = Table(
+    "daily_tag_spend",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("tag", String(255), nullable=False),
+    Column("spend", Float, nullable=False, default=0.0),
+    Column("requests", Integer, nullable=False, default=0),
+    UniqueConstraint("day", "tag", name="uq_daily_tag_spend"),
+)
+
+Index("ix_daily_spend_day", daily_spend.c.day)
