@@ -19,9 +19,11 @@ from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.keys.accounts import build_accounts
+from gateway.metrics import worker_exited
+from gateway.metrics.build import build_metrics
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
-from gateway.routes import health, inference, management, models
+from gateway.routes import health, inference, management, metrics, models
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
@@ -57,6 +59,7 @@ def build_state(
     accounts = build_accounts(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
     )
+    wiring = build_metrics(config, accounts)
     return GatewayState(
         config=config,
         http=client,
@@ -64,9 +67,10 @@ def build_state(
         groups=groups,
         router=Router(groups),
         authenticator=accounts.authenticator,
-        hooks=[accounts.limits_hook, accounts.spend_hook],
+        hooks=[wiring.first, accounts.limits_hook, accounts.spend_hook, wiring.last],
         accounts=accounts,
         cache=build_response_cache(config),
+        metrics=wiring.metrics,
     )
 
 
@@ -98,6 +102,7 @@ def create_app(
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()
+            worker_exited(os.getpid())
             await state.http.aclose()
 
     app = Starlette(
@@ -106,6 +111,7 @@ def create_app(
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),
+            *metrics.routes(state),
             *ui.routes(state),
         ],
         exception_handlers={

@@ -1,0 +1,31 @@
+"""`GET /metrics`: Prometheus text format, behind the API key unless
+`litellm_settings.require_auth_for_metrics_endpoint: false` (LiteLLM's setting)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.metrics import render
+from gateway.state import GatewayState
+
+
+def requires_auth(state: GatewayState) -> bool:
+    extra = state.config.file.litellm_settings.model_extra or {}
+    return extra.get("require_auth_for_metrics_endpoint") is not False
+
+
+def routes(state: GatewayState) -> list[Route]:
+    protected = requires_auth(state)
+
+    async def scrape(request: Request) -> Response:
+        if protected:
+            await state.authenticator.authenticate(request.headers)
+        body, content_type = render(state.metrics.registry)
+        return Response(body, media_type=content_type)
+
+    return [
+        Route("/metrics", scrape, methods=["GET"]),
+        Route("/metrics/", scrape, methods=["GET"]),
+    ]
