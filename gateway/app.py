@@ -18,6 +18,7 @@ from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from gateway.jwt import with_jwt_auth
 from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
@@ -66,7 +67,12 @@ def build_state(
         providers=providers,
         groups=groups,
         router=Router(groups),
-        authenticator=accounts.authenticator,
+        authenticator=with_jwt_auth(
+            config,
+            accounts.authenticator,
+            client,
+            lambda t: accounts.cache.get("team", t) is not None,
+        ),
         hooks=[wiring.first, accounts.limits_hook, accounts.spend_hook, wiring.last],
         accounts=accounts,
         cache=build_response_cache(config),
