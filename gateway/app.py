@@ -24,12 +24,14 @@ from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
+from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, metrics, models
-from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
+# Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
+ROUTER_NAMESPACE_ENV = "TOOLRELAY_ROUTER_NAMESPACE"
 log = structlog.get_logger("toolrelay.gateway")
 
 
@@ -61,19 +63,28 @@ def build_state(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
     )
     wiring = build_metrics(config, accounts)
+    router = build_router(
+        config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
+    )
     return GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
-        router=Router(groups),
+        router=router,
         authenticator=with_jwt_auth(
             config,
             accounts.authenticator,
             client,
             lambda t: accounts.cache.get("team", t) is not None,
         ),
-        hooks=[wiring.first, accounts.limits_hook, accounts.spend_hook, wiring.last],
+        hooks=[
+            wiring.first,
+            accounts.limits_hook,
+            accounts.spend_hook,
+            RouterUsageHook(router),
+            wiring.last,
+        ],
         accounts=accounts,
         cache=build_response_cache(config),
         metrics=wiring.metrics,
@@ -108,6 +119,7 @@ def create_app(
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()
+            await state.router.aclose()
             worker_exited(os.getpid())
             await state.http.aclose()
 

@@ -13,7 +13,7 @@ from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.metrics import GatewayMetrics
 from gateway.providers.registry import ProviderRegistry
-from gateway.routing import ModelGroups, Router
+from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
     from gateway.keys.accounts import Accounts

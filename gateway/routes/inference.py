@@ -24,6 +24,7 @@ from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
 from gateway.providers.errors import malformed_response
+from gateway.router import RunOptions
 from gateway.state import GatewayState
 
 Opener = Callable[[Provider, ProviderCall], AsyncIterator[JSON]]
@@ -154,7 +155,8 @@ class InferenceCalls:
                 record.upstream_seconds += elapsed
 
         try:
-            result = await self.state.router.run(record.model_group, attempt)
+            options = RunOptions.from_body(record.body, stream=False)
+            result = await self.state.router.run(record.model_group, attempt, options)
         except GatewayError as exc:
             await self.finish(record, exc)
             raise
@@ -192,7 +194,8 @@ class InferenceCalls:
             return first, chunks
 
         try:
-            first, rest = await self.state.router.run(record.model_group, attempt)
+            options = RunOptions.from_body(record.body, stream=True)
+            first, rest = await self.state.router.run(record.model_group, attempt, options)
         except GatewayError as exc:
             await self.finish(record, exc)
             raise

@@ -1,0 +1,101 @@
+"""Build the router from the config: strategy, retries, fallbacks, cooldowns, shared state."""
+
+from __future__ import annotations
+
+import random
+
+import structlog
+
+from gateway.config import LoadedConfig
+from gateway.hooks import CallRecord
+from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
+from gateway.router.fallbacks import Fallbacks, parse_fallbacks
+from gateway.router.groups import ModelGroups
+from gateway.router.redis_state import RedisState, redis_client
+from gateway.router.retry import DEFAULT_NUM_RETRIES
+from gateway.router.router import Router
+from gateway.router.state import LocalState, RouterState
+from gateway.router.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy_named
+
+DEFAULT_NAMESPACE = "toolrelay:router"
+log = structlog.get_logger("toolrelay.gateway.router")
+
+
+def build_router(
+    config: LoadedConfig,
+    groups: ModelGroups,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    rng: random.Random | None = None,
+) -> Router:
+    settings = config.file.router_settings
+    litellm = config.file.litellm_settings
+    rng = rng or random.Random()
+    name = settings.routing_strategy
+    if name not in STRATEGIES:
+        log.warning(
+            "unknown routing_strategy; using the default",
+            routing_strategy=name,
+            default=DEFAULT_STRATEGY,
+            known=sorted(STRATEGIES),
+        )
+        name = DEFAULT_STRATEGY
+    strategy = strategy_named(name, rng, settings.routing_strategy_args)
+    fallbacks = Fallbacks(
+        generic=parse_fallbacks(settings.fallbacks, "router_settings.fallbacks"),
+        context_window=parse_fallbacks(
+            settings.context_window_fallbacks, "router_settings.context_window_fallbacks"
+        ),
+        content_policy=parse_fallbacks(
+            settings.content_policy_fallbacks, "router_settings.content_policy_fallbacks"
+        ),
+    )
+    for missing in sorted(fallbacks.groups_named() - set(groups.names()) - {"*"}):
+        log.warning("fallback names a model group that is not configured", model=missing)
+    num_retries = settings.num_retries
+    if num_retries is None:
+        num_retries = litellm.num_retries
+    cooldown = CooldownPolicy(
+        allowed_fails=(
+            DEFAULT_ALLOWED_FAILS if settings.allowed_fails is None else settings.allowed_fails
+        ),
+        cooldown_seconds=(
+            DEFAULT_COOLDOWN_SECONDS if settings.cooldown_time is None else settings.cooldown_time
+        ),
+    )
+    return Router(
+        groups=groups,
+        strategy=strategy,
+        state=build_state(config, groups, namespace),
+        fallbacks=fallbacks,
+        cooldown=cooldown,
+        num_retries=DEFAULT_NUM_RETRIES if num_retries is None else num_retries,
+        rng=rng,
+    )
+
+
+def build_state(config: LoadedConfig, groups: ModelGroups, namespace: str) -> RouterState:
+    if not config.redis_url:
+        return LocalState()
+    ttl = config.file.router_settings.routing_strategy_args.get("ttl", 3600.0)
+    return RedisState(
+        redis_client(config.redis_url),
+        (d.id for d in groups.all()),
+        namespace=namespace,
+        latency_ttl=float(ttl),
+    )
+
+
+class RouterUsageHook:
+    """Feeds tokens used back to the router (tpm), once the call (or stream) has ended."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def pre_call(self, record: CallRecord) -> None:
+        return None
+
+    async def post_call(self, record: CallRecord) -> None:
+        tokens = record.prompt_tokens + record.completion_tokens
+        if record.deployment is not None and tokens:
+            await self.router.state.record_tokens(record.deployment.id, tokens, self.router.clock())

@@ -1,0 +1,342 @@
+"""Router state shared through Redis, so that N gateway instances agree.
+
+Hot path: one round trip per request (`acquire`, a Lua script that checks the cooldown,
+the rpm and the parallel limit and counts the request atomically). Everything else stays
+off the request path: releases, latencies and token counts are queued and written by a
+background writer in one pipeline, and a background reader refreshes the in-memory
+mirror (a `LocalState`) that strategies read.
+
+If Redis goes away the router keeps serving from the mirror as in-process state; the
+outage is logged once, Redis is re-checked every `recheck_seconds`, and its return is
+logged too. Requests never fail because Redis did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from gateway.deployments import Deployment
+from gateway.router.state import Admission, DeploymentStats, LocalState, minute_of
+
+log = structlog.get_logger("toolrelay.gateway.router")
+
+# Checks a deployment's cooldown, rpm and parallel limits and counts the request if admitted.
+# KEYS: cooldown, rpm(minute), inflight. ARGV: rpm limit, parallel limit (-1 = none).
+_ACQUIRE = """
+local cool = redis.call('PTTL', KEYS[1])
+if cool > 0 then return {-1, cool} end
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+if tonumber(ARGV[1]) >= 0 and used >= tonumber(ARGV[1]) then return {-2, used} end
+local busy = tonumber(redis.call('GET', KEYS[3]) or '0')
+if tonumber(ARGV[2]) >= 0 and busy >= tonumber(ARGV[2]) then return {-3, busy} end
+used = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 120)
+busy = redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], 600)
+return {used, busy}
+"""
+
+# Counts a failure in the minute's window and starts a cooldown when warranted.
+# KEYS: cooldown, fails(minute). ARGV: immediate (1/0), allowed fails, cooldown ms.
+_FAILURE = """
+local n = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], 120)
+if ARGV[1] == '1' or n > tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+_ADMISSION_BY_CODE = {-1: Admission.COOLING, -2: Admission.RPM_LIMIT, -3: Admission.PARALLEL_LIMIT}
+_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def redis_client(url: str, timeout: float = 0.5) -> Redis:
+    """A client that fails fast instead of retrying: the router degrades, it does not wait."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+
+
+@dataclass(slots=True)
+class _Pending:
+    in_flight: int = 0
+    tokens: dict[int, int] = field(default_factory=dict)
+    latencies: list[str] = field(default_factory=list)
+    first_token: list[str] = field(default_factory=list)
+
+
+class RedisState:
+    def __init__(
+        self,
+        client: Redis,
+        deployment_ids: Iterable[str],
+        *,
+        namespace: str = "toolrelay:router",
+        refresh_seconds: float = 0.5,
+        recheck_seconds: float = 2.0,
+        latency_ttl: float = 3600.0,
+    ) -> None:
+        self.client = client
+        self.ids = list(dict.fromkeys(deployment_ids))
+        self.namespace = namespace
+        self.refresh_seconds = refresh_seconds
+        self.recheck_seconds = recheck_seconds
+        self.latency_ttl = max(1, int(latency_ttl))
+        self.local = LocalState()
+        self.healthy = True
+        # Set while Redis is in use; cleared on an outage (lets callers wait for recovery).
+        self.connected = asyncio.Event()
+        self.connected.set()
+        self._acquire = client.register_script(_ACQUIRE)
+        self._failure = client.register_script(_FAILURE)
+        self._pending: dict[str, _Pending] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    # -- keys -------------------------------------------------------------------------
+    def _key(self, deployment_id: str, what: str) -> str:
+        return f"{self.namespace}:{deployment_id}:{what}"
+
+    # -- reads ------------------------------------------------------------------------
+    def view(self, deployment_id: str) -> DeploymentStats:
+        self._ensure_tasks()
+        return self.local.view(deployment_id)
+
+    # -- the one awaited call ---------------------------------------------------------
+    async def acquire(self, deployment: Deployment, now: float) -> Admission:
+        self._ensure_tasks()
+        if not self.healthy:
+            return await self.local.acquire(deployment, now)
+        minute = minute_of(now)
+        stats = self.local.view(deployment.id)
+        # tpm is only known after the fact, so the mirror is the best view of it.
+        if deployment.tpm is not None and stats.tpm(minute) >= deployment.tpm:
+            return Admission.TPM_LIMIT
+        keys = [
+            self._key(deployment.id, "cool"),
+            self._key(deployment.id, f"rpm:{minute}"),
+            self._key(deployment.id, "inflight"),
+        ]
+        args = [
+            -1 if deployment.rpm is None else deployment.rpm,
+            -1 if deployment.max_parallel_requests is None else deployment.max_parallel_requests,
+        ]
+        try:
+            code, value = await self._acquire(keys=keys, args=args)
+        except _CONNECTION_ERRORS as exc:
+            self._went_down(exc)
+            return await self.local.acquire(deployment, now)
+        code, value = int(code), int(value)
+        if code < 0:
+            verdict = _ADMISSION_BY_CODE[code]
+            if verdict is Admission.COOLING:
+                stats.cooldown_until = now + value / 1000
+            return verdict
+        stats.roll(minute)
+        stats.requests, stats.in_flight = code, value
+        return Admission.OK
+
+    # -- queued writes ----------------------------------------------------------------
+    async def release(
+        self, deployment_id: str, now: float, latency: float | None, first_token: bool
+    ) -> None:
+        await self.local.release(deployment_id, now, latency, first_token)
+        if not self.healthy:
+            return
+        pending = self._queue(deployment_id)
+        pending.in_flight -= 1
+        if latency is not None:
+            (pending.first_token if first_token else pending.latencies).append(
+                f"{now:.3f}:{latency:.6f}"
+            )
+
+    async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None:
+        await self.local.record_tokens(deployment_id, tokens, now)
+        if not self.healthy:
+            return
+        pending = self._queue(deployment_id).tokens
+        minute = minute_of(now)
+        pending[minute] = pending.get(minute, 0) + tokens
+
+    def _queue(self, deployment_id: str) -> _Pending:
+        self._ensure_tasks()
+        self._wake.set()
+        pending = self._pending.get(deployment_id)
+        if pending is None:
+            pending = self._pending[deployment_id] = _Pending()
+        return pending
+
+    # -- failures (rare path, awaited so that peers see the cooldown at once) ----------
+    async def record_failure(
+        self,
+        deployment_id: str,
+        now: float,
+        *,
+        immediate: bool,
+        allowed_fails: int,
+        cooldown_seconds: float,
+    ) -> bool:
+        if self.healthy:
+            keys = [
+                self._key(deployment_id, "cool"),
+                self._key(deployment_id, f"fails:{minute_of(now)}"),
+            ]
+            args = ["1" if immediate else "0", allowed_fails, max(1, int(cooldown_seconds * 1000))]
+            try:
+                cooled = bool(await self._failure(keys=keys, args=args))
+            except _CONNECTION_ERRORS as exc:
+                self._went_down(exc)
+            else:
+                if cooled:
+                    self.local.view(deployment_id).cooldown_until = now + cooldown_seconds
+                return cooled
+        return await self.local.record_failure(
+            deployment_id,
+            now,
+            immediate=immediate,
+            allowed_fails=allowed_fails,
+            cooldown_seconds=cooldown_seconds,
+        )
+
+    # -- health -----------------------------------------------------------------------
+    def _went_down(self, exc: BaseException) -> None:
+        if self.healthy:
+            self.healthy = False
+            self.connected.clear()
+            self._pending.clear()
+            log.warning(
+                "redis unreachable: router state is in-process until it returns",
+                error=f"{type(exc).__name__}: {exc}",
+                recheck_seconds=self.recheck_seconds,
+            )
+
+    # -- background tasks -------------------------------------------------------------
+    def _ensure_tasks(self) -> None:
+        if self._tasks or self._closed:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._tasks = [
+            asyncio.create_task(self._writer(), name="router-redis-writer"),
+            asyncio.create_task(self._reader(), name="router-redis-reader"),
+        ]
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write queued releases, latencies and token counts in one pipeline."""
+        if not self._pending or not self.healthy:
+            return
+        pending, self._pending = self._pending, {}
+        pipe = self.client.pipeline(transaction=False)
+        for deployment_id, item in pending.items():
+            if item.in_flight:
+                pipe.incrby(self._key(deployment_id, "inflight"), item.in_flight)
+            for minute, tokens in item.tokens.items():
+                key = self._key(deployment_id, f"tpm:{minute}")
+                pipe.incrby(key, tokens)
+                pipe.expire(key, 120)
+            for name, samples in (("lat", item.latencies), ("ttft", item.first_token)):
+                if samples:
+                    key = self._key(deployment_id, name)
+                    pipe.lpush(key, *samples)
+                    pipe.ltrim(key, 0, 9)
+                    pipe.expire(key, self.latency_ttl)
+        try:
+            await pipe.execute()
+        except _CONNECTION_ERRORS as exc:
+            self._went_down(exc)
+
+    async def _reader(self) -> None:
+        while True:
+            if self.healthy:
+                await self.refresh()
+                await asyncio.sleep(self.refresh_seconds)
+            else:
+                await asyncio.sleep(self.recheck_seconds)
+                await self._recheck()
+
+    async def _recheck(self) -> None:
+        try:
+            await self.client.ping()
+        except _CONNECTION_ERRORS:
+            return
+        log.info("redis reachable again: router state is shared")
+        self.healthy = True
+        self.connected.set()
+
+    async def refresh(self, now: float | None = None) -> None:
+        """Re-read every deployment's shared counters into the local mirror."""
+        wall = time.time() if now is None else now
+        minute = minute_of(wall)
+        pipe = self.client.pipeline(transaction=False)
+        for deployment_id in self.ids:
+            pipe.get(self._key(deployment_id, "inflight"))
+            pipe.get(self._key(deployment_id, f"rpm:{minute}"))
+            pipe.get(self._key(deployment_id, f"tpm:{minute}"))
+            pipe.lrange(self._key(deployment_id, "lat"), 0, 9)
+            pipe.lrange(self._key(deployment_id, "ttft"), 0, 9)
+            pipe.pttl(self._key(deployment_id, "cool"))
+        try:
+            values = await pipe.execute()
+        except _CONNECTION_ERRORS as exc:
+            self._went_down(exc)
+            return
+        for i, deployment_id in enumerate(self.ids):
+            inflight, rpm, tpm, lat, ttft, cool = values[i * 6 : i * 6 + 6]
+            stats = self.local.view(deployment_id)
+            stats.roll(minute)
+            stats.in_flight = max(0, int(inflight or 0))
+            stats.requests = int(rpm or 0)
+            stats.tokens = int(tpm or 0)
+            stats.latencies.clear()
+            stats.latencies.extend(_samples(lat))
+            stats.first_token.clear()
+            stats.first_token.extend(_samples(ttft))
+            stats.cooldown_until = wall + int(cool) / 1000 if int(cool) > 0 else 0.0
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        with contextlib.suppress(*_CONNECTION_ERRORS):
+            await self.flush()
+        await self.client.aclose()
+
+
+def _samples(raw: list[str]) -> list[tuple[float, float]]:
+    samples: list[tuple[float, float]] = []
+    for item in reversed(raw):  # LPUSH stores newest first; deques keep oldest first
+        at, _, seconds = item.partition(":")
+        try:
+            samples.append((float(at), float(seconds)))
+        except ValueError:
+            continue
+    return samples

@@ -1,0 +1,168 @@
+"""The router's shared state: in-flight counts, per-minute usage, latency and cooldowns.
+
+`RouterState` is the interface; `LocalState` keeps it in this process and
+`gateway.router.redis_state.RedisState` shares it between gateway instances. Reads
+(`view`) are synchronous and answered from memory so that picking a deployment never waits
+on the network; `acquire` is the one awaited call before an upstream request, and it is
+where limits and cooldowns are enforced atomically.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gateway.deployments import Deployment
+
+LATENCY_SAMPLES = 10
+
+
+def minute_of(now: float) -> int:
+    return int(now // 60)
+
+
+class Admission(enum.Enum):
+    OK = "ok"
+    COOLING = "cooling down"
+    RPM_LIMIT = "rpm limit reached"
+    TPM_LIMIT = "tpm limit reached"
+    PARALLEL_LIMIT = "max_parallel_requests reached"
+
+
+@dataclass(slots=True)
+class DeploymentStats:
+    """What the strategies read about one deployment (possibly a moment stale with Redis)."""
+
+    in_flight: int = 0
+    minute: int = 0
+    requests: int = 0
+    tokens: int = 0
+    latencies: deque[tuple[float, float]] = field(
+        default_factory=lambda: deque(maxlen=LATENCY_SAMPLES)
+    )
+    first_token: deque[tuple[float, float]] = field(
+        default_factory=lambda: deque(maxlen=LATENCY_SAMPLES)
+    )
+    cooldown_until: float = 0.0
+    fail_minute: int = 0
+    fails: int = 0
+
+    def rpm(self, minute: int) -> int:
+        return self.requests if self.minute == minute else 0
+
+    def tpm(self, minute: int) -> int:
+        return self.tokens if self.minute == minute else 0
+
+    def roll(self, minute: int) -> None:
+        if self.minute != minute:
+            self.minute, self.requests, self.tokens = minute, 0, 0
+
+
+def admission_for(deployment: Deployment, stats: DeploymentStats, now: float) -> Admission:
+    """The limit check on a view of the stats (exact for `LocalState`)."""
+    if stats.cooldown_until > now:
+        return Admission.COOLING
+    minute = minute_of(now)
+    if deployment.rpm is not None and stats.rpm(minute) >= deployment.rpm:
+        return Admission.RPM_LIMIT
+    if deployment.tpm is not None and stats.tpm(minute) >= deployment.tpm:
+        return Admission.TPM_LIMIT
+    if (
+        deployment.max_parallel_requests is not None
+        and stats.in_flight >= deployment.max_parallel_requests
+    ):
+        return Admission.PARALLEL_LIMIT
+    return Admission.OK
+
+
+class RouterState(Protocol):
+    def view(self, deployment_id: str) -> DeploymentStats: ...
+
+    async def acquire(self, deployment: Deployment, now: float) -> Admission:
+        """Check cooldown and limits and, if admitted, count the request (rpm, in-flight)."""
+        ...
+
+    async def release(
+        self, deployment_id: str, now: float, latency: float | None, first_token: bool
+    ) -> None:
+        """End an admitted request; `latency` is None when it failed."""
+        ...
+
+    async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None: ...
+
+    async def record_failure(
+        self,
+        deployment_id: str,
+        now: float,
+        *,
+        immediate: bool,
+        allowed_fails: int,
+        cooldown_seconds: float,
+    ) -> bool:
+        """Count a failure; True when the deployment is now cooling down."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class LocalState:
+    """Router state for one process; also the mirror and the fallback of `RedisState`."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, DeploymentStats] = {}
+
+    def view(self, deployment_id: str) -> DeploymentStats:
+        stats = self.stats.get(deployment_id)
+        if stats is None:
+            stats = self.stats[deployment_id] = DeploymentStats()
+        return stats
+
+    async def acquire(self, deployment: Deployment, now: float) -> Admission:
+        stats = self.view(deployment.id)
+        verdict = admission_for(deployment, stats, now)
+        if verdict is Admission.OK:
+            self.count_admitted(stats, now)
+        return verdict
+
+    @staticmethod
+    def count_admitted(stats: DeploymentStats, now: float) -> None:
+        stats.roll(minute_of(now))
+        stats.requests += 1
+        stats.in_flight += 1
+
+    async def release(
+        self, deployment_id: str, now: float, latency: float | None, first_token: bool
+    ) -> None:
+        stats = self.view(deployment_id)
+        stats.in_flight = max(0, stats.in_flight - 1)
+        if latency is not None:
+            (stats.first_token if first_token else stats.latencies).append((now, latency))
+
+    async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None:
+        stats = self.view(deployment_id)
+        stats.roll(minute_of(now))
+        stats.tokens += tokens
+
+    async def record_failure(
+        self,
+        deployment_id: str,
+        now: float,
+        *,
+        immediate: bool,
+        allowed_fails: int,
+        cooldown_seconds: float,
+    ) -> bool:
+        stats = self.view(deployment_id)
+        minute = minute_of(now)
+        if stats.fail_minute != minute:
+            stats.fail_minute, stats.fails = minute, 0
+        stats.fails += 1
+        if immediate or stats.fails > allowed_fails:
+            stats.cooldown_until = now + cooldown_seconds
+            return True
+        return False
+
+    async def aclose(self) -> None:
+        return None
