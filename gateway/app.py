@@ -22,6 +22,7 @@ from gateway.jwt import with_jwt_auth
 from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
+from gateway.metrics.deployments import observe_router
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
@@ -66,6 +67,7 @@ def build_state(
     router = build_router(
         config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
     )
+    wiring.metrics.add_live(observe_router(router, wiring.metrics))
     return GatewayState(
         config=config,
         http=client,

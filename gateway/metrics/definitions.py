@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.registry import Collector
 
 # LiteLLM's latency buckets (seconds).
 LATENCY_BUCKETS = (
@@ -35,6 +36,12 @@ class GatewayMetrics:
     registry: CollectorRegistry = field(
         default_factory=lambda: CollectorRegistry(auto_describe=True)
     )
+    # Read at scrape time from live state (not aggregated across workers).
+    live: list[Collector] = field(default_factory=list)
+
+    def add_live(self, collector: Collector) -> None:
+        self.live.append(collector)
+        self.registry.register(collector)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -112,13 +119,6 @@ class GatewayMetrics:
             "LLM API calls per deployment, success and failure",
             DEPLOYMENT_CALL_LABELS,
             registry=r,
-        )
-        self.deployment_state = Gauge(
-            "litellm_deployment_state",
-            "Deployment state: 0 healthy, 1 partial outage, 2 complete outage",
-            DEPLOYMENT,
-            registry=r,
-            multiprocess_mode="mostrecent",
         )
         self.deployment_cooled_down = Counter(
             "litellm_deployment_cooled_down",

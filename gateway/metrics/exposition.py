@@ -8,6 +8,8 @@ from pathlib import Path
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
+from gateway.metrics.definitions import GatewayMetrics
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -15,12 +17,14 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
 
 
-def render(registry: CollectorRegistry) -> tuple[bytes, str]:
+def render(metrics: GatewayMetrics) -> tuple[bytes, str]:
     directory = multiprocess_dir()
     if directory is None:
-        return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(metrics.registry), CONTENT_TYPE_LATEST
     combined = CollectorRegistry()
     multiprocess.MultiProcessCollector(combined, path=directory)  # type: ignore[no-untyped-call]
+    for collector in metrics.live:
+        combined.register(collector)
     return generate_latest(combined), CONTENT_TYPE_LATEST
 
 

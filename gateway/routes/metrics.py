@@ -22,7 +22,7 @@ def routes(state: GatewayState) -> list[Route]:
     async def scrape(request: Request) -> Response:
         if protected:
             await state.authenticator.authenticate(request.headers)
-        body, content_type = render(state.metrics.registry)
+        body, content_type = render(state.metrics)
         return Response(body, media_type=content_type)
 
     return [

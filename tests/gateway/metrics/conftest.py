@@ -28,7 +28,9 @@ def metrics_config(upstream_url: str, **litellm_settings: Any) -> dict[str, Any]
             ),
             entry("gpt-slow", "echo+latency-150"),
             entry("err-500", "error-500"),
+            entry("err-429", "error-429"),
         ],
+        "router_settings": {"num_retries": 0, "cooldown_time": 300},
         "general_settings": {"master_key": MASTER_KEY},
         "litellm_settings": litellm_settings,
     }

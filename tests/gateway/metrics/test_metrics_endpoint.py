@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import time
 from pathlib import Path
 
 import httpx
@@ -67,13 +68,18 @@ def traffic(gateway: ServiceProcess) -> dict[str, float]:
         for _ in range(2):
             with pytest.raises(openai.InternalServerError):
                 client.chat.completions.create(model="err-500", messages=USER)  # type: ignore[arg-type]
+        with pytest.raises(openai.RateLimitError):  # a 429 cools its deployment at once
+            client.chat.completions.create(model="err-429", messages=USER)  # type: ignore[arg-type]
     seen["spend"] = seen["prompt"] * INPUT_PRICE + seen["completion"] * OUTPUT_PRICE
+    seen["minute"] = time.time() // 60
     return seen
 
 
 @pytest.fixture(scope="module")
 def exposition(gateway: ServiceProcess, traffic: dict[str, float]) -> str:
-    return scrape(gateway.url)
+    text = scrape(gateway.url)
+    traffic["scraped_minute"] = time.time() // 60
+    return text
 
 
 KEY = {"api_key_alias": "metrics-key"}
@@ -158,3 +164,21 @@ def test_metrics_need_a_key_by_default(gateway: ServiceProcess) -> None:
         ).status_code
         == 200
     )
+
+
+def test_deployment_state_and_cooldowns(exposition: str, traffic: dict[str, float]) -> None:
+    def state(model: str) -> list[float]:
+        return sample_values(exposition, "litellm_deployment_state", litellm_model_name=model)
+
+    assert state("echo") == [0.0]
+    if traffic["scraped_minute"] == traffic["minute"]:  # failures count per minute
+        assert state("error-500") == [1.0]  # failed, but not (yet) cooled down
+    assert state("error-429") == [2.0]
+    cooled = sample_values(
+        exposition,
+        "litellm_deployment_cooled_down_total",
+        litellm_model_name="error-429",
+        exception_status="429",
+        api_provider="openai",
+    )
+    assert cooled == [1.0]
