@@ -149,3 +149,48 @@ def test_cut_short_stream_is_not_cacheable() -> None:
     assembler = ChunkAssembler()
     assembler.add({"id": "x", "choices": [{"index": 0, "delta": {"content": "par"}}]})
     assert assembler.completion() is None
+
+
+class CountingBackend(LocalBackend):
+    gets: int = 0
+
+    async def get(self, key: str) -> bytes | None:
+        self.gets += 1
+        return await super().get(key)
+
+
+def record(call_type: Any, *, stream: bool = False, body: dict[str, Any] | None = None) -> Any:
+    from gateway.auth import Principal
+    from gateway.hooks import CallRecord
+
+    return CallRecord(
+        request_id="r",
+        principal=Principal(kind="open", is_admin=True),
+        call_type=call_type,
+        model_group="gpt",
+        body=body or BODY,
+        stream=stream,
+    )
+
+
+@pytest.mark.anyio
+async def test_requests_that_are_not_cacheable_never_reach_the_backend() -> None:
+    backend = CountingBackend()
+    cache = ResponseCache(
+        backend=backend,
+        params=CacheParams(supported_call_types=["acompletion", "atext_completion"]),
+    )
+    assert (await cache.lookup(record("embedding"))).key is None  # not a supported call type
+    assert (await cache.lookup(record("completion", stream=True))).key is None  # no replay
+    no_cache = {**BODY, "cache": {"no-cache": True}}
+    assert (await cache.lookup(record("chat", body=no_cache))).response is None
+    assert backend.gets == 0
+    await cache.lookup(record("chat"))
+    assert backend.gets == 1
+
+
+@pytest.mark.anyio
+async def test_disabled_cache_does_nothing() -> None:
+    lookup = await ResponseCache().lookup(record("chat"))
+    assert lookup.key is None and lookup.response is None
+    await lookup.store({"answer": 1})  # a no-op, not an error
