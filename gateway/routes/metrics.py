@@ -12,8 +12,15 @@ from gateway.state import GatewayState
 
 
 def requires_auth(state: GatewayState) -> bool:
-    extra = state.config.file.litellm_settings.model_extra or {}
-    return extra.get("require_auth_for_metrics_endpoint") is not False
+    """On unless set to false (LiteLLM reads it from litellm_settings; general_settings too)."""
+    file = state.config.file
+    for section in (file.litellm_settings, file.general_settings):
+        value = (section.model_extra or {}).get("require_auth_for_metrics_endpoint")
+        if isinstance(value, str):  # from os.environ/...
+            return value.strip().lower() not in {"false", "0", "no", "off"}
+        if value is not None:
+            return value is not False
+    return True
 
 
 def routes(state: GatewayState) -> list[Route]:
