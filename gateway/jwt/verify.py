@@ -6,7 +6,10 @@ wrong without echoing the token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -39,10 +42,33 @@ def looks_like_jwt(credential: str) -> bool:
 
 @dataclass
 class TokenVerifier:
+    """Verified tokens are remembered (bounded LRU) until they expire, at most for the JWKS
+    TTL, so a client reusing its token pays for the signature check once."""
+
     settings: JWTAuthSettings
     jwks: JWKSCache
+    max_remembered: int = 10_000
+    clock: Callable[[], float] = time.time
+    _verified: OrderedDict[str, tuple[dict[str, Any], float]] = field(
+        default_factory=OrderedDict, init=False
+    )
 
     async def verify(self, token: str) -> dict[str, Any]:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            claims, until = remembered
+            if self.clock() < until:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims = await self._verify(token)
+        until = min(float(claims["exp"]), self.clock() + self.settings.public_key_ttl)
+        self._verified[token] = (claims, until)
+        if len(self._verified) > self.max_remembered:
+            self._verified.popitem(last=False)
+        return claims
+
+    async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
