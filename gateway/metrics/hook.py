@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any
 
 from gateway.hooks import CallRecord
 from gateway.metrics.definitions import (
@@ -41,58 +43,86 @@ def _no_alias(_team: str) -> str | None:
     return None
 
 
+def _getter(names: tuple[str, ...]) -> Callable[[CallLabels], tuple[str, ...]]:
+    get = attrgetter(*names)
+    return lambda labels: tuple(get(labels))
+
+
+_PROXY = _getter(PROXY_LABELS)
+_LATENCY = _getter(LATENCY_LABELS)
+_LLM_LATENCY = _getter(LLM_LATENCY_LABELS)
+_TTFT = _getter(TTFT_LABELS)
+_DEPLOYMENT = _getter(DEPLOYMENT_CALL_LABELS)
+_TOKENS = _getter(TOKEN_LABELS)
+_SPEND = _getter(SPEND_LABELS)
+_CACHE = _getter(("model", *KEY, *TEAM))
+MAX_CHILDREN = 50_000
+
+
+@dataclass
+class _Children:
+    """Bound label children, kept so the hot path skips prometheus_client's label checks."""
+
+    found: dict[tuple[int, tuple[str, ...]], Any] = field(default_factory=dict)
+
+    def __call__(self, metric: Any, values: tuple[str, ...]) -> Any:
+        key = (id(metric), values)
+        child = self.found.get(key)
+        if child is None:
+            if len(self.found) >= MAX_CHILDREN:
+                self.found.clear()  # prometheus_client keeps the series; this is only a cache
+            child = self.found[key] = metric.labels(*values)
+        return child
+
+
 @dataclass
 class MetricsHook:
     metrics: GatewayMetrics
     cost: CostOf = _free
     track_end_user: bool = False
     team_alias: AliasOf = field(default=_no_alias)
+    _child: _Children = field(default_factory=_Children, init=False)
 
     async def pre_call(self, record: CallRecord) -> None:
-        self.metrics.in_flight.labels(record.model_group).inc()
+        self._child(self.metrics.in_flight, (record.model_group,)).inc()
 
     async def post_call(self, record: CallRecord) -> None:
-        m = self.metrics
-        m.in_flight.labels(record.model_group).dec()
+        m, child = self.metrics, self._child
+        child(m.in_flight, (record.model_group,)).dec()
         labels = CallLabels.of(
             record, track_end_user=self.track_end_user, team_alias=self.team_alias
         )
-        proxy = labels.pick(PROXY_LABELS)
-        m.total_requests.labels(**proxy, status_code=str(record.http_status)).inc()
-        exception = {
-            "exception_status": str(record.http_status),
-            "exception_class": record.error_type or "",
-        }
+        proxy = _PROXY(labels)
+        status = str(record.http_status)
+        child(m.total_requests, (*proxy, status)).inc()
+        exception = (status, record.error_type or "")
         if record.status == "failure":
-            m.failed_requests.labels(**proxy, **exception).inc()
+            child(m.failed_requests, proxy + exception).inc()
         total = max(0.0, (record.ended_at or time.time()) - record.started_at)
-        latency = labels.pick(LATENCY_LABELS)
-        m.total_latency.labels(**latency).observe(total)
-        reached_upstream = record.deployment is not None and not record.cache_hit
-        if reached_upstream:
+        latency = _LATENCY(labels)
+        child(m.total_latency, latency).observe(total)
+        if record.deployment is not None and not record.cache_hit:
             api_seconds = total if record.stream else record.upstream_seconds
-            m.llm_api_latency.labels(**labels.pick(LLM_LATENCY_LABELS)).observe(api_seconds)
+            child(m.llm_api_latency, _LLM_LATENCY(labels)).observe(api_seconds)
             if record.first_token_seconds is not None:
-                m.time_to_first_token.labels(**labels.pick(TTFT_LABELS)).observe(
-                    record.first_token_seconds
-                )
-            deployment = labels.pick(DEPLOYMENT_CALL_LABELS)
-            m.deployment_total.labels(**deployment).inc()
+                child(m.time_to_first_token, _TTFT(labels)).observe(record.first_token_seconds)
+            deployment = _DEPLOYMENT(labels)
+            child(m.deployment_total, deployment).inc()
             if record.status == "success":
-                m.deployment_success.labels(**deployment).inc()
+                child(m.deployment_success, deployment).inc()
             else:
-                m.deployment_failure.labels(**deployment, **exception).inc()
+                child(m.deployment_failure, deployment + exception).inc()
         if not record.stream:
-            m.overhead_latency.labels(**latency).observe(max(0.0, total - record.upstream_seconds))
+            child(m.overhead_latency, latency).observe(max(0.0, total - record.upstream_seconds))
         if record.cache_hit:
-            m.cache_hits.labels(**labels.pick(("model", *KEY, *TEAM))).inc()
+            child(m.cache_hits, _CACHE(labels)).inc()
         if record.status != "success":
             return
-        tokens = labels.pick(TOKEN_LABELS)
-        m.input_tokens.labels(**tokens).inc(record.prompt_tokens)
-        m.output_tokens.labels(**tokens).inc(record.completion_tokens)
-        m.total_tokens.labels(**tokens).inc(record.prompt_tokens + record.completion_tokens)
-        m.spend.labels(**labels.pick(SPEND_LABELS)).inc(self.cost(record))
+        tokens = _TOKENS(labels)
+        child(m.input_tokens, tokens).inc(record.prompt_tokens)
+        child(m.output_tokens, tokens).inc(record.completion_tokens)
+        child(m.total_tokens, tokens).inc(record.prompt_tokens + record.completion_tokens)
+        child(m.spend, _SPEND(labels)).inc(self.cost(record))
 
 
 @dataclass

@@ -51,6 +51,3 @@ class CallLabels:
     @property
     def litellm_model_name(self) -> str:
         return self.model
-
-    def pick(self, names: tuple[str, ...] | list[str]) -> dict[str, str]:
-        return {name: getattr(self, name) for name in names}
