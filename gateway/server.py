@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -33,9 +34,14 @@ def serve(
             os.environ[CONFIG_ENV] = str(config.path.resolve())
         # Workers are spawned processes; with this set before they import prometheus_client,
         # each writes its samples to files here and /metrics adds them up.
-        metrics_dir = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="toolrelay-metrics-")
+        given = os.environ.get(MULTIPROC_ENV)
+        metrics_dir = given or tempfile.mkdtemp(prefix="toolrelay-metrics-")
         prepare_multiprocess_dir(Path(metrics_dir))
         os.environ[MULTIPROC_ENV] = metrics_dir
-        uvicorn.run("gateway.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        try:
+            uvicorn.run("gateway.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        finally:
+            if given is None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]
