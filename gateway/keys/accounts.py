@@ -20,7 +20,8 @@ from gateway.keys.invalidation import Invalidations, LocalInvalidations, RedisIn
 from gateway.keys.service import Management
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.hook import LimitsHook
-from gateway.limits.ledger import MemoryLedger
+from gateway.limits.ledger import LocalCounters, MemoryLedger
+from gateway.limits.redis_counters import RedisCounters
 from gateway.spend.hook import SpendLogHook
 from gateway.spend.maintenance import Maintenance
 from gateway.spend.prices import PriceTable
@@ -91,6 +92,8 @@ class Accounts:
                 await self._opener
         await self.maintenance.stop()
         await self.invalidations.stop()
+        if self.limits_hook.counters is not None:
+            await self.limits_hook.counters.close()
         await self.writer.stop()
         await self.db.close()
 
@@ -120,6 +123,11 @@ def build_accounts(
         spill_path=data_dir / SPILL_FILENAME,
         interval=general.proxy_batch_write_at or DEFAULT_INTERVAL_SECONDS,
     )
+    counters: LocalCounters | RedisCounters = (
+        RedisCounters.create(ledger, config.redis_url, db.describe())
+        if config.redis_url
+        else LocalCounters(ledger)
+    )
     invalidations: Invalidations = (
         RedisInvalidations(cache, config.redis_url)
         if config.redis_url
@@ -132,13 +140,17 @@ def build_accounts(
         prices=prices,
         writer=writer,
         invalidations=invalidations,
-        maintenance=Maintenance(cache=cache, retention=_retention(config)),
-        management=Management(cache=cache, invalidations=invalidations),
+        maintenance=Maintenance(
+            cache=cache, retention=_retention(config), refresh_entities=not config.redis_url
+        ),
+        management=Management(
+            cache=cache, invalidations=invalidations, counters=counters, flush_spend=writer.flush
+        ),
         authenticator=VirtualKeyAuthenticator(
             master_key=config.master_key,
             cache=cache,
             allow_on_db_unavailable=general.allow_requests_on_db_unavailable,
         ),
-        limits_hook=LimitsHook(cache, ledger, prices, deployments_of),
+        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters),
         spend_hook=SpendLogHook(prices, writer),
     )

@@ -66,6 +66,20 @@ class EntityCache:
             **{f"{kind}s": len(items) for kind, items in self.entities.items()},
         )
 
+    async def refresh_all(self) -> None:
+        """Re-read everything: how instances that share a store without Redis converge."""
+        fresh: dict[EntityKind, dict[str, Entity]] = {}
+        for kind, table in TABLES.items():
+            fresh[kind] = {
+                e.id: e for e in (entity_from_row(kind, r) for r in await fetch_all(self.db, table))
+            }
+        for kind, entities in fresh.items():
+            for gone in set(self.entities[kind]) - set(entities):
+                self.drop(kind, gone)
+            for entity in entities.values():
+                self.put(entity)
+        self.loaded = True
+
     async def reload(self, kind: EntityKind, entity_id: str) -> Entity | None:
         """Re-read one entity after a change (ours or another instance's)."""
         row = await fetch_one(self.db, TABLES[kind], entity_id)

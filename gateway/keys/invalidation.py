@@ -52,11 +52,17 @@ class RedisInvalidations:
     _task: asyncio.Task[None] | None = field(default=None)
 
     async def changed(self, kind: EntityKind, entity_id: str) -> None:
+        import redis.exceptions
+
         await self.cache.reload(kind, entity_id)
         try:
             await self._redis().publish(CHANNEL, orjson.dumps({"kind": kind, "id": entity_id}))
-        except (OSError, ConnectionError) as exc:
-            log.warning("could not publish a key change to redis", error=repr(exc))
+        except (OSError, redis.exceptions.RedisError) as exc:
+            log.warning(
+                "could not publish a key change to redis; other instances see it at their "
+                "next refresh",
+                error=repr(exc),
+            )
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -83,7 +89,8 @@ class RedisInvalidations:
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         await self._apply(message.get("data"))
-            except (OSError, redis.exceptions.ConnectionError) as exc:
+            except (OSError, redis.exceptions.RedisError) as exc:
+                subscribed.set()  # don't hold up start() while Redis is away
                 log.warning("redis invalidation channel lost; retrying", error=repr(exc))
                 await asyncio.sleep(1.0)
 

@@ -4,7 +4,7 @@ then refresh the cache everywhere (through `Invalidations`)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,9 +19,12 @@ from gateway.keys.model import Entity, EntityKind
 from gateway.keys.views import view
 from gateway.keys.wire import LIMIT_FIELDS
 from gateway.limits.durations import DurationError, parse_duration
+from gateway.limits.ledger import LocalCounters
+from gateway.limits.redis_counters import RedisCounters
 from gateway.store.database import StoreUnavailableError
 from gateway.store.repository import (
     DuplicateError,
+    RefusedValueError,
     delete_rows,
     fetch_where,
     insert_row,
@@ -86,6 +89,9 @@ def _unavailable(exc: StoreUnavailableError) -> ServiceUnavailableError:
 class Management:
     cache: EntityCache
     invalidations: Invalidations
+    counters: LocalCounters | RedisCounters | None = None
+    # Regeneration changes a key's id: queued spend is written under the old id first.
+    flush_spend: Callable[[], Awaitable[bool]] | None = None
 
     def spend(self, entity: Entity) -> float:
         return self.cache.ledger.spend((entity.kind, entity.id))
@@ -104,6 +110,8 @@ class Management:
             raise NotFoundError(
                 f"{kind.replace('_', ' ')} not found: {entity_id}", code="not_found"
             )
+        if self.counters is not None:
+            await self.counters.refresh((kind, entity_id))
         return entity
 
     async def _changed(self, kind: EntityKind, entity_id: str, values: Mapping[str, Any]) -> None:
@@ -112,12 +120,16 @@ class Management:
             self.cache.ledger.set_spend(
                 (kind, entity_id), values["spend"], values.get("budget_reset_at")
             )
+            if self.counters is not None:
+                await self.counters.set_spend((kind, entity_id), values["spend"])
         await self.invalidations.changed(kind, entity_id)
 
     async def create(self, kind: EntityKind, entity_id: str, values: dict[str, Any]) -> Entity:
         id_column = next(iter(TABLES[kind].primary_key.columns)).name
         try:
             await insert_row(self.cache.db, TABLES[kind], {id_column: entity_id, **values})
+        except RefusedValueError as exc:
+            raise BadRequestError(f"The database refused a value: {exc}") from exc
         except DuplicateError as exc:
             raise BadRequestError(
                 f"{kind.replace('_', ' ')} already exists (id or alias is taken): {entity_id}",
@@ -131,6 +143,8 @@ class Management:
     async def update(self, kind: EntityKind, entity_id: str, values: dict[str, Any]) -> Entity:
         try:
             row = await update_row(self.cache.db, TABLES[kind], entity_id, values)
+        except RefusedValueError as exc:
+            raise BadRequestError(f"The database refused a value: {exc}") from exc
         except DuplicateError as exc:
             raise BadRequestError(f"alias already taken: {exc}", code="already_exists") from exc
         except StoreUnavailableError as exc:
@@ -186,6 +200,8 @@ class Management:
         self, token: str, values: dict[str, Any], new_plain: str | None = None
     ) -> tuple[str, Entity]:
         await self.get("key", token)
+        if self.flush_spend is not None:
+            await self.flush_spend()
         plain = new_plain or new_key()
         new_token = hash_key(plain)
         values = {**values, "token": new_token, "key_name": display_name(plain)}

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_INT = 2**62  # stored as BIGINT
+
 # Fields every budgeted entity accepts, and that map 1:1 to columns.
 LIMIT_FIELDS = (
     "models",
@@ -28,9 +30,9 @@ class LimitFields(_Body):
     models: list[str] | None = None
     max_budget: float | None = Field(default=None, ge=0)
     budget_duration: str | None = None
-    rpm_limit: int | None = Field(default=None, ge=0)
-    tpm_limit: int | None = Field(default=None, ge=0)
-    max_parallel_requests: int | None = Field(default=None, ge=1)
+    rpm_limit: int | None = Field(default=None, ge=0, le=MAX_INT)
+    tpm_limit: int | None = Field(default=None, ge=0, le=MAX_INT)
+    max_parallel_requests: int | None = Field(default=None, ge=1, le=MAX_INT)
     metadata: dict[str, Any] | None = None
     blocked: bool | None = None
 

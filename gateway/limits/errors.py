@@ -21,3 +21,50 @@ def limit_error(
         headers["retry-after"] = str(wait)
         message = f"{message} Resets at {resets_at.astimezone(UTC).isoformat()} (in {wait}s)."
     return LimitExceededError(message, code=code, headers=headers)
+
+
+def budget_exceeded(
+    label: str,
+    spend: float,
+    reserved: float,
+    max_budget: float,
+    resets_at: datetime | None,
+    now: datetime,
+) -> LimitExceededError:
+    return limit_error(
+        f"Budget has been exceeded for {label}: current spend {spend:.6f} "
+        f"(+{reserved:.6f} in flight), max budget {max_budget}.",
+        code="budget_exceeded",
+        resets_at=resets_at,
+        now=now,
+    )
+
+
+def rpm_exceeded(label: str, limit: int, resets_at: datetime, now: datetime) -> LimitExceededError:
+    return limit_error(
+        f"Rate limit reached for {label}: rpm limit {limit}.",
+        code="rate_limit_exceeded",
+        resets_at=resets_at,
+        now=now,
+    )
+
+
+def tpm_exceeded(
+    label: str, limit: int, used: int, resets_at: datetime, now: datetime
+) -> LimitExceededError:
+    return limit_error(
+        f"Rate limit reached for {label}: tpm limit {limit} "
+        f"({used} tokens used or reserved this minute).",
+        code="rate_limit_exceeded",
+        resets_at=resets_at,
+        now=now,
+    )
+
+
+def parallel_exceeded(label: str, limit: int, now: datetime) -> LimitExceededError:
+    return limit_error(
+        f"Max parallel request limit reached for {label}: {limit} in flight.",
+        code="parallel_request_limit_exceeded",
+        resets_at=None,
+        now=now,
+    )

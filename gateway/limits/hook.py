@@ -1,5 +1,17 @@
 """The limits `RequestHook`: model access, budgets and rpm/tpm/parallel limits, answered from
-memory. `pre_call` reserves the request's estimated cost and tokens; `post_call` settles."""
+memory. `pre_call` reserves the request's estimated cost and tokens; `post_call` settles.
+
+Response headers for a virtual key (set in `pre_call`, refreshed in `post_call`, so a
+non-streaming response carries the spend including itself; a stream the spend before it):
+    x-litellm-key-spend               the key's spend so far (USD)
+    x-litellm-key-max-budget          its max_budget, when it has one
+    x-ratelimit-limit-requests        its rpm_limit          } when it has one; remaining
+    x-ratelimit-remaining-requests    left this minute       } counts include requests
+    x-litellm-key-remaining-requests  (same, LiteLLM's name) } in flight
+    x-ratelimit-limit-tokens / x-ratelimit-remaining-tokens / x-litellm-key-remaining-tokens
+Refusals are 429s with code budget_exceeded / rate_limit_exceeded /
+parallel_request_limit_exceeded, naming the key, team, user or end user, and `retry-after`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +26,8 @@ from gateway.errors import PermissionDeniedError
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.keys.model import Entity
-from gateway.limits.ledger import Check, MemoryLedger, Reservation
+from gateway.limits.ledger import Check, LocalCounters, MemoryLedger, Reservation
+from gateway.limits.redis_counters import RedisCounters
 from gateway.spend.prices import PriceTable
 
 ALL_MODELS = frozenset({"*", "all-proxy-models", "all-team-models"})
@@ -75,6 +88,7 @@ class LimitsHook:
     ledger: MemoryLedger
     prices: PriceTable
     deployments_of: Callable[[str], list[Deployment]]
+    counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
 
     def checks_for(self, record: CallRecord) -> list[Check]:
@@ -133,7 +147,8 @@ class LimitsHook:
             default=0.0,
         )
         now = datetime.now(UTC)
-        reservation = self.ledger.admit(checks, cost, prompt + output, now)
+        counters = self.counters or LocalCounters(self.ledger)
+        reservation = await counters.admit(checks, cost, prompt + output, now)
         self._reservations[id(record)] = (reservation, checks)
         self._headers(checks, now)
 
@@ -143,7 +158,8 @@ class LimitsHook:
             return
         reservation, checks = found
         cost = self.prices.cost(record)
-        self.ledger.settle(reservation, cost, record.prompt_tokens + record.completion_tokens)
+        counters = self.counters or LocalCounters(self.ledger)
+        await counters.settle(reservation, cost, record.prompt_tokens + record.completion_tokens)
         self._headers(checks, datetime.now(UTC))
 
     def _headers(self, checks: list[Check], now: datetime) -> None:

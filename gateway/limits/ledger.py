@@ -13,7 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from gateway.keys.model import EntityKind
 from gateway.limits.durations import parse_duration
-from gateway.limits.errors import limit_error
+from gateway.limits.errors import (
+    budget_exceeded,
+    parallel_exceeded,
+    rpm_exceeded,
+    tpm_exceeded,
+)
 
 WINDOW = timedelta(minutes=1)
 EntityRef = tuple[EntityKind, str]
@@ -58,7 +63,9 @@ class Reservation:
     tokens: int
     window: datetime
     parallel: list[EntityRef] = field(default_factory=list)
+    windowed: list[EntityRef] = field(default_factory=list)
     settled: bool = False
+    shared: bool = False  # reserved in Redis (RedisCounters), not in this process
 
 
 @dataclass(slots=True)
@@ -133,40 +140,24 @@ class MemoryLedger:
             if check.max_budget is not None:
                 budget = self._budget(check, now)
                 if budget.spend + budget.reserved >= check.max_budget:
-                    raise limit_error(
-                        f"Budget has been exceeded for {check.label}: current spend "
-                        f"{budget.spend:.6f} (+{budget.reserved:.6f} in flight), max budget "
-                        f"{check.max_budget}.",
-                        code="budget_exceeded",
-                        resets_at=budget.reset_at,
-                        now=now,
+                    raise budget_exceeded(
+                        check.label,
+                        budget.spend,
+                        budget.reserved,
+                        check.max_budget,
+                        budget.reset_at,
+                        now,
                     )
             if check.rpm_limit is not None or check.tpm_limit is not None:
                 window = self._window(check.ref, start)
                 if check.rpm_limit is not None and window.requests >= check.rpm_limit:
-                    raise limit_error(
-                        f"Rate limit reached for {check.label}: rpm limit {check.rpm_limit}.",
-                        code="rate_limit_exceeded",
-                        resets_at=start + WINDOW,
-                        now=now,
-                    )
+                    raise rpm_exceeded(check.label, check.rpm_limit, start + WINDOW, now)
                 used = window.tokens + window.reserved_tokens
                 if check.tpm_limit is not None and used >= check.tpm_limit:
-                    raise limit_error(
-                        f"Rate limit reached for {check.label}: tpm limit {check.tpm_limit} "
-                        f"({used} tokens used or reserved this minute).",
-                        code="rate_limit_exceeded",
-                        resets_at=start + WINDOW,
-                        now=now,
-                    )
+                    raise tpm_exceeded(check.label, check.tpm_limit, used, start + WINDOW, now)
             limit = check.max_parallel_requests
             if limit is not None and self.in_flight.get(check.ref, 0) >= limit:
-                raise limit_error(
-                    f"Max parallel request limit reached for {check.label}: {limit} in flight.",
-                    code="parallel_request_limit_exceeded",
-                    resets_at=None,
-                    now=now,
-                )
+                raise parallel_exceeded(check.label, limit, now)
         reservation = Reservation(
             refs=[c.ref for c in checks], cost=cost, tokens=tokens, window=start
         )
@@ -213,3 +204,28 @@ class MemoryLedger:
             None if check.rpm_limit is None else max(0, check.rpm_limit - requests),
             None if check.tpm_limit is None else max(0, check.tpm_limit - tokens),
         )
+
+
+@dataclass
+class LocalCounters:
+    """The `Counters` of a single instance: the ledger itself."""
+
+    ledger: MemoryLedger
+
+    async def admit(
+        self, checks: list[Check], cost: float, tokens: int, now: datetime
+    ) -> Reservation:
+        return self.ledger.admit(checks, cost, tokens, now)
+
+    async def settle(self, reservation: Reservation, cost: float, tokens: int) -> None:
+        self.ledger.settle(reservation, cost, tokens)
+
+    async def refresh(self, ref: EntityRef) -> None:
+        return None
+
+    async def set_spend(self, ref: EntityRef, spend: float) -> None:
+        budget = self.ledger.budgets.get(ref)
+        self.ledger.set_spend(ref, spend, budget.reset_at if budget else None)
+
+    async def close(self) -> None:
+        return None

@@ -28,6 +28,8 @@ class Maintenance:
     cache: EntityCache
     retention: timedelta | None = None
     interval: float = DEFAULT_INTERVAL_SECONDS
+    # Without Redis, other instances' key changes arrive by this periodic re-read.
+    refresh_entities: bool = False
     _task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -52,6 +54,8 @@ class Maintenance:
         }
         deleted = 0
         try:
+            if self.refresh_entities:
+                await self.cache.refresh_all()
             await reset_budgets(
                 db, list(TABLES.values()), now, {d: now + parse_duration(d) for d in durations}
             )

@@ -10,6 +10,15 @@ from gateway.hooks import CallRecord
 
 Row = dict[str, Any]
 _DATETIME_FIELDS = ("start_time", "end_time")
+_MAX_TOKENS = 2**53  # an upstream's absurd usage must not make the row unstorable
+
+
+def _clip(value: str | None, size: int = 255) -> str | None:
+    return value[:size] if value is not None else None
+
+
+def _tokens(count: int) -> int:
+    return min(max(count, 0), _MAX_TOKENS)
 
 
 def request_tags(body: dict[str, Any]) -> list[str]:
@@ -18,7 +27,7 @@ def request_tags(body: dict[str, Any]) -> list[str]:
     metadata = body.get("metadata")
     for source in (metadata.get("tags") if isinstance(metadata, dict) else None, body.get("tags")):
         if isinstance(source, list):
-            found += [t for t in source if isinstance(t, str) and t and t not in found]
+            found += [t[:255] for t in source if isinstance(t, str) and t and t not in found]
     return found
 
 
@@ -44,18 +53,18 @@ def row_from_record(record: CallRecord, cost: float) -> Row:
         "request_id": record.request_id[:128],
         "call_type": record.call_type,
         "api_key": principal.token,
-        "key_alias": principal.key_alias,
-        "team_id": principal.team_id,
-        "user_id": principal.user_id,
-        "end_user": record.end_user,
-        "model_group": record.model_group,
-        "model": deployment.model if deployment else None,
-        "deployment_id": deployment.id if deployment else None,
-        "provider": deployment.provider if deployment else None,
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "total_tokens": record.prompt_tokens + record.completion_tokens,
-        "cached_tokens": record.cached_tokens,
+        "key_alias": _clip(principal.key_alias),
+        "team_id": _clip(principal.team_id),
+        "user_id": _clip(principal.user_id),
+        "end_user": _clip(record.end_user),
+        "model_group": _clip(record.model_group) or "",
+        "model": _clip(deployment.model) if deployment else None,
+        "deployment_id": _clip(deployment.id) if deployment else None,
+        "provider": _clip(deployment.provider, 64) if deployment else None,
+        "prompt_tokens": _tokens(record.prompt_tokens),
+        "completion_tokens": _tokens(record.completion_tokens),
+        "total_tokens": _tokens(record.prompt_tokens + record.completion_tokens),
+        "cached_tokens": _tokens(record.cached_tokens),
         "spend": cost,
         "start_time": _time(record.started_at),
         "end_time": _time(ended),

@@ -22,9 +22,13 @@ import structlog
 
 from gateway.spend.batch import write_batch
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
-from gateway.store.database import UNAVAILABLE_ERRORS, Database
+from gateway.store.database import REFUSED_ERRORS, UNAVAILABLE_ERRORS, Database, refused_row
 
 log = structlog.get_logger("toolrelay.spend")
+
+REJECTED_FILENAME = "spend-rejected.jsonl"
+_WRITE_ERRORS: tuple[type[BaseException], ...] = (*REFUSED_ERRORS, *UNAVAILABLE_ERRORS)
+
 
 DEFAULT_INTERVAL_SECONDS = 2.0
 DEFAULT_MAX_QUEUE = 100_000
@@ -42,6 +46,7 @@ class SpendWriter:
     written: int = 0
     dropped: int = 0
     spilled: int = 0
+    rejected: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
@@ -102,7 +107,12 @@ class SpendWriter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                # The loop must outlive any surprise, or every later row would wait forever.
+                log.exception("spend writer flush failed unexpectedly; retrying")
+                self._failures += 1
 
     async def flush(self) -> bool:
         """Write everything queued (and spilled); False when the database refused."""
@@ -140,11 +150,41 @@ class SpendWriter:
     async def _write(self, batch: list[Row]) -> bool:
         try:
             self.written += await write_batch(self.db, batch)
-        except UNAVAILABLE_ERRORS as exc:
+        except _WRITE_ERRORS as exc:
+            if refused_row(exc):
+                return await self._write_one_by_one(batch)
             self.db.mark(False, exc)
             return False
         self.db.mark(True)
         return True
+
+    async def _write_one_by_one(self, batch: list[Row]) -> bool:
+        for row in batch:
+            try:
+                self.written += await write_batch(self.db, [row])
+            except _WRITE_ERRORS as exc:
+                if not refused_row(exc):
+                    self.db.mark(False, exc)
+                    return False
+                self._reject(row, exc)
+        self.db.mark(True)
+        return True
+
+    def _reject(self, row: Row, error: BaseException) -> None:
+        path = self.spill_path.with_name(REJECTED_FILENAME)
+        self.rejected += 1
+        log.error(
+            "the database refused a spend row; set aside",
+            request_id=row.get("request_id"),
+            path=str(path),
+            error=repr(error)[:300],
+        )
+        try:
+            with path.open("ab") as handle:
+                handle.write(orjson.dumps(to_json_ready(row)) + b"\n")
+        except OSError as exc:
+            self.dropped += 1
+            log.error("SPEND ROW LOST: cannot write the rejected-rows file", error=repr(exc))
 
     async def stop(self, flush_seconds: float = 10.0) -> None:
         """Flush on shutdown; whatever the database cannot take in `flush_seconds` is spilled."""

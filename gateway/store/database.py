@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.store.migrate import migrate
@@ -26,6 +26,31 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+# SQLite raises OverflowError for integers beyond 64 bits.
+REFUSED_ERRORS: tuple[type[BaseException], ...] = (
+    DataError,
+    IntegrityError,
+    ProgrammingError,
+    OverflowError,
+)
+# SQLSTATE classes of a refused row: 22 data exception, 23 integrity, 42 syntax/access.
+_REFUSED_SQLSTATE_CLASSES = frozenset({"22", "23", "42"})
+
+
+def refused_row(exc: BaseException) -> bool:
+    """True when the database refused the data itself, which is not an outage: retrying
+    cannot help. The asyncpg dialect reports these as plain DBAPIError: the SQLSTATE decides."""
+    if isinstance(exc, REFUSED_ERRORS):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if code is None and orig is not None:
+            code = getattr(orig.__cause__, "sqlstate", None)
+        return isinstance(code, str) and code[:2] in _REFUSED_SQLSTATE_CLASSES
+    return False
 
 
 class StoreUnavailableError(Exception):

@@ -13,13 +13,22 @@ from typing import Any
 from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.store.database import UNAVAILABLE_ERRORS, Database, StoreUnavailableError
+from gateway.store.database import (
+    UNAVAILABLE_ERRORS,
+    Database,
+    StoreUnavailableError,
+    refused_row,
+)
 
 Row = dict[str, Any]
 
 
 class DuplicateError(Exception):
     """A unique column (primary key or alias) already holds this value."""
+
+
+class RefusedValueError(Exception):
+    """The database refused a value (too long, out of range): bad input, not an outage."""
 
 
 def _plain(row: Any) -> Row:
@@ -35,7 +44,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _unavailable(db: Database, exc: BaseException) -> StoreUnavailableError:
+def _unavailable(db: Database, exc: BaseException) -> Exception:
+    if refused_row(exc):
+        return RefusedValueError(str(getattr(exc, "orig", exc)))
     db.mark(False, exc)
     return StoreUnavailableError(f"database unavailable: {exc}")
 

@@ -18,6 +18,7 @@ from tests.gateway.store.databases import (
     CHAT,
     admin,
     bearer,
+    clear_shared_counters,
     database_url,
     gateway_config,
     postgres_database,
@@ -127,3 +128,43 @@ async def test_changes_reach_other_instances_through_redis(
                 await asyncio.sleep(0.01)
         blocked = await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
         assert blocked.status_code == 401
+        await clear_shared_counters(b)
+
+
+@pytest.mark.anyio
+async def test_open_mode_accepts_any_key_and_still_applies_virtual_key_limits(
+    tmp_path: Path,
+) -> None:
+    config = gateway_config(None, master_key=None)
+    async with running_gateway(config, tmp_path) as (_app, client):
+        anything = await client.post("/v1/chat/completions", headers=bearer("sk-any"), json=CHAT)
+        assert anything.status_code == 200
+        assert (await client.post("/v1/chat/completions", json=CHAT)).status_code == 200
+        key = (await client.post("/key/generate", json={"models": ["other"]})).json()["key"]
+        limited = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        assert limited.status_code == 403
+
+
+@pytest.mark.anyio
+async def test_without_redis_instances_converge_by_periodic_refresh(tmp_path: Path) -> None:
+    config = gateway_config(f"sqlite:///{tmp_path / 'shared.db'}")
+    async with (
+        running_gateway(config, tmp_path / "a") as (_a, first),
+        running_gateway(config, tmp_path / "b") as (b, second),
+    ):
+        key = (await first.post("/key/generate", headers=admin(), json={})).json()["key"]
+        assert (
+            await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        ).status_code == 200
+        await first.post("/key/block", headers=admin(), json={"key": key})
+        await first.post("/team/new", headers=admin(), json={"team_id": "t-new"})
+        accounts = state_of(b).accounts
+        assert accounts is not None and accounts.maintenance.refresh_entities
+        await accounts.maintenance.run_once()
+        assert (
+            await second.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        ).status_code == 401
+        assert accounts.cache.get("team", "t-new") is not None
+        await first.post("/key/delete", headers=admin(), json={"keys": [key]})
+        await accounts.maintenance.run_once()
+        assert accounts.cache.all("key") == []

@@ -88,10 +88,12 @@ async def test_update_block_unblock_regenerate_list_delete(
     database_url: str, tmp_path: Path
 ) -> None:
     async with running_gateway(gateway_config(database_url), tmp_path) as (_app, client):
-        key = (
-            await client.post("/key/generate", headers=admin(), json={"key_alias": "a"})
-        ).json()["key"]
-        assert (await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)).status_code == 200
+        key = (await client.post("/key/generate", headers=admin(), json={"key_alias": "a"})).json()[
+            "key"
+        ]
+        assert (
+            await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
+        ).status_code == 200
 
         updated = await client.post(
             "/key/update", headers=admin(), json={"key": key, "models": ["other"], "tpm_limit": 7}
@@ -101,7 +103,9 @@ async def test_update_block_unblock_regenerate_list_delete(
         denied = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
         assert denied.status_code == 403 and "model=m" in denied.json()["error"]["message"]
 
-        assert (await client.post("/key/block", headers=admin(), json={"key": key})).json()["blocked"]
+        assert (await client.post("/key/block", headers=admin(), json={"key": key})).json()[
+            "blocked"
+        ]
         blocked = await client.post(
             "/v1/chat/completions", headers=bearer(key), json={**CHAT, "model": "other"}
         )
@@ -117,15 +121,27 @@ async def test_update_block_unblock_regenerate_list_delete(
         new_key = regenerated.json()["key"]
         assert new_key != key and regenerated.json()["key_alias"] == "a"
         assert (await client.get("/key/info", headers=bearer(key))).status_code == 401
-        assert (await client.get("/key/info", headers=bearer(new_key))).status_code == 200
+        renewed = await client.get("/key/info", headers=bearer(new_key))
+        assert renewed.status_code == 200 and renewed.json()["info"]["spend"] == 2.0
+        accounts = state_of(_app).accounts
+        assert accounts is not None and await accounts.writer.flush()
+        async with accounts.db.engine.connect() as connection:
+            stored = (await connection.execute(select(tables.virtual_keys.c.spend))).scalar()
+        assert stored == 2.0  # spend queued under the old id was written before the swap
 
-        second = (await client.post("/key/generate", headers=admin(), json={"user_id": "u1"})).json()
+        second = (
+            await client.post("/key/generate", headers=admin(), json={"user_id": "u1"})
+        ).json()
         listed = (await client.get("/key/list", headers=admin())).json()
         assert listed["total_count"] == 2 and set(listed["keys"]) == {
             regenerated.json()["token"],
             second["token"],
         }
-        mine = (await client.get("/key/list", headers=admin(), params={"user_id": "u1", "return_full_object": "true"})).json()
+        mine = (
+            await client.get(
+                "/key/list", headers=admin(), params={"user_id": "u1", "return_full_object": "true"}
+            )
+        ).json()
         assert [k["token"] for k in mine["keys"]] == [second["token"]]
 
         deleted = await client.post("/key/delete", headers=admin(), json={"keys": [new_key]})
@@ -142,7 +158,9 @@ async def test_expired_key_and_bad_input(database_url: str, tmp_path: Path) -> N
         assert bad.status_code == 400 and "invalid duration" in bad.json()["error"]["message"]
         bad_type = await client.post("/key/generate", headers=admin(), json={"max_budget": "x"})
         assert bad_type.status_code == 400 and bad_type.json()["error"]["param"] == "max_budget"
-        key = (await client.post("/key/generate", headers=admin(), json={"key_alias": "dup"})).json()["key"]
+        key = (
+            await client.post("/key/generate", headers=admin(), json={"key_alias": "dup"})
+        ).json()["key"]
         dup = await client.post("/key/generate", headers=admin(), json={"key_alias": "dup"})
         assert dup.status_code == 400
         await client.post("/key/update", headers=admin(), json={"key": key, "duration": "1s"})

@@ -163,3 +163,15 @@ def bearer(key: str) -> dict[str, str]:
 
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+async def clear_shared_counters(app: Starlette) -> None:
+    """Remove the Redis counters a test made (Redis is shared with other suites)."""
+    accounts = state_of(app).accounts
+    counters = accounts.limits_hook.counters if accounts is not None else None
+    client = getattr(counters, "client", None)
+    if client is None:
+        return
+    stale = [k async for k in client.scan_iter(match=f"{counters.namespace}:*")]  # type: ignore[union-attr]
+    if stale:
+        await client.delete(*stale)

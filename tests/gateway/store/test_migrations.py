@@ -19,7 +19,9 @@ async def test_migrations_create_every_table_and_are_idempotent(database_url: st
         try:
             async with db.engine.connect() as connection:
                 names = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
-                version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+                version = (
+                    await connection.execute(text("SELECT version_num FROM alembic_version"))
+                ).scalar()
         finally:
             await db.close()
         assert {t.name for t in tables.metadata.sorted_tables} <= names
