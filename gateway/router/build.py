@@ -11,7 +11,8 @@ from gateway.hooks import CallRecord
 from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
 from gateway.router.fallbacks import Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
-from gateway.router.redis_state import RedisState, redis_client
+from gateway.router.redis_io import redis_client
+from gateway.router.redis_state import RedisState
 from gateway.router.retry import DEFAULT_NUM_RETRIES
 from gateway.router.router import Router
 from gateway.router.state import LocalState, RouterState
@@ -76,11 +77,11 @@ def build_router(
 
 def build_state(config: LoadedConfig, groups: ModelGroups, namespace: str) -> RouterState:
     if not config.redis_url:
-        return LocalState()
+        return LocalState(groups.all())
     ttl = config.file.router_settings.routing_strategy_args.get("ttl", 3600.0)
     return RedisState(
         redis_client(config.redis_url),
-        (d.id for d in groups.all()),
+        groups.all(),
         namespace=namespace,
         latency_ttl=float(ttl),
     )

@@ -16,61 +16,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from gateway.deployments import Deployment
+from gateway.router.redis_io import (
+    ACQUIRE,
+    ADMISSION_BY_CODE,
+    CONNECTION_ERRORS,
+    FAILURE,
+    decode_samples,
+    encode_sample,
+)
 from gateway.router.state import Admission, DeploymentStats, LocalState, minute_of
 
 log = structlog.get_logger("toolrelay.gateway.router")
-
-# Checks a deployment's cooldown, rpm and parallel limits and counts the request if admitted.
-# KEYS: cooldown, rpm(minute), inflight. ARGV: rpm limit, parallel limit (-1 = none).
-_ACQUIRE = """
-local cool = redis.call('PTTL', KEYS[1])
-if cool > 0 then return {-1, cool} end
-local used = tonumber(redis.call('GET', KEYS[2]) or '0')
-if tonumber(ARGV[1]) >= 0 and used >= tonumber(ARGV[1]) then return {-2, used} end
-local busy = tonumber(redis.call('GET', KEYS[3]) or '0')
-if tonumber(ARGV[2]) >= 0 and busy >= tonumber(ARGV[2]) then return {-3, busy} end
-used = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 120)
-busy = redis.call('INCR', KEYS[3])
-redis.call('EXPIRE', KEYS[3], 600)
-return {used, busy}
-"""
-
-# Counts a failure in the minute's window and starts a cooldown when warranted.
-# KEYS: cooldown, fails(minute). ARGV: immediate (1/0), allowed fails, cooldown ms.
-_FAILURE = """
-local n = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 120)
-if ARGV[1] == '1' or n > tonumber(ARGV[2]) then
-  redis.call('SET', KEYS[1], '1', 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-
-_ADMISSION_BY_CODE = {-1: Admission.COOLING, -2: Admission.RPM_LIMIT, -3: Admission.PARALLEL_LIMIT}
-_CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
-
-
-def redis_client(url: str, timeout: float = 0.5) -> Redis:
-    """A client that fails fast instead of retrying: the router degrades, it does not wait."""
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=True,
-    )
 
 
 @dataclass(slots=True)
@@ -85,28 +49,35 @@ class RedisState:
     def __init__(
         self,
         client: Redis,
-        deployment_ids: Iterable[str],
+        deployments: Iterable[Deployment],
         *,
         namespace: str = "toolrelay:router",
         refresh_seconds: float = 0.5,
         recheck_seconds: float = 2.0,
         latency_ttl: float = 3600.0,
+        flush_delay: float = 0.005,
     ) -> None:
         self.client = client
-        self.ids = list(dict.fromkeys(deployment_ids))
+        self.instance = uuid.uuid4().hex
+        self.local = LocalState(deployments)
+        self.ids = list(self.local.deployments)
         self.namespace = namespace
         self.refresh_seconds = refresh_seconds
         self.recheck_seconds = recheck_seconds
+        self.flush_delay = flush_delay
         self.latency_ttl = max(1, int(latency_ttl))
-        self.local = LocalState()
         self.healthy = True
         # Set while Redis is in use; cleared on an outage (lets callers wait for recovery).
         self.connected = asyncio.Event()
         self.connected.set()
-        self._acquire = client.register_script(_ACQUIRE)
-        self._failure = client.register_script(_FAILURE)
+        self._acquire = client.register_script(ACQUIRE)
+        self._failure = client.register_script(FAILURE)
         self._pending: dict[str, _Pending] = {}
+        # This instance's own in-flight requests, exact; Redis' view of them may lag behind
+        # queued writes, so the mirror counts others' share from Redis plus this.
+        self._own: dict[str, int] = {}
         self._wake = asyncio.Event()
+        self._flush_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
 
@@ -115,6 +86,10 @@ class RedisState:
         return f"{self.namespace}:{deployment_id}:{what}"
 
     # -- reads ------------------------------------------------------------------------
+    @property
+    def blocked(self) -> Mapping[str, float]:
+        return self.local.blocked
+
     def view(self, deployment_id: str) -> DeploymentStats:
         self._ensure_tasks()
         return self.local.view(deployment_id)
@@ -123,7 +98,7 @@ class RedisState:
     async def acquire(self, deployment: Deployment, now: float) -> Admission:
         self._ensure_tasks()
         if not self.healthy:
-            return await self.local.acquire(deployment, now)
+            return await self._acquire_locally(deployment, now)
         minute = minute_of(now)
         stats = self.local.view(deployment.id)
         # tpm is only known after the fact, so the mirror is the best view of it.
@@ -134,37 +109,55 @@ class RedisState:
             self._key(deployment.id, f"rpm:{minute}"),
             self._key(deployment.id, "inflight"),
         ]
-        args = [
+        args: list[int | str] = [
             -1 if deployment.rpm is None else deployment.rpm,
             -1 if deployment.max_parallel_requests is None else deployment.max_parallel_requests,
+            self.instance,
         ]
         try:
-            code, value = await self._acquire(keys=keys, args=args)
-        except _CONNECTION_ERRORS as exc:
+            code, value, *mine = await self._acquire(keys=keys, args=args)
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
-            return await self.local.acquire(deployment, now)
+            return await self._acquire_locally(deployment, now)
         code, value = int(code), int(value)
+        self.local.deployments.setdefault(deployment.id, deployment)
         if code < 0:
-            verdict = _ADMISSION_BY_CODE[code]
+            verdict = ADMISSION_BY_CODE[code]
             if verdict is Admission.COOLING:
                 stats.cooldown_until = now + value / 1000
+            elif verdict is Admission.RPM_LIMIT:
+                stats.roll(minute)
+                stats.requests = value
+            else:
+                stats.in_flight = max(value, self._own.get(deployment.id, 0))
+            self.local.reassess(deployment.id, now)
             return verdict
+        own = self._own[deployment.id] = self._own.get(deployment.id, 0) + 1
         stats.roll(minute)
-        stats.requests, stats.in_flight = code, value
+        stats.requests = code
+        stats.in_flight = value - int(mine[0]) + own
+        self.local.reassess(deployment.id, now)
         return Admission.OK
+
+    async def _acquire_locally(self, deployment: Deployment, now: float) -> Admission:
+        verdict = await self.local.acquire(deployment, now)
+        if verdict is Admission.OK:
+            self._own[deployment.id] = self._own.get(deployment.id, 0) + 1
+        return verdict
 
     # -- queued writes ----------------------------------------------------------------
     async def release(
         self, deployment_id: str, now: float, latency: float | None, first_token: bool
     ) -> None:
         await self.local.release(deployment_id, now, latency, first_token)
+        self._own[deployment_id] = max(0, self._own.get(deployment_id, 0) - 1)
         if not self.healthy:
             return
         pending = self._queue(deployment_id)
         pending.in_flight -= 1
         if latency is not None:
             (pending.first_token if first_token else pending.latencies).append(
-                f"{now:.3f}:{latency:.6f}"
+                encode_sample(now, latency)
             )
 
     async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None:
@@ -201,11 +194,12 @@ class RedisState:
             args = ["1" if immediate else "0", allowed_fails, max(1, int(cooldown_seconds * 1000))]
             try:
                 cooled = bool(await self._failure(keys=keys, args=args))
-            except _CONNECTION_ERRORS as exc:
+            except CONNECTION_ERRORS as exc:
                 self._went_down(exc)
             else:
                 if cooled:
                     self.local.view(deployment_id).cooldown_until = now + cooldown_seconds
+                    self.local.reassess(deployment_id, now)
                 return cooled
         return await self.local.record_failure(
             deployment_id,
@@ -243,18 +237,25 @@ class RedisState:
     async def _writer(self) -> None:
         while True:
             await self._wake.wait()
+            # A short pause gathers the writes of concurrent requests into one pipeline.
+            await asyncio.sleep(self.flush_delay)
             self._wake.clear()
             await self.flush()
 
     async def flush(self) -> None:
-        """Write queued releases, latencies and token counts in one pipeline."""
+        """Write queued releases, latencies and token counts in one pipeline (waits for a
+        flush already under way, so that after it returns everything queued is written)."""
+        async with self._flush_lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
         if not self._pending or not self.healthy:
             return
         pending, self._pending = self._pending, {}
         pipe = self.client.pipeline(transaction=False)
         for deployment_id, item in pending.items():
             if item.in_flight:
-                pipe.incrby(self._key(deployment_id, "inflight"), item.in_flight)
+                pipe.hincrby(self._key(deployment_id, "inflight"), self.instance, item.in_flight)
             for minute, tokens in item.tokens.items():
                 key = self._key(deployment_id, f"tpm:{minute}")
                 pipe.incrby(key, tokens)
@@ -267,7 +268,7 @@ class RedisState:
                     pipe.expire(key, self.latency_ttl)
         try:
             await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
 
     async def _reader(self) -> None:
@@ -280,9 +281,19 @@ class RedisState:
                 await self._recheck()
 
     async def _recheck(self) -> None:
+        # Pooled connections from before the outage are dead; start afresh.
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            await self.client.connection_pool.disconnect()
+        # Restate this instance's in-flight share: requests that ended during the outage
+        # could not decrement the shared count.
+        pipe = self.client.pipeline(transaction=False)
+        for deployment_id in self.ids:
+            key = self._key(deployment_id, "inflight")
+            pipe.hset(key, self.instance, self._own.get(deployment_id, 0))
+            pipe.expire(key, 600)
         try:
-            await self.client.ping()
-        except _CONNECTION_ERRORS:
+            await pipe.execute()
+        except CONNECTION_ERRORS:
             return
         log.info("redis reachable again: router state is shared")
         self.healthy = True
@@ -294,7 +305,7 @@ class RedisState:
         minute = minute_of(wall)
         pipe = self.client.pipeline(transaction=False)
         for deployment_id in self.ids:
-            pipe.get(self._key(deployment_id, "inflight"))
+            pipe.hgetall(self._key(deployment_id, "inflight"))
             pipe.get(self._key(deployment_id, f"rpm:{minute}"))
             pipe.get(self._key(deployment_id, f"tpm:{minute}"))
             pipe.lrange(self._key(deployment_id, "lat"), 0, 9)
@@ -302,21 +313,23 @@ class RedisState:
             pipe.pttl(self._key(deployment_id, "cool"))
         try:
             values = await pipe.execute()
-        except _CONNECTION_ERRORS as exc:
+        except CONNECTION_ERRORS as exc:
             self._went_down(exc)
             return
         for i, deployment_id in enumerate(self.ids):
             inflight, rpm, tpm, lat, ttft, cool = values[i * 6 : i * 6 + 6]
             stats = self.local.view(deployment_id)
             stats.roll(minute)
-            stats.in_flight = max(0, int(inflight or 0))
+            others = sum(int(v) for k, v in inflight.items() if k != self.instance)
+            stats.in_flight = max(0, others) + self._own.get(deployment_id, 0)
             stats.requests = int(rpm or 0)
             stats.tokens = int(tpm or 0)
             stats.latencies.clear()
-            stats.latencies.extend(_samples(lat))
+            stats.latencies.extend(decode_samples(lat))
             stats.first_token.clear()
-            stats.first_token.extend(_samples(ttft))
+            stats.first_token.extend(decode_samples(ttft))
             stats.cooldown_until = wall + int(cool) / 1000 if int(cool) > 0 else 0.0
+            self.local.reassess(deployment_id, wall)
 
     async def aclose(self) -> None:
         self._closed = True
@@ -326,17 +339,11 @@ class RedisState:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        with contextlib.suppress(*_CONNECTION_ERRORS):
+        with contextlib.suppress(*CONNECTION_ERRORS):
             await self.flush()
+            if self.healthy and self.ids:
+                pipe = self.client.pipeline(transaction=False)
+                for deployment_id in self.ids:
+                    pipe.hdel(self._key(deployment_id, "inflight"), self.instance)
+                await pipe.execute()
         await self.client.aclose()
-
-
-def _samples(raw: list[str]) -> list[tuple[float, float]]:
-    samples: list[tuple[float, float]] = []
-    for item in reversed(raw):  # LPUSH stores newest first; deques keep oldest first
-        at, _, seconds = item.partition(":")
-        try:
-            samples.append((float(at), float(seconds)))
-        except ValueError:
-            continue
-    return samples

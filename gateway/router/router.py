@@ -34,7 +34,7 @@ from gateway.router.cooldown import CooldownPolicy
 from gateway.router.fallbacks import FallbackMap, Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
 from gateway.router.retry import DEFAULT_NUM_RETRIES, Backoff, is_retryable
-from gateway.router.state import Admission, LocalState, RouterState, admission_for
+from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
 
 T = TypeVar("T")
@@ -202,17 +202,15 @@ class Router:
 
     def _available(
         self, deployments: Sequence[Deployment], tried: set[str], now: float
-    ) -> list[Deployment]:
-        view = self.state.view
-        fresh = [
-            d
-            for d in deployments
-            if d.id not in tried and admission_for(d, view(d.id), now) is Admission.OK
-        ]
+    ) -> Sequence[Deployment]:
+        blocked = self.state.blocked
+        if not blocked and not tried:
+            return deployments  # the common case: nothing to filter
+        fresh = [d for d in deployments if d.id not in tried and blocked.get(d.id, 0.0) <= now]
         if fresh or not tried:
             return fresh
         # Every untried deployment is out: a retry may reuse one that already failed.
-        return [d for d in deployments if admission_for(d, view(d.id), now) is Admission.OK]
+        return [d for d in deployments if blocked.get(d.id, 0.0) <= now]
 
     async def _admit(
         self, group: str, deployments: Sequence[Deployment], tried: set[str], stream: bool
@@ -229,7 +227,7 @@ class Router:
             if verdict is Admission.OK:
                 return deployment
             refusals.append(verdict)
-            candidates = [d for d in candidates if d.id != deployment.id]
+            candidates = [d for d in candidates if d.id != deployment.id]  # a copy, never the group
         raise self._none_available(group, deployments, refusals, now)
 
     def _none_available(
@@ -263,8 +261,8 @@ class Router:
         if not isinstance(error, RateLimitError):
             return
         now = self.clock()
-        view = self.state.view
-        open_ = [d for d in deployments if admission_for(d, view(d.id), now) is Admission.OK]
+        blocked = self.state.blocked
+        open_ = [d for d in deployments if blocked.get(d.id, 0.0) <= now]
         if not open_ or any(d.id not in tried for d in open_):
             return  # a fresh peer takes it now, or nothing can and we fail fast
         await self.sleep(self.backoff.delay(retry_number, error, self.rng))

@@ -10,7 +10,9 @@ where limits and cooldowns are enforced atomically.
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -78,6 +80,13 @@ def admission_for(deployment: Deployment, stats: DeploymentStats, now: float) ->
 
 
 class RouterState(Protocol):
+    @property
+    def blocked(self) -> Mapping[str, float]:
+        """Deployments that are cooling down or at a limit, with when that ends (inf: when
+        a request ends). Kept up to date on every change so that picking a deployment
+        costs one lookup per deployment, not a limit check."""
+        ...
+
     def view(self, deployment_id: str) -> DeploymentStats: ...
 
     async def acquire(self, deployment: Deployment, now: float) -> Admission:
@@ -110,8 +119,14 @@ class RouterState(Protocol):
 class LocalState:
     """Router state for one process; also the mirror and the fallback of `RedisState`."""
 
-    def __init__(self) -> None:
+    def __init__(self, deployments: Iterable[Deployment] = ()) -> None:
         self.stats: dict[str, DeploymentStats] = {}
+        self.deployments: dict[str, Deployment] = {d.id: d for d in deployments}
+        self._blocked: dict[str, float] = {}
+
+    @property
+    def blocked(self) -> Mapping[str, float]:
+        return self._blocked
 
     def view(self, deployment_id: str) -> DeploymentStats:
         stats = self.stats.get(deployment_id)
@@ -119,11 +134,33 @@ class LocalState:
             stats = self.stats[deployment_id] = DeploymentStats()
         return stats
 
+    def reassess(self, deployment_id: str, now: float) -> None:
+        """Recompute whether `deployment_id` is blocked, and until when."""
+        stats = self.view(deployment_id)
+        until = stats.cooldown_until
+        deployment = self.deployments.get(deployment_id)
+        if deployment is not None:
+            minute = minute_of(now)
+            end_of_minute = (minute + 1) * 60.0
+            if deployment.rpm is not None and stats.rpm(minute) >= deployment.rpm:
+                until = max(until, end_of_minute)
+            if deployment.tpm is not None and stats.tpm(minute) >= deployment.tpm:
+                until = max(until, end_of_minute)
+            limit = deployment.max_parallel_requests
+            if limit is not None and stats.in_flight >= limit:
+                until = math.inf
+        if until > now:
+            self._blocked[deployment_id] = until
+        else:
+            self._blocked.pop(deployment_id, None)
+
     async def acquire(self, deployment: Deployment, now: float) -> Admission:
+        self.deployments.setdefault(deployment.id, deployment)
         stats = self.view(deployment.id)
         verdict = admission_for(deployment, stats, now)
         if verdict is Admission.OK:
             self.count_admitted(stats, now)
+        self.reassess(deployment.id, now)
         return verdict
 
     @staticmethod
@@ -139,11 +176,14 @@ class LocalState:
         stats.in_flight = max(0, stats.in_flight - 1)
         if latency is not None:
             (stats.first_token if first_token else stats.latencies).append((now, latency))
+        if deployment_id in self._blocked:
+            self.reassess(deployment_id, now)
 
     async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None:
         stats = self.view(deployment_id)
         stats.roll(minute_of(now))
         stats.tokens += tokens
+        self.reassess(deployment_id, now)
 
     async def record_failure(
         self,
@@ -161,6 +201,7 @@ class LocalState:
         stats.fails += 1
         if immediate or stats.fails > allowed_fails:
             stats.cooldown_until = now + cooldown_seconds
+            self.reassess(deployment_id, now)
             return True
         return False
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.deployments import Deployment
@@ -55,13 +55,15 @@ def _lowest(
 @dataclass
 class SimpleShuffle:
     rng: random.Random
+    _weights: dict[str, float] = field(default_factory=dict, repr=False)
 
     def pick(
         self, candidates: Sequence[Deployment], state: StatsView, now: float, stream: bool
     ) -> Deployment:
         if len(candidates) == 1:
             return candidates[0]
-        weights = [weight_of(d) for d in candidates]
+        known = self._weights
+        weights = [known.get(d.id) or known.setdefault(d.id, weight_of(d)) for d in candidates]
         if not any(weights):
             return self.rng.choice(candidates)
         return self.rng.choices(candidates, weights=weights, k=1)[0]
@@ -130,11 +132,18 @@ class LowestCost:
     """The cheapest deployment by its per-token costs; with no costs, all are equal."""
 
     rng: random.Random
+    _costs: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def _cost(self, deployment: Deployment) -> float:
+        found = self._costs.get(deployment.id)
+        if found is None:
+            found = self._costs[deployment.id] = cost_of(deployment)
+        return found
 
     def pick(
         self, candidates: Sequence[Deployment], state: StatsView, now: float, stream: bool
     ) -> Deployment:
-        return _lowest(candidates, cost_of, self.rng)
+        return _lowest(candidates, self._cost, self.rng)
 
 
 def cost_of(deployment: Deployment) -> float:
