@@ -13,15 +13,20 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from gateway import ui
+from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
+from gateway.jwt import with_jwt_auth
 from gateway.keys.accounts import build_accounts
+from gateway.metrics import worker_exited
+from gateway.metrics.build import build_metrics
+from gateway.metrics.deployments import observe_router
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
-from gateway.routes import health, inference, management, messages, models
+from gateway.routes import health, inference, management, messages, metrics, models
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 
@@ -58,21 +63,34 @@ def build_state(
     accounts = build_accounts(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
     )
+    wiring = build_metrics(config, accounts)
     router = build_router(
         config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
     )
-    state = GatewayState(
+    wiring.metrics.add_live(observe_router(router, wiring.metrics))
+    return GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
         router=router,
-        authenticator=accounts.authenticator,
-        hooks=[accounts.limits_hook, accounts.spend_hook],
+        authenticator=with_jwt_auth(
+            config,
+            accounts.authenticator,
+            client,
+            lambda t: accounts.cache.get("team", t) is not None,
+        ),
+        hooks=[
+            wiring.first,
+            accounts.limits_hook,
+            accounts.spend_hook,
+            RouterUsageHook(router),
+            wiring.last,
+        ],
         accounts=accounts,
+        cache=build_response_cache(config),
+        metrics=wiring.metrics,
     )
-    state.hooks.append(RouterUsageHook(router))
-    return state
 
 
 def create_app(
@@ -100,9 +118,11 @@ def create_app(
         try:
             yield
         finally:
-            await state.router.aclose()
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
+            await state.cache.aclose()
+            await state.router.aclose()
+            worker_exited(os.getpid())
             await state.http.aclose()
 
     app = Starlette(
@@ -112,6 +132,7 @@ def create_app(
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),
+            *metrics.routes(state),
             *ui.routes(state),
         ],
         exception_handlers={

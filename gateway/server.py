@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import uvicorn
 
 from gateway.app import CONFIG_ENV, create_app
 from gateway.config import LoadedConfig
 from gateway.logs import configure_logging
+from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
 
 def serve(
@@ -28,6 +32,16 @@ def serve(
     if workers > 1:
         if config.path is not None:
             os.environ[CONFIG_ENV] = str(config.path.resolve())
-        uvicorn.run("gateway.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        # Workers are spawned processes; with this set before they import prometheus_client,
+        # each writes its samples to files here and /metrics adds them up.
+        given = os.environ.get(MULTIPROC_ENV)
+        metrics_dir = given or tempfile.mkdtemp(prefix="toolrelay-metrics-")
+        prepare_multiprocess_dir(Path(metrics_dir))
+        os.environ[MULTIPROC_ENV] = metrics_dir
+        try:
+            uvicorn.run("gateway.app:app_from_env", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        finally:
+            if given is None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]

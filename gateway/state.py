@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import httpx
 
 from gateway.auth import Authenticator
+from gateway.cache import ResponseCache
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
+from gateway.metrics import GatewayMetrics
 from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
 
@@ -30,6 +32,8 @@ class GatewayState:
     authenticator: Authenticator
     hooks: list[RequestHook] = field(default_factory=list)
     accounts: Accounts | None = None  # keys, limits and spend (store-backed)
+    cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @property
     def drop_params(self) -> bool:

@@ -10,6 +10,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.auth import Principal
+from gateway.cache import CacheLookup, chunks_from_completion
+from gateway.cache.streaming import replay
 from gateway.completions_adapter import (
     chat_body_from_completion,
     completion_chunks,
@@ -133,6 +135,11 @@ class InferenceCalls:
 
     async def complete(self, record: CallRecord, caller: Caller) -> JSON:
         """A non-streaming call; hooks' post_call runs before this returns or raises."""
+        cache = await self._cache_lookup(record)
+        if cache.response is not None:
+            record.record_usage(cache.response.get("usage"))
+            await self.finish(record, None)
+            return cache.response
         ctx = _context()
 
         async def attempt(deployment: Deployment) -> JSON:
@@ -154,12 +161,20 @@ class InferenceCalls:
             await self.finish(record, exc)
             raise
         record.record_usage(result.get("usage"))
+        await cache.store(result)
         await self.finish(record, None)
         return result
 
     async def open_stream(self, record: CallRecord, opener: Opener) -> AsyncGenerator[JSON, None]:
         """Open a stream and wait for its first chunk, so failures before it are plain errors
         (and can be retried); post_call runs when the returned generator ends."""
+        include_usage = _wants_usage(record.body)
+        cache = await self._cache_lookup(record)
+        if cache.response is not None:
+            replayed = chunks_from_completion(cache.response)
+            return self._relay(
+                record, replayed[0], replay(replayed[1:]), include_usage=include_usage
+            )
         ctx = _context()
         upstream_body = {**record.body, "stream": True, "stream_options": {"include_usage": True}}
 
@@ -184,7 +199,15 @@ class InferenceCalls:
         except GatewayError as exc:
             await self.finish(record, exc)
             raise
-        return self._relay(record, first, rest, include_usage=_wants_usage(record.body))
+        rest = cache.collect(first, rest)
+        return self._relay(record, first, rest, include_usage=include_usage)
+
+    async def _cache_lookup(self, record: CallRecord) -> CacheLookup:
+        try:
+            return await self.state.cache.lookup(record)
+        except GatewayError as exc:  # bad `cache` controls
+            await self.finish(record, exc)
+            raise
 
     async def _relay(
         self, record: CallRecord, first: JSON, rest: AsyncIterator[JSON], *, include_usage: bool

@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from gateway import oidc
 from gateway.errors import NotFoundError, ServiceUnavailableError
 from gateway.state import GatewayState
 
@@ -69,4 +70,5 @@ def routes(state: GatewayState) -> list[BaseRoute]:
         Route("/ui/", to_index, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=STATIC), name="ui-static"),
         Route("/ui/middleware/{path:path}", proxy, methods=["GET", "POST"]),
+        *oidc.routes(state),
     ]

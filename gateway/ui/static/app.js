@@ -309,7 +309,59 @@ function signOut(message = "") {
   render();
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+// ---- sign-in with the identity provider (authorization code + PKCE) ---------
+
+const OIDC_STORAGE = "toolrelay.oidc";
+const base64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const randomString = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
+const redirectUri = () => `${location.origin}/ui`;
+
+async function startOidc(config) {
+  const verifier = randomString();
+  const flowState = randomString();
+  const challenge = base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(OIDC_STORAGE, JSON.stringify({ verifier, state: flowState }));
+  const url = new URL(config.authorization_endpoint);
+  url.search = new URLSearchParams({
+    response_type: "code", client_id: config.client_id, redirect_uri: redirectUri(), scope: config.scope,
+    state: flowState, code_challenge: challenge, code_challenge_method: "S256",
+  }).toString();
+  location.assign(url.toString());
+}
+
+async function finishOidc(params) {
+  const saved = JSON.parse(sessionStorage.getItem(OIDC_STORAGE) || "null");
+  sessionStorage.removeItem(OIDC_STORAGE);
+  history.replaceState(null, "", "/ui");
+  if (params.get("error")) throw new Error(`Sign-in failed: ${params.get("error_description") || params.get("error")}`);
+  if (!saved || saved.state !== params.get("state")) throw new Error("Sign-in failed: the answer does not match this browser's request; try again.");
+  const response = await fetch("/ui/oidc/token", {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: params.get("code"), code_verifier: saved.verifier, redirect_uri: redirectUri() }),
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new Error((data && data.error && data.error.message) || `Sign-in failed (HTTP ${response.status}).`);
+  state.key = data.access_token;
+  sessionStorage.setItem(KEY_STORAGE, state.key);
+}
+
+async function setUpOidc() {
+  const params = new URLSearchParams(location.search);
+  if (params.has("code") || params.has("error")) {
+    try { await finishOidc(params); location.hash = "#/models"; }
+    catch (error) { document.getElementById("sign-in-error").textContent = error.message; }
+  }
+  let config = { enabled: false };
+  try { config = await (await fetch("/ui/oidc/config")).json(); } catch { /* sign-in by key still works */ }
+  if (!config.enabled) return;
+  const button = h("button", { type: "button", id: "oidc-sign-in", class: "secondary", onclick: () => startOidc(config).catch((error) => {
+    document.getElementById("sign-in-error").textContent = error.message;
+  }) }, "Sign in with SSO");
+  document.getElementById("sign-in").append(h("p", {}, button));
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  await setUpOidc();
   document.getElementById("sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     state.key = document.getElementById("master-key").value.trim();

@@ -21,7 +21,7 @@ from gateway.errors import (
     ServiceUnavailableError,
     UpstreamServerError,
 )
-from gateway.router import NoDeploymentsAvailableError, RunOptions
+from gateway.router import RunOptions
 from gateway.router.cooldown import CooldownPolicy
 from gateway.router.fallbacks import Fallbacks
 from tests.gateway.router.support import Clock, Sleeps, Upstream, deployment, make_router
