@@ -223,7 +223,8 @@ def test_x_request_id_reaches_the_mcp_server(stack: Stack) -> None:
 
 
 def test_gateway_errors_come_back_with_their_status(stack: Stack) -> None:
-    stack.script("mw-error", [{"error": {"status": 429, "message": "slow down"}}])
+    # One 429 per attempt: the gateway's router retries twice before giving up.
+    stack.script("mw-error", [{"error": {"status": 429, "message": "slow down"}}] * 3)
     response = httpx.post(
         f"{stack.base_url}/chat/completions",
         json={"model": "mw-error", "messages": [{"role": "user", "content": "hi"}]},

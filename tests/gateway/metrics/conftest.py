@@ -29,8 +29,14 @@ def metrics_config(upstream_url: str, **litellm_settings: Any) -> dict[str, Any]
             entry("gpt-slow", "echo+latency-150"),
             entry("err-500", "error-500"),
             entry("err-429", "error-429"),
+            entry("err-backup", "error-503"),
         ],
-        "router_settings": {"num_retries": 0, "cooldown_time": 300},
+        # The fallback makes cooling err-429's only deployment worthwhile (see the router).
+        "router_settings": {
+            "num_retries": 0,
+            "cooldown_time": 300,
+            "fallbacks": [{"err-429": ["err-backup"]}, {"err-500": ["err-backup"]}],
+        },
         "general_settings": {"master_key": MASTER_KEY},
         "litellm_settings": litellm_settings,
     }
