@@ -21,16 +21,16 @@ from gateway.request_middleware import RequestContextMiddleware
 from gateway.routes import health, inference, models
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
+from gateway.upstream_http import build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
 log = structlog.get_logger("toolrelay.gateway")
 
 
 def build_http_client() -> httpx.AsyncClient:
-    """The one pooled upstream client shared by every provider."""
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500, keepalive_expiry=60)
-    return httpx.AsyncClient(
-        limits=limits, timeout=httpx.Timeout(600.0, connect=10.0), follow_redirects=False
+    """The one pooled upstream client shared by every provider (httpx API, aiohttp pool)."""
+    return build_upstream_client(
+        max_connections=2000, keepalive_expiry=60, timeout=httpx.Timeout(600.0, connect=10.0)
     )
 
 
