@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench import openloop
 from bench.procstat import sample
+from bench.services import MASTER_KEY
 from bench.stats import median, percentile
 from bench.targets import CHAT_PATH, Target, chat_body, chat_request, rotate
 from bench.wrk import WrkResult, lua_script, run_wrk
@@ -19,7 +20,7 @@ def write_wrk_script(directory: Path, model: str) -> Path:
     body = directory / f"body-{model}.json"
     body.write_bytes(chat_body(model))
     script = directory / f"post-{model}.lua"
-    script.write_text(lua_script(body))
+    script.write_text(lua_script(body, MASTER_KEY))
     return script
 
 
@@ -97,6 +98,9 @@ def saturation_table(runs: dict[str, list[LoadRun]]) -> dict[str, object]:
             "requests": sum(i.wrk.requests for i in items),
             "errors": sum(i.wrk.errors for i in items),
             "cpu_us_per_request": median([i.cpu_us_per_request for i in items]),
+            # What one otherwise idle core would sustain at this CPU cost per request; on a
+            # shared machine the measured req/s depends on how much of the core we got.
+            "rps_per_core": 1e6 / median([i.cpu_us_per_request for i in items]),
             "rss_under_load_mb": max(i.peak_rss for i in items) / MB,
         }
     return table

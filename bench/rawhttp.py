@@ -18,6 +18,10 @@ class ProtocolError(Exception):
     """The server's bytes are not an HTTP/1.1 response we can frame."""
 
 
+class _ClosedBeforeResponse(ProtocolError):
+    """The server closed the connection before answering (an idle keep-alive timeout)."""
+
+
 def build_request(
     method: str,
     path: str,
@@ -145,17 +149,31 @@ class BlockingClient:
 
     def request(self, raw: bytes, events: list[float] | None = None) -> ResponseParser:
         """Send one pre-rendered request. If `events` is given, append the perf_counter time
-        at which each SSE `data:` event arrived."""
+        at which each SSE `data:` event arrived. A kept-alive connection the server closed
+        while idle is replaced once, transparently."""
+        reused = self._sock is not None
+        try:
+            return self._exchange(raw, events)
+        except (ConnectionError, _ClosedBeforeResponse):
+            if not reused:
+                raise
+        return self._exchange(raw, events)
+
+    def _exchange(self, raw: bytes, events: list[float] | None) -> ResponseParser:
         if self._sock is None:
             self._sock = self._connect()
         sock = self._sock
         parser = ResponseParser()
+        received = False
         try:
             sock.sendall(raw)
             while not parser.done:
                 data = sock.recv(65536)
                 if not data:
+                    if not received:
+                        raise _ClosedBeforeResponse("connection closed before any response")
                     raise ProtocolError("connection closed before the response ended")
+                received = True
                 framed = parser.feed(data)
                 if events is not None and framed:
                     events.extend([time.perf_counter()] * framed.count(b"data:"))

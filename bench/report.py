@@ -132,6 +132,7 @@ def render(results: Mapping[str, Any]) -> str:
                         ("req/s per round", "rps_all"),
                         ("errors", "errors"),
                         ("CPU us/request", "cpu_us_per_request"),
+                        ("req/s per full core (1e6/CPU us)", "rps_per_core"),
                         ("RSS under load MB", "rss_under_load_mb"),
                     ],
                 ),
@@ -194,7 +195,7 @@ def render(results: Mapping[str, Any]) -> str:
             "",
         ]
     memory_rows = []
-    for name in ("direct", *GATEWAYS):
+    for name in results.get("rss_idle_mb") or ("direct", *GATEWAYS):
         memory_rows.append(
             [
                 name,

@@ -30,6 +30,7 @@ from bench.report import render
 from bench.services import (
     REPO,
     Service,
+    export_ref,
     fake_upstream_launch,
     free_port,
     gateway_launch,
@@ -95,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument(
+        "--baseline-ref",
+        metavar="REF",
+        help="also run the gateway at git REF (e.g. main) as target 'toolrelay-base'",
+    )
+    parser.add_argument(
         "--only", default="", help="comma list of figures: c1,stream,sat,open,growth,cold,mw"
     )
     return parser
@@ -135,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         config = write_config(out / "config.yaml", upstream.port)
         log_config = write_litellm_log_config(out / "uvicorn-log.json")
         launches = {"toolrelay": lambda: gateway_launch(config, free_port())}
+        if args.baseline_ref:
+            base_src = export_ref(args.baseline_ref)
+            results["meta"]["baseline_ref"] = args.baseline_ref
+            launches["toolrelay-base"] = lambda: gateway_launch(
+                config, free_port(), name="toolrelay-base", source=base_src
+            )
         if litellm_python is not None:
             launches["litellm"] = lambda: litellm_launch(
                 litellm_python, config, free_port(), log_config
@@ -156,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         if wanted("cold"):
             results["cold_start"] = {}
             for name, make in launches.items():
-                runs = profile.cold_runs if name == "toolrelay" else profile.cold_runs_litellm
+                runs = (
+                    profile.cold_runs if name.startswith("toolrelay") else profile.cold_runs_litellm
+                )
                 results["cold_start"][name] = cold_starts(
                     make, runs=runs, core=args.server_core, log_dir=logs
                 )

@@ -26,6 +26,7 @@ LIVENESS = "/health/liveliness"
 
 # Model names in the shared config; the fake upstream reads its behaviour from the name.
 MODELS = ("size-200", "size-10000", "slow-stream-10")
+MASTER_KEY = "sk-bench-6f1d0c5e9a8b47f2b3c4d5e6f708192a"
 
 
 class ServiceError(Exception):
@@ -54,6 +55,9 @@ def proxy_config(upstream_port: int, models: Sequence[str] = MODELS) -> dict[str
             for name in models
         ],
         "litellm_settings": {"drop_params": True},
+        # Both gateways authenticate every request with the master key (LiteLLM refuses to
+        # start without one); the fake upstream ignores the header.
+        "general_settings": {"master_key": MASTER_KEY},
     }
 
 
@@ -85,6 +89,7 @@ class Launch:
     env: dict[str, str]
     port: int
     health_path: str = LIVENESS
+    cwd: Path = REPO
 
 
 def pinned(argv: list[str], core: int | None) -> list[str]:
@@ -96,9 +101,31 @@ def fake_upstream_launch(port: int) -> Launch:
     return Launch("fake-upstream", [*argv, "--record-limit", "1"], {}, port, "/health")
 
 
-def gateway_launch(config: Path, port: int) -> Launch:
+def gateway_launch(
+    config: Path, port: int, *, name: str = "toolrelay", source: Path = REPO
+) -> Launch:
+    """`source` is a checkout of the code to run: `python -m` puts the working directory
+    first on sys.path, so a baseline export shadows the installed (editable) packages."""
     argv = [sys.executable, "-m", "toolrelay", "gateway", "--config", str(config)]
-    return Launch("toolrelay", [*argv, "--port", str(port)], {}, port)
+    return Launch(name, [*argv, "--port", str(port)], {}, port, cwd=source)
+
+
+def export_ref(ref: str) -> Path:
+    """The packages at git `ref`, exported (no worktree, no branch) under .cache/."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    target = REPO / ".cache" / f"baseline-{sha}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", sha, "gateway", "toolrelay"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
 
 
 def litellm_launch(python: Path, config: Path, port: int, log_config: Path) -> Launch:
@@ -152,7 +179,7 @@ def spawn(launch: Launch, core: int | None, log_dir: Path) -> Service:
     log = (log_dir / f"{launch.name}-{launch.port}.log").open("ab")
     started = time.perf_counter()
     process = subprocess.Popen(
-        pinned(launch.argv, core), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        pinned(launch.argv, core), cwd=launch.cwd, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
     return Service(launch, process, started)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import orjson
 
 from bench.rawhttp import build_request
+from bench.services import MASTER_KEY
 
 CHAT_PATH = "/v1/chat/completions"
 
@@ -35,7 +36,7 @@ def chat_body(model: str, *, stream: bool = False) -> bytes:
 
 
 def chat_request(port: int, model: str, *, stream: bool = False) -> bytes:
-    headers = {"authorization": "Bearer sk-bench"}
+    headers = {"authorization": f"Bearer {MASTER_KEY}"}
     return build_request(
         "POST", CHAT_PATH, f"127.0.0.1:{port}", chat_body(model, stream=stream), headers
     )

@@ -13,6 +13,7 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
 """
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
@@ -31,8 +32,9 @@ class WrkResult:
         return self.non_2xx + self.socket_errors
 
 
-def lua_script(body_path: Path) -> str:
-    return LUA_TEMPLATE.format(body_path=str(body_path).replace("\\", "\\\\").replace('"', '\\"'))
+def lua_script(body_path: Path, key: str) -> str:
+    path = str(body_path).replace("\\", "\\\\").replace('"', '\\"')
+    return LUA_TEMPLATE.format(body_path=path, key=key)
 
 
 def parse_output(text: str) -> WrkResult:
@@ -57,7 +59,16 @@ def parse_output(text: str) -> WrkResult:
 def run_wrk(
     url: str, script: Path, *, seconds: float, connections: int, core: int | None
 ) -> WrkResult:
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script)]
+    argv = [
+        "wrk",
+        "-t1",
+        "--timeout",
+        "10s",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "-s",
+        str(script),
+    ]
     if core is not None:
         argv = ["taskset", "-c", str(core), *argv]
     done = subprocess.run([*argv, url], capture_output=True, text=True, check=True)
