@@ -159,6 +159,10 @@ async def run_open_loop(
         wait = due - time.perf_counter()
         if wait > 0:
             await asyncio.sleep(wait)
+            # uvloop's timers have millisecond resolution and may fire a little early
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait + 0.0005)
         tasks.append(asyncio.create_task(one(due)))
     await asyncio.gather(*tasks)
     result.elapsed = time.perf_counter() - start

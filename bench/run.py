@@ -16,6 +16,7 @@ import platform
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from bench.procstat import sample
 from bench.report import render
 from bench.services import (
     REPO,
+    Launch,
     Service,
     export_ref,
     fake_upstream_launch,
@@ -140,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         services.append(upstream)
         config = write_config(out / "config.yaml", upstream.port)
         log_config = write_litellm_log_config(out / "uvicorn-log.json")
-        launches = {"toolrelay": lambda: gateway_launch(config, free_port())}
+        launches: dict[str, Callable[[], Launch]] = {
+            "toolrelay": lambda: gateway_launch(config, free_port())
+        }
         if args.baseline_ref:
             base_src = export_ref(args.baseline_ref)
             results["meta"]["baseline_ref"] = args.baseline_ref
