@@ -79,6 +79,31 @@ def targets_table(results: Mapping[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def before_after(results: Mapping[str, Any]) -> list[list[Any]]:
+    figures = [
+        ("Overhead c=1 p50 (ms)", ("overhead_size-200", "overhead_p50_ms")),
+        ("Overhead c=1 p99 (ms)", ("overhead_size-200", "overhead_p99_ms")),
+        ("Self-reported overhead p50 (ms)", ("overhead_size-200", "self_reported_p50_ms")),
+        ("Saturation req/s", ("saturation_size-200", "rps_median")),
+        ("CPU us/request", ("saturation_size-200", "cpu_us_per_request")),
+        ("req/s per full core", ("saturation_size-200", "rps_per_core")),
+        ("Saturation req/s, size-10000", ("saturation_size-10000", "rps_median")),
+        ("CPU us/request, size-10000", ("saturation_size-10000", "cpu_us_per_request")),
+        ("Open loop 500 req/s p99 (ms)", ("open_loop", "500", "p99_ms")),
+        ("Open loop 1000 req/s errors", ("open_loop", "1000", "errors")),
+        ("Streaming added TTFT p50 (ms)", ("streaming", "added_ttft_p50_ms")),
+        ("Cold start (s)", ("cold_start", "median_s")),
+    ]
+    return [
+        [
+            label,
+            _get(results, path[0], "toolrelay-base", *path[1:]),
+            _get(results, path[0], "toolrelay", *path[1:]),
+        ]
+        for label, path in figures
+    ]
+
+
 def _per_target(results: Mapping[str, Any], key: str, columns: list[tuple[str, str]]) -> str:
     section = results.get(key) or {}
     rows = [[name, *(_get(row, c) for _, c in columns)] for name, row in section.items()]
@@ -92,7 +117,7 @@ def render(results: Mapping[str, Any]) -> str:
         "",
         f"Run: {meta.get('started', '?')} UTC, mode `{meta.get('mode', '?')}`, "
         f"command `{meta.get('command', '?')}`. Host: {meta.get('host', '?')}; load average at "
-        f"start {meta.get('loadavg', '?')}. Servers pinned to core {meta.get('server_core')}, "
+        f"start {meta.get('loadavg', '?')}, at end {meta.get('loadavg_end', '?')}. Servers pinned to core {meta.get('server_core')}, "
         f"load generators and fake upstream to core {meta.get('load_core')}.",
         "",
         "## Targets",
@@ -100,6 +125,13 @@ def render(results: Mapping[str, Any]) -> str:
         table(["figure", "target", "toolrelay", "LiteLLM", "met"], targets_table(results)),
         "",
     ]
+    if "toolrelay-base" in (results.get("rss_idle_mb") or {}):
+        out += [
+            f"## Before/after: toolrelay at `{meta.get('baseline_ref')}` vs this tree, same run",
+            "",
+            table(["figure", "before", "after"], before_after(results)),
+            "",
+        ]
     for model in ("size-200", "size-10000"):
         if f"overhead_{model}" in results:
             out += [
