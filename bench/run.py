@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.baseline_ref:
             base_src = export_ref(args.baseline_ref)
-            results["meta"]["baseline_ref"] = args.baseline_ref
+            results["meta"]["baseline_ref"] = f"{args.baseline_ref} = {base_src.name[9:]}"
             launches["toolrelay-base"] = lambda: gateway_launch(
                 config, free_port(), name="toolrelay-base", source=base_src
             )
