@@ -29,6 +29,7 @@ from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, buil
 from gateway.routes import health, inference, management, messages, metrics, models
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
+from gateway.upstream_http import build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
 # Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
@@ -37,10 +38,9 @@ log = structlog.get_logger("toolrelay.gateway")
 
 
 def build_http_client() -> httpx.AsyncClient:
-    """The one pooled upstream client shared by every provider."""
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500, keepalive_expiry=60)
-    return httpx.AsyncClient(
-        limits=limits, timeout=httpx.Timeout(600.0, connect=10.0), follow_redirects=False
+    """The one pooled upstream client shared by every provider (httpx API, aiohttp pool)."""
+    return build_upstream_client(
+        max_connections=2000, keepalive_expiry=60, timeout=httpx.Timeout(600.0, connect=10.0)
     )
 
 
