@@ -18,6 +18,7 @@ from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.keys.accounts import build_accounts
+from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.routes import health, inference, management, messages, models
@@ -65,6 +66,9 @@ def build_state(
         authenticator=accounts.authenticator,
         hooks=[accounts.limits_hook, accounts.spend_hook],
         accounts=accounts,
+        image_fetch=ImageFetchPolicy.from_allow_hosts(
+            config.file.general_settings.image_fetch_allow_hosts
+        ),
     )
 
 

@@ -10,6 +10,7 @@ import httpx
 from gateway.auth import Authenticator
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
+from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.routing import ModelGroups, Router
 
@@ -30,6 +31,7 @@ class GatewayState:
     authenticator: Authenticator
     hooks: list[RequestHook] = field(default_factory=list)
     accounts: Accounts | None = None  # keys, limits and spend (store-backed)
+    image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)
 
     @property
     def drop_params(self) -> bool:
