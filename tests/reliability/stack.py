@@ -6,6 +6,7 @@ site: `error-500`, `error-429`, `hang`, `disconnect`, `malformed`, `slow-stream-
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -133,3 +134,23 @@ def running_stack(log_dir: Path, extra_general: str = "") -> Iterator[Stack]:
             gateway.stop()
     finally:
         upstream.stop()
+
+
+def spend_rows(stack: Stack, key: str) -> list[dict[str, object]]:
+    with stack.admin() as client:
+        response = client.get("/spend/logs", params={"api_key": key, "limit": "100000"})
+        response.raise_for_status()
+        rows: list[dict[str, object]] = response.json()
+        return rows
+
+
+def wait_spend_rows(
+    stack: Stack, key: str, expected: int, timeout: float = 20.0
+) -> list[dict[str, object]]:
+    """Spend is written in batches off the request path: poll until `expected` rows are in."""
+    deadline = time.monotonic() + timeout
+    rows = spend_rows(stack, key)
+    while len(rows) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rows = spend_rows(stack, key)
+    return rows
