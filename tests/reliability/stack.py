@@ -33,7 +33,7 @@ BEHAVIOURS = (
 )
 
 
-def config_yaml(api_base: str, extra_general: str = "") -> str:
+def config_yaml(api_base: str, extra_general: str = "", batch_seconds: float = 0.2) -> str:
     entries = []
     for behaviour in BEHAVIOURS:
         entries.append(
@@ -59,7 +59,7 @@ def config_yaml(api_base: str, extra_general: str = "") -> str:
         + "\n".join(entries)
         + "\n\nrouter_settings:\n  num_retries: 0\n"
         + "\ngeneral_settings:\n  master_key: os.environ/REL_MASTER_KEY\n"
-        + "  proxy_batch_write_at: 0.2\n"
+        + f"  proxy_batch_write_at: {batch_seconds}\n"
         + extra_general
     )
 
@@ -103,11 +103,12 @@ def start_gateway(
     home: Path,
     extra_general: str = "",
     env: dict[str, str] | None = None,
+    batch_seconds: float = 0.2,
 ) -> ServiceProcess:
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = home / f"config-{port}.yaml"
-    config.write_text(config_yaml(upstream_url, extra_general))
+    config.write_text(config_yaml(upstream_url, extra_general, batch_seconds))
     return start_service(
         "gateway",
         ["-m", "toolrelay", "gateway", "--config", str(config), "--port", str(port)],
