@@ -140,6 +140,8 @@ def running_stack(log_dir: Path, extra_general: str = "") -> Iterator[Stack]:
 def spend_rows(stack: Stack, key: str) -> list[dict[str, object]]:
     with stack.admin() as client:
         response = client.get("/spend/logs", params={"api_key": key, "limit": "100000"})
+        if response.status_code == 503:
+            return []  # the database is still reconnecting; the caller polls again
         response.raise_for_status()
         rows: list[dict[str, object]] = response.json()
         return rows
