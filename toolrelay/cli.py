@@ -17,6 +17,14 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _middleware(args: argparse.Namespace) -> int:
+    from middleware.server import serve
+
+    config = load_config(args.config)
+    serve(config, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     from toolrelay.up import run_stack
 
@@ -42,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--workers", type=int, default=1)
     gateway.add_argument("--log-level", default="info")
     gateway.set_defaults(handler=_gateway)
+
+    middleware = sub.add_parser("middleware", help="run the tool-executing middleware (port 4001)")
+    middleware.add_argument("--config", help="LiteLLM-format config.yaml")
+    middleware.add_argument("--host", default="127.0.0.1")
+    middleware.add_argument("--port", type=int, default=4001)
+    middleware.add_argument("--log-level", default="info")
+    middleware.set_defaults(handler=_middleware)
 
     up = sub.add_parser("up", help="run the whole stack with embedded defaults")
     up.add_argument("--config", help="use this config instead of the embedded defaults")

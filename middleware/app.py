@@ -1,0 +1,88 @@
+"""The middleware's ASGI app: state built in the lifespan, routes, pure ASGI middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from middleware.artifacts import build_store
+from middleware.auth import KeyChecker
+from middleware.context import RequestIdMiddleware
+from middleware.errors import MiddlewareError
+from middleware.gateway_client import GatewayClient
+from middleware.http_io import error_response
+from middleware.loop import ToolLoop
+from middleware.mcp_pool import McpPool, PoolSettings
+from middleware.metrics import Metrics
+from middleware.routes import chat, files, health, mcp, models
+from middleware.runner import ToolRunner
+from middleware.settings import AppSettings
+from middleware.state import AppState
+
+
+def pool_settings(settings: AppSettings) -> PoolSettings:
+    m = settings.middleware
+    return PoolSettings(
+        tool_timeout=m.tool_timeout,
+        tools_list_ttl=m.tools_list_ttl,
+        concurrency=m.server_concurrency,
+        initial_backoff=m.reconnect_initial_backoff,
+        max_backoff=m.reconnect_max_backoff,
+        breaker_threshold=m.breaker_threshold,
+        breaker_cooldown=m.breaker_cooldown,
+        ping_interval=m.health_check_interval,
+    )
+
+
+def build_state(settings: AppSettings, public_url: str) -> AppState:
+    m = settings.middleware
+    gateway = GatewayClient(m.gateway_url, timeout=m.gateway_timeout)
+    store = build_store(
+        settings.storage,
+        public_url=m.public_url or public_url,
+        secret=m.signing_secret,
+    )
+    metrics = Metrics()
+    pool = McpPool(settings.mcp_servers, pool_settings(settings))
+    runner = ToolRunner(pool, store, metrics, max_chars=m.max_tool_result_chars)
+    return AppState(
+        settings=settings,
+        gateway=gateway,
+        keys=KeyChecker(gateway, ttl=m.key_cache_ttl, master_key=settings.master_key),
+        pool=pool,
+        store=store,
+        metrics=metrics,
+        runner=runner,
+        loop=ToolLoop(gateway, runner, m.max_iterations),
+    )
+
+
+async def _middleware_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MiddlewareError)
+    return error_response(exc)
+
+
+def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
+    state = build_state(settings, public_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with state.pool.running():
+            try:
+                yield
+            finally:
+                await state.gateway.aclose()
+
+    app = Starlette(
+        routes=[*chat.routes, *models.routes, *mcp.routes, *files.routes, *health.routes],
+        middleware=[Middleware(RequestIdMiddleware)],
+        exception_handlers={MiddlewareError: _middleware_error},
+        lifespan=lifespan,
+    )
+    app.state.middleware = state
+    return app

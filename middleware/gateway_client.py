@@ -1,0 +1,91 @@
+"""The one pooled HTTP client to the gateway: chat (stream=false), models, key info.
+
+Transport errors and error statuses are mapped here, once, to `GatewayHTTPError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from middleware.context import REQUEST_ID_HEADER, current_request_id
+from middleware.errors import GatewayHTTPError, GatewayUnreachable
+
+JSON = dict[str, Any]
+
+
+def _error_body(response: httpx.Response) -> JSON:
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body
+    text = response.text[:500] or response.reason_phrase
+    return {"error": {"message": text, "type": "api_error", "param": None, "code": None}}
+
+
+class GatewayClient:
+    def __init__(self, base_url: str, *, timeout: float, client: httpx.AsyncClient | None = None):
+        self.base_url = base_url.rstrip("/")
+        self._http = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _headers(self, authorization: str | None) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if authorization:
+            headers["authorization"] = authorization
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        return headers
+
+    async def _send(
+        self, method: str, path: str, authorization: str | None, body: JSON | None = None
+    ) -> httpx.Response:
+        try:
+            return await self._http.request(
+                method,
+                f"{self.base_url}{path}",
+                content=orjson.dumps(body) if body is not None else None,
+                headers=self._headers(authorization),
+            )
+        except httpx.TimeoutException as exc:
+            raise GatewayUnreachable(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def chat(self, body: JSON, authorization: str | None) -> JSON:
+        response = await self._send("POST", "/v1/chat/completions", authorization, body)
+        if response.status_code >= 400:
+            raise GatewayHTTPError(response.status_code, _error_body(response))
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise GatewayHTTPError(
+                502,
+                {"error": {"message": "gateway answered invalid JSON", "type": "api_error"}},
+            ) from None
+        if not isinstance(data, dict):
+            raise GatewayHTTPError(
+                502, {"error": {"message": "gateway answered a non-object", "type": "api_error"}}
+            )
+        return data
+
+    async def get_raw(self, path: str, authorization: str | None) -> httpx.Response:
+        """A GET whose answer is passed through as is (`/v1/models`, `/key/info`)."""
+        return await self._send("GET", path, authorization)
+
+    async def reachable(self) -> bool:
+        try:
+            response = await self._http.get(f"{self.base_url}/health/liveliness", timeout=3.0)
+        except httpx.TransportError:
+            return False
+        return response.status_code < 500

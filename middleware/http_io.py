@@ -1,0 +1,53 @@
+"""Small wire helpers: orjson responses, reading a JSON object body, the bearer key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from middleware.errors import BadRequestError, MiddlewareError
+
+JSON = dict[str, Any]
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(exc: MiddlewareError) -> Response:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+async def read_json_object(request: Request) -> JSON:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequestError("Request body too large.", code="request_too_large")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequestError("Request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("Request body must be a JSON object.")
+    return body
+
+
+def bearer_key(headers: Mapping[str, str]) -> str | None:
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    for name in ("x-litellm-api-key", "api-key", "x-api-key"):
+        raw = headers.get(name)
+        if raw and raw.strip():
+            value = raw.strip()
+            return value[7:].strip() if value.lower().startswith("bearer ") else value
+    return None

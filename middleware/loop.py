@@ -1,0 +1,255 @@
+"""The tool loop: call the model (stream=false), run its MCP calls, repeat until it answers.
+
+- MCP calls of one turn run concurrently, each bounded by the pool's timeout and
+  per-server concurrency cap; failures come back to the model as tool messages.
+- Calls to the client's own tools end the loop: they go back to the client. MCP calls made
+  in that same turn still run, and travel in the reply's progress blocks (see `history`).
+- A call identical to an earlier one in this loop (same name and arguments) is not run
+  again; the model is told so.
+- After `max_iterations` model calls with tool calls, one more call without tools gets the
+  final answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+import orjson
+
+from middleware.gateway_client import GatewayClient
+from middleware.progress import ProgressCall, render_block
+from middleware.runner import ToolRunner
+from middleware.tools import RequestTools
+from middleware.usage import add_usage, empty_usage
+
+JSON = dict[str, Any]
+FINAL_NOTE = (
+    "[toolrelay] The tool-call limit for this request was reached. Answer now with what "
+    "you have, without calling tools."
+)
+
+
+class LoopEvents(Protocol):
+    async def tool_finished(self, block: str) -> None: ...
+
+
+class NoEvents:
+    async def tool_finished(self, block: str) -> None:
+        return None
+
+
+@dataclass
+class LoopTimings:
+    """Where the time went: for the benchmark of the middleware's own cost."""
+
+    model_seconds: float = 0.0
+    tool_seconds: float = 0.0
+
+
+@dataclass
+class LoopOutcome:
+    response: JSON  # the last gateway response, with the final message and summed usage
+    message: JSON
+    finish_reason: str
+    usage: dict[str, int]
+    iterations: int
+    blocks: list[str] = field(default_factory=list)
+    client_calls: list[JSON] = field(default_factory=list)
+    response_text: str = ""  # the model's own text in the final message (no blocks)
+    timings: LoopTimings = field(default_factory=LoopTimings)
+
+
+def _call_key(name: str, arguments: str) -> tuple[str, str]:
+    try:
+        parsed = orjson.loads(arguments or "{}")
+    except orjson.JSONDecodeError:
+        return name, arguments
+    return name, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _parse_arguments(raw: Any) -> dict[str, Any] | str:
+    """The arguments object, or a message saying why it is unusable."""
+    if isinstance(raw, dict):
+        return raw
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return f"Tool error: the arguments are not valid JSON ({exc})."
+    if not isinstance(value, dict):
+        return "Tool error: the arguments must be a JSON object."
+    return value
+
+
+@dataclass
+class _Turn:
+    call: JSON
+    name: str
+    arguments: str
+    result: str = ""
+
+
+class ToolLoop:
+    def __init__(self, gateway: GatewayClient, runner: ToolRunner, max_iterations: int) -> None:
+        self.gateway = gateway
+        self.runner = runner
+        self.max_iterations = max_iterations
+
+    async def run(
+        self,
+        body: JSON,
+        messages: list[JSON],
+        tools: RequestTools,
+        authorization: str | None,
+        events: LoopEvents,
+    ) -> LoopOutcome:
+        request = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
+        request["stream"] = False
+        if tools.specs:
+            request["tools"] = tools.specs
+        else:
+            request.pop("tools", None)
+            request.pop("tool_choice", None)
+        messages = list(messages)
+        usage = empty_usage()
+        timings = LoopTimings()
+        seen: dict[tuple[str, str], str] = {}
+        blocks: list[str] = []
+        ids = itertools.count(1)
+        for iteration in range(1, self.max_iterations + 1):
+            response = await self._model(request, messages, authorization, timings)
+            add_usage(usage, response.get("usage"))
+            message, finish = _first_choice(response)
+            calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+            if not calls:
+                return LoopOutcome(
+                    response,
+                    message,
+                    _answer_finish(finish),
+                    usage,
+                    iteration,
+                    blocks,
+                    timings=timings,
+                )
+            for call in calls:
+                if not call.get("id"):
+                    call["id"] = f"call_toolrelay_{next(ids)}"
+            client_calls = [c for c in calls if _name(c) in tools.client_names]
+            server_calls = [c for c in calls if _name(c) not in tools.client_names]
+            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings)
+            if client_calls:
+                reply = dict(message)
+                reply["content"] = "".join(blocks) + (message.get("content") or "")
+                reply["tool_calls"] = client_calls
+                return LoopOutcome(
+                    response,
+                    reply,
+                    "tool_calls",
+                    usage,
+                    iteration,
+                    blocks,
+                    client_calls,
+                    message.get("content") or "",
+                    timings,
+                )
+            messages.append(
+                {"role": "assistant", "content": message.get("content"), "tool_calls": calls}
+            )
+            messages.extend(
+                {"role": "tool", "tool_call_id": t.call["id"], "content": t.result} for t in turns
+            )
+        # OpenAI refuses `tool_choice`/`parallel_tool_calls` without `tools`.
+        dropped = {"tools", "tool_choice", "parallel_tool_calls"}
+        final_request = {k: v for k, v in request.items() if k not in dropped}
+        messages.append({"role": "user", "content": FINAL_NOTE})
+        response = await self._model(final_request, messages, authorization, timings)
+        add_usage(usage, response.get("usage"))
+        message, _ = _first_choice(response)
+        message = {k: v for k, v in message.items() if k != "tool_calls"}
+        return LoopOutcome(
+            response, message, "stop", usage, self.max_iterations + 1, blocks, timings=timings
+        )
+
+    async def _model(
+        self, request: JSON, messages: list[JSON], authorization: str | None, timings: LoopTimings
+    ) -> JSON:
+        request["messages"] = messages
+        started = time.perf_counter()
+        try:
+            return await self.gateway.chat(request, authorization)
+        finally:
+            timings.model_seconds += time.perf_counter() - started
+
+    async def _run_calls(
+        self,
+        calls: list[JSON],
+        tools: RequestTools,
+        seen: dict[tuple[str, str], str],
+        events: LoopEvents,
+        blocks: list[str],
+        timings: LoopTimings,
+    ) -> list[_Turn]:
+        turns = [
+            _Turn(c, _name(c), str((c.get("function") or {}).get("arguments") or "{}"))
+            for c in calls
+        ]
+        started = time.perf_counter()
+
+        async def finish(turn: _Turn, result: str) -> None:
+            turn.result = result
+            block = render_block(ProgressCall(turn.call["id"], turn.name, turn.arguments, result))
+            blocks.append(block)
+            await events.tool_finished(block)
+
+        async def execute(turn: _Turn) -> None:
+            entry = tools.mcp.get(turn.name)
+            if entry is None:
+                await finish(turn, f"Tool error: there is no tool named '{turn.name}'.")
+                return
+            arguments = _parse_arguments(turn.arguments)
+            if isinstance(arguments, str):
+                await finish(turn, arguments)
+                return
+            shaped = await self.runner.run(entry.server, entry.tool, arguments)
+            await finish(turn, shaped.text)
+
+        async with anyio.create_task_group() as tg:
+            for turn in turns:
+                key = _call_key(turn.name, turn.arguments)
+                earlier = seen.get(key)
+                if earlier is not None:
+                    await finish(
+                        turn,
+                        f"Not run again: this exact call ({turn.name} with the same arguments) "
+                        f"was already made in this turn (tool_call_id {earlier}); its result is "
+                        "above. Use that result, or call something different.",
+                    )
+                    continue
+                seen[key] = turn.call["id"]
+                tg.start_soon(execute, turn)
+        timings.tool_seconds += time.perf_counter() - started
+        return turns
+
+
+def _name(call: JSON) -> str:
+    function = call.get("function")
+    return str(function.get("name")) if isinstance(function, dict) else ""
+
+
+def _first_choice(response: JSON) -> tuple[JSON, str | None]:
+    choices = response.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        finish = choices[0].get("finish_reason")
+        if isinstance(message, dict):
+            return message, finish if isinstance(finish, str) else None
+    return {"role": "assistant", "content": ""}, None
+
+
+def _answer_finish(finish: str | None) -> str:
+    return finish if finish and finish != "tool_calls" else "stop"

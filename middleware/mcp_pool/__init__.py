@@ -1,0 +1,24 @@
+"""The MCP client pool: one supervised client per configured server."""
+
+from middleware.mcp_pool.connection import PoolSettings, ServerConnection
+from middleware.mcp_pool.errors import (
+    CircuitOpen,
+    ProtocolFailure,
+    ServerUnavailable,
+    ToolCallFailure,
+    ToolTimeout,
+    UnknownTool,
+)
+from middleware.mcp_pool.pool import McpPool
+
+__all__ = [
+    "CircuitOpen",
+    "McpPool",
+    "PoolSettings",
+    "ProtocolFailure",
+    "ServerConnection",
+    "ServerUnavailable",
+    "ToolCallFailure",
+    "ToolTimeout",
+    "UnknownTool",
+]

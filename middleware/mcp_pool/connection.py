@@ -1,0 +1,256 @@
+"""One long-lived MCP client for one server, kept alive by a supervisor task.
+
+The supervisor connects, lists the tools, then waits: for a TTL (refresh the list), a
+`list_changed` notification (refresh now) or a failed call (ping; reconnect when the ping
+fails). A failed connect marks the server unhealthy and is retried with exponential
+backoff, or at once when a call needs the server. Startup never fails on a down server.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import mcp_types
+import structlog
+from mcp import Client
+from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
+from mcp.shared.exceptions import MCPError
+
+from gateway.config.schema import McpServerEntry
+from middleware.mcp_pool.breaker import CircuitBreaker
+from middleware.mcp_pool.errors import (
+    CircuitOpen,
+    ProtocolFailure,
+    ServerUnavailable,
+    ToolTimeout,
+)
+from middleware.mcp_pool.transport import http_client, make_transport
+
+logger = structlog.get_logger("middleware.mcp")
+CLIENT_INFO = mcp_types.Implementation(name="toolrelay-middleware", version="0.1.0")
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    tool_timeout: float
+    tools_list_ttl: float
+    concurrency: int
+    initial_backoff: float
+    max_backoff: float
+    breaker_threshold: int
+    breaker_cooldown: float
+    ping_timeout: float = 5.0
+    ping_interval: float = 15.0
+
+
+class ServerConnection:
+    def __init__(self, name: str, entry: McpServerEntry, settings: PoolSettings) -> None:
+        self.name = name
+        self.entry = entry
+        self.settings = settings
+        self.timeout = entry.timeout or settings.tool_timeout
+        self.health = "starting"
+        self.last_error: str | None = None
+        self.tools: list[mcp_types.Tool] = []
+        self.tools_version = 0
+        self.breaker = CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
+        self._client: Client | None = None
+        self._connected = anyio.Event()
+        self._retry_now = anyio.Event()
+        self._signal = anyio.Event()
+        self._refresh_wanted = False
+        self._check_wanted = False
+        # `max_concurrency` on a server entry overrides the pool-wide per-server cap.
+        cap = (entry.model_extra or {}).get("max_concurrency")
+        self.concurrency = cap if isinstance(cap, int) and cap > 0 else settings.concurrency
+        self._semaphore = anyio.Semaphore(self.concurrency)
+
+    # -- the supervisor -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        backoff = self.settings.initial_backoff
+        while True:
+            started = time.monotonic()
+            try:
+                await self._lifetime()
+                reason = "connection lost"
+            except Exception as exc:  # boundary: any connect/transport failure means "retry"
+                reason = _describe(exc)
+            self._mark_down(reason)
+            if time.monotonic() - started > 30.0:
+                backoff = self.settings.initial_backoff
+            with anyio.move_on_after(backoff):
+                await self._retry_now.wait()
+            self._retry_now = anyio.Event()
+            backoff = min(backoff * 2, self.settings.max_backoff)
+
+    async def _lifetime(self) -> None:
+        async with AsyncExitStack() as stack:
+            http = None
+            if self.entry.transport not in {"sse", "stdio"}:
+                http = await stack.enter_async_context(http_client(self.entry, self.timeout))
+            client = Client(
+                make_transport(self.entry, http),
+                cache=None,
+                client_info=CLIENT_INFO,
+                message_handler=self._on_message,
+            )
+            await stack.enter_async_context(client)
+            await self._refresh_tools(client)
+            self._mark_up(client)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._listen, client)
+                await self._watch(client)
+                tg.cancel_scope.cancel()
+
+    async def _watch(self, client: Client) -> None:
+        """Until the connection is found broken: refresh tools on TTL or list_changed, and
+        ping now and then, so a restarted server gets a fresh session before a call fails."""
+        refreshed_at = pinged_at = time.monotonic()
+        settings = self.settings
+        while True:
+            now = time.monotonic()
+            wait = min(
+                refreshed_at + settings.tools_list_ttl - now,
+                pinged_at + settings.ping_interval - now,
+            )
+            with anyio.move_on_after(max(wait, 0.0)):
+                await self._signal.wait()
+            self._signal = anyio.Event()
+            now = time.monotonic()
+            if self._check_wanted or now - pinged_at >= settings.ping_interval:
+                self._check_wanted = False
+                pinged_at = now
+                if not await self._ping(client):
+                    return
+            if self._refresh_wanted or now - refreshed_at >= settings.tools_list_ttl:
+                self._refresh_wanted = False
+                await self._refresh_tools(client)
+                refreshed_at = time.monotonic()
+
+    async def _ping(self, client: Client) -> bool:
+        with anyio.move_on_after(self.settings.ping_timeout):
+            try:
+                await client.send_ping()
+                return True
+            except Exception:  # boundary: a failed ping is the answer we asked for
+                return False
+        return False
+
+    async def _listen(self, client: Client) -> None:
+        """Modern (2026-07-28) sessions announce list changes only on a listen stream."""
+        try:
+            async with client.listen(tools_list_changed=True) as subscription:
+                async for _event in subscription:
+                    self._wake(refresh=True)
+        except (ListenNotSupportedError, SubscriptionLost, MCPError):
+            return
+        except Exception as exc:  # boundary: without a listen stream the TTL still refreshes
+            logger.info(
+                "tools/list_changed stream unavailable", server=self.name, error=_describe(exc)
+            )
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, mcp_types.ToolListChangedNotification):
+            self._wake(refresh=True)
+
+    def _wake(self, *, refresh: bool = False, check: bool = False) -> None:
+        self._refresh_wanted |= refresh
+        self._check_wanted |= check
+        self._signal.set()
+
+    async def _refresh_tools(self, client: Client) -> None:
+        tools: list[mcp_types.Tool] = []
+        cursor: str | None = None
+        for _ in range(100):
+            page = await client.list_tools(cursor=cursor)
+            tools.extend(page.tools)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        allowed = self.entry.allowed_tools
+        denied = set(self.entry.disallowed_tools or ())
+        self.tools = [
+            tool
+            for tool in tools
+            if (allowed is None or tool.name in allowed) and tool.name not in denied
+        ]
+        self.tools_version += 1
+
+    def _mark_up(self, client: Client) -> None:
+        self._client = client
+        self.health = "healthy"
+        self.last_error = None
+        self.breaker.reset()
+        self._connected.set()
+        logger.info("mcp server connected", server=self.name, tools=len(self.tools))
+
+    def _mark_down(self, reason: str) -> None:
+        if self._client is not None or self.health == "starting":
+            logger.warning("mcp server unavailable", server=self.name, error=reason)
+        self._client = None
+        self.health = "unhealthy"
+        self.last_error = reason
+        if self._connected.is_set():
+            self._connected = anyio.Event()
+
+    # -- calls ----------------------------------------------------------------------------
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+        limit = self.timeout
+        deadline = time.monotonic() + limit
+        client = self._client
+        if client is None:
+            self._retry_now.set()
+            with anyio.move_on_after(min(limit, 2.0)):
+                await self._connected.wait()
+            client = self._client
+            if client is None:
+                raise ServerUnavailable(
+                    f"MCP server '{self.name}' is unavailable: {self.last_error or 'not connected'}"
+                )
+        if not self.breaker.allow():
+            raise CircuitOpen(
+                f"MCP server '{self.name}' failed repeatedly; calls are paused for "
+                f"{self.settings.breaker_cooldown:g}s"
+            )
+        try:
+            with anyio.fail_after(max(deadline - time.monotonic(), 0.001)):
+                async with self._semaphore:
+                    result = await client.call_tool(tool, arguments)
+        except TimeoutError:
+            self.breaker.record_failure()
+            raise ToolTimeout(
+                f"tool '{tool}' on '{self.name}' timed out after {limit:g}s"
+            ) from None
+        except MCPError as exc:
+            self.breaker.record_failure()
+            self._wake(check=True)
+            raise ProtocolFailure(f"MCP error {exc.code}: {exc.message}") from exc
+        except Exception as exc:  # boundary: transport failures become "unavailable"
+            self.breaker.record_failure()
+            self._wake(check=True)
+            raise ServerUnavailable(f"MCP server '{self.name}' failed: {_describe(exc)}") from exc
+        self.breaker.record_success()
+        return result
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "health": self.health,
+            "circuit": self.breaker.state,
+            "last_error": self.last_error,
+            "transport": self.entry.transport,
+            "tools": len(self.tools),
+        }
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return _describe(exc.exceptions[0])
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

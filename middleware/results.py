@@ -1,0 +1,112 @@
+"""Shaping an MCP tool result for the model and for the REST API.
+
+Text stays text. Images, audio and binary resources go to the artifact store and are
+replaced by their URL. Text over the size limit is cut, with a note and a URL to all of it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+import mcp_types
+import orjson
+import structlog
+
+from middleware.artifacts import ArtifactStore
+
+logger = structlog.get_logger("middleware.results")
+
+
+@dataclass
+class ShapedResult:
+    text: str
+    is_error: bool = False
+    content: list[dict[str, Any]] = field(default_factory=list)
+    structured: Any = None
+    outcome: str = "ok"
+
+
+async def _store(store: ArtifactStore, data: bytes, content_type: str) -> str | None:
+    try:
+        return await store.put(data, content_type)
+    except Exception as exc:  # boundary: storage trouble must not lose the tool result
+        logger.warning("artifact store failed", error=str(exc), content_type=content_type)
+        return None
+
+
+async def _binary(
+    store: ArtifactStore, kind: str, b64: str, mime: str
+) -> tuple[str, dict[str, Any]]:
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        return f"[{kind}: invalid base64 data]", {
+            "type": kind,
+            "mimeType": mime,
+            "error": "invalid data",
+        }
+    url = await _store(store, data, mime)
+    if url is None:
+        return f"[{kind} ({mime}, {len(data)} bytes): could not be stored]", {
+            "type": kind,
+            "mimeType": mime,
+            "error": "not stored",
+        }
+    return f"[{kind} ({mime}, {len(data)} bytes): {url}]", {
+        "type": kind,
+        "mimeType": mime,
+        "url": url,
+        "size": len(data),
+    }
+
+
+async def _block(store: ArtifactStore, block: Any) -> tuple[str, dict[str, Any]]:
+    if isinstance(block, mcp_types.TextContent):
+        return block.text, {"type": "text", "text": block.text}
+    if isinstance(block, mcp_types.ImageContent):
+        return await _binary(store, "image", block.data, block.mime_type)
+    if isinstance(block, mcp_types.AudioContent):
+        return await _binary(store, "audio", block.data, block.mime_type)
+    if isinstance(block, mcp_types.EmbeddedResource):
+        resource = block.resource
+        if isinstance(resource, mcp_types.TextResourceContents):
+            return resource.text, {"type": "text", "text": resource.text, "uri": str(resource.uri)}
+        if isinstance(resource, mcp_types.BlobResourceContents):
+            mime = resource.mime_type or "application/octet-stream"
+            text, item = await _binary(store, "resource", resource.blob, mime)
+            item["uri"] = str(resource.uri)
+            return text, item
+    dumped = block.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return orjson.dumps(dumped).decode(), dumped
+
+
+async def shape_result(
+    result: mcp_types.CallToolResult, store: ArtifactStore, max_chars: int
+) -> ShapedResult:
+    texts: list[str] = []
+    content: list[dict[str, Any]] = []
+    for block in result.content:
+        text, item = await _block(store, block)
+        texts.append(text)
+        content.append(item)
+    text = "\n".join(texts)
+    if not text and result.structured_content is not None:
+        text = orjson.dumps(result.structured_content).decode()
+    text = await limit_text(text, store, max_chars)
+    if result.is_error:
+        text = f"Tool error: {text}" if text else "Tool error (no details)."
+    return ShapedResult(text, result.is_error, content, result.structured_content)
+
+
+async def limit_text(text: str, store: ArtifactStore, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    url = await _store(store, text.encode(), "text/plain; charset=utf-8")
+    where = f"Full result: {url}" if url else "The full result could not be stored."
+    return (
+        f"{text[:max_chars]}\n\n[Result truncated: showing {max_chars} of {len(text)} "
+        f"characters. {where}]"
+    )

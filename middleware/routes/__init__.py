@@ -1,0 +1,1 @@
+"""HTTP routes: chat, models, MCP REST, files, health, metrics."""

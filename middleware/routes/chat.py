@@ -1,0 +1,135 @@
+"""`POST /v1/chat/completions`: tools in, the loop, the reply (JSON or SSE)."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from middleware.errors import BadRequestError
+from middleware.history import prepare_history
+from middleware.http_io import JSONResponse, bearer_key, read_json_object
+from middleware.loop import LoopEvents, LoopOutcome, NoEvents
+from middleware.routes._state import app_state
+from middleware.state import AppState
+from middleware.streaming import LoopStream
+from middleware.tools import merge_tools, should_inject
+
+TASK_PREFIX = "### Task:"
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                return str(part.get("text") or "")
+    return ""
+
+
+def is_auxiliary(body: dict[str, Any]) -> bool:
+    """Open WebUI's title/tags/follow-up tasks: non-streaming, no tools, one `### Task:`."""
+    if body.get("stream") or body.get("tools"):
+        return False
+    users = [m for m in body["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+    return len(users) == 1 and _text(users[0].get("content")).lstrip().startswith(TASK_PREFIX)
+
+
+def _authorization(request: Request) -> str | None:
+    key = bearer_key(request.headers)
+    return f"Bearer {key}" if key else None
+
+
+def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
+    body = dict(outcome.response)
+    body["choices"] = [
+        {
+            "index": 0,
+            "message": outcome.message,
+            "finish_reason": outcome.finish_reason,
+            "logprobs": None,
+        }
+    ]
+    body["usage"] = outcome.usage
+    return body
+
+
+async def chat_completions(request: Request) -> Response | ASGIApp:
+    started = time.perf_counter()
+    state = app_state(request)
+    body = await read_json_object(request)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequestError("Missing required parameter: 'messages' (a non-empty list).")
+    authorization = _authorization(request)
+    if is_auxiliary(body):
+        state.metrics.requests.labels("auxiliary", "ok").inc()
+        return JSONResponse(await state.gateway.chat(body, authorization))
+    settings = state.settings.middleware
+    check = await state.keys.check(bearer_key(request.headers))
+    tools = merge_tools(
+        state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
+    )
+    history = prepare_history(messages, settings.history_tool_blocks)
+    run = functools.partial(_run, state, body, history, tools, authorization)
+    if body.get("stream"):
+        options = body.get("stream_options")
+        return LoopStream(
+            run,
+            model=str(body.get("model") or ""),
+            heartbeat=settings.heartbeat_interval,
+            progress=settings.progress,
+            include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
+        )
+    outcome = await run(NoEvents())
+    return JSONResponse(reply_body(outcome), headers=_server_timing(outcome, started))
+
+
+def _server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
+    """Where the time went (model calls, tools, all), for operators and the benchmark."""
+    total = (time.perf_counter() - started) * 1000
+    model = outcome.timings.model_seconds * 1000
+    tools = outcome.timings.tool_seconds * 1000
+    return {
+        "server-timing": f"model;dur={model:.3f}, tools;dur={tools:.3f}, total;dur={total:.3f}",
+        "x-toolrelay-iterations": str(outcome.iterations),
+    }
+
+
+async def _run(
+    state: AppState,
+    body: dict[str, Any],
+    history: list[dict[str, Any]],
+    tools: Any,
+    authorization: str | None,
+    events: LoopEvents,
+) -> LoopOutcome:
+    try:
+        outcome = await state.loop.run(body, history, tools, authorization, events)
+    except Exception:
+        state.metrics.requests.labels("chat", "error").inc()
+        raise
+    state.metrics.requests.labels("chat", "ok").inc()
+    state.metrics.loop_iterations.observe(outcome.iterations)
+    return outcome
+
+
+class _Endpoint:
+    """Starlette calls an endpoint's result as ASGI, so a `LoopStream` can be returned."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive)
+        response = await chat_completions(request)
+        await response(scope, receive, send)
+
+
+routes = [
+    Route("/v1/chat/completions", _Endpoint(), methods=["POST"]),
+    Route("/chat/completions", _Endpoint(), methods=["POST"]),
+]

@@ -1,0 +1,199 @@
+"""The streaming reply: a real SSE stream around the tool loop, as an ASGI response.
+
+While the loop runs, the stream carries one finished progress block per tool and SSE
+comment heartbeats. Then the answer, the finish reason, usage when asked, and `[DONE]`.
+The status is decided late: an error before anything was sent (say the gateway's 401) is
+answered as a plain JSON error with its own status.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import orjson
+import structlog
+from anyio.streams.memory import MemoryObjectSendStream
+from starlette.types import Receive, Scope, Send
+
+from middleware.errors import MiddlewareError
+from middleware.loop import LoopEvents, LoopOutcome
+
+logger = structlog.get_logger("middleware.streaming")
+HEARTBEAT = b": keep-alive\n\n"
+DONE = b"data: [DONE]\n\n"
+ANSWER_PIECE = 512
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+Event = tuple[str, Any]
+
+
+class _Events:
+    def __init__(self, channel: MemoryObjectSendStream[Event], progress: bool) -> None:
+        self.channel = channel
+        self.progress = progress
+
+    async def tool_finished(self, block: str) -> None:
+        if self.progress:
+            await self.channel.send(("block", block))
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
+
+
+class LoopStream:
+    def __init__(
+        self,
+        run: Callable[[LoopEvents], Awaitable[LoopOutcome]],
+        *,
+        model: str,
+        heartbeat: float,
+        progress: bool,
+        include_usage: bool,
+    ) -> None:
+        self.run = run
+        self.model = model
+        self.heartbeat = heartbeat
+        self.progress = progress
+        self.include_usage = include_usage
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return _sse(
+            {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sender, receiver = anyio.create_memory_object_stream[Event](math.inf)
+        events = _Events(sender, self.progress)
+
+        async def work() -> None:
+            try:
+                outcome = await self.run(events)
+            except MiddlewareError as exc:
+                await sender.send(("error", exc))
+                return
+            except Exception:  # boundary: the client gets an error event, never a traceback
+                logger.exception("tool loop failed")
+                await sender.send(("error", MiddlewareError("Internal error in the tool loop.")))
+                return
+            await sender.send(("done", outcome))
+
+        async def watch_disconnect() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    tg.cancel_scope.cancel()
+                    return
+
+        started = False
+
+        async def start() -> None:
+            nonlocal started
+            started = True
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+            await body(self._chunk({"role": "assistant", "content": ""}))
+
+        async def body(data: bytes) -> None:
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+
+        with sender, receiver:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(work)
+                tg.start_soon(watch_disconnect)
+                while True:
+                    event: Event | None = None
+                    with anyio.move_on_after(self.heartbeat):
+                        event = await receiver.receive()
+                    if event is None:
+                        if not started:
+                            await start()
+                        await body(HEARTBEAT)
+                        continue
+                    if await self._handle(*event, started, start, body, send):
+                        break
+                tg.cancel_scope.cancel()
+
+    async def _handle(
+        self,
+        kind: str,
+        payload: Any,
+        started: bool,
+        start: Callable[[], Awaitable[None]],
+        body: Callable[[bytes], Awaitable[None]],
+        send: Send,
+    ) -> bool:
+        if kind == "error" and not started:
+            exc: MiddlewareError = payload
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": orjson.dumps(exc.body())})
+            return True
+        if not started:
+            await start()
+        if kind == "block":
+            await body(self._chunk({"content": payload}))
+            return False
+        if kind == "error":
+            await body(_sse(payload.body()))
+            await send({"type": "http.response.body", "body": DONE, "more_body": False})
+            return True
+        await self._finish(payload, body, send)
+        return True
+
+    async def _finish(
+        self, outcome: LoopOutcome, body: Callable[[bytes], Awaitable[None]], send: Send
+    ) -> None:
+        content = outcome.message.get("content") or ""
+        if outcome.client_calls and self.progress:
+            # The blocks already went out as progress; only the model's own text is left.
+            content = outcome.response_text
+        for start in range(0, len(content), ANSWER_PIECE):
+            await body(self._chunk({"content": content[start : start + ANSWER_PIECE]}))
+        if outcome.client_calls:
+            deltas = [
+                {
+                    "index": i,
+                    "id": call["id"],
+                    "type": "function",
+                    "function": call.get("function") or {},
+                }
+                for i, call in enumerate(outcome.client_calls)
+            ]
+            await body(self._chunk({"tool_calls": deltas}))
+        await body(self._chunk({}, outcome.finish_reason))
+        if self.include_usage:
+            await body(
+                _sse(
+                    {
+                        "id": self.id,
+                        "object": "chat.completion.chunk",
+                        "created": self.created,
+                        "model": self.model,
+                        "choices": [],
+                        "usage": outcome.usage,
+                    }
+                )
+            )
+        await send({"type": "http.response.body", "body": DONE, "more_body": False})
