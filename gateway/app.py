@@ -21,7 +21,7 @@ from gateway.keys.accounts import build_accounts
 from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
-from gateway.routes import health, inference, management, messages, models
+from gateway.routes import health, inference, management, messages, models, openapi
 from gateway.routing import ModelGroups, Router
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
@@ -109,6 +109,7 @@ def create_app(
             *health.routes(state),
             *management.routes(state),
             *ui.routes(state),
+            *openapi.routes(),
         ],
         exception_handlers={
             GatewayError: gateway_error_handler,

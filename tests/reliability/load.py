@@ -154,11 +154,14 @@ async def _client_loop(
 async def run_load(stack: FullStack, clients: int, seconds: float) -> LoadResult:
     result = LoadResult(clients=clients, seconds=seconds)
     key = stack.gateway_stack.new_key(key_alias="load")
-    # Warm-up, so pools and caches exist before the "before" reading.
-    warm = LoadResult(clients=min(clients, 20), seconds=1)
+    # Warm-up at full concurrency, so connection pools and caches are at their working size
+    # before the "before" reading; what grows after it is a leak, not a pool filling up.
+    warm = LoadResult(clients=clients, seconds=max(2.0, seconds / 5))
+    warm_deadline = time.monotonic() + warm.seconds
     async with anyio.create_task_group() as tg:
         for n in range(warm.clients):
-            tg.start_soon(_client_loop, n, stack, key, time.monotonic() + 1, warm)
+            tg.start_soon(_client_loop, n, stack, key, warm_deadline, warm)
+    result.errors.update(warm.errors)
     result.before = {name: read_process(s.process.pid) for name, s in stack.services().items()}
     deadline = time.monotonic() + seconds
     async with anyio.create_task_group() as tg:

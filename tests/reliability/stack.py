@@ -42,9 +42,8 @@ def config_yaml(api_base: str, extra_general: str = "", batch_seconds: float = 0
             f"      model: openai/{behaviour}\n"
             f"      api_base: {api_base}/v1\n"
             "      api_key: os.environ/REL_UPSTREAM_KEY\n"
-            "      timeout: 2\n"
-            "      stream_timeout: 2\n"
-            "      input_cost_per_token: 0.000001\n"
+            + ("      timeout: 2\n      stream_timeout: 2\n" if behaviour == "hang" else "")
+            + "      input_cost_per_token: 0.000001\n"
             "      output_cost_per_token: 0.000002"
         )
     entries.append(
