@@ -137,3 +137,14 @@ def test_thousands_of_messages_and_tools(stack: Stack, key: str) -> None:
         timeout=60,
     )
     assert anthropic.status_code < 500, anthropic.text[:500]
+
+
+@pytest.mark.parametrize("path", ["/user/list", "/key/list"])
+@pytest.mark.parametrize("value", ["abc", "1e3", "9" * 5000, "-1", ""])
+def test_bad_paging_parameters_are_400_not_500(stack: Stack, path: str, value: str) -> None:
+    with stack.admin() as admin:
+        for name in ("page", "page_size", "size"):
+            response = admin.get(path, params={name: value})
+            assert response.status_code in {200, 400}, (path, name, response.text[:300])
+            if response.status_code == 400:
+                _assert_openai_error(response, 400)
