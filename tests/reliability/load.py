@@ -27,6 +27,7 @@ from tests.support.processes import ServiceProcess, free_port, start_service
 class Reading:
     rss_kb: int
     fds: int
+    socket_fds: int
     threads: int
     children: int
 
@@ -52,12 +53,19 @@ class LoadResult:
 def read_process(pid: int) -> Reading:
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    sockets = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            sockets += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue  # closed between listing and reading
     children = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         children += len((task / "children").read_text().split())
     return Reading(
         rss_kb=int(fields["VmRSS"].split()[0]),
         fds=len(os.listdir(f"/proc/{pid}/fd")),
+        socket_fds=sockets,
         threads=int(fields["Threads"]),
         children=children,
     )

@@ -53,6 +53,14 @@ def config_yaml(api_base: str, extra_general: str = "", batch_seconds: float = 0
         f"      api_base: {api_base}\n"
         "      api_key: os.environ/REL_UPSTREAM_KEY"
     )
+    for provider in ("anthropic", "ollama"):
+        entries.append(
+            f"  - model_name: {provider}-echo\n"
+            "    litellm_params:\n"
+            f"      model: {provider}/echo\n"
+            f"      api_base: {api_base}\n"
+            "      api_key: os.environ/REL_UPSTREAM_KEY"
+        )
     return (
         "model_list:\n"
         + "\n".join(entries)
