@@ -43,6 +43,7 @@ class LoadResult:
     after: dict[str, Reading] = field(default_factory=dict)
     spend_expected: int = 0
     spend_found: int = 0
+    error_samples: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
@@ -144,19 +145,22 @@ async def _client_loop(
             try:
                 if stream:
                     async with client.stream("POST", "/v1/chat/completions", json=body) as r:
-                        text = (await r.aread()).decode()
+                        text = (await r.aread()).decode(errors="replace")
                         good = r.status_code == 200 and text.rstrip().endswith("data: [DONE]")
                         kind = f"http-{r.status_code}" if r.status_code != 200 else "bad-stream"
                 else:
                     r = await client.post("/v1/chat/completions", json=body)
+                    text = r.text
                     good = r.status_code == 200 and bool(r.json()["choices"][0]["message"])
                     kind = f"http-{r.status_code}"
             except httpx.HTTPError as exc:
-                good, kind = False, type(exc).__name__
+                good, kind, text = False, type(exc).__name__, repr(exc)
             if good:
                 result.ok += 1
             else:
                 result.errors[kind] += 1
+                if len(result.error_samples) < 10:
+                    result.error_samples.append(f"{base} stream={stream} {kind}: {text[:300]}")
 
 
 async def run_load(stack: FullStack, clients: int, seconds: float) -> LoadResult:

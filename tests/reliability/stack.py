@@ -30,6 +30,7 @@ BEHAVIOURS = (
     "slow-stream-20",
     "latency-300",
     "latency-1500",
+    "scripted-injection",
 )
 
 

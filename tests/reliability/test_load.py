@@ -45,7 +45,9 @@ def test_short_load_through_middleware_and_gateway(tmp_path: Path) -> None:
 def test_soak(tmp_path: Path) -> None:
     clients = int(os.environ.get("SOAK_CLIENTS", "500"))
     seconds = float(os.environ.get("SOAK_SECONDS", "120"))
-    result = _run(tmp_path, clients, seconds)
+    log_dir = Path(os.environ.get("SOAK_LOG_DIR") or tmp_path)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    result = _run(log_dir, clients, seconds)
     report = os.environ.get("SOAK_REPORT")
     if report:
         Path(report).write_text(json.dumps(result.summary(), indent=2, default=str))
