@@ -188,9 +188,13 @@ def routes(state: GatewayState) -> list[Route]:
     return table
 
 
+MAX_PAGE = 2**31 - 1
+
+
 def _positive(text: str | None, default: int) -> int:
     """A page number or size from the query string; bad input is the client's error (400)."""
     try:
-        return max(1, int(text)) if text else default
+        # capped: the page is echoed back, and JSON integers beyond 64 bits cannot be encoded
+        return min(max(1, int(text)), MAX_PAGE) if text else default
     except ValueError:
         raise BadRequestError(f"expected an integer, got {text[:40]!r}") from None

@@ -82,6 +82,10 @@ class TcpProxy:
 
 def _reset(sock: socket.socket) -> None:
     try:
+        sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv() on this socket
+    except OSError:
+        pass
+    try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
     except OSError:
