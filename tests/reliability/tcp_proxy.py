@@ -3,6 +3,7 @@ touching the server itself (other helpers use the same PostgreSQL and Redis)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -81,10 +82,8 @@ class TcpProxy:
 
 
 def _reset(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv() on this socket
-    except OSError:
-        pass
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
