@@ -193,8 +193,10 @@ MAX_PAGE = 2**31 - 1
 
 def _positive(text: str | None, default: int) -> int:
     """A page number or size from the query string; bad input is the client's error (400)."""
+    if not text:
+        return default
     try:
         # capped: the page is echoed back, and JSON integers beyond 64 bits cannot be encoded
-        return min(max(1, int(text)), MAX_PAGE) if text else default
+        return min(max(1, int(text)), MAX_PAGE)
     except ValueError:
         raise BadRequestError(f"expected an integer, got {text[:40]!r}") from None
