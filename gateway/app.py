@@ -23,10 +23,11 @@ from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
+from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
-from gateway.routes import health, inference, management, messages, metrics, models
+from gateway.routes import health, inference, management, messages, metrics, models, openapi
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import build_upstream_client
@@ -90,6 +91,9 @@ def build_state(
         accounts=accounts,
         cache=build_response_cache(config),
         metrics=wiring.metrics,
+        image_fetch=ImageFetchPolicy.from_allow_hosts(
+            config.file.general_settings.image_fetch_allow_hosts
+        ),
     )
 
 
@@ -134,6 +138,7 @@ def create_app(
             *management.routes(state),
             *metrics.routes(state),
             *ui.routes(state),
+            *openapi.routes(),
         ],
         exception_handlers={
             GatewayError: gateway_error_handler,

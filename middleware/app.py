@@ -19,7 +19,7 @@ from middleware.http_io import error_response
 from middleware.loop import ToolLoop
 from middleware.mcp_pool import McpPool, PoolSettings
 from middleware.metrics import Metrics
-from middleware.routes import chat, files, health, mcp, models
+from middleware.routes import chat, files, health, mcp, models, openapi
 from middleware.runner import ToolRunner
 from middleware.settings import AppSettings
 from middleware.state import AppState
@@ -79,7 +79,14 @@ def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
                 await state.gateway.aclose()
 
     app = Starlette(
-        routes=[*chat.routes, *models.routes, *mcp.routes, *files.routes, *health.routes],
+        routes=[
+            *chat.routes,
+            *models.routes,
+            *mcp.routes,
+            *files.routes,
+            *health.routes,
+            *openapi.routes,
+        ],
         middleware=[Middleware(RequestIdMiddleware)],
         exception_handlers={MiddlewareError: _middleware_error},
         lifespan=lifespan,

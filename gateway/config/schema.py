@@ -90,6 +90,8 @@ class GeneralSettings(_Section):
     max_parallel_requests: int | None = Field(default=None, ge=1)
     max_request_size_mb: float | None = Field(default=None, gt=0)
     maximum_spend_logs_retention_period: str | None = None
+    # toolrelay only: image URL hosts the gateway may fetch although they are not public
+    image_fetch_allow_hosts: list[str] = Field(default_factory=list)
 
 
 class McpServerEntry(_Section):

@@ -12,7 +12,7 @@ import structlog
 from gateway.auth import Principal, presented_key
 from gateway.errors import AuthenticationError, ServiceUnavailableError
 from gateway.keys.cache import EntityCache
-from gateway.keys.hashing import hash_key
+from gateway.keys.hashing import hash_presented_key
 from gateway.keys.model import Entity, Limits
 from gateway.store.database import StoreUnavailableError
 
@@ -38,7 +38,7 @@ class VirtualKeyAuthenticator:
             key.encode(), self.master_key.encode()
         ):
             return Principal(kind="master", is_admin=True, key_alias="master")
-        token = hash_key(key)
+        token = hash_presented_key(key)
         entity = self.cache.get("key", token)
         if entity is None:
             if self.master_key is None:

@@ -20,6 +20,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def hash_presented_key(key: str) -> str:
+    """The id of a key a client presents as its credential: always hashed, so the stored
+    token (visible in spend logs and `/key/info`) is never itself a credential."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def display_name(key: str) -> str:
     return f"{key[:3]}...{key[-4:]}"
 

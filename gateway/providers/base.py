@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
 from gateway.deployments import Deployment
+from gateway.providers.image_fetch import ImageFetchPolicy
 
 JSON = dict[str, Any]
 
@@ -22,6 +23,7 @@ class ProviderCall:
     timeout: float
     request_id: str
     drop_params: bool = False
+    image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)  # SSRF allowlist
 
 
 class Provider(Protocol):

@@ -78,7 +78,7 @@ class GeminiProvider:
     async def _request(self, call: ProviderCall) -> JSON:
         body = upstream_body(call)
         body["messages"] = await inline_remote_images(
-            self.http, body.get("messages") or [], call.timeout
+            self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )
         return generate_request(body, drop_params=call.drop_params)
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from gateway.errors import BadRequestError
+from gateway.providers.image_fetch import ImageFetchPolicy, guarded_get
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -56,9 +57,14 @@ def has_remote_images(messages: list[Any]) -> bool:
 
 
 async def inline_remote_images(
-    http: httpx.AsyncClient, messages: list[Any], upstream_timeout: float
+    http: httpx.AsyncClient,
+    messages: list[Any],
+    upstream_timeout: float,
+    policy: ImageFetchPolicy | None = None,
 ) -> list[Any]:
-    """A copy of `messages` with every http(s) image URL replaced by a data URL."""
+    """A copy of `messages` with every http(s) image URL replaced by a data URL.
+
+    Only public addresses are fetched unless `policy` allows more (SSRF guard)."""
     if not has_remote_images(messages):
         return messages
     fetched: dict[str, str] = {}
@@ -75,17 +81,21 @@ async def inline_remote_images(
                 parts.append(part)
                 continue
             if url not in fetched:
-                fetched[url] = await _fetch_as_data_url(http, url, upstream_timeout)
+                fetched[url] = await _fetch_as_data_url(
+                    http, url, upstream_timeout, policy or ImageFetchPolicy()
+                )
             parts.append({"type": "image_url", "image_url": {"url": fetched[url]}})
         result.append({**message, "content": parts})
     return result
 
 
-async def _fetch_as_data_url(http: httpx.AsyncClient, url: str, upstream_timeout: float) -> str:
+async def _fetch_as_data_url(
+    http: httpx.AsyncClient, url: str, upstream_timeout: float, policy: ImageFetchPolicy
+) -> str:
     if not url.startswith(("http://", "https://")):
         raise BadRequestError(f"unsupported image URL scheme: {url[:40]!r}", param="messages")
     try:
-        response = await http.get(url, timeout=upstream_timeout, follow_redirects=True)
+        response = await guarded_get(http, policy, url, upstream_timeout)
     except httpx.HTTPError as exc:
         raise BadRequestError(
             f"could not fetch image {url!r}: {type(exc).__name__}", param="messages"

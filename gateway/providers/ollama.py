@@ -43,7 +43,7 @@ class OllamaProvider:
     async def _request(self, call: ProviderCall, *, stream: bool) -> JSON:
         body = upstream_body(call)
         body["messages"] = await inline_remote_images(
-            self.http, body.get("messages") or [], call.timeout
+            self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )
         return chat_request(
             body, call.deployment.model, stream=stream, drop_params=call.drop_params

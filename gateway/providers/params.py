@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON, ProviderCall
+from gateway.providers.body_shape import check_body_shape
 
 # Fields that steer the gateway itself and must never reach an upstream.
 GATEWAY_ONLY_FIELDS = frozenset(
@@ -32,6 +33,7 @@ GATEWAY_ONLY_FIELDS = frozenset(
 
 def upstream_body(call: ProviderCall) -> JSON:
     """The request body with deployment defaults applied and gateway-only fields removed."""
+    check_body_shape(call.body)
     body: JSON = {**call.deployment.request_defaults}
     for key, value in call.body.items():
         if key not in GATEWAY_ONLY_FIELDS:

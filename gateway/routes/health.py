@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from gateway import __version__
 from gateway.deployments import Deployment
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, PermissionDeniedError
 from gateway.http_io import JSONResponse
 from gateway.providers.base import ProviderCall
 from gateway.state import GatewayState
@@ -71,7 +71,9 @@ def routes(state: GatewayState) -> list[Route]:
         )
 
     async def health(request: Request) -> Response:
-        await state.authenticator.authenticate(request.headers)
+        # It calls every deployment and shows api_base and upstream errors: operators only.
+        if not (await state.authenticator.authenticate(request.headers)).is_admin:
+            raise PermissionDeniedError("Only the master key (admin) may call /health.")
         results = await asyncio.gather(*(_check(state, d) for d in state.groups.all()))
         healthy = [info for ok, info in results if ok]
         unhealthy = [info for ok, info in results if not ok]

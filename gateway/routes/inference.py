@@ -125,6 +125,7 @@ class InferenceCalls:
             timeout=timeout,
             request_id=request_id,
             drop_params=self.state.drop_params,
+            image_fetch=self.state.image_fetch,
         )
 
     def _bind(self, record: CallRecord, deployment: Deployment) -> Provider:

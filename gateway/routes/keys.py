@@ -135,4 +135,4 @@ def _int(text: str | None, default: int) -> int:
         value = int(text) if text is not None else default
     except ValueError:
         raise BadRequestError(f"expected an integer, got {text!r}") from None
-    return max(1, value)
+    return min(max(1, value), 2**31 - 1)  # echoed back; JSON integers stop at 64 bits

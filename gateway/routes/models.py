@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.errors import NotFoundError
+from gateway.errors import NotFoundError, PermissionDeniedError
 from gateway.http_io import JSONResponse
+from gateway.limits.hook import allows
 from gateway.state import GatewayState
 
 
@@ -20,20 +21,23 @@ def routes(state: GatewayState) -> list[Route]:
         return {"id": name, "object": "model", "created": created, "owned_by": "toolrelay"}
 
     async def list_models(request: Request) -> Response:
-        await state.authenticator.authenticate(request.headers)
-        return JSONResponse({"object": "list", "data": [entry(n) for n in state.groups.names()]})
+        principal = await state.authenticator.authenticate(request.headers)
+        names = [n for n in state.groups.names() if allows(principal.models, n)]
+        return JSONResponse({"object": "list", "data": [entry(n) for n in names]})
 
     async def get_model(request: Request) -> Response:
-        await state.authenticator.authenticate(request.headers)
+        principal = await state.authenticator.authenticate(request.headers)
         name = request.path_params["model"]
-        if name not in state.groups.groups:
+        if name not in state.groups.groups or not allows(principal.models, name):
             raise NotFoundError(
                 f"The model '{name}' does not exist.", code="model_not_found", param="model"
             )
         return JSONResponse(entry(name))
 
     async def model_info(request: Request) -> Response:
-        await state.authenticator.authenticate(request.headers)
+        # Deployment details (api_base, limits) are for operators, not for every key.
+        if not (await state.authenticator.authenticate(request.headers)).is_admin:
+            raise PermissionDeniedError("Only the master key (admin) may call /model/info.")
         data = []
         for deployment in state.groups.all():
             params = {

@@ -83,8 +83,7 @@ def routes(state: GatewayState) -> list[Route]:
     async def list_users(request: Request) -> Response:
         await require_admin(state, request)
         q = request.query_params
-        page = max(1, int(q.get("page") or 1))
-        size = max(1, int(q.get("page_size") or 25))
+        page, size = _positive(q.get("page"), 1), _positive(q.get("page_size"), 25)
         found = await management().where("user")
         return JSONResponse(
             {
@@ -187,3 +186,17 @@ def routes(state: GatewayState) -> list[Route]:
             Route(f"{prefix}/unblock", unblock_customers, methods=["POST"]),
         ]
     return table
+
+
+MAX_PAGE = 2**31 - 1
+
+
+def _positive(text: str | None, default: int) -> int:
+    """A page number or size from the query string; bad input is the client's error (400)."""
+    if not text:
+        return default
+    try:
+        # capped: the page is echoed back, and JSON integers beyond 64 bits cannot be encoded
+        return min(max(1, int(text)), MAX_PAGE)
+    except ValueError:
+        raise BadRequestError(f"expected an integer, got {text[:40]!r}") from None

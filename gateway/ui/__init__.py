@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from gateway import oidc
-from gateway.errors import NotFoundError, ServiceUnavailableError
+from gateway.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from gateway.state import GatewayState
 
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +37,9 @@ def routes(state: GatewayState) -> list[BaseRoute]:
         return RedirectResponse("/ui")
 
     async def proxy(request: Request) -> Response:
+        # The admin page signs in with the master key; nobody else gets a way in here.
+        if not (await state.authenticator.authenticate(request.headers)).is_admin:
+            raise PermissionDeniedError("Only the master key (admin) may use the admin proxy.")
         path = request.path_params["path"]
         if (request.method, path) not in PROXIED:
             raise NotFoundError(f"/ui/middleware/{path} is not available through the admin page.")

@@ -80,6 +80,8 @@ def config_yaml(api_base: str) -> str:
         + "\n".join(entries)
         + "\n\nlitellm_settings:\n  drop_params: false\n"
         + "\ngeneral_settings:\n  master_key: os.environ/GATEWAY_MASTER_KEY\n"
+        # the loopback image server stands in for a host the operator allowed
+        + "  image_fetch_allow_hosts: ['127.0.0.1']\n"
     )
 
 
