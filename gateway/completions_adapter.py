@@ -28,18 +28,17 @@ def chat_body_from_completion(body: JSON) -> JSON:
     return chat
 
 
-def completion_from_chat(chat: JSON) -> JSON:
-    choices = []
-    for choice in chat.get("choices") or []:
-        message = choice.get("message") or {}
-        choices.append(
-            {
-                "text": message.get("content") or "",
-                "index": choice.get("index", 0),
-                "logprobs": None,
-                "finish_reason": choice.get("finish_reason"),
-            }
-        )
+def _as_text_completion(chat: JSON, part: str) -> JSON:
+    """A chat completion (part="message") or chunk (part="delta") in the legacy text shape."""
+    choices = [
+        {
+            "text": (choice.get(part) or {}).get("content") or "",
+            "index": choice.get("index", 0),
+            "logprobs": None,
+            "finish_reason": choice.get("finish_reason"),
+        }
+        for choice in chat.get("choices") or []
+    ]
     result: dict[str, Any] = {
         "id": chat.get("id"),
         "object": "text_completion",
@@ -52,28 +51,12 @@ def completion_from_chat(chat: JSON) -> JSON:
     return result
 
 
+def completion_from_chat(chat: JSON) -> JSON:
+    return _as_text_completion(chat, "message")
+
+
 def completion_chunk_from_chat(chunk: JSON) -> JSON:
-    choices = []
-    for choice in chunk.get("choices") or []:
-        delta = choice.get("delta") or {}
-        choices.append(
-            {
-                "text": delta.get("content") or "",
-                "index": choice.get("index", 0),
-                "logprobs": None,
-                "finish_reason": choice.get("finish_reason"),
-            }
-        )
-    result: dict[str, Any] = {
-        "id": chunk.get("id"),
-        "object": "text_completion",
-        "created": chunk.get("created"),
-        "model": chunk.get("model"),
-        "choices": choices,
-    }
-    if chunk.get("usage") is not None:
-        result["usage"] = chunk["usage"]
-    return result
+    return _as_text_completion(chunk, "delta")
 
 
 async def completion_chunks(chat_chunks: AsyncIterator[JSON]) -> AsyncIterator[JSON]:
