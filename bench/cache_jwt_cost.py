@@ -35,7 +35,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from gateway.auth import MasterKeyAuthenticator
 from gateway.config import config_from_mapping
 from gateway.jwt import with_jwt_auth
-from toolrelay.fake_upstream import command_args
+from testing.fake_upstream import command_args
 
 MASTER = "sk-bench-master"
 AUDIENCE = "bench-gateway"

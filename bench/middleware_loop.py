@@ -28,8 +28,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 MASTER_KEY = "sk-bench"
 MODEL = "bench-loop"

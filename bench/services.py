@@ -97,7 +97,7 @@ def pinned(argv: list[str], core: int | None) -> list[str]:
 
 
 def fake_upstream_launch(port: int) -> Launch:
-    argv = [sys.executable, "-m", "toolrelay.fake_upstream", "--port", str(port)]
+    argv = [sys.executable, "-m", "testing.fake_upstream", "--port", str(port)]
     return Launch("fake-upstream", [*argv, "--record-limit", "1"], {}, port, "/health")
 
 

@@ -1,4 +1,4 @@
-"""The `toolrelay` command: `up`, `gateway`, `middleware`, `mcp NAME`, `fake-upstream`."""
+"""The `toolrelay` command: `up`, `gateway`, `middleware` and `mcp NAME`."""
 
 from __future__ import annotations
 

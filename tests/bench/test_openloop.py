@@ -5,7 +5,7 @@ import pytest
 from bench import openloop
 from bench.openloop import OpenLoopResult, schedule
 from bench.targets import chat_request
-from toolrelay.fake_upstream.runner import serve_in_thread
+from testing.fake_upstream.runner import serve_in_thread
 
 
 def test_schedule_spaces_requests_evenly() -> None:

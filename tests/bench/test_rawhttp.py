@@ -4,7 +4,7 @@ import pytest
 
 from bench.rawhttp import BlockingClient, ProtocolError, ResponseParser, build_request
 from bench.targets import chat_request
-from toolrelay.fake_upstream.runner import serve_in_thread
+from testing.fake_upstream.runner import serve_in_thread
 
 
 def test_build_request_sets_length_and_host() -> None:

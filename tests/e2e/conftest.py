@@ -28,7 +28,7 @@ from tests.middleware.stack import (
 )
 from tests.support.components import POSTGRES_DSN, require_component, tcp_port_open
 from tests.support.processes import ServiceProcess, free_port, start_service
-from tests.toolrelay.fake_upstream.harness import running_fake_upstream
+from tests.testing.fake_upstream.harness import running_fake_upstream
 
 CHAT_MODEL = "owui-sql"
 # Open WebUI's title/tags/follow-up tasks go to their own model (TASK_MODEL_EXTERNAL): the

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 UPSTREAM_KEY = "sk-upstream-secret"
 MASTER_KEY = "sk-gateway-master"

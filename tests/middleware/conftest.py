@@ -21,7 +21,7 @@ from tests.middleware.stack import (
 )
 from tests.support.components import POSTGRES_DSN, tcp_port_open
 from tests.support.processes import ServiceProcess, free_port, start_service
-from tests.toolrelay.fake_upstream.harness import running_fake_upstream
+from tests.testing.fake_upstream.harness import running_fake_upstream
 
 MODELS = [
     "mw-sql",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 MASTER_KEY = "sk-rel-master-7f3a9c1e5b"
 UPSTREAM_KEY = "sk-rel-upstream-2d8e6b4a0c"

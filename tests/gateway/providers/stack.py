@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 MASTER_KEY = "sk-gateway-test"
 UPSTREAM_KEY = "sk-upstream-test"

@@ -18,10 +18,10 @@ import yaml
 from openai import OpenAI
 from redis import Redis
 
+from testing.fake_upstream import FIXED_TEXT
 from tests.support.components import REDIS_URL, require_component, tcp_port_open
 from tests.support.processes import ServiceProcess, free_port, start_service
-from tests.toolrelay.fake_upstream.harness import running_fake_upstream
-from toolrelay.fake_upstream import FIXED_TEXT
+from tests.testing.fake_upstream.harness import running_fake_upstream
 
 MASTER = "sk-router-test"
 HI = [{"role": "user", "content": "hi"}]

@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from gateway.spend.writer import SpendWriter
+from testing.fake_upstream import serve_in_thread
 from tests.gateway.spend.tcp_proxy import TcpProxy
 from tests.gateway.store.databases import (
     CHAT,
@@ -26,7 +27,6 @@ from tests.gateway.store.databases import (
     state_of,
 )
 from tests.support.processes import free_port, start_service
-from toolrelay.fake_upstream import serve_in_thread
 
 
 async def flush_until_written(writer: SpendWriter) -> None:

@@ -13,10 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from testing.fake_upstream import command_args
 from tests.middleware.stack import write_yaml
 from tests.support.components import require_component
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 MASTER = "sk-ui-browser-master"
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")

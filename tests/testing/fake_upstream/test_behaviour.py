@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from toolrelay.fake_upstream.behaviour import Behaviour, Content, parse
-from toolrelay.fake_upstream.reply import Fault
+from testing.fake_upstream.behaviour import Behaviour, Content, parse
+from testing.fake_upstream.reply import Fault
 
 
 def test_unknown_names_are_fixed_text() -> None:

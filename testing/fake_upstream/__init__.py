@@ -1,9 +1,9 @@
 """A fake LLM upstream for tests and benchmarks, with behaviour chosen by model name.
 
 Run it:
-    python -m toolrelay.fake_upstream --host 127.0.0.1 --port 8999 [--require-key KEY]
+    python -m testing.fake_upstream --host 127.0.0.1 --port 8999 [--require-key KEY]
     with serve_in_thread(FakeUpstream()) as base_url: ...          # in-process, free port
-    tests/toolrelay/fake_upstream/harness.py: running_fake_upstream(log_dir)  # subprocess
+    tests/testing/fake_upstream/harness.py: running_fake_upstream(log_dir)  # subprocess
 
 OpenAI routes (also without `/v1`): POST /v1/chat/completions (stream or not, honouring
 `stream_options.include_usage`), POST /v1/completions, POST /v1/embeddings, GET /v1/models.

@@ -12,7 +12,7 @@ import uvicorn
 
 from .app import FakeUpstream
 
-MODULE = "toolrelay.fake_upstream"
+MODULE = "testing.fake_upstream"
 
 
 def uvicorn_config(

@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from toolrelay.fake_upstream import FIXED_TEXT
+from testing.fake_upstream import FIXED_TEXT
 
 USER = [{"role": "user", "content": "How many users are there?"}]
 SQL_TOOL = [

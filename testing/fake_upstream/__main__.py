@@ -1,4 +1,4 @@
-"""`python -m toolrelay.fake_upstream --host 127.0.0.1 --port N [--require-key KEY]`."""
+"""`python -m testing.fake_upstream --host 127.0.0.1 --port N [--require-key KEY]`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .runner import uvicorn_config
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m toolrelay.fake_upstream",
+        prog="python -m testing.fake_upstream",
         description="A scripted fake LLM upstream (OpenAI wire format) for tests and benchmarks.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")

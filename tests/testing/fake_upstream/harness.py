@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
-from toolrelay.fake_upstream import command_args
 
 
 @contextmanager

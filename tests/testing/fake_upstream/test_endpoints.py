@@ -9,7 +9,7 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from toolrelay.fake_upstream import FIXED_TEXT
+from testing.fake_upstream import FIXED_TEXT
 
 
 def test_embeddings_are_deterministic_unit_vectors(client: OpenAI) -> None:

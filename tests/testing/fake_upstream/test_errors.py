@@ -10,7 +10,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from tests.support.processes import ServiceProcess
-from tests.toolrelay.fake_upstream.conftest import TEST_KEY
+from tests.testing.fake_upstream.conftest import TEST_KEY
 
 USER = [{"role": "user", "content": "hello"}]
 

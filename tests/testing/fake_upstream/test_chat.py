@@ -9,8 +9,8 @@ import httpx
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
+from testing.fake_upstream import FIXED_TEXT
 from tests.support.processes import ServiceProcess
-from toolrelay.fake_upstream import FIXED_TEXT
 
 USER = [{"role": "user", "content": "What is the answer?"}]
 TOOLS = [

@@ -6,11 +6,11 @@ from typing import Any
 
 import httpx
 
-from toolrelay.fake_upstream.exchange import Exchange
-from toolrelay.fake_upstream.formats import Route
-from toolrelay.fake_upstream.formats.openai_wire import error_body
-from toolrelay.fake_upstream.routing import RouteTable
-from toolrelay.fake_upstream.state import UpstreamState
+from testing.fake_upstream.exchange import Exchange
+from testing.fake_upstream.formats import Route
+from testing.fake_upstream.formats.openai_wire import error_body
+from testing.fake_upstream.routing import RouteTable
+from testing.fake_upstream.state import UpstreamState
 
 
 async def _nothing(state: UpstreamState, exchange: Exchange, body: Any) -> None:

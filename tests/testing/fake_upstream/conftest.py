@@ -8,7 +8,7 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from tests.support.processes import ServiceProcess
-from tests.toolrelay.fake_upstream.harness import running_fake_upstream
+from tests.testing.fake_upstream.harness import running_fake_upstream
 
 TEST_KEY = "sk-fake-upstream-test"
 

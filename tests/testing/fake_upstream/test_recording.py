@@ -8,7 +8,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from toolrelay.fake_upstream import FakeUpstream, ScriptedReply, serve_in_thread
+from testing.fake_upstream import FakeUpstream, ScriptedReply, serve_in_thread
 
 
 @pytest.fixture(scope="module")

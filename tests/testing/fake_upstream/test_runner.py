@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from toolrelay.fake_upstream import FakeUpstream, serve_in_thread
+from testing.fake_upstream import FakeUpstream, serve_in_thread
 
 
 def test_thread_server_stops_even_with_a_hung_request() -> None:

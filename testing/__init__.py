@@ -1,0 +1,1 @@
+"""Test doubles shared by tests and bench; never packaged or shipped."""
