@@ -30,7 +30,7 @@ from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, buil
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
-from gateway.upstream_http import build_upstream_client
+from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
 # Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
@@ -41,7 +41,9 @@ log = structlog.get_logger("toolrelay.gateway")
 def build_http_client() -> httpx.AsyncClient:
     """The one pooled upstream client shared by every provider (httpx API, aiohttp pool)."""
     return build_upstream_client(
-        max_connections=2000, keepalive_expiry=60, timeout=httpx.Timeout(600.0, connect=10.0)
+        max_connections=2000,
+        keepalive_expiry=IDLE_CONNECTION_EXPIRY,
+        timeout=httpx.Timeout(600.0, connect=10.0),
     )
 
 

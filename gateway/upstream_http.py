@@ -25,17 +25,16 @@ from contextlib import contextmanager
 import aiohttp
 import httpx
 
-# A pooled keep-alive connection can be closed by the upstream (uvicorn closes idle ones after
-# 5 s) just as we reuse it: the write fails or the socket resets before any response byte.
-# httpcore avoided this by polling every pooled socket before reuse (the cost that showed in
-# the profile); aiohttp finds out on use, so such a failure is retried on another connection.
-# The benchmark saw 3 in 160,000 requests without this.
-STALE_CONNECTION_RETRIES = 2
-_STALE_CONNECTION_ERRORS = (
-    aiohttp.ServerDisconnectedError,
-    aiohttp.ClientConnectionResetError,
-    aiohttp.ClientOSError,
-)
+# A request that failed on the wire is never sent again from here: if the upstream read it
+# before the connection dropped, the same generation would run, and be billed, twice, and no
+# client-side signal tells "never arrived" from "arrived, then the peer died". aiohttp itself
+# resends only idempotent methods on a reused connection it found dead. A POST that fails
+# goes to the router as a connection error; its retry policy (`num_retries`, per request or
+# per config) decides whether a second attempt is wanted.
+#
+# The stale keep-alive race (the upstream times an idle connection out just as it is reused)
+# is kept rare instead by expiring idle connections before common servers do (uvicorn: 5 s).
+IDLE_CONNECTION_EXPIRY = 4.0
 
 
 @contextmanager
@@ -107,23 +106,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         url = str(request.url)
         with _mapped_errors(request):
-            for attempt in range(STALE_CONNECTION_RETRIES + 1):
-                try:
-                    response = await self._session.request(
-                        request.method,
-                        url,
-                        headers=headers,
-                        data=body or None,
-                        allow_redirects=False,
-                        compress=None,
-                        timeout=client_timeout,
-                    )
-                    break
-                except _STALE_CONNECTION_ERRORS as exc:
-                    if attempt == STALE_CONNECTION_RETRIES or isinstance(
-                        exc, aiohttp.ClientConnectorError
-                    ):
-                        raise
+            response = await self._session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=body or None,
+                allow_redirects=False,
+                compress=None,
+                timeout=client_timeout,
+            )
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
