@@ -66,6 +66,7 @@ def build_state(
     accounts = build_accounts(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
     )
+    accounts.prices.warn_unpriced(deployments)
     wiring = build_metrics(config, accounts)
     router = build_router(
         config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE

@@ -35,6 +35,7 @@ class CallRecord:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     cache_hit: bool = False
     upstream_seconds: float = 0.0
     first_token_seconds: float | None = None
@@ -55,6 +56,9 @@ class CallRecord:
         details = usage.get("prompt_tokens_details")
         if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
             self.cached_tokens = details["cached_tokens"]
+        written = usage.get("cache_creation_input_tokens")
+        if isinstance(written, int):
+            self.cache_write_tokens = written
 
 
 class RequestHook(Protocol):

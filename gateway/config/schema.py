@@ -92,6 +92,8 @@ class GeneralSettings(_Section):
     maximum_spend_logs_retention_period: str | None = None
     # toolrelay only: image URL hosts the gateway may fetch although they are not public
     image_fetch_allow_hosts: list[str] = Field(default_factory=list)
+    # toolrelay only: let keys with a budget call models nothing prices (they cost 0)
+    allow_unpriced_models: bool = False
 
 
 class McpServerEntry(_Section):

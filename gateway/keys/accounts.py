@@ -116,7 +116,7 @@ def build_accounts(
     db = create_database(database_url_for(general.database_url, data_dir))
     ledger = MemoryLedger()
     cache = EntityCache(db=db, ledger=ledger)
-    prices = PriceTable.bundled()
+    prices = PriceTable.bundled(allow_unpriced=general.allow_unpriced_models)
     writer = SpendWriter(
         db=db,
         spill_path=data_dir / SPILL_FILENAME,

@@ -137,15 +137,12 @@ class LimitsHook:
         checks = self.checks_for(record)
         if not checks:
             return
+        deployments = self.deployments_of(record.model_group)
+        if any(check.max_budget is not None for check in checks):
+            self.prices.require_priced(deployments, record.model_group)
         prompt = estimate_prompt_tokens(record.body)
         output = max_output_tokens(record.body)
-        cost = max(
-            (
-                self.prices.estimate(d, prompt, output)
-                for d in self.deployments_of(record.model_group)
-            ),
-            default=0.0,
-        )
+        cost = max((self.prices.estimate(d, prompt, output) for d in deployments), default=0.0)
         now = datetime.now(UTC)
         counters = self.counters or LocalCounters(self.ledger)
         reservation = await counters.admit(checks, cost, prompt + output, now)

@@ -38,7 +38,9 @@ def token_usage(usage: Any) -> TokenUsage:
     read = _int(usage.get("cache_read_input_tokens"))
     written = _int(usage.get("cache_creation_input_tokens"))
     prompt = _int(usage.get("input_tokens")) + read + written
-    return TokenUsage(prompt, _int(usage.get("output_tokens")), cached=read)
+    return TokenUsage(
+        prompt, _int(usage.get("output_tokens")), cached=read, cache_write=written or None
+    )
 
 
 def _int(value: Any) -> int:

@@ -29,6 +29,7 @@ class TokenUsage:
     completion: int
     cached: int | None = None
     reasoning: int | None = None
+    cache_write: int | None = None
 
     def as_openai(self) -> JSON:
         usage: JSON = {
@@ -40,6 +41,9 @@ class TokenUsage:
             usage["prompt_tokens_details"] = {"cached_tokens": self.cached}
         if self.reasoning is not None:
             usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning}
+        if self.cache_write:
+            # LiteLLM's name for prompt tokens written to the provider's cache (billed apart)
+            usage["cache_creation_input_tokens"] = self.cache_write
         return usage
 
 

@@ -1,9 +1,22 @@
-"""The bundled price table (`prices.json`, documented inside) and cost per request."""
+"""What a request costs: the price table generated from genai-prices, deployment overrides.
+
+Lookup order for a deployment (first hit wins):
+1. its own prices: `input_cost_per_token`/`output_cost_per_token` (and LiteLLM's
+   `cache_read_input_token_cost`/`cache_creation_input_token_cost`), in `litellm_params` or
+   `model_info`; a field left out takes the table's value;
+2. `model_info.base_model`, then the deployment's model, in the table of its provider:
+   the exact name, then the longest name prefix the table lists, then the longest listed
+   name followed by `-` (a dated snapshot such as `gpt-4o-2024-08-06`).
+   So `o3-pro` is priced as `o3-pro`, never as `o3`.
+Local inference (`ollama/`, `lm_studio/`, `hosted_vllm/`, ...) is free by definition.
+Anything else is unpriced: named once at start-up, costed 0, and refused for keys with a
+budget unless `general_settings.allow_unpriced_models: true` (see `require_priced`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -11,75 +24,132 @@ from typing import Any
 import structlog
 
 from gateway.deployments import Deployment
+from gateway.errors import PermissionDeniedError
 from gateway.hooks import CallRecord
 
 log = structlog.get_logger("toolrelay.spend")
 
+# LiteLLM's provider prefixes -> the provider tables in prices.json (genai-prices' ids)
+PRICE_PROVIDERS: Mapping[str, str] = {
+    "openai": "openai",
+    "text-completion-openai": "openai",
+    "azure": "azure",
+    "azure_ai": "azure",
+    "anthropic": "anthropic",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "vertex_ai_beta": "google",
+    "bedrock": "aws",
+    "bedrock_converse": "aws",
+    "cohere": "cohere",
+    "cohere_chat": "cohere",
+    "groq": "groq",
+    "mistral": "mistral",
+    "openrouter": "openrouter",
+    "together_ai": "together",
+    "deepseek": "deepseek",
+    "fireworks_ai": "fireworks",
+    "perplexity": "perplexity",
+    "xai": "x-ai",
+    "cerebras": "cerebras",
+}
+LOCAL_PROVIDERS = frozenset(
+    {"ollama", "ollama_chat", "lm_studio", "hosted_vllm", "vllm", "llamafile"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per token. Cache reads and writes are billed as plain input where a model has no
+    price of its own for them."""
+
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    input: float
-    output: float
-    cached_input: float | None = None
+    """Base rates, and the rates of each prompt-size tier: a prompt above `above` tokens
+    pays that tier's rates for every token (the cliff model Google and Anthropic use)."""
+
+    base: Rates
+    tiers: tuple[tuple[int, Rates], ...] = ()
+
+    def rates_for(self, prompt_tokens: int) -> Rates:
+        rates = self.base
+        for above, tier in self.tiers:
+            if prompt_tokens > above:
+                rates = tier
+        return rates
 
 
-FREE = Price(0.0, 0.0, 0.0)
+FREE = Price(Rates(0.0, 0.0, 0.0, 0.0))
+
+
+def _rates(raw: Mapping[str, Any], fallback: Rates | None = None) -> Rates:
+    def pick(key: str) -> float | None:
+        value = raw.get(key)
+        if value is None and fallback is not None:
+            return getattr(fallback, key)  # type: ignore[no-any-return]
+        return float(value) if value is not None else None
+
+    return Rates(
+        input=pick("input") or 0.0,
+        output=pick("output") or 0.0,
+        cache_read=pick("cache_read"),
+        cache_write=pick("cache_write"),
+    )
+
+
+def _price(raw: Mapping[str, Any]) -> Price:
+    base = _rates(raw)
+    tiers = tuple((int(tier["above"]), _rates(tier, base)) for tier in raw.get("tiers", ()))
+    return Price(base, tiers)
+
+
+def _override(deployment: Deployment, key: str) -> float | None:
+    for source in (deployment.extra_params, deployment.model_info):
+        value = source.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 @dataclass
 class PriceTable:
-    models: Mapping[str, Mapping[str, Price]]
-    aliases: Mapping[str, str] = field(default_factory=dict)
-    free_providers: frozenset[str] = frozenset()
+    """The generated table (`prices.json`): per provider, exact names and name prefixes."""
+
+    providers: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]]
+    allow_unpriced: bool = False
+    _by_deployment: dict[str, Price | None] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
 
     @classmethod
-    def bundled(cls) -> PriceTable:
-        raw = json.loads(resources.files("gateway.spend").joinpath("prices.json").read_text())
-        return cls.from_mapping(raw)
+    def bundled(cls, *, allow_unpriced: bool = False) -> PriceTable:
+        text = resources.files("gateway.spend").joinpath("prices.json").read_text()
+        return cls.from_mapping(json.loads(text), allow_unpriced=allow_unpriced)
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> PriceTable:
-        models = {
-            provider: {name: Price(**entry) for name, entry in entries.items()}
-            for provider, entries in raw["models"].items()
-        }
-        return cls(
-            models=models,
-            aliases=dict(raw.get("aliases", {})),
-            free_providers=frozenset(raw.get("free_providers", ())),
-        )
+    def from_mapping(cls, raw: Mapping[str, Any], *, allow_unpriced: bool = False) -> PriceTable:
+        return cls(providers=raw["providers"], allow_unpriced=allow_unpriced)
 
     def lookup(self, provider: str, model: str) -> Price | None:
-        provider = self.aliases.get(provider, provider)
-        if provider in self.free_providers:
+        if provider in LOCAL_PROVIDERS:
             return FREE
-        table = self.models.get(provider)
+        table = self.providers.get(PRICE_PROVIDERS.get(provider, provider))
         if table is None:
             return None
-        if model in table:
-            return table[model]
-        # Dated snapshots ("gpt-4o-2024-08-06") use their family's price: longest prefix wins.
-        matches = [name for name in table if model.startswith(name + "-")]
-        return table[max(matches, key=len)] if matches else None
-
-    def price_for(self, deployment: Deployment) -> Price:
-        table_price = self._table_price(deployment)
-        if deployment.input_cost_per_token is None and deployment.output_cost_per_token is None:
-            if table_price is None:
-                self._warn_unpriced(deployment)
-                return FREE
-            return table_price
-        base = table_price or FREE
-        return Price(
-            input=deployment.input_cost_per_token
-            if deployment.input_cost_per_token is not None
-            else base.input,
-            output=deployment.output_cost_per_token
-            if deployment.output_cost_per_token is not None
-            else base.output,
-            cached_input=None,
-        )
+        name = model.lower()
+        exact, prefixes = table["exact"], table["prefix"]
+        if name in exact:
+            return _price(exact[name])
+        starts = [prefix for prefix in prefixes if name.startswith(prefix)]
+        if starts:
+            return _price(prefixes[max(starts, key=len)])
+        dated = [known for known in exact if name.startswith(known + "-")]
+        return _price(exact[max(dated, key=len)]) if dated else None
 
     def _table_price(self, deployment: Deployment) -> Price | None:
         base_model = deployment.model_info.get("base_model")
@@ -91,6 +161,69 @@ class PriceTable:
             if found is not None:
                 return found
         return self.lookup(deployment.provider, deployment.model)
+
+    def _resolve(self, deployment: Deployment) -> Price | None:
+        table = self._table_price(deployment)
+        overrides = {
+            "input": deployment.input_cost_per_token,
+            "output": deployment.output_cost_per_token,
+            "cache_read": _override(deployment, "cache_read_input_token_cost"),
+            "cache_write": _override(deployment, "cache_creation_input_token_cost"),
+        }
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if not given:
+            return table
+        if table is None and ("input" not in given or "output" not in given):
+            # half a price is still a price: the missing side costs 0, as in LiteLLM
+            given.setdefault("input", 0.0)
+            given.setdefault("output", 0.0)
+        base = table.base if table is not None else None
+        # an explicit price replaces the table's tiers too: the operator's rate is the rate
+        return Price(_rates(given, base))
+
+    def price_of(self, deployment: Deployment) -> Price | None:
+        """The deployment's price, or None when nothing prices it (resolved once each)."""
+        if deployment.id not in self._by_deployment:
+            self._by_deployment[deployment.id] = self._resolve(deployment)
+        return self._by_deployment[deployment.id]
+
+    def price_for(self, deployment: Deployment) -> Price:
+        price = self.price_of(deployment)
+        if price is None:
+            self._warn_unpriced(deployment)
+            return FREE
+        return price
+
+    def unpriced(self, deployments: Iterable[Deployment]) -> list[Deployment]:
+        return [d for d in deployments if self.price_of(d) is None]
+
+    def warn_unpriced(self, deployments: Iterable[Deployment]) -> None:
+        """One start-up line naming every deployment nothing prices."""
+        missing = self.unpriced(deployments)
+        if not missing:
+            return
+        self._warned.update(d.id for d in missing)
+        log.warning(
+            "no price for these deployments: their requests cost 0, and keys with a budget "
+            "are refused on them unless general_settings.allow_unpriced_models is true; set "
+            "input_cost_per_token/output_cost_per_token on each to price it",
+            deployments=sorted(f"{d.model_name} ({d.provider}/{d.model})" for d in missing),
+        )
+
+    def require_priced(self, deployments: Iterable[Deployment], model_group: str) -> None:
+        """A budget cannot hold on a model that costs nothing here: refuse, clearly."""
+        if self.allow_unpriced:
+            return
+        missing = self.unpriced(deployments)
+        if missing:
+            raise PermissionDeniedError(
+                f"model={model_group} has no price, so this key's budget cannot be enforced "
+                f"on it (deployment {missing[0].provider}/{missing[0].model}). Set "
+                "input_cost_per_token and output_cost_per_token on the deployment, or "
+                "general_settings.allow_unpriced_models: true.",
+                code="unpriced_model",
+                param="model",
+            )
 
     def _warn_unpriced(self, deployment: Deployment) -> None:
         if deployment.id not in self._warned:
@@ -105,17 +238,21 @@ class PriceTable:
     def cost(self, record: CallRecord) -> float:
         if record.deployment is None or record.cache_hit:
             return 0.0
-        price = self.price_for(record.deployment)
+        rates = self.price_for(record.deployment).rates_for(record.prompt_tokens)
         cached = min(record.cached_tokens, record.prompt_tokens)
-        cached_price = price.cached_input if price.cached_input is not None else price.input
+        written = min(record.cache_write_tokens, record.prompt_tokens - cached)
+        plain = record.prompt_tokens - cached - written
+        read_rate = rates.cache_read if rates.cache_read is not None else rates.input
+        write_rate = rates.cache_write if rates.cache_write is not None else rates.input
         return (
-            (record.prompt_tokens - cached) * price.input
-            + cached * cached_price
-            + record.completion_tokens * price.output
+            plain * rates.input
+            + cached * read_rate
+            + written * write_rate
+            + record.completion_tokens * rates.output
         )
 
     def estimate(self, deployment: Deployment | None, prompt_tokens: int, max_tokens: int) -> float:
         if deployment is None:
             return 0.0
-        price = self.price_for(deployment)
-        return prompt_tokens * price.input + max_tokens * price.output
+        rates = self.price_for(deployment).rates_for(prompt_tokens)
+        return prompt_tokens * rates.input + max_tokens * rates.output

@@ -1,13 +1,20 @@
-"""The bundled price table: lookups by provider and model, overrides, and cost per record."""
+"""The price table generated from genai-prices: lookups, overrides, tiers, cache writes, cost."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from gateway.auth import Principal
 from gateway.deployments import Deployment
+from gateway.errors import PermissionDeniedError
 from gateway.hooks import CallRecord
 from gateway.spend.prices import PriceTable
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def deployment(provider: str, model: str, **fields: object) -> Deployment:
@@ -16,14 +23,12 @@ def deployment(provider: str, model: str, **fields: object) -> Deployment:
     )  # type: ignore[arg-type]
 
 
-def record(d: Deployment | None, prompt: int, completion: int, cached: int = 0) -> CallRecord:
+def record(
+    d: Deployment | None, prompt: int, completion: int, cached: int = 0, written: int = 0
+) -> CallRecord:
     r = CallRecord("r", Principal(kind="open", is_admin=True), "chat", "g", {})
-    r.deployment, r.prompt_tokens, r.completion_tokens, r.cached_tokens = (
-        d,
-        prompt,
-        completion,
-        cached,
-    )
+    r.deployment, r.prompt_tokens, r.completion_tokens = d, prompt, completion
+    r.cached_tokens, r.cache_write_tokens = cached, written
     return r
 
 
@@ -48,7 +53,34 @@ def test_common_models_of_every_provider_are_priced(
     prices: PriceTable, provider: str, model: str
 ) -> None:
     price = prices.lookup(provider, model)
-    assert price is not None and price.input > 0 and price.output > price.input
+    assert price is not None and price.base.input > 0 and price.base.output > price.base.input
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [
+        ("groq", "llama-3.3-70b-versatile"),
+        ("openrouter", "openai/gpt-4o"),
+        ("openrouter", "meta-llama/llama-3.1-8b-instruct"),
+        ("mistral", "mistral-large-latest"),
+        ("deepseek", "deepseek-chat"),
+        ("together_ai", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+        ("xai", "grok-3"),
+    ],
+)
+def test_providers_beyond_the_big_three_are_priced(
+    prices: PriceTable, provider: str, model: str
+) -> None:
+    price = prices.lookup(provider, model)
+    assert price is not None and price.base.input > 0 and price.base.output > 0
+
+
+def test_exact_name_wins_over_a_shorter_family(prices: PriceTable) -> None:
+    o3, o3_pro = prices.lookup("openai", "o3"), prices.lookup("openai", "o3-pro")
+    assert o3 is not None and o3_pro is not None
+    assert o3_pro.base.input > o3.base.input  # o3-pro is not billed as o3
+    gpt5, gpt5_pro = prices.lookup("openai", "gpt-5"), prices.lookup("openai", "gpt-5-pro")
+    assert gpt5 is not None and gpt5_pro is not None and gpt5_pro != gpt5
 
 
 def test_snapshots_azure_vertex_and_ollama(prices: PriceTable) -> None:
@@ -63,7 +95,7 @@ def test_snapshots_azure_vertex_and_ollama(prices: PriceTable) -> None:
         "anthropic", "claude-sonnet-4-5"
     )
     free = prices.lookup("ollama", "llama3.1")
-    assert free is not None and free.input == free.output == 0
+    assert free is not None and free.base.input == free.base.output == 0
     assert prices.lookup("openai", "my-finetune") is None
 
 
@@ -73,6 +105,32 @@ def test_cost_uses_cached_input_price(prices: PriceTable) -> None:
     assert prices.cost(record(d, 1000, 100, cached=400)) == pytest.approx(
         600 * 2.5e-6 + 400 * 1.25e-6 + 100 * 1e-5
     )
+
+
+def test_anthropic_cache_writes_are_billed_at_the_write_price(prices: PriceTable) -> None:
+    d = deployment("anthropic", "claude-3-5-sonnet-20241022")
+    # 1000 prompt tokens: 200 read from the cache, 300 written to it, 500 plain
+    assert prices.cost(record(d, 1000, 100, cached=200, written=300)) == pytest.approx(
+        500 * 3e-6 + 200 * 0.3e-6 + 300 * 3.75e-6 + 100 * 15e-6
+    )
+
+
+def test_a_long_prompt_pays_the_tier_price_for_every_token(prices: PriceTable) -> None:
+    d = deployment("gemini", "gemini-2.5-pro")
+    assert prices.cost(record(d, 100_000, 0)) == pytest.approx(100_000 * 1.25e-6)
+    assert prices.cost(record(d, 300_000, 1000)) == pytest.approx(300_000 * 2.5e-6 + 1000 * 15e-6)
+
+
+def test_unpriced_models_are_refused_for_budgets_unless_allowed() -> None:
+    strict, lenient = PriceTable.bundled(), PriceTable.bundled(allow_unpriced=True)
+    mystery, priced = deployment("openai", "mystery"), deployment("openai", "gpt-4o")
+    strict.require_priced([priced], "gpt-4o")
+    with pytest.raises(PermissionDeniedError) as refused:
+        strict.require_priced([priced, mystery], "group")
+    assert refused.value.code == "unpriced_model"
+    assert "input_cost_per_token" in refused.value.message
+    lenient.require_priced([mystery], "group")
+    assert strict.unpriced([priced, mystery, deployment("ollama", "llama3")]) == [mystery]
 
 
 def test_deployment_override_and_base_model(prices: PriceTable) -> None:
@@ -85,3 +143,25 @@ def test_deployment_override_and_base_model(prices: PriceTable) -> None:
     unpriced = deployment("openai", "mystery")
     assert prices.cost(record(unpriced, 1000, 1000)) == 0.0
     assert prices.cost(record(None, 1000, 1000)) == 0.0
+
+
+def test_cache_prices_can_be_overridden_per_deployment(prices: PriceTable) -> None:
+    d = deployment(
+        "anthropic",
+        "claude-3-5-sonnet",
+        input_cost_per_token=1e-6,
+        extra_params={"cache_creation_input_token_cost": 2e-6, "cache_read_input_token_cost": 1e-7},
+    )
+    assert prices.cost(record(d, 100, 10, cached=20, written=30)) == pytest.approx(
+        50 * 1e-6 + 20 * 1e-7 + 30 * 2e-6 + 10 * 15e-6
+    )
+
+
+def test_committed_table_matches_the_pinned_genai_prices_package() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "update_prices.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
