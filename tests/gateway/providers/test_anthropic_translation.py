@@ -135,6 +135,7 @@ def test_documented_response_with_cache_usage_and_thinking() -> None:
         "completion_tokens": 20,
         "total_tokens": 135,
         "prompt_tokens_details": {"cached_tokens": 100},
+        "cache_creation_input_tokens": 5,  # billed at the cache-write price
     }
 
 
