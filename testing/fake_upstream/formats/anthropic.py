@@ -169,7 +169,7 @@ class MessageRenderer:
 
 
 async def messages(state: UpstreamState, exchange: Exchange, body: Any) -> None:
-    parsed = parse(body, exchange.header(b"anthropic-version"))
+    parsed = parse(body, exchange.header(b"anthropic-version"), exchange.header(b"anthropic-beta"))
     if isinstance(parsed, ReplyError):
         await exchange.respond(parsed.status, error_body(parsed), headers=parsed.headers)
         return

@@ -94,6 +94,26 @@ def test_anthropic_sdk_reads_the_fake(claude: anthropic.Anthropic) -> None:
             V,
             "must come first",
         ),
+        (
+            {"model": "echo", "max_tokens": 5, "messages": [USER], "output_config": {"e": 1}},
+            V,
+            "output_config.e: Extra inputs",
+        ),
+        (
+            {"model": "echo", "max_tokens": 5, "messages": [USER], "thinking": {"type": "x"}},
+            V,
+            "thinking: Input tag",
+        ),
+        (
+            {
+                "model": "echo",
+                "max_tokens": 5,
+                "messages": [USER],
+                "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+            },
+            V,  # context management is a beta: refused without its anthropic-beta header
+            "context_management: Extra inputs",
+        ),
     ],
 )
 def test_anthropic_is_strict(
@@ -213,3 +233,18 @@ def test_ollama_refuses_string_arguments_and_streams_by_default(control: httpx.C
     assert streamed.headers["content-type"] == "application/x-ndjson"
     lines = streamed.text.strip().splitlines()
     assert len(lines) > 2 and '"done":true' in lines[-1]
+
+
+def test_anthropic_takes_what_claude_code_sends(control: httpx.Client) -> None:
+    body = {
+        "model": "echo",
+        "max_tokens": 2000,
+        "messages": [USER],
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    }
+    headers = {**V, "anthropic-beta": "claude-code-20250219,context-management-2025-06-27"}
+    response = control.post("/v1/messages", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert [b["type"] for b in response.json()["content"]] == ["thinking", "text"]
