@@ -28,6 +28,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
+from gateway.routes import responses as responses_routes
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import build_upstream_client
@@ -133,6 +134,7 @@ def create_app(
         routes=[
             *inference.routes(state),
             *messages.routes(state),
+            *responses_routes.routes(state),
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),

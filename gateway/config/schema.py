@@ -92,6 +92,8 @@ class GeneralSettings(_Section):
     maximum_spend_logs_retention_period: str | None = None
     # toolrelay only: image URL hosts the gateway may fetch although they are not public
     image_fetch_allow_hosts: list[str] = Field(default_factory=list)
+    # toolrelay only: how long /v1/responses keeps responses for previous_response_id ("30d")
+    responses_retention_period: str | None = None
 
 
 class McpServerEntry(_Section):
