@@ -28,6 +28,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
+from gateway.routes import passthrough as passthrough_routes
 from gateway.routes import responses as responses_routes
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
@@ -135,6 +136,7 @@ def create_app(
             *inference.routes(state),
             *messages.routes(state),
             *responses_routes.routes(state),
+            *passthrough_routes.routes(state),
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),
