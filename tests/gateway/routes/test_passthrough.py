@@ -52,11 +52,14 @@ def _spend_rows(stack: Stack, key: str, model: str, count: int) -> list[dict[str
 
 
 def test_anthropic_sdk_streams_through_with_a_virtual_key(stack: Stack, key: str) -> None:
-    with anthropic.Anthropic(
-        base_url=f"{stack.gateway_url}/anthropic", api_key=key, max_retries=0
-    ) as claude, claude.messages.stream(
-        model="echo", max_tokens=50, messages=[{"role": "user", "content": "pass me through"}]
-    ) as stream:
+    with (
+        anthropic.Anthropic(
+            base_url=f"{stack.gateway_url}/anthropic", api_key=key, max_retries=0
+        ) as claude,
+        claude.messages.stream(
+            model="echo", max_tokens=50, messages=[{"role": "user", "content": "pass me through"}]
+        ) as stream,
+    ):
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "pass me through"
