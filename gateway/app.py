@@ -30,6 +30,7 @@ from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, buil
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
 from gateway.routes import passthrough as passthrough_routes
 from gateway.routes import responses as responses_routes
+from gateway.routes import token_counter as token_counter_routes
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import build_upstream_client
@@ -137,6 +138,7 @@ def create_app(
             *messages.routes(state),
             *responses_routes.routes(state),
             *passthrough_routes.routes(state),
+            *token_counter_routes.routes(state),
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),

@@ -26,7 +26,6 @@ from gateway.anthropic_api.errors import anthropic_error
 from gateway.anthropic_api.request import DEFAULT_MAX_TOKENS, chat_request, untranslatable
 from gateway.anthropic_api.response import anthropic_message
 from gateway.anthropic_api.stream import AnthropicEvents
-from gateway.anthropic_api.tokens import count_tokens
 from gateway.context import current_context
 from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord
@@ -36,6 +35,7 @@ from gateway.providers.anthropic_response import token_usage
 from gateway.providers.base import JSON, Provider, ProviderCall
 from gateway.routes.inference import InferenceCalls, Opener
 from gateway.state import GatewayState
+from gateway.token_counting.counter import TokenCounter
 
 
 def error_response(error: GatewayError) -> JSONResponse:
@@ -56,6 +56,7 @@ def _event(payload: JSON) -> bytes:
 class MessagesRoutes:
     def __init__(self, calls: InferenceCalls) -> None:
         self.calls = calls
+        self.counter = TokenCounter(calls.state)
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -64,15 +65,22 @@ class MessagesRoutes:
             return error_response(exc)
 
     async def count_tokens(self, request: Request) -> Response:
+        """Anthropic's count where the model is on anthropic/, Gemini's on gemini/, else
+        tiktoken or an estimate; `x-toolrelay-token-count` says which, and an estimate is
+        marked in the body too."""
         try:
             state = self.calls.state
             await state.authenticator.authenticate(request.headers)
             native = normalize(await read_json_object(request, state.max_body_bytes))
             state.groups.get(require_model(native))
             chat_request(prepare_for_translation(native))  # the same validation as /v1/messages
+            counted = await self.counter.for_messages(native, request.headers.get("anthropic-beta"))
         except GatewayError as exc:
             return error_response(exc)
-        return JSONResponse({"input_tokens": count_tokens(native)})
+        body: JSON = {"input_tokens": counted.total}
+        if counted.estimated:
+            body["estimated"] = True
+        return JSONResponse(body, headers={"x-toolrelay-token-count": counted.method})
 
     async def _messages(self, request: Request) -> Response:
         state = self.calls.state

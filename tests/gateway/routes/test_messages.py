@@ -334,3 +334,29 @@ def test_malformed_effort_is_a_400(claude: anthropic.Anthropic) -> None:
             extra_body={"output_config": {"effort": "extreme"}},
         )
     assert "output_config.effort" in raised.value.body["error"]["message"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("backend", "method"),
+    [("anthropic", "anthropic_api"), ("gemini", "gemini_api"), ("openai", "estimate")],
+)
+def test_count_tokens_asks_the_provider_where_it_can(
+    backend: str, method: str, claude: anthropic.Anthropic, stack: Stack
+) -> None:
+    raw = claude.messages.with_raw_response.count_tokens(
+        model=f"{backend}-echo",
+        system="Be brief.",
+        messages=[{"role": "user", "content": "count these words please"}],
+    )
+    assert raw.headers["x-toolrelay-token-count"] == method
+    counted = raw.parse()
+    assert counted.input_tokens > 0
+    body = raw.http_response.json()
+    # The fake upstream's model names (`echo`) have no known tokenizer: only that is an estimate.
+    assert body.get("estimated", False) is (method == "estimate")
+    if backend == "anthropic":
+        got = stack.received("echo")
+        assert got["path"] == "/v1/messages/count_tokens"
+        assert "max_tokens" not in got["body"]
+    elif backend == "gemini":
+        assert stack.received("echo")["path"].endswith("/models/echo:countTokens")

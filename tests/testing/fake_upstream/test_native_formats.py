@@ -248,3 +248,24 @@ def test_anthropic_takes_what_claude_code_sends(control: httpx.Client) -> None:
     response = control.post("/v1/messages", json=body, headers=headers)
     assert response.status_code == 200, response.text
     assert [b["type"] for b in response.json()["content"]] == ["thinking", "text"]
+
+
+def test_count_tokens_routes_are_strict(control: httpx.Client) -> None:
+    counted = control.post(
+        "/v1/messages/count_tokens", json={"model": "echo", "messages": [USER]}, headers=V
+    )
+    assert counted.status_code == 200 and counted.json() == {"input_tokens": 1}
+    refused = control.post(
+        "/v1/messages/count_tokens",
+        json={"model": "echo", "max_tokens": 5, "messages": [USER]},
+        headers=V,
+    )
+    assert refused.status_code == 400 and "max_tokens" in refused.json()["error"]["message"]
+    contents = [{"role": "user", "parts": [{"text": "hello there"}]}]
+    gemini = control.post("/v1beta/models/echo:countTokens", json={"contents": contents})
+    assert gemini.status_code == 200 and gemini.json() == {"totalTokens": 3}
+    wrong = control.post(
+        "/v1beta/models/echo:countTokens",
+        json={"generateContentRequest": {"model": "models/other", "contents": contents}},
+    )
+    assert wrong.status_code == 400
