@@ -51,7 +51,7 @@ TRANSLATED_FIELDS = frozenset(
         "timeout",
     }
 )
-_GATEWAY_CONTROLS = ("cache", "tags", "fallbacks", "num_retries", "timeout", "metadata")
+GATEWAY_CONTROLS = ("cache", "tags", "fallbacks", "num_retries", "timeout", "metadata")
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text", "refusal"})
 
@@ -85,7 +85,7 @@ def chat_request(request: JSON, items: list[JSON]) -> JSON:
     choice = _tool_choice(request.get("tool_choice"))
     if choice is not None:
         out["tool_choice"] = choice
-    for name in ("temperature", "top_p", "user", "parallel_tool_calls", *_GATEWAY_CONTROLS):
+    for name in ("temperature", "top_p", "user", "parallel_tool_calls", *GATEWAY_CONTROLS):
         if request.get(name) is not None:
             out[name] = request[name]
     if request.get("max_output_tokens") is not None:

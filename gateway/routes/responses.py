@@ -26,6 +26,17 @@ from gateway.hooks import CallRecord
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.providers.base import JSON, Provider, ProviderCall
+from gateway.responses_api import passthrough
+from gateway.responses_api.carry import (
+    CARRIED_EVENT,
+    CARRIED_RESPONSE,
+    TERMINAL_EVENTS,
+    adopted,
+    adopted_event,
+    carried_events,
+    carried_response,
+)
+from gateway.responses_api.passthrough import takes_responses, upstream_body
 from gateway.responses_api.request import chat_request, input_items, untranslated_fields
 from gateway.responses_api.response import from_completion, history_items, new_item_id, skeleton
 from gateway.responses_api.store import DEFAULT_RETENTION, ResponseStore, StoredResponse
@@ -70,16 +81,34 @@ class ResponsesRoutes:
             )
             return call
 
+        http = state.http
         if record.stream:
-            chunks = await self.calls.open_stream(record, lambda p, c: p.stream(checked(c)))
+            if any(takes_responses(d) for d in state.groups.get(model)):
+                # The cache keeps chat answers; events passed through are not one.
+                record.body["cache"] = {"no-cache": True, "no-store": True}
+
+            def open_events(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
+                if takes_responses(call.deployment):
+                    body = upstream_body(native, conversation, call.deployment.model, stream=True)
+                    return carried_events(passthrough.stream(http, call, body))
+                return provider.stream(checked(call))
+
+            chunks = await self.calls.open_stream(record, open_events)
             events = self._events(record, principal, native, conversation, base, chunks)
             return _sse_response(events)
 
         async def answer(provider: Provider, call: ProviderCall) -> JSON:
+            if takes_responses(call.deployment):
+                body = upstream_body(native, conversation, call.deployment.model, stream=False)
+                return carried_response(await passthrough.create(http, call, body))
             return await provider.chat(checked(call))
 
         completion = await self.calls.complete(record, answer)
-        response = from_completion(base, completion)
+        carried = completion.get(CARRIED_RESPONSE)
+        if isinstance(carried, dict):
+            response = adopted(carried, base)
+        else:
+            response = from_completion(base, completion)
         if native.get("store", True) is not False:
             await self.store.save(principal, model, conversation, response)
         return JSONResponse(response)
@@ -110,12 +139,25 @@ class ResponsesRoutes:
         chunks: AsyncGenerator[JSON, None],
     ) -> AsyncGenerator[JSON, None]:
         events = ResponseEvents(base)
+        passed_through = False
+        store = native.get("store", True) is not False
         try:
             async for chunk in chunks:
-                for event in events.feed(chunk):
+                carried = chunk.get(CARRIED_EVENT)
+                if isinstance(carried, dict):
+                    passed_through = True
+                    event = adopted_event(carried, base)
+                    if event["type"] in TERMINAL_EVENTS and store:
+                        final = event["response"]
+                        await self.store.save(principal, record.model_group, conversation, final)
                     yield event
+                elif not passed_through:
+                    for event in events.feed(chunk):
+                        yield event
         finally:
             await chunks.aclose()
+        if passed_through:
+            return
         closing = list(events.close())
         if events.final is not None and native.get("store", True) is not False:
             # Stored before the client sees `response.completed`, so an immediate follow-up
