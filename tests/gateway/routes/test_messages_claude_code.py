@@ -10,6 +10,7 @@ that each of those was translated, not just tolerated.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,37 @@ def test_claude_code_writes_a_file_with_its_write_tool(
     else:
         parts = [p for c in last["contents"] for p in c["parts"]]
         assert any("functionResponse" in p for p in parts)
+
+
+def test_claude_code_with_a_virtual_key_is_billed_to_it(
+    claude_cli: Path, stack: Stack, tmp_path: Path
+) -> None:
+    _clear(stack)
+    admin = {"Authorization": f"Bearer {MASTER_KEY}"}
+    key = httpx.post(
+        f"{stack.gateway_url}/key/generate", headers=admin, json={"key_alias": "claude-code"}
+    ).json()["key"]
+    stack.script(UPSTREAM_MODEL, [{"text": "Billed to the key."}])
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    run = run_claude(
+        claude_cli,
+        "Say something.",
+        base_url=stack.gateway_url,
+        token=key,
+        model="openai-scripted",
+        workdir=workdir,
+        home=tmp_path / "home",
+    )
+    _assert_ok(run)
+    assert run.result["result"] == "Billed to the key."
+    deadline = time.monotonic() + 20
+    rows: list[dict[str, Any]] = []
+    while not rows and time.monotonic() < deadline:
+        rows = httpx.get(
+            f"{stack.gateway_url}/spend/logs", headers=admin, params={"api_key": key}, timeout=10
+        ).json()
+        if not rows:
+            time.sleep(0.1)
+    assert rows and rows[0]["call_type"] == "messages" and rows[0]["key_alias"] == "claude-code"
+    assert rows[0]["completion_tokens"] > 0
