@@ -28,6 +28,9 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
+from gateway.routes import passthrough as passthrough_routes
+from gateway.routes import responses as responses_routes
+from gateway.routes import token_counter as token_counter_routes
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
@@ -136,6 +139,9 @@ def create_app(
         routes=[
             *inference.routes(state),
             *messages.routes(state),
+            *responses_routes.routes(state),
+            *passthrough_routes.routes(state),
+            *token_counter_routes.routes(state),
             *models.routes(state),
             *health.routes(state),
             *management.routes(state),

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from gateway.auth import Principal
 from gateway.deployments import Deployment
 
-CallType = Literal["chat", "completion", "embedding", "messages"]
+CallType = Literal["chat", "completion", "embedding", "messages", "responses"]
 
 
 @dataclass(slots=True)

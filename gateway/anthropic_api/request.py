@@ -1,8 +1,9 @@
 """Anthropic Messages request -> OpenAI chat request, for any backend in `model_list`.
 
 `tool_result` blocks become `tool` messages placed right after the assistant turn that asked
-for them; the rest of that user turn follows as a user message. Thinking budgets are expressed
-as OpenAI's `reasoning_effort`.
+for them; the rest of that user turn follows as a user message. Thinking budgets and
+`output_config.effort` are expressed as OpenAI's `reasoning_effort`; system-role messages were
+lifted into `system` before (see `compat.normalize`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from gateway.anthropic_api.compat import reasoning_effort, response_format
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 
@@ -48,9 +50,12 @@ def chat_request(native: JSON) -> JSON:
         if tools:
             out["tools"] = tools
     _tool_choice(native.get("tool_choice"), out)
-    effort = _reasoning_effort(native.get("thinking"))
+    effort = reasoning_effort(native)
     if effort is not None:
         out["reasoning_effort"] = effort
+    fmt = response_format(native)
+    if fmt is not None:
+        out["response_format"] = fmt
     if native.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}
@@ -186,15 +191,6 @@ def _tool_choice(choice: Any, out: JSON) -> None:
         out["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
     if choice.get("disable_parallel_tool_use") and out.get("tools"):
         out["parallel_tool_calls"] = False
-
-
-def _reasoning_effort(thinking: Any) -> str | None:
-    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
-        return None
-    budget = thinking.get("budget_tokens")
-    if not isinstance(budget, int) or budget < 2048:
-        return "low"
-    return "medium" if budget < 8192 else "high"
 
 
 _USER_KINDS = frozenset({"text", "image", "tool_result"})

@@ -26,7 +26,8 @@ from gateway.hooks import CallRecord
 JSON = dict[str, Any]
 KEY_HEADER = "x-litellm-cache-key"  # LiteLLM's: present on hits only
 STATUS_HEADER = "x-toolrelay-cache"  # hit | miss
-STREAMABLE_CALL_TYPES = frozenset({"chat"})
+# Both stream chat chunks internally (/v1/responses turns them into events afterwards).
+STREAMABLE_CALL_TYPES = frozenset({"chat", "responses"})
 log = structlog.get_logger("toolrelay.gateway.cache")
 
 

@@ -18,8 +18,16 @@ CALL_TYPES: dict[str, str] = {
     "embedding": "embedding",
     "aembedding": "embedding",
     "anthropic_messages": "messages",
+    "responses": "responses",
+    "aresponses": "responses",
 }
-DEFAULT_CALL_TYPES = ("acompletion", "atext_completion", "aembedding", "anthropic_messages")
+DEFAULT_CALL_TYPES = (
+    "acompletion",
+    "atext_completion",
+    "aembedding",
+    "anthropic_messages",
+    "aresponses",
+)
 DEFAULT_MAX_ENTRIES = 10_000
 
 

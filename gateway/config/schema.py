@@ -94,6 +94,8 @@ class GeneralSettings(_Section):
     image_fetch_allow_hosts: list[str] = Field(default_factory=list)
     # toolrelay only: let keys with a budget call models nothing prices (they cost 0)
     allow_unpriced_models: bool = False
+    # toolrelay only: how long /v1/responses keeps responses for previous_response_id ("30d")
+    responses_retention_period: str | None = None
 
 
 class McpServerEntry(_Section):

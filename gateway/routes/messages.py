@@ -16,11 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from gateway.anthropic_api.compat import (
+    check_untranslated,
+    normalize,
+    prepare_for_translation,
+    untranslated_fields,
+)
 from gateway.anthropic_api.errors import anthropic_error
 from gateway.anthropic_api.request import DEFAULT_MAX_TOKENS, chat_request, untranslatable
 from gateway.anthropic_api.response import anthropic_message
 from gateway.anthropic_api.stream import AnthropicEvents
-from gateway.anthropic_api.tokens import count_tokens
 from gateway.context import current_context
 from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord
@@ -30,6 +35,7 @@ from gateway.providers.anthropic_response import token_usage
 from gateway.providers.base import JSON, Provider, ProviderCall
 from gateway.routes.inference import InferenceCalls, Opener
 from gateway.state import GatewayState
+from gateway.token_counting.counter import TokenCounter
 
 
 def error_response(error: GatewayError) -> JSONResponse:
@@ -50,6 +56,7 @@ def _event(payload: JSON) -> bytes:
 class MessagesRoutes:
     def __init__(self, calls: InferenceCalls) -> None:
         self.calls = calls
+        self.counter = TokenCounter(calls.state)
 
     async def messages(self, request: Request) -> Response:
         try:
@@ -58,28 +65,36 @@ class MessagesRoutes:
             return error_response(exc)
 
     async def count_tokens(self, request: Request) -> Response:
+        """Anthropic's count where the model is on anthropic/, Gemini's on gemini/, else
+        tiktoken or an estimate; `x-toolrelay-token-count` says which, and an estimate is
+        marked in the body too."""
         try:
             state = self.calls.state
             await state.authenticator.authenticate(request.headers)
-            native = await read_json_object(request, state.max_body_bytes)
+            native = normalize(await read_json_object(request, state.max_body_bytes))
             state.groups.get(require_model(native))
-            chat_request(native)  # the same validation as /v1/messages
+            chat_request(prepare_for_translation(native))  # the same validation as /v1/messages
+            counted = await self.counter.for_messages(native, request.headers.get("anthropic-beta"))
         except GatewayError as exc:
             return error_response(exc)
-        return JSONResponse({"input_tokens": count_tokens(native)})
+        body: JSON = {"input_tokens": counted.total}
+        if counted.estimated:
+            body["estimated"] = True
+        return JSONResponse(body, headers={"x-toolrelay-token-count": counted.method})
 
     async def _messages(self, request: Request) -> Response:
         state = self.calls.state
         principal = await state.authenticator.authenticate(request.headers)
-        native = await read_json_object(request, state.max_body_bytes)
+        native = normalize(await read_json_object(request, state.max_body_bytes))
         require_model(native)
         native.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
-        body = chat_request(native)
+        body = chat_request(prepare_for_translation(native))
         beta = request.headers.get("anthropic-beta")
         native_only = untranslatable(native)
+        untranslated = untranslated_fields(native)
         record = await self.calls.begin_with_body(principal, body, "messages")
         if record.stream:
-            opener = self._opener(record, native, beta, native_only)
+            opener = self._opener(record, native, beta, (native_only, untranslated))
             events = await self.calls.open_stream(record, opener)
             return _sse_response(events)
 
@@ -89,7 +104,7 @@ class MessagesRoutes:
                 message = await provider.messages(call, body, beta)
                 record.record_usage(token_usage(message.get("usage")).as_openai())
                 return message
-            _refuse_native_only(native_only, call)
+            _refuse_native_only(native_only, untranslated, call)
             completion = await provider.chat(call)
             record.record_usage(completion.get("usage"))
             return anthropic_message(completion, record.model_group)
@@ -97,19 +112,30 @@ class MessagesRoutes:
         return JSONResponse(await self.calls.complete(record, answer))
 
     def _opener(
-        self, record: CallRecord, native: JSON, beta: str | None, native_only: list[str]
+        self,
+        record: CallRecord,
+        native: JSON,
+        beta: str | None,
+        refused: tuple[list[str], list[str]],
     ) -> Opener:
+        native_only, untranslated = refused
+
         def open_events(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
             if isinstance(provider, AnthropicProvider):
                 body = _native_body(native, call, stream=True)
                 return _recorded(record, provider.messages_stream(call, body, beta))
-            _refuse_native_only(native_only, call)
+            _refuse_native_only(native_only, untranslated, call)
             return _translated(record, provider.stream(call))
 
         return open_events
 
 
-def _refuse_native_only(native_only: list[str], call: ProviderCall) -> None:
+def _refuse_native_only(
+    native_only: list[str], untranslated: list[str], call: ProviderCall
+) -> None:
+    check_untranslated(
+        untranslated, drop_params=call.drop_params, provider=call.deployment.provider
+    )
     if native_only:
         raise BadRequestError(
             f"{', '.join(native_only)} can only be sent to anthropic/ models; "

@@ -31,8 +31,10 @@ Recording: GET /__fake__/requests[?model=] lists what was received (method, path
 JSON body, time, response status, whether it completed); DELETE clears. In process:
 `upstream.recorder`. It is a ring buffer (`--record-limit`, default 10000).
 
-Other wire formats (Anthropic, Gemini, Ollama, Azure) are modules under `formats/` that parse
-into the neutral `Prompt` and render the neutral `Reply`; see `formats/__init__.py`.
+Other wire formats (Anthropic with `count_tokens`, Gemini with `countTokens`, Ollama, Azure,
+and OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`) are modules
+under `formats/` that parse into the neutral `Prompt` and render the neutral `Reply`; see
+`formats/__init__.py`.
 """
 
 from __future__ import annotations

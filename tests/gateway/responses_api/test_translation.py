@@ -1,0 +1,172 @@
+"""Responses <-> chat translation, pure: input items, tools, formats, and the event order of a
+stream that reasons, writes and calls tools."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway import errors
+from gateway.responses_api.request import chat_request, input_items
+from gateway.responses_api.response import history_items, skeleton
+from gateway.responses_api.stream import ResponseEvents
+
+
+def test_items_become_chat_messages_in_order() -> None:
+    items = input_items(
+        [
+            {"role": "developer", "content": "dev rules"},
+            {"role": "user", "content": [{"type": "input_text", "text": "weather?"}]},
+            {
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "checking"}],
+            },
+            {"type": "function_call", "call_id": "c1", "name": "w", "arguments": '{"c":1}'},
+            {"type": "function_call", "call_id": "c2", "name": "w", "arguments": "{}"},
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+            {
+                "type": "function_call_output",
+                "call_id": "c2",
+                "output": [{"type": "input_text", "text": "rainy"}],
+            },
+        ]
+    )
+    body = chat_request({"model": "m", "instructions": "be brief", "max_output_tokens": 9}, items)
+    assert body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "system", "content": "dev rules"},
+        {"role": "user", "content": "weather?"},
+        {
+            "role": "assistant",
+            "content": "checking",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "w", "arguments": '{"c":1}'}},
+                {"id": "c2", "type": "function", "function": {"name": "w", "arguments": "{}"}},
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        {"role": "tool", "tool_call_id": "c2", "content": "rainy"},
+    ]
+    assert body["max_tokens"] == 9
+
+
+def test_tools_formats_and_reasoning() -> None:
+    body = chat_request(
+        {
+            "model": "m",
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+            "tool_choice": {"type": "function", "name": "f"},
+            "text": {"format": {"type": "json_schema", "name": "o", "schema": {"type": "object"}}},
+            "reasoning": {"effort": "low"},
+            "stream": True,
+        },
+        input_items("hi"),
+    )
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    ]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "f"}}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "o", "schema": {"type": "object"}},
+    }
+    assert body["reasoning_effort"] == "low"
+    assert body["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "items", "fragment"),
+    [
+        ({"tools": [{"type": "file_search"}]}, "x", "'file_search' tools"),
+        ({"text": {"format": {"type": "yaml"}}}, "x", "text.format"),
+        ({"tool_choice": "sometimes"}, "x", "tool_choice"),
+        ({}, [{"type": "item_reference", "id": "i"}], "'item_reference' items"),
+        ({}, [{"role": "robot", "content": "x"}], "role"),
+        ({}, [{"type": "function_call_output", "output": "x"}], "call_id"),
+    ],
+)
+def test_bad_requests_are_400s(request_fields: dict, items: object, fragment: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(errors.BadRequestError) as raised:
+        chat_request({"model": "m", **request_fields}, input_items(items))
+    assert fragment in raised.value.message
+
+
+def test_stream_events_reason_then_write_then_call() -> None:
+    events = ResponseEvents(skeleton({"model": "m"}, "resp_1", "m"))
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"reasoning_content": "hmm"}}]},
+        {"choices": [{"index": 0, "delta": {"content": "Let me "}}]},
+        {"choices": [{"index": 0, "delta": {"content": "check."}}]},
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {
+                        "tool_calls": [
+                            {"index": 0, "id": "c1", "function": {"name": "w", "arguments": '{"a"'}}
+                        ]
+                    },
+                }
+            ]
+        },
+        {
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ":1}"}}]},
+                }
+            ]
+        },
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+        {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}},
+    ]
+    out = [e for c in chunks for e in events.feed(c)] + list(events.close())
+    assert [e["type"] for e in out] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    final = events.final
+    assert final is not None and final["status"] == "completed"
+    assert [item["type"] for item in final["output"]] == ["reasoning", "message", "function_call"]
+    assert final["output"][2]["arguments"] == '{"a":1}'
+    assert final["usage"]["total_tokens"] == 7
+    assert history_items(final["output"]) == [
+        {
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "output_text", "text": "Let me check."}],
+        },
+        {"type": "function_call", "call_id": "c1", "name": "w", "arguments": '{"a":1}'},
+    ]
+
+
+def test_a_length_stop_is_incomplete() -> None:
+    events = ResponseEvents(skeleton({"model": "m"}, "resp_1", "m"))
+    out = list(
+        events.feed(
+            {"choices": [{"index": 0, "delta": {"content": "cut"}, "finish_reason": "length"}]}
+        )
+    )
+    out += list(events.close())
+    assert out[-1]["type"] == "response.incomplete"
+    assert out[-1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
