@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from common.netguard import AddressPolicy
 from gateway.deployments import Deployment
-from gateway.providers.image_fetch import ImageFetchPolicy
 
 JSON = dict[str, Any]
 
@@ -23,7 +23,7 @@ class ProviderCall:
     timeout: float
     request_id: str
     drop_params: bool = False
-    image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)  # SSRF allowlist
+    image_fetch: AddressPolicy = field(default_factory=AddressPolicy)  # SSRF allowlist
 
 
 class Provider(Protocol):

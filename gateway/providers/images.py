@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from common.netguard import AddressPolicy
 from gateway.errors import BadRequestError
-from gateway.providers.image_fetch import ImageFetchPolicy, guarded_get
+from gateway.providers.image_fetch import guarded_get
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -60,7 +61,7 @@ async def inline_remote_images(
     http: httpx.AsyncClient,
     messages: list[Any],
     upstream_timeout: float,
-    policy: ImageFetchPolicy | None = None,
+    policy: AddressPolicy | None = None,
 ) -> list[Any]:
     """A copy of `messages` with every http(s) image URL replaced by a data URL.
 
@@ -82,7 +83,7 @@ async def inline_remote_images(
                 continue
             if url not in fetched:
                 fetched[url] = await _fetch_as_data_url(
-                    http, url, upstream_timeout, policy or ImageFetchPolicy()
+                    http, url, upstream_timeout, policy or AddressPolicy()
                 )
             parts.append({"type": "image_url", "image_url": {"url": fetched[url]}})
         result.append({**message, "content": parts})
@@ -90,7 +91,7 @@ async def inline_remote_images(
 
 
 async def _fetch_as_data_url(
-    http: httpx.AsyncClient, url: str, upstream_timeout: float, policy: ImageFetchPolicy
+    http: httpx.AsyncClient, url: str, upstream_timeout: float, policy: AddressPolicy
 ) -> str:
     if not url.startswith(("http://", "https://")):
         raise BadRequestError(f"unsupported image URL scheme: {url[:40]!r}", param="messages")

@@ -9,7 +9,7 @@ import structlog
 from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from mcp_servers._netguard import Guard, NetguardError
+from common.netguard import Guard, NetguardError
 from mcp_servers.browser.errors import BrowserUnavailableError
 from mcp_servers.browser.settings import CHROMIUM_ARGS, BrowserSettings
 

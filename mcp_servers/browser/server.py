@@ -15,8 +15,8 @@ from playwright.async_api import Page
 from pydantic import Field
 from starlette.applications import Starlette
 
+from common.netguard import AddressPolicy, Guard, guarded_proxy
 from mcp_servers._http import build_http_app
-from mcp_servers._netguard import AddressPolicy, Guard, guarded_proxy
 from mcp_servers.browser import tools
 from mcp_servers.browser.engine import BrowserEngine
 from mcp_servers.browser.errors import BrowserToolError, PageActionError

@@ -9,7 +9,7 @@ from urllib.robotparser import RobotFileParser
 import anyio
 import httpx
 
-from mcp_servers._netguard import Guard, GuardedTransport, NetguardError
+from common.netguard import Guard, GuardedTransport, NetguardError
 from mcp_servers.fetch.errors import (
     BlockedURLError,
     ConnectError,

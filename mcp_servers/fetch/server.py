@@ -11,8 +11,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from starlette.applications import Starlette
 
+from common.netguard import AddressPolicy, Guard
 from mcp_servers._http import build_http_app
-from mcp_servers._netguard import AddressPolicy, Guard
 from mcp_servers.fetch.errors import FetchError
 from mcp_servers.fetch.fetcher import Fetcher
 from mcp_servers.fetch.settings import FetchSettings
