@@ -18,7 +18,7 @@ from gateway.providers.anthropic_response import chat_completion
 from gateway.providers.anthropic_stream import AnthropicChunks
 from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.errors import malformed_response
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
@@ -89,7 +89,7 @@ class AnthropicProvider:
 
     def _request(self, call: ProviderCall) -> JSON:
         return messages_request(
-            upstream_body(call), call.deployment.model, drop_params=call.drop_params
+            upstream_chat_request(call), call.deployment.model, drop_params=call.drop_params
         )
 
     async def chat(self, call: ProviderCall) -> JSON:

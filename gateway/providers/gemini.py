@@ -16,7 +16,7 @@ from gateway.providers.gemini_request import generate_request
 from gateway.providers.gemini_response import GeminiChunks, chat_completion
 from gateway.providers.images import inline_remote_images
 from gateway.providers.openai_shapes import embedding_list, estimate_tokens
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
@@ -76,7 +76,7 @@ class GeminiProvider:
         return headers
 
     async def _request(self, call: ProviderCall) -> JSON:
-        body = upstream_body(call)
+        body = upstream_chat_request(call)
         body["messages"] = await inline_remote_images(
             self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )

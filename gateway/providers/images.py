@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from common.chat import ContentPart, Message
 from common.netguard import AddressPolicy
 from gateway.errors import BadRequestError
 from gateway.providers.image_fetch import guarded_get
@@ -25,7 +26,7 @@ class InlineImage:
     data: str  # base64
 
 
-def image_url_of(part: Any) -> str | None:
+def image_url_of(part: ContentPart) -> str | None:
     if not isinstance(part, dict) or part.get("type") != "image_url":
         return None
     value = part.get("image_url")
@@ -46,7 +47,7 @@ def parse_data_url(url: str) -> InlineImage | None:
     return InlineImage(header.removesuffix(";base64") or "image/png", data)
 
 
-def has_remote_images(messages: list[Any]) -> bool:
+def has_remote_images(messages: list[Message]) -> bool:
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
@@ -59,10 +60,10 @@ def has_remote_images(messages: list[Any]) -> bool:
 
 async def inline_remote_images(
     http: httpx.AsyncClient,
-    messages: list[Any],
+    messages: list[Message],
     upstream_timeout: float,
     policy: AddressPolicy | None = None,
-) -> list[Any]:
+) -> list[Message]:
     """A copy of `messages` with every http(s) image URL replaced by a data URL.
 
     Only public addresses are fetched unless `policy` allows more (SSRF guard)."""

@@ -15,7 +15,7 @@ from gateway.providers.errors import malformed_response
 from gateway.providers.images import inline_remote_images
 from gateway.providers.ollama_translate import OllamaChunks, chat_completion, chat_request
 from gateway.providers.openai_shapes import ChunkWriter, embedding_list, estimate_tokens
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.transport import Upstream
 
 DEFAULT_BASE = "http://127.0.0.1:11434"
@@ -41,7 +41,7 @@ class OllamaProvider:
         return headers
 
     async def _request(self, call: ProviderCall, *, stream: bool) -> JSON:
-        body = upstream_body(call)
+        body = upstream_chat_request(call)
         body["messages"] = await inline_remote_images(
             self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )

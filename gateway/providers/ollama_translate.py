@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
+from common.chat import ChatRequest, Message, MessageContent
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 from gateway.providers.images import image_url_of, parse_data_url
@@ -60,11 +60,12 @@ _OPTIONS = {
 _FINISH = {"stop": "stop", "length": "length"}
 
 
-def chat_request(body: JSON, model: str, *, stream: bool, drop_params: bool) -> JSON:
+def chat_request(body: ChatRequest, model: str, *, stream: bool, drop_params: bool) -> JSON:
     body = enforce_supported(body, SUPPORTED, provider="ollama", drop_params=drop_params)
     out: JSON = {"model": model, "messages": _messages(body.get("messages") or [])}
     out["stream"] = stream  # Ollama streams unless told otherwise
-    options: JSON = {name: body[key] for key, name in _OPTIONS.items() if body.get(key) is not None}
+    given = {name: body.get(key) for key, name in _OPTIONS.items()}
+    options: JSON = {name: value for name, value in given.items() if value is not None}
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     if max_tokens:
         options["num_predict"] = max_tokens
@@ -95,7 +96,7 @@ def chat_request(body: JSON, model: str, *, stream: bool, drop_params: bool) -> 
     return out
 
 
-def _messages(messages: list[Any]) -> list[JSON]:
+def _messages(messages: list[Message]) -> list[JSON]:
     names: dict[str, str] = {}
     out: list[JSON] = []
     for message in messages:
@@ -110,8 +111,9 @@ def _messages(messages: list[Any]) -> list[JSON]:
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 name = str(function.get("name"))
-                if isinstance(call.get("id"), str):
-                    names[call["id"]] = name
+                call_id = call.get("id")
+                if isinstance(call_id, str):
+                    names[call_id] = name
                 arguments = tool_arguments(function.get("arguments"))
                 calls.append({"function": {"name": name, "arguments": arguments}})
             if calls:
@@ -131,7 +133,7 @@ def _messages(messages: list[Any]) -> list[JSON]:
     return out
 
 
-def _with_images(role: str, content: Any) -> JSON:
+def _with_images(role: str, content: MessageContent) -> JSON:
     message: JSON = {"role": role, "content": text_of(content)}
     images = []
     for part in content if isinstance(content, list) else []:
