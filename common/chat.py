@@ -122,6 +122,7 @@ class AssistantMessage(TypedDict):
     content: str | None
     tool_calls: NotRequired[list[OutputToolCall]]
     reasoning_content: NotRequired[str]
+    thinking_blocks: NotRequired[list[JSONObject]]  # Anthropic's, to send back next turn
 
 
 class Choice(TypedDict):

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from common.chat import ChatRequest, Message, MessageContent
+from common.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    Message,
+    MessageContent,
+    OutputToolCall,
+)
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 from gateway.providers.images import image_url_of, parse_data_url
@@ -156,7 +163,7 @@ def token_usage(response: JSON) -> TokenUsage:
     )
 
 
-def _calls(message: JSON) -> list[JSON]:
+def _calls(message: JSON) -> list[OutputToolCall]:
     calls = []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
@@ -176,7 +183,7 @@ def finish_reason(response: JSON, has_calls: bool) -> str:
     return _FINISH.get(str(response.get("done_reason")), "stop")
 
 
-def chat_completion(response: JSON, model: str) -> JSON:
+def chat_completion(response: JSON, model: str) -> ChatCompletion:
     message = response.get("message") or {}
     calls = _calls(message)
     reply = assistant_message(
@@ -198,7 +205,7 @@ class OllamaChunks:
     done: bool = False
     _started: bool = field(default=False)
 
-    def feed(self, line: JSON) -> Iterator[JSON]:
+    def feed(self, line: JSON) -> Iterator[ChatCompletionChunk]:
         if not self._started:
             self._started = True
             yield self.writer.role()
