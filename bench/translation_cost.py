@@ -6,7 +6,8 @@ For each provider, one representative chat request (system prompt, a multi-turn 
 tool call and its result, two tools with JSON schemas) is translated to the provider's shape and
 one representative native answer (text plus a tool call, with usage) is translated back; the
 streamed column translates a 40-piece text stream plus a tool call and the usage chunk. No
-network, no JSON encoding: only the translators. Reports the median of `rounds` timings in
+network, no JSON encoding: only the translators, plus the chat route's one body check (which
+runs once per request, before any of them). Reports the median of `rounds` timings in
 microseconds.
 """
 
@@ -33,6 +34,7 @@ from gateway.providers.anthropic_stream import AnthropicChunks
 from gateway.providers.base import ProviderCall
 from gateway.providers.openai_shapes import ChunkWriter
 from gateway.providers.params import upstream_body
+from gateway.request_checks import chat_request
 
 JSON = dict[str, Any]
 WORDS = [f"word{i} " for i in range(40)]
@@ -261,6 +263,10 @@ def azure_once() -> None:
     upstream_body(AZURE_CALL)  # Azure speaks OpenAI: only gateway fields are removed
 
 
+def route_check_once() -> None:
+    chat_request(CHAT)  # the chat route's one body check (model, messages, nested types)
+
+
 def inbound_once() -> None:
     anthropic_inbound_request(ANTHROPIC_INBOUND)
     anthropic_message(OPENAI_COMPLETION, "group")
@@ -316,6 +322,7 @@ CASES: dict[str, tuple[Callable[[], None], Callable[[], None] | None]] = {
     "ollama/": (ollama_once, ollama_stream),
     "azure/": (azure_once, None),
     "/v1/messages (inbound)": (inbound_once, inbound_stream),
+    "chat body check (route)": (route_check_once, None),
 }
 
 
