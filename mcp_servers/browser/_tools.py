@@ -6,7 +6,7 @@ from playwright.async_api import Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from common.netguard import REFUSED_HEADER, Guard, NetguardError
-from mcp_servers.browser.errors import PageActionError, RefusedURLError
+from mcp_servers.browser._errors import PageActionError, RefusedURLError
 
 
 async def check_url(guard: Guard, url: str) -> None:
