@@ -11,6 +11,7 @@ RUN uv sync --locked --no-dev --no-install-project
 COPY gateway ./gateway
 COPY middleware ./middleware
 COPY mcp_servers ./mcp_servers
+COPY common ./common
 COPY toolrelay ./toolrelay
 RUN uv sync --locked --no-dev --no-editable
 

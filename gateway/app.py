@@ -12,6 +12,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from common.netguard import AddressPolicy
 from gateway import ui
 from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
@@ -23,7 +24,6 @@ from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
-from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
@@ -97,7 +97,7 @@ def build_state(
         accounts=accounts,
         cache=build_response_cache(config),
         metrics=wiring.metrics,
-        image_fetch=ImageFetchPolicy.from_allow_hosts(
+        image_fetch=AddressPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
         ),
     )

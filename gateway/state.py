@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from common.netguard import AddressPolicy
 from gateway.auth import Authenticator
 from gateway.cache import ResponseCache
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.metrics import GatewayMetrics
-from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
 
@@ -35,7 +35,7 @@ class GatewayState:
     accounts: Accounts | None = None  # keys, limits and spend (store-backed)
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
-    image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)
+    image_fetch: AddressPolicy = field(default_factory=AddressPolicy)
 
     @property
     def drop_params(self) -> bool:

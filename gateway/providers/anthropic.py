@@ -16,9 +16,9 @@ from gateway import errors
 from gateway.providers.anthropic_request import messages_request
 from gateway.providers.anthropic_response import chat_completion
 from gateway.providers.anthropic_stream import AnthropicChunks
-from gateway.providers.base import JSON, ProviderCall
+from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.errors import malformed_response
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
@@ -89,19 +89,19 @@ class AnthropicProvider:
 
     def _request(self, call: ProviderCall) -> JSON:
         return messages_request(
-            upstream_body(call), call.deployment.model, drop_params=call.drop_params
+            upstream_chat_request(call), call.deployment.model, drop_params=call.drop_params
         )
 
     async def chat(self, call: ProviderCall) -> JSON:
         message = await self.messages(call, self._request(call))
-        return chat_completion(message, json_mode=_json_mode(call.body))
+        return as_json(chat_completion(message, json_mode=_json_mode(call.body)))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         body = {**self._request(call), "stream": True}
         chunks = AnthropicChunks(call.deployment.model, json_mode=_json_mode(call.body))
         async for event in self.messages_stream(call, body):
             for chunk in chunks.feed(event):
-                yield chunk
+                yield as_json(chunk)
         if not chunks.finished:
             raise malformed_response(NAME, "stream ended without message_stop")
 

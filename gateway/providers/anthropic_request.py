@@ -8,8 +8,7 @@ input schema is the requested schema (`JSON_TOOL`), turned back into text on the
 
 from __future__ import annotations
 
-from typing import Any
-
+from common.chat import ChatRequest, JSONObject, Message, MessageContent, Tool, ToolChoice
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 from gateway.providers.images import image_url_of, parse_data_url
@@ -46,7 +45,7 @@ SUPPORTED = frozenset(
 _EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 
 
-def messages_request(body: JSON, model: str, *, drop_params: bool) -> JSON:
+def messages_request(body: ChatRequest, model: str, *, drop_params: bool) -> JSON:
     body = enforce_supported(body, SUPPORTED, provider="anthropic", drop_params=drop_params)
     if body.get("n") not in (None, 1):
         raise BadRequestError("anthropic supports only n=1", param="n")
@@ -80,7 +79,7 @@ def messages_request(body: JSON, model: str, *, drop_params: bool) -> JSON:
     return out
 
 
-def _thinking(body: JSON, out: JSON) -> None:
+def _thinking(body: ChatRequest, out: JSON) -> None:
     thinking = body.get("thinking")
     if isinstance(thinking, dict):
         out["thinking"] = thinking
@@ -92,7 +91,7 @@ def _thinking(body: JSON, out: JSON) -> None:
         out["max_tokens"] = max(int(out["max_tokens"]), budget + 1024)
 
 
-def _json_schema(response_format: Any) -> JSON | None:
+def _json_schema(response_format: JSONObject | None) -> JSON | None:
     if not isinstance(response_format, dict):
         return None
     kind = response_format.get("type")
@@ -105,7 +104,7 @@ def _json_schema(response_format: Any) -> JSON | None:
     return None
 
 
-def _tool(tool: Any) -> JSON:
+def _tool(tool: Tool) -> JSON:
     function = tool.get("function") if isinstance(tool, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise BadRequestError("each tool needs a function with a name", param="tools")
@@ -118,7 +117,7 @@ def _tool(tool: Any) -> JSON:
     return out
 
 
-def _tool_choice(choice: Any, parallel: Any) -> JSON | None:
+def _tool_choice(choice: ToolChoice, parallel: object) -> JSON | None:
     result: JSON | None
     if choice is None:
         result = {"type": "auto"} if parallel is False else None
@@ -137,7 +136,7 @@ def _tool_choice(choice: Any, parallel: Any) -> JSON | None:
     return result
 
 
-def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
+def _messages(messages: list[Message]) -> tuple[list[JSON], list[JSON]]:
     system: list[JSON] = []
     turns: list[JSON] = []
     for message in messages:
@@ -155,7 +154,7 @@ def _messages(messages: list[Any]) -> tuple[list[JSON], list[JSON]]:
     return system, turns
 
 
-def _cached(message: JSON, blocks: list[JSON]) -> list[JSON]:
+def _cached(message: Message, blocks: list[JSON]) -> list[JSON]:
     """LiteLLM's message-level `cache_control` marks the message's last block, as Anthropic
     prompt caching expects; part-level markers are kept by `_user_blocks`."""
     marker = message.get("cache_control")
@@ -179,7 +178,7 @@ def _append(turns: list[JSON], role: str, blocks: list[JSON]) -> None:
     turns.append({"role": role, "content": blocks})
 
 
-def _user_blocks(content: Any, *, text_only: bool = False) -> list[JSON]:
+def _user_blocks(content: MessageContent, *, text_only: bool = False) -> list[JSON]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     if not isinstance(content, list):
@@ -214,9 +213,10 @@ def _image_block(url: str) -> JSON:
     }
 
 
-def _assistant_blocks(message: JSON) -> list[JSON]:
+def _assistant_blocks(message: Message) -> list[JSON]:
     blocks: list[JSON] = []
-    for block in message.get("thinking_blocks") or []:
+    thinking = message.get("thinking_blocks")
+    for block in thinking if isinstance(thinking, list) else []:
         if isinstance(block, dict) and block.get("type") in ("thinking", "redacted_thinking"):
             blocks.append(block)
     text = text_of(message.get("content"))
@@ -235,7 +235,7 @@ def _assistant_blocks(message: JSON) -> list[JSON]:
     return blocks
 
 
-def _tool_result(message: JSON) -> JSON:
+def _tool_result(message: Message) -> JSON:
     content = message.get("content")
     block: JSON = {"type": "tool_result", "tool_use_id": message.get("tool_call_id")}
     if isinstance(content, list):

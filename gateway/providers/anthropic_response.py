@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
+from common.chat import ChatCompletion, OutputToolCall
 from gateway.providers.anthropic_request import JSON_TOOL
 from gateway.providers.base import JSON
 from gateway.providers.openai_shapes import (
@@ -27,11 +26,11 @@ FINISH_REASONS = {
 }
 
 
-def finish_reason(stop_reason: Any) -> str:
+def finish_reason(stop_reason: object) -> str:
     return FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
 
 
-def token_usage(usage: Any) -> TokenUsage:
+def token_usage(usage: object) -> TokenUsage:
     """Anthropic counts cached input apart from `input_tokens`; OpenAI's prompt count holds all."""
     if not isinstance(usage, dict):
         return TokenUsage(0, 0)
@@ -43,15 +42,15 @@ def token_usage(usage: Any) -> TokenUsage:
     )
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def chat_completion(message: JSON, *, json_mode: bool) -> JSON:
+def chat_completion(message: JSON, *, json_mode: bool) -> ChatCompletion:
     texts: list[str] = []
     reasoning: list[str] = []
     thinking_blocks: list[JSON] = []
-    calls: list[JSON] = []
+    calls: list[OutputToolCall] = []
     json_answer = False
     for block in message.get("content") or []:
         kind = block.get("type")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
+from common.chat import ChatCompletionChunk
 from gateway.providers.anthropic_request import JSON_TOOL
 from gateway.providers.anthropic_response import finish_reason, token_usage
 from gateway.providers.base import JSON
@@ -31,7 +31,7 @@ class AnthropicChunks:
     _tool_index: dict[int, int | None] = field(default_factory=dict)
     _tools_seen: int = 0
 
-    def feed(self, event: JSON) -> Iterator[JSON]:
+    def feed(self, event: JSON) -> Iterator[ChatCompletionChunk]:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}
@@ -76,7 +76,9 @@ class AnthropicChunks:
             self.writer = ChunkWriter.start(self.model)
         return self.writer
 
-    def _block_start(self, writer: ChunkWriter, index: int, block: Any) -> Iterator[JSON]:
+    def _block_start(
+        self, writer: ChunkWriter, index: int, block: JSON
+    ) -> Iterator[ChatCompletionChunk]:
         kind = block.get("type")
         if kind == "text" and block.get("text"):
             yield writer.text(block["text"])
@@ -91,7 +93,9 @@ class AnthropicChunks:
             self._tool_index[index] = position
             yield writer.tool_call_start(position, str(block.get("id")), str(block.get("name")))
 
-    def _block_delta(self, writer: ChunkWriter, index: int, delta: Any) -> Iterator[JSON]:
+    def _block_delta(
+        self, writer: ChunkWriter, index: int, delta: JSON
+    ) -> Iterator[ChatCompletionChunk]:
         kind = delta.get("type")
         if kind == "text_delta":
             yield writer.text(str(delta.get("text", "")))

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
+from common.chat import ChatCompletion, ChatCompletionChunk
+from common.netguard import AddressPolicy
 from gateway.deployments import Deployment
-from gateway.providers.image_fetch import ImageFetchPolicy
 
 JSON = dict[str, Any]
+
+
+def as_json(answer: ChatCompletion | ChatCompletionChunk) -> JSON:
+    """Widen a translator's typed answer to the plain JSON that `Provider` returns.
+
+    `Provider` returns JSON because OpenAI-compatible upstreams' answers are passed through
+    unparsed (checking each would cost CPU on every request), so the contract cannot promise
+    more. A TypedDict is a plain dict at run time: this only tells mypy to forget its keys."""
+    return cast(JSON, answer)
 
 
 @dataclass(slots=True)
@@ -23,7 +33,7 @@ class ProviderCall:
     timeout: float
     request_id: str
     drop_params: bool = False
-    image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)  # SSRF allowlist
+    image_fetch: AddressPolicy = field(default_factory=AddressPolicy)  # SSRF allowlist
 
 
 class Provider(Protocol):

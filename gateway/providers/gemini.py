@@ -10,13 +10,13 @@ from typing import Any
 import httpx
 
 from gateway import errors
-from gateway.providers.base import JSON, ProviderCall
+from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.errors import malformed_response
 from gateway.providers.gemini_request import generate_request
 from gateway.providers.gemini_response import GeminiChunks, chat_completion
 from gateway.providers.images import inline_remote_images
 from gateway.providers.openai_shapes import embedding_list, estimate_tokens
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
@@ -76,7 +76,7 @@ class GeminiProvider:
         return headers
 
     async def _request(self, call: ProviderCall) -> JSON:
-        body = upstream_body(call)
+        body = upstream_chat_request(call)
         body["messages"] = await inline_remote_images(
             self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )
@@ -87,7 +87,7 @@ class GeminiProvider:
         response = await self.upstream.post_json(
             self._url(call, "generateContent"), request, self._headers(call), call.timeout
         )
-        return chat_completion(response, call.deployment.model)
+        return as_json(chat_completion(response, call.deployment.model))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         request = await self._request(call)
@@ -105,13 +105,13 @@ class GeminiProvider:
                 )
             received = True
             for chunk in chunks.feed(parsed):
-                yield chunk
+                yield as_json(chunk)
         if not received:
             raise malformed_response(NAME, "empty stream")
         if chunks.finish is None:
             raise malformed_response(NAME, "stream ended without a finishReason")
         for chunk in chunks.close():
-            yield chunk
+            yield as_json(chunk)
 
     async def embed(self, call: ProviderCall) -> JSON:
         body = upstream_body(call)

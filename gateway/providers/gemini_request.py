@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from common.chat import ChatRequest, Message, MessageContent, Tool, ToolChoice
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 from gateway.providers.gemini_ids import split_signature
@@ -56,7 +57,7 @@ _GENERATION = {
 _EFFORT_BUDGET = {"minimal": 0, "low": 1024, "medium": 8192, "high": 24576}
 
 
-def generate_request(body: JSON, *, drop_params: bool) -> JSON:
+def generate_request(body: ChatRequest, *, drop_params: bool) -> JSON:
     body = enforce_supported(body, SUPPORTED, provider="gemini", drop_params=drop_params)
     if body.get("n") not in (None, 1):
         raise BadRequestError("gemini supports only n=1 through the gateway", param="n")
@@ -76,11 +77,12 @@ def generate_request(body: JSON, *, drop_params: bool) -> JSON:
     return out
 
 
-def _generation_config(body: JSON) -> JSON:
+def _generation_config(body: ChatRequest) -> JSON:
     config: JSON = {}
     for name, key in _GENERATION.items():
-        if body.get(name) is not None:
-            config[key] = body[name]
+        value = body.get(name)
+        if value is not None:
+            config[key] = value
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     if max_tokens:
         config["maxOutputTokens"] = max_tokens
@@ -104,7 +106,7 @@ def _generation_config(body: JSON) -> JSON:
     return config
 
 
-def _declaration(tool: Any) -> JSON:
+def _declaration(tool: Tool) -> JSON:
     function = tool.get("function") if isinstance(tool, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise BadRequestError("each tool needs a function with a name", param="tools")
@@ -117,7 +119,7 @@ def _declaration(tool: Any) -> JSON:
     return out
 
 
-def _tool_config(choice: Any) -> JSON | None:
+def _tool_config(choice: ToolChoice) -> JSON | None:
     if choice is None:
         return None
     if choice == "auto":
@@ -133,7 +135,7 @@ def _tool_config(choice: Any) -> JSON | None:
     return {"functionCallingConfig": mode}
 
 
-def _contents(messages: list[Any]) -> tuple[list[str], list[JSON]]:
+def _contents(messages: list[Message]) -> tuple[list[str], list[JSON]]:
     system: list[str] = []
     contents: list[JSON] = []
     call_names: dict[str, str] = {}
@@ -163,7 +165,7 @@ def _append(contents: list[JSON], role: str, parts: list[JSON]) -> None:
         contents.append({"role": role, "parts": parts})
 
 
-def _user_parts(content: Any) -> list[JSON]:
+def _user_parts(content: MessageContent) -> list[JSON]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
     parts: list[JSON] = []
@@ -183,7 +185,7 @@ def _user_parts(content: Any) -> list[JSON]:
     return parts
 
 
-def _model_parts(message: JSON, call_names: dict[str, str]) -> list[JSON]:
+def _model_parts(message: Message, call_names: dict[str, str]) -> list[JSON]:
     parts: list[JSON] = []
     text = text_of(message.get("content"))
     if text:
@@ -204,7 +206,7 @@ def _model_parts(message: JSON, call_names: dict[str, str]) -> list[JSON]:
     return parts
 
 
-def _function_response(message: JSON, call_names: dict[str, str]) -> JSON:
+def _function_response(message: Message, call_names: dict[str, str]) -> JSON:
     call_id = message.get("tool_call_id")
     name = message.get("name") or (call_names.get(call_id) if isinstance(call_id, str) else None)
     if not name:

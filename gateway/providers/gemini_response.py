@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
+from common.chat import ChatCompletion, ChatCompletionChunk, OutputToolCall
 from gateway.errors import ContentPolicyViolationError
 from gateway.providers.base import JSON
 from gateway.providers.gemini_ids import with_signature
@@ -40,13 +40,13 @@ _FINISH = {
 }
 
 
-def finish_reason(reason: Any, has_calls: bool) -> str:
+def finish_reason(reason: object, has_calls: bool) -> str:
     if has_calls:
         return "tool_calls"
     return _FINISH.get(reason, "stop") if isinstance(reason, str) else "stop"
 
 
-def token_usage(metadata: Any) -> TokenUsage:
+def token_usage(metadata: object) -> TokenUsage:
     if not isinstance(metadata, dict):
         return TokenUsage(0, 0)
     thoughts = _int(metadata.get("thoughtsTokenCount"))
@@ -59,7 +59,7 @@ def token_usage(metadata: Any) -> TokenUsage:
     )
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
@@ -77,13 +77,13 @@ def _check_blocked(response: JSON) -> None:
 class _Parts:
     text: str
     reasoning: str
-    calls: list[JSON]
+    calls: list[OutputToolCall]
 
 
-def _read_parts(candidate: Any) -> _Parts:
+def _read_parts(candidate: object) -> _Parts:
     texts: list[str] = []
     thoughts: list[str] = []
-    calls: list[JSON] = []
+    calls: list[OutputToolCall] = []
     content = candidate.get("content") if isinstance(candidate, dict) else None
     for part in (content or {}).get("parts") or []:
         if "functionCall" in part:
@@ -98,7 +98,7 @@ def _read_parts(candidate: Any) -> _Parts:
     return _Parts("".join(texts), "".join(thoughts), calls)
 
 
-def chat_completion(response: JSON, model: str) -> JSON:
+def chat_completion(response: JSON, model: str) -> ChatCompletion:
     _check_blocked(response)
     candidates = response.get("candidates") or [{}]
     candidate = candidates[0]
@@ -123,7 +123,7 @@ class GeminiChunks:
     finish: str | None = None
     calls_seen: int = 0
 
-    def feed(self, response: JSON) -> Iterator[JSON]:
+    def feed(self, response: JSON) -> Iterator[ChatCompletionChunk]:
         _check_blocked(response)
         if self.writer is None:
             model = str(response.get("modelVersion") or self.model)
@@ -150,7 +150,7 @@ class GeminiChunks:
         if candidate.get("finishReason"):
             self.finish = finish_reason(candidate["finishReason"], self.calls_seen > 0)
 
-    def close(self) -> Iterator[JSON]:
+    def close(self) -> Iterator[ChatCompletionChunk]:
         writer = self.writer or ChunkWriter.start(self.model)
         yield writer.finish(self.finish or ("tool_calls" if self.calls_seen else "stop"))
         yield writer.usage(self.usage)

@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 
+from common.chat import ContentPart, Message
+from common.netguard import AddressPolicy
 from gateway.errors import BadRequestError
-from gateway.providers.image_fetch import ImageFetchPolicy, guarded_get
+from gateway.providers.image_fetch import guarded_get
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 
@@ -24,7 +26,7 @@ class InlineImage:
     data: str  # base64
 
 
-def image_url_of(part: Any) -> str | None:
+def image_url_of(part: ContentPart) -> str | None:
     if not isinstance(part, dict) or part.get("type") != "image_url":
         return None
     value = part.get("image_url")
@@ -45,7 +47,7 @@ def parse_data_url(url: str) -> InlineImage | None:
     return InlineImage(header.removesuffix(";base64") or "image/png", data)
 
 
-def has_remote_images(messages: list[Any]) -> bool:
+def has_remote_images(messages: list[Message]) -> bool:
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, list):
@@ -58,10 +60,10 @@ def has_remote_images(messages: list[Any]) -> bool:
 
 async def inline_remote_images(
     http: httpx.AsyncClient,
-    messages: list[Any],
+    messages: list[Message],
     upstream_timeout: float,
-    policy: ImageFetchPolicy | None = None,
-) -> list[Any]:
+    policy: AddressPolicy | None = None,
+) -> list[Message]:
     """A copy of `messages` with every http(s) image URL replaced by a data URL.
 
     Only public addresses are fetched unless `policy` allows more (SSRF guard)."""
@@ -82,7 +84,7 @@ async def inline_remote_images(
                 continue
             if url not in fetched:
                 fetched[url] = await _fetch_as_data_url(
-                    http, url, upstream_timeout, policy or ImageFetchPolicy()
+                    http, url, upstream_timeout, policy or AddressPolicy()
                 )
             parts.append({"type": "image_url", "image_url": {"url": fetched[url]}})
         result.append({**message, "content": parts})
@@ -90,7 +92,7 @@ async def inline_remote_images(
 
 
 async def _fetch_as_data_url(
-    http: httpx.AsyncClient, url: str, upstream_timeout: float, policy: ImageFetchPolicy
+    http: httpx.AsyncClient, url: str, upstream_timeout: float, policy: AddressPolicy
 ) -> str:
     if not url.startswith(("http://", "https://")):
         raise BadRequestError(f"unsupported image URL scheme: {url[:40]!r}", param="messages")

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import httpx
 
 from gateway import errors
-from gateway.providers.base import JSON, ProviderCall
+from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.errors import malformed_response
 from gateway.providers.images import inline_remote_images
 from gateway.providers.ollama_translate import OllamaChunks, chat_completion, chat_request
 from gateway.providers.openai_shapes import ChunkWriter, embedding_list, estimate_tokens
-from gateway.providers.params import upstream_body
+from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.transport import Upstream
 
 DEFAULT_BASE = "http://127.0.0.1:11434"
@@ -41,7 +41,7 @@ class OllamaProvider:
         return headers
 
     async def _request(self, call: ProviderCall, *, stream: bool) -> JSON:
-        body = upstream_body(call)
+        body = upstream_chat_request(call)
         body["messages"] = await inline_remote_images(
             self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )
@@ -54,7 +54,7 @@ class OllamaProvider:
         response = await self.upstream.post_json(
             self._url(call, "/api/chat"), request, self._headers(call), call.timeout
         )
-        return chat_completion(response, call.deployment.model)
+        return as_json(chat_completion(response, call.deployment.model))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         request = await self._request(call, stream=True)
@@ -70,7 +70,7 @@ class OllamaProvider:
             if "error" in parsed:
                 raise upstream.stream_error(500, line.encode())
             for chunk in chunks.feed(parsed):
-                yield chunk
+                yield as_json(chunk)
         if not chunks.done:
             raise malformed_response(self.name, "stream ended before done")
 

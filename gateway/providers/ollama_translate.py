@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
+from common.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatRequest,
+    Message,
+    MessageContent,
+    OutputToolCall,
+)
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 from gateway.providers.images import image_url_of, parse_data_url
@@ -60,11 +67,12 @@ _OPTIONS = {
 _FINISH = {"stop": "stop", "length": "length"}
 
 
-def chat_request(body: JSON, model: str, *, stream: bool, drop_params: bool) -> JSON:
+def chat_request(body: ChatRequest, model: str, *, stream: bool, drop_params: bool) -> JSON:
     body = enforce_supported(body, SUPPORTED, provider="ollama", drop_params=drop_params)
     out: JSON = {"model": model, "messages": _messages(body.get("messages") or [])}
     out["stream"] = stream  # Ollama streams unless told otherwise
-    options: JSON = {name: body[key] for key, name in _OPTIONS.items() if body.get(key) is not None}
+    given = {name: body.get(key) for key, name in _OPTIONS.items()}
+    options: JSON = {name: value for name, value in given.items() if value is not None}
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     if max_tokens:
         options["num_predict"] = max_tokens
@@ -95,7 +103,7 @@ def chat_request(body: JSON, model: str, *, stream: bool, drop_params: bool) -> 
     return out
 
 
-def _messages(messages: list[Any]) -> list[JSON]:
+def _messages(messages: list[Message]) -> list[JSON]:
     names: dict[str, str] = {}
     out: list[JSON] = []
     for message in messages:
@@ -110,8 +118,9 @@ def _messages(messages: list[Any]) -> list[JSON]:
             for call in message.get("tool_calls") or []:
                 function = call.get("function") or {}
                 name = str(function.get("name"))
-                if isinstance(call.get("id"), str):
-                    names[call["id"]] = name
+                call_id = call.get("id")
+                if isinstance(call_id, str):
+                    names[call_id] = name
                 arguments = tool_arguments(function.get("arguments"))
                 calls.append({"function": {"name": name, "arguments": arguments}})
             if calls:
@@ -131,7 +140,7 @@ def _messages(messages: list[Any]) -> list[JSON]:
     return out
 
 
-def _with_images(role: str, content: Any) -> JSON:
+def _with_images(role: str, content: MessageContent) -> JSON:
     message: JSON = {"role": role, "content": text_of(content)}
     images = []
     for part in content if isinstance(content, list) else []:
@@ -154,7 +163,7 @@ def token_usage(response: JSON) -> TokenUsage:
     )
 
 
-def _calls(message: JSON) -> list[JSON]:
+def _calls(message: JSON) -> list[OutputToolCall]:
     calls = []
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
@@ -174,7 +183,7 @@ def finish_reason(response: JSON, has_calls: bool) -> str:
     return _FINISH.get(str(response.get("done_reason")), "stop")
 
 
-def chat_completion(response: JSON, model: str) -> JSON:
+def chat_completion(response: JSON, model: str) -> ChatCompletion:
     message = response.get("message") or {}
     calls = _calls(message)
     reply = assistant_message(
@@ -196,7 +205,7 @@ class OllamaChunks:
     done: bool = False
     _started: bool = field(default=False)
 
-    def feed(self, line: JSON) -> Iterator[JSON]:
+    def feed(self, line: JSON) -> Iterator[ChatCompletionChunk]:
         if not self._started:
             self._started = True
             yield self.writer.role()

@@ -5,10 +5,18 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
+from common.chat import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Delta,
+    OutputToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON
 
@@ -31,8 +39,8 @@ class TokenUsage:
     reasoning: int | None = None
     cache_write: int | None = None
 
-    def as_openai(self) -> JSON:
-        usage: JSON = {
+    def as_openai(self) -> Usage:
+        usage: Usage = {
             "prompt_tokens": self.prompt,
             "completion_tokens": self.completion,
             "total_tokens": self.prompt + self.completion,
@@ -51,12 +59,12 @@ def completion(
     *,
     id: str,
     model: str,
-    message: JSON,
+    message: AssistantMessage,
     finish_reason: str,
     usage: TokenUsage | None,
     created: int | None = None,
-) -> JSON:
-    result: JSON = {
+) -> ChatCompletion:
+    result: ChatCompletion = {
         "id": id,
         "object": "chat.completion",
         "created": created or int(time.time()),
@@ -71,9 +79,9 @@ def completion(
 
 
 def assistant_message(
-    text: str | None, tool_calls: list[JSON], reasoning: str | None = None
-) -> JSON:
-    message: JSON = {"role": "assistant", "content": text}
+    text: str | None, tool_calls: list[OutputToolCall], reasoning: str | None = None
+) -> AssistantMessage:
+    message: AssistantMessage = {"role": "assistant", "content": text}
     if tool_calls:
         message["tool_calls"] = tool_calls
     if reasoning:
@@ -81,7 +89,7 @@ def assistant_message(
     return message
 
 
-def function_call(id: str, name: str, arguments: str) -> JSON:
+def function_call(id: str, name: str, arguments: str) -> OutputToolCall:
     return {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
@@ -97,7 +105,7 @@ class ChunkWriter:
     def start(cls, model: str, id: str | None = None) -> ChunkWriter:
         return cls(id or new_id("chatcmpl"), model, int(time.time()))
 
-    def chunk(self, delta: JSON, finish_reason: str | None = None) -> JSON:
+    def chunk(self, delta: Delta, finish_reason: str | None = None) -> ChatCompletionChunk:
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -106,17 +114,19 @@ class ChunkWriter:
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
         }
 
-    def role(self) -> JSON:
+    def role(self) -> ChatCompletionChunk:
         return self.chunk({"role": "assistant", "content": ""})
 
-    def text(self, text: str) -> JSON:
+    def text(self, text: str) -> ChatCompletionChunk:
         return self.chunk({"content": text})
 
-    def reasoning(self, text: str) -> JSON:
+    def reasoning(self, text: str) -> ChatCompletionChunk:
         return self.chunk({"reasoning_content": text})
 
-    def tool_call_start(self, index: int, id: str, name: str, arguments: str = "") -> JSON:
-        call = {
+    def tool_call_start(
+        self, index: int, id: str, name: str, arguments: str = ""
+    ) -> ChatCompletionChunk:
+        call: ToolCallDelta = {
             "index": index,
             "id": id,
             "type": "function",
@@ -124,13 +134,13 @@ class ChunkWriter:
         }
         return self.chunk({"tool_calls": [call]})
 
-    def tool_call_arguments(self, index: int, arguments: str) -> JSON:
+    def tool_call_arguments(self, index: int, arguments: str) -> ChatCompletionChunk:
         return self.chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments}}]})
 
-    def finish(self, finish_reason: str) -> JSON:
+    def finish(self, finish_reason: str) -> ChatCompletionChunk:
         return self.chunk({}, finish_reason)
 
-    def usage(self, usage: TokenUsage) -> JSON:
+    def usage(self, usage: TokenUsage) -> ChatCompletionChunk:
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -141,7 +151,7 @@ class ChunkWriter:
         }
 
 
-def text_of(content: Any) -> str:
+def text_of(content: object) -> str:
     """The text of an OpenAI message `content`: a string, or the text parts of a list."""
     if isinstance(content, str):
         return content
@@ -171,12 +181,14 @@ def estimate_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4) if text else 0
 
 
-def tool_arguments(raw: Any) -> JSON:
+def tool_arguments(raw: object) -> JSON:
     """An assistant tool call's `arguments` (JSON text) as the object native APIs want."""
     if isinstance(raw, dict):
         return raw
     if not raw:
         return {}
+    if not isinstance(raw, str):
+        raise BadRequestError("assistant tool_calls arguments must be JSON text", param="messages")
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

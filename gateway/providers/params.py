@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
+from common.chat import ChatRequest
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON, ProviderCall
-from gateway.providers.body_shape import check_body_shape
 
 # Fields that steer the gateway itself and must never reach an upstream.
 GATEWAY_ONLY_FIELDS = frozenset(
@@ -32,8 +32,9 @@ GATEWAY_ONLY_FIELDS = frozenset(
 
 
 def upstream_body(call: ProviderCall) -> JSON:
-    """The request body with deployment defaults applied and gateway-only fields removed."""
-    check_body_shape(call.body)
+    """The request body with deployment defaults applied and gateway-only fields removed.
+
+    The route checked the body once (`gateway.request_checks`); nothing here re-checks it."""
     body: JSON = {**call.deployment.request_defaults}
     for key, value in call.body.items():
         if key not in GATEWAY_ONLY_FIELDS:
@@ -43,8 +44,8 @@ def upstream_body(call: ProviderCall) -> JSON:
 
 
 def enforce_supported(
-    body: JSON, supported: Iterable[str], *, provider: str, drop_params: bool
-) -> JSON:
+    body: ChatRequest, supported: Iterable[str], *, provider: str, drop_params: bool
+) -> ChatRequest:
     """Drop (with `drop_params`) or refuse (400) parameters the provider cannot honour."""
     allowed = set(supported)
     unsupported = [key for key in body if key not in allowed]
@@ -57,8 +58,16 @@ def enforce_supported(
             code="unsupported_params",
             param=unsupported[0],
         )
-    return {k: v for k, v in body.items() if k in allowed}
+    # `supported` always holds "model" and "messages", so what is left is still a ChatRequest
+    return cast(ChatRequest, {k: v for k, v in body.items() if k in allowed})
 
 
 def as_float(value: Any, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
+
+
+def upstream_chat_request(call: ProviderCall) -> ChatRequest:
+    """`upstream_body` of a chat call, typed: the chat route parsed it (`parse_chat_request`),
+    and the other routes that reach a provider's `chat`/`stream` (`/v1/messages`, legacy
+    `/completions`) build it from a checked body of their own."""
+    return cast(ChatRequest, upstream_body(call))

@@ -19,11 +19,18 @@ from gateway.completions_adapter import (
 )
 from gateway.context import RequestContext, current_context
 from gateway.deployments import Deployment
-from gateway.errors import BadRequestError, GatewayError
+from gateway.errors import GatewayError
 from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
 from gateway.providers.errors import malformed_response
+from gateway.request_checks import (
+    BodyCheck,
+    chat_request,
+    completion_body,
+    embedding_body,
+    shaped_body,
+)
 from gateway.router import RunOptions
 from gateway.state import GatewayState
 
@@ -38,21 +45,6 @@ def _context() -> RequestContext:
     return ctx
 
 
-def validate_messages(body: JSON) -> None:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError(
-            "Missing required parameter: 'messages' (a non-empty list).",
-            param="messages",
-            code="missing_required_parameter",
-        )
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequestError(
-                f"messages[{i}] must be an object with a 'role'.", param=f"messages[{i}]"
-            )
-
-
 def _wants_usage(body: JSON) -> bool:
     options = body.get("stream_options")
     return isinstance(options, dict) and bool(options.get("include_usage"))
@@ -65,14 +57,20 @@ class InferenceCalls:
     def __init__(self, state: GatewayState) -> None:
         self.state = state
 
-    async def begin(self, request: Request, call_type: CallType) -> CallRecord:
+    async def begin(self, request: Request, call_type: CallType, check: BodyCheck) -> CallRecord:
         principal = await self.state.authenticator.authenticate(request.headers)
         body = await read_json_object(request, self.state.max_body_bytes)
-        return await self.begin_with_body(principal, body, call_type)
+        return await self.begin_with_body(principal, body, call_type, check)
 
     async def begin_with_body(
-        self, principal: Principal, body: JSON, call_type: CallType
+        self,
+        principal: Principal,
+        body: JSON,
+        call_type: CallType,
+        check: BodyCheck = shaped_body,
     ) -> CallRecord:
+        """Start the call's record and run the pre-call hooks, then `check` the body: the one
+        place it is validated (a failure is recorded like any failed call)."""
         model = require_model(body)
         ctx = _context()
         ctx.key_alias = principal.key_alias
@@ -94,6 +92,11 @@ class InferenceCalls:
                 ran += 1
         except GatewayError as exc:
             await self.finish(record, exc, hooks=self.state.hooks[:ran])
+            raise
+        try:
+            check(body)
+        except GatewayError as exc:
+            await self.finish(record, exc)
             raise
         return record
 
@@ -258,22 +261,13 @@ class InferenceRoutes:
         self.calls = calls
 
     async def chat(self, request: Request) -> Response:
-        record = await self.calls.begin(request, "chat")
-        try:
-            validate_messages(record.body)
-        except GatewayError as exc:
-            await self.calls.finish(record, exc)
-            raise
+        record = await self.calls.begin(request, "chat", chat_request)
         if record.stream:
             return sse_response(await self.calls.open_stream(record, lambda p, c: p.stream(c)))
         return JSONResponse(await self.calls.complete(record, lambda p, c: p.chat(c)))
 
     async def completions(self, request: Request) -> Response:
-        record = await self.calls.begin(request, "completion")
-        if "prompt" not in record.body:
-            error = BadRequestError("Missing required parameter: 'prompt'.", param="prompt")
-            await self.calls.finish(record, error)
-            raise error
+        record = await self.calls.begin(request, "completion", completion_body)
         if record.stream:
 
             def open_completion(provider: Provider, call: ProviderCall) -> AsyncIterator[JSON]:
@@ -295,11 +289,7 @@ class InferenceRoutes:
         return JSONResponse(await self.calls.complete(record, complete))
 
     async def embeddings(self, request: Request) -> Response:
-        record = await self.calls.begin(request, "embedding")
-        if record.body.get("input") in (None, "", []):
-            error = BadRequestError("Missing required parameter: 'input'.", param="input")
-            await self.calls.finish(record, error)
-            raise error
+        record = await self.calls.begin(request, "embedding", embedding_body)
         return JSONResponse(await self.calls.complete(record, lambda p, c: p.embed(c)))
 
 

@@ -13,8 +13,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from mcp_servers._config import parse_settings
-from mcp_servers.browser.server import build_browser_app
-from mcp_servers.browser.settings import BrowserSettings
+from mcp_servers.browser._server import build_browser_app
+from mcp_servers.browser._settings import BrowserSettings
 
 DEFAULT_PORT = 8112
 

@@ -12,8 +12,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from mcp_servers._config import parse_settings
-from mcp_servers.fetch.server import build_fetch_app
-from mcp_servers.fetch.settings import FetchSettings
+from mcp_servers.fetch._server import build_fetch_app
+from mcp_servers.fetch._settings import FetchSettings
 
 DEFAULT_PORT = 8111
 

@@ -22,7 +22,7 @@ from gateway.providers import (
     gemini_response,
     ollama_translate,
 )
-from gateway.providers.body_shape import check_body_shape
+from gateway.request_checks import chat_request
 
 FUZZ = settings(
     max_examples=60,
@@ -135,8 +135,7 @@ def _translate_or_typed_error(translate: Callable[[Any], Any], value: Any) -> No
 
 def _shape_checked_then(translate: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def run(body: Any) -> Any:
-        check_body_shape(body)  # what upstream_body() does before every translator
-        return translate(body)
+        return translate(chat_request(body))  # the chat route parses before any translator
 
     return run
 

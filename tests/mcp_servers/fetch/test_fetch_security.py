@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.common.netguard.address_forms import REFUSED_HOSTS, AddressForm, form_id
 from tests.mcp_servers.conftest import mcp_server_process
 from tests.mcp_servers.fetch.test_fetch import MAX_BYTES, fetch, text_of
 from tests.mcp_servers.site import Site
@@ -55,19 +56,9 @@ async def test_loopback_refused_by_default(
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://169.254.169.254/latest/meta-data/",
-        "http://10.0.0.1/",
-        "http://192.168.0.1/",
-        "http://[fe80::1]/",
-        "http://[fd00::1]/",
-        "http://224.0.0.1/",
-    ],
-)
-async def test_private_ranges_refused(fetch_default: ServiceProcess, url: str) -> None:
-    result = await fetch(fetch_default, "streamable-http", url=url)
+@pytest.mark.parametrize("row", REFUSED_HOSTS, ids=form_id)
+async def test_private_ranges_refused(fetch_default: ServiceProcess, row: AddressForm) -> None:
+    result = await fetch(fetch_default, "streamable-http", url=f"http://{row.host}/")
     assert result.is_error
     assert "refused" in text_of(result)
 

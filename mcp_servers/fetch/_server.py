@@ -11,12 +11,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from starlette.applications import Starlette
 
+from common.netguard import AddressPolicy, Guard
 from mcp_servers._http import build_http_app
-from mcp_servers._netguard import AddressPolicy, Guard
-from mcp_servers.fetch.errors import FetchError
-from mcp_servers.fetch.fetcher import Fetcher
-from mcp_servers.fetch.settings import FetchSettings
-from mcp_servers.fetch.tool import fetch_url
+from mcp_servers.fetch._errors import FetchError
+from mcp_servers.fetch._fetcher import Fetcher
+from mcp_servers.fetch._settings import FetchSettings
+from mcp_servers.fetch._tool import fetch_url
 
 INSTRUCTIONS = (
     "fetch_url downloads a public web page or file and returns it as text: HTML as markdown, "

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_servers._http import MCP_PATH, SSE_MESSAGE_PATH, SSE_PATH
-from mcp_servers.browser.errors import NoSessionError
+from mcp_servers.browser._errors import NoSessionError
 
 SESSION_HEADER = "mcp-session-id"
 MAX_PROBE_BODY = 1_000_000

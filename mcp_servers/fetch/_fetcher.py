@@ -9,8 +9,8 @@ from urllib.robotparser import RobotFileParser
 import anyio
 import httpx
 
-from mcp_servers._netguard import Guard, GuardedTransport, NetguardError
-from mcp_servers.fetch.errors import (
+from common.netguard import Guard, GuardedTransport, NetguardError
+from mcp_servers.fetch._errors import (
     BlockedURLError,
     ConnectError,
     FetchError,
@@ -20,7 +20,7 @@ from mcp_servers.fetch.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
 )
-from mcp_servers.fetch.settings import FetchSettings
+from mcp_servers.fetch._settings import FetchSettings
 
 ROBOTS_MAX_BYTES = 512_000
 

@@ -15,14 +15,14 @@ from playwright.async_api import Page
 from pydantic import Field
 from starlette.applications import Starlette
 
+from common.netguard import AddressPolicy, Guard, guarded_proxy
 from mcp_servers._http import build_http_app
-from mcp_servers._netguard import AddressPolicy, Guard, guarded_proxy
-from mcp_servers.browser import tools
-from mcp_servers.browser.engine import BrowserEngine
-from mcp_servers.browser.errors import BrowserToolError, PageActionError
-from mcp_servers.browser.session_http import SessionLifecycle, session_key
-from mcp_servers.browser.sessions import SessionContexts
-from mcp_servers.browser.settings import BrowserSettings
+from mcp_servers.browser import _tools as tools
+from mcp_servers.browser._engine import BrowserEngine
+from mcp_servers.browser._errors import BrowserToolError, PageActionError
+from mcp_servers.browser._session_http import SessionLifecycle, session_key
+from mcp_servers.browser._sessions import SessionContexts
+from mcp_servers.browser._settings import BrowserSettings
 
 T = TypeVar("T")
 

@@ -6,7 +6,8 @@ import anyio
 import pytest
 from anyio.abc import SocketStream
 
-from mcp_servers._netguard import AddressPolicy, Guard, guarded_proxy
+from common.netguard import AddressPolicy, Guard, guarded_proxy
+from tests.common.netguard.address_forms import REFUSED_HOSTS
 from tests.mcp_servers.site import Site
 
 
@@ -42,7 +43,7 @@ async def test_plain_request_to_refused_address(site: Site) -> None:
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("target", ["127.0.0.1", "[::1]", "localhost", "0.0.0.0"])
+@pytest.mark.parametrize("target", [*(row.host for row in REFUSED_HOSTS), "localhost"])
 async def test_tunnel_to_refused_address(site: Site, target: str) -> None:
     async with guarded_proxy(Guard(AddressPolicy())) as proxy:
         stream, head = await exchange(
@@ -50,6 +51,7 @@ async def test_tunnel_to_refused_address(site: Site, target: str) -> None:
         )
         await stream.aclose()
     assert head.startswith(b"HTTP/1.1 403")
+    assert b"X-Netguard-Refused: refused" in head
 
 
 @pytest.mark.anyio

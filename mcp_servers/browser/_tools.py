@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.async_api import Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from mcp_servers._netguard import REFUSED_HEADER, Guard, NetguardError
-from mcp_servers.browser.errors import PageActionError, RefusedURLError
+from common.netguard import REFUSED_HEADER, Guard, NetguardError
+from mcp_servers.browser._errors import PageActionError, RefusedURLError
 
 
 async def check_url(guard: Guard, url: str) -> None:

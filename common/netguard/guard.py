@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from mcp_servers._netguard.errors import (
+from common.netguard.errors import (
     BlockedAddressError,
     ResolutionError,
     UnsupportedURLError,
 )
-from mcp_servers._netguard.policy import AddressPolicy, IPAddress, parse_ip_literal
+from common.netguard.policy import AddressPolicy, IPAddress, parse_ip_literal
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcp_servers.fetch.convert import (
+from mcp_servers.fetch._convert import (
     decode,
     describe_binary,
     html_to_markdown,
@@ -13,8 +13,8 @@ from mcp_servers.fetch.convert import (
     is_text,
     pretty_json,
 )
-from mcp_servers.fetch.errors import FetchError
-from mcp_servers.fetch.fetcher import Download, Fetcher
+from mcp_servers.fetch._errors import FetchError
+from mcp_servers.fetch._fetcher import Download, Fetcher
 
 
 class BadArgumentError(FetchError):

@@ -12,8 +12,8 @@ import structlog
 from playwright.async_api import BrowserContext, Page
 from playwright.async_api import Error as PlaywrightError
 
-from mcp_servers.browser.engine import BrowserEngine
-from mcp_servers.browser.errors import TooManySessionsError
+from mcp_servers.browser._engine import BrowserEngine
+from mcp_servers.browser._errors import TooManySessionsError
 
 logger = structlog.get_logger(__name__)
 

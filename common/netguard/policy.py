@@ -13,6 +13,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # NAT64 prefixes carry an IPv4 address in their low 32 bits (RFC 6052, RFC 8215).
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 # Legacy IPv4 spellings that resolvers and browsers accept: 2130706433, 0177.0.0.1, 0x7f.1, 127.1.
 _LEGACY_IPV4 = re.compile(r"(?:0[xX][0-9a-fA-F]*|[0-9]+)(?:\.(?:0[xX][0-9a-fA-F]*|[0-9]+)){0,3}\.?")
 
@@ -55,7 +56,11 @@ def blocked_reason(ip: IPAddress) -> str | None:
     checks = (
         (ip.is_loopback, "loopback"),
         (ip.is_unspecified, "unspecified"),
+        (ip == _BROADCAST, "broadcast"),
         (ip.is_link_local, "link-local"),
+        # fec0::/10 is deprecated (RFC 3879) but still routed inside some networks, and
+        # Python counts it as global
+        (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
         (ip.is_multicast, "multicast"),
         (ip.is_private, "private"),
         (ip.is_reserved, "reserved"),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from mcp_servers._netguard.guard import Guard
+from common.netguard.guard import Guard
+from common.netguard.pinning import pin_to_target
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
@@ -21,9 +22,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         target = await self.guard.check_url(str(request.url))
-        request.url = request.url.copy_with(host=str(target.ip))
-        if target.scheme == "https":
-            request.extensions = {**request.extensions, "sni_hostname": target.host}
+        pin_to_target(request, target)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -9,9 +9,9 @@ import structlog
 from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
-from mcp_servers._netguard import Guard, NetguardError
-from mcp_servers.browser.errors import BrowserUnavailableError
-from mcp_servers.browser.settings import CHROMIUM_ARGS, BrowserSettings
+from common.netguard import Guard, NetguardError
+from mcp_servers.browser._errors import BrowserUnavailableError
+from mcp_servers.browser._settings import CHROMIUM_ARGS, BrowserSettings
 
 logger = structlog.get_logger(__name__)
 

@@ -16,8 +16,8 @@ import anyio
 import structlog
 from anyio.abc import SocketAttribute, SocketStream, TaskGroup
 
-from mcp_servers._netguard.errors import NetguardError
-from mcp_servers._netguard.guard import Guard
+from common.netguard.errors import NetguardError
+from common.netguard.guard import Guard
 
 logger = structlog.get_logger(__name__)
 
