@@ -104,6 +104,7 @@ class Usage(TypedDict):
     total_tokens: int
     prompt_tokens_details: NotRequired[JSONObject]
     completion_tokens_details: NotRequired[JSONObject]
+    cache_creation_input_tokens: NotRequired[int]  # LiteLLM's: prompt tokens written to cache
 
 
 class OutputFunctionCall(TypedDict):

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from common.chat_validation import ChatBodyError, parse_chat_request
 from gateway.anthropic_api.compat import prepare_for_translation
 from gateway.anthropic_api.request import chat_request
 from gateway.deployments import Deployment
@@ -47,24 +48,30 @@ class TokenCounter:
         deployment = self._deployment(model)
         if deployment is None:
             return count_locally(model, chat_body)
+        if deployment.provider not in ("anthropic", "gemini"):
+            return count_locally(deployment.model, chat_body)
+        try:
+            # the provider's own counter takes a valid chat body; a prompt-only body or one
+            # the chat check refuses is still worth a local count
+            chat = parse_chat_request({**chat_body, "model": deployment.model})
+        except ChatBodyError:
+            return count_locally(deployment.model, chat_body)
         timeout = self.state.timeout_for(deployment.timeout)
         http = self.state.http
         if deployment.provider == "anthropic":
-            native = anthropic_body(chat_body, deployment)
+            native = anthropic_body(chat, deployment)
             return await self._native(
                 "anthropic_api",
                 lambda: anthropic_count(http, deployment, native, timeout),
                 deployment,
                 chat_body,
             )
-        if deployment.provider == "gemini":
-            return await self._native(
-                "gemini_api",
-                lambda: gemini_count(http, deployment, chat_body, timeout),
-                deployment,
-                chat_body,
-            )
-        return count_locally(deployment.model, chat_body)
+        return await self._native(
+            "gemini_api",
+            lambda: gemini_count(http, deployment, chat, timeout),
+            deployment,
+            chat_body,
+        )
 
     async def _native(
         self,

@@ -4,7 +4,11 @@ its chat calls."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import httpx
+
+from common.chat import ChatRequest
 
 from gateway.deployments import Deployment
 from gateway.providers import anthropic, gemini
@@ -51,20 +55,18 @@ async def anthropic_count(
     return int(answer.get("input_tokens") or 0)
 
 
-def anthropic_body(chat_body: JSON, deployment: Deployment) -> JSON:
+def anthropic_body(chat: ChatRequest, deployment: Deployment) -> JSON:
     """A chat body as Anthropic's Messages shape (for `/utils/token_counter`)."""
-    return messages_request(
-        {**chat_body, "model": deployment.model}, deployment.model, drop_params=True
-    )
+    return messages_request({**chat, "model": deployment.model}, deployment.model, drop_params=True)
 
 
 async def gemini_count(
-    http: httpx.AsyncClient, deployment: Deployment, chat_body: JSON, upstream_timeout: float
+    http: httpx.AsyncClient, deployment: Deployment, chat: ChatRequest, upstream_timeout: float
 ) -> int:
-    request = generate_request(
-        {k: v for k, v in chat_body.items() if k not in ("stream", "stream_options")},
-        drop_params=True,
+    unstreamed = cast(
+        ChatRequest, {k: v for k, v in chat.items() if k not in ("stream", "stream_options")}
     )
+    request = generate_request(unstreamed, drop_params=True)
     base = deployment.api_base or gemini.DEFAULT_BASE
     if not base.endswith(("/v1beta", "/v1")):
         base += gemini.API_PATH
