@@ -13,13 +13,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from gateway import ui
+from gateway.accounts import build_accounts
 from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
-from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router

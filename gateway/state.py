@@ -17,7 +17,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
-    from gateway.keys.accounts import Accounts
+    from gateway.accounts import Accounts
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0

@@ -1,5 +1,5 @@
-"""Everything virtual keys, limits and spend need at runtime, built once from the config
-(`build_accounts`) and started/stopped by the app's lifespan."""
+"""The composition root of keys, limits, spend and the store: everything they need at runtime,
+built once from the config (`build_accounts`) and started/stopped by the app's lifespan."""
 
 from __future__ import annotations
 
