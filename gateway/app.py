@@ -23,6 +23,7 @@ from gateway.jwt import with_jwt_auth
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
+from gateway.model_store.build import build_stored_models
 from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
@@ -94,6 +95,9 @@ def build_state(
         image_fetch=ImageFetchPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
         ),
+        stored_models=build_stored_models(
+            config, accounts.db, groups, router, providers, deployments
+        ),
     )
 
 
@@ -114,6 +118,8 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if state.accounts is not None:
             await state.accounts.start()
+        if state.stored_models is not None:
+            await state.stored_models.start()
         log.info(
             "gateway ready",
             models=state.groups.names(),
@@ -122,6 +128,8 @@ def create_app(
         try:
             yield
         finally:
+            if state.stored_models is not None:
+                await state.stored_models.stop()
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()

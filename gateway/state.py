@@ -18,6 +18,7 @@ from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
     from gateway.accounts import Accounts
+    from gateway.model_store.build import StoredModels
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
@@ -36,6 +37,7 @@ class GatewayState:
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)
+    stored_models: StoredModels | None = None  # store_model_in_db: models added at runtime
 
     @property
     def drop_params(self) -> bool:

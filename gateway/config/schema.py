@@ -92,6 +92,8 @@ class GeneralSettings(_Section):
     maximum_spend_logs_retention_period: str | None = None
     # toolrelay only: image URL hosts the gateway may fetch although they are not public
     image_fetch_allow_hosts: list[str] = Field(default_factory=list)
+    # LiteLLM: models added through /model/new are kept in the database (or STORE_MODEL_IN_DB=True)
+    store_model_in_db: bool = False
 
 
 class McpServerEntry(_Section):

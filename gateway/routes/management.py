@@ -1,12 +1,20 @@
-"""The management API's route table: keys, teams, users and end users, spend."""
+"""The management API's route table: keys, teams, users and end users, spend, stored models
+and credentials."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from gateway.routes import keys, spend, teams, users
+from gateway.routes import credentials, keys, model_admin, spend, teams, users
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
-    return [*keys.routes(state), *teams.routes(state), *users.routes(state), *spend.routes(state)]
+    return [
+        *keys.routes(state),
+        *teams.routes(state),
+        *users.routes(state),
+        *spend.routes(state),
+        *model_admin.routes(state),
+        *credentials.routes(state),
+    ]

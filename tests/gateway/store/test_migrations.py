@@ -25,7 +25,7 @@ async def test_migrations_create_every_table_and_are_idempotent(database_url: st
         finally:
             await db.close()
         assert {t.name for t in tables.metadata.sorted_tables} <= names
-        assert version == "0001"
+        assert version == "0002"
 
 
 def test_default_database_is_a_sqlite_file_in_the_data_dir(tmp_path: Path) -> None:
