@@ -1,5 +1,5 @@
-"""Request bodies of the management API, in LiteLLM's field names. Unknown fields are allowed
-(and ignored), so scripts written for LiteLLM work unchanged."""
+"""Request bodies of the management API, in LiteLLM's field names. Bodies are strict: a field
+this gateway does not implement is a 400 naming it, never a silent 200 that applies nothing."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ LIMIT_FIELDS = (
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
 
 class LimitFields(_Body):
