@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from gateway import ui
 from gateway.accounts import build_accounts
+from gateway.budgets.soft_budget import SoftBudgetHook
 from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
@@ -85,7 +86,9 @@ def build_state(
         hooks=[
             wiring.first,
             accounts.limits_hook,
+            accounts.model_budget_hook,
             accounts.spend_hook,
+            SoftBudgetHook(accounts.cache, accounts.ledger, wiring.metrics.registry),
             RouterUsageHook(router),
             wiring.last,
         ],

@@ -65,7 +65,12 @@ def _budget_reset(text: str, field: str) -> datetime:
 def column_values(kind: EntityKind, body: BaseModel, *, creating: bool) -> dict[str, Any]:
     """Only the fields the caller sent (so an update never resets what it did not name)."""
     sent = body.model_fields_set
-    values = {name: getattr(body, name) for name in _COLUMNS[kind] if name in sent}
+    dumped = body.model_dump()  # nested models (model_max_budget entries) become JSON
+    values = {name: dumped[name] for name in _COLUMNS[kind] if name in sent}
+    for model, budget in (values.get("model_max_budget") or {}).items():
+        period = budget.get("time_period") if isinstance(budget, dict) else None
+        if period:
+            _budget_reset(period, f"model_max_budget.{model}.time_period")
     for name, default in _DEFAULTS.items():
         if name in _COLUMNS[kind] and values.get(name, ...) is None:
             values[name] = default

@@ -60,3 +60,25 @@ def next_reset_at(duration: str, now: datetime) -> datetime:
     span = count * _SPAN[unit]
     elapsed = (now - today).total_seconds()
     return today + timedelta(seconds=(int(elapsed // span) + 1) * span)
+
+
+def window_start_at(duration: str, now: datetime) -> datetime:
+    """The start of the budget window that contains `now` (the boundary before it)."""
+    end = next_reset_at(duration, now)
+    now = now.astimezone(UTC)
+    count, unit = _parts(duration)
+    today = _midnight(now)
+    if unit == "mo" or (unit == "d" and count == 30):
+        return today.replace(day=1)
+    if (unit == "d" and count == 7) or unit == "w":
+        return today - timedelta(days=today.weekday())
+    if unit == "d":
+        return today
+    return end - timedelta(seconds=count * _SPAN[unit])
+
+
+def _parts(duration: str) -> tuple[int, str]:
+    match = _PATTERN.match(normalize(duration))
+    if match is None:
+        raise DurationError(f"invalid duration {duration!r}")
+    return int(match.group(1)), match.group(2)

@@ -7,7 +7,7 @@ new route cannot forget it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -34,6 +34,11 @@ def accounts_of(state: GatewayState) -> Accounts:
 
 def management_of(state: GatewayState) -> Management:
     return accounts_of(state).management
+
+
+async def limits_of(state: GatewayState, values: dict[str, Any]) -> dict[str, Any]:
+    """Entity column values, with the limits of the budget object they reference."""
+    return await accounts_of(state).budgets.apply(values)
 
 
 async def caller(state: GatewayState, request: Request) -> Principal:

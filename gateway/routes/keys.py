@@ -15,14 +15,14 @@ from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
 from gateway.keys.service import column_values
 from gateway.keys.wire import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey
-from gateway.routes.admin import admin_routes, caller, management_of, parse
+from gateway.routes.admin import admin_routes, caller, limits_of, management_of, parse
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
     async def generate(request: Request) -> Response:
         body = await parse(state, request, GenerateKey)
-        values = column_values("key", body, creating=True)
+        values = await limits_of(state, column_values("key", body, creating=True))
         plain, entity = await management_of(state).generate_key(values, body.key)
         return JSONResponse(_created(management_of(state).show(entity), plain, body.duration))
 
@@ -44,7 +44,7 @@ def routes(state: GatewayState) -> list[Route]:
 
     async def update(request: Request) -> Response:
         body = await parse(state, request, UpdateKey)
-        values = column_values("key", body, creating=False)
+        values = await limits_of(state, column_values("key", body, creating=False))
         if values.get("team_id"):
             await management_of(state).get("team", values["team_id"])
         entity = await management_of(state).update("key", hash_key(body.key), values)
@@ -101,14 +101,21 @@ def routes(state: GatewayState) -> list[Route]:
         key = request.path_params.get("key") or body.key
         if not key:
             raise BadRequestError("Pass the key to regenerate.", param="key")
-        values = column_values("key", body, creating=False)
+        values = await limits_of(state, column_values("key", body, creating=False))
         plain, entity = await management_of(state).regenerate_key(
             hash_key(key), values, body.new_key
         )
         return JSONResponse(_created(management_of(state).show(entity), plain, body.duration))
 
+    async def health(request: Request) -> Response:
+        # LiteLLM's /key/health: the calling key works (authentication passed) and has no
+        # logging callbacks of its own (this gateway has none per key).
+        await caller(state, request)
+        return JSONResponse({"key": "healthy", "logging_callbacks": None})
+
     return [
         Route("/key/info", info, methods=["GET"]),  # any key, about itself
+        Route("/key/health", health, methods=["POST"]),  # any key, about itself
         *admin_routes(
             state,
             [

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from gateway.routes import credentials, keys, model_admin, spend, teams, users
+from gateway.routes import (
+    budgets,
+    credentials,
+    global_spend,
+    keys,
+    model_admin,
+    spend,
+    team_members,
+    teams,
+    users,
+)
 from gateway.state import GatewayState
 
 
@@ -17,4 +27,7 @@ def routes(state: GatewayState) -> list[Route]:
         *spend.routes(state),
         *model_admin.routes(state),
         *credentials.routes(state),
+        *budgets.routes(state),
+        *team_members.routes(state),
+        *global_spend.routes(state),
     ]

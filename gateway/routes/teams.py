@@ -10,14 +10,14 @@ from gateway.errors import BadRequestError, NotFoundError
 from gateway.http_io import JSONResponse
 from gateway.keys.service import column_values, new_id
 from gateway.keys.wire import DeleteTeams, NewTeam, TeamRef, UpdateTeam
-from gateway.routes.admin import admin_routes, management_of, parse
+from gateway.routes.admin import admin_routes, limits_of, management_of, parse
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
     async def new(request: Request) -> Response:
         body = await parse(state, request, NewTeam)
-        values = column_values("team", body, creating=True)
+        values = await limits_of(state, column_values("team", body, creating=True))
         entity = await management_of(state).create("team", body.team_id or new_id(), values)
         return JSONResponse(management_of(state).show(entity))
 
@@ -37,7 +37,7 @@ def routes(state: GatewayState) -> list[Route]:
 
     async def update(request: Request) -> Response:
         body = await parse(state, request, UpdateTeam)
-        values = column_values("team", body, creating=False)
+        values = await limits_of(state, column_values("team", body, creating=False))
         entity = await management_of(state).update("team", body.team_id, values)
         return JSONResponse({"team_id": body.team_id, "data": management_of(state).show(entity)})
 

@@ -22,14 +22,14 @@ from gateway.keys.wire import (
     UpdateCustomer,
     UpdateUser,
 )
-from gateway.routes.admin import admin_routes, caller, management_of, parse
+from gateway.routes.admin import admin_routes, caller, limits_of, management_of, parse
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
     async def new_user(request: Request) -> Response:
         body = await parse(state, request, NewUser)
-        values = column_values("user", body, creating=True)
+        values = await limits_of(state, column_values("user", body, creating=True))
         entity = await management_of(state).create("user", body.user_id or new_id(), values)
         out = management_of(state).show(entity)
         if body.auto_create_key:
@@ -64,7 +64,9 @@ def routes(state: GatewayState) -> list[Route]:
     async def update_user(request: Request) -> Response:
         body = await parse(state, request, UpdateUser)
         entity = await management_of(state).update(
-            "user", body.user_id, column_values("user", body, creating=False)
+            "user",
+            body.user_id,
+            await limits_of(state, column_values("user", body, creating=False)),
         )
         return JSONResponse(management_of(state).show(entity))
 
@@ -109,7 +111,9 @@ def routes(state: GatewayState) -> list[Route]:
     async def new_customer(request: Request) -> Response:
         body = await parse(state, request, NewCustomer)
         entity = await management_of(state).create(
-            "end_user", body.user_id, column_values("end_user", body, creating=True)
+            "end_user",
+            body.user_id,
+            await limits_of(state, column_values("end_user", body, creating=True)),
         )
         return JSONResponse(customer_view(entity))
 
@@ -123,7 +127,9 @@ def routes(state: GatewayState) -> list[Route]:
     async def update_customer(request: Request) -> Response:
         body = await parse(state, request, UpdateCustomer)
         entity = await management_of(state).update(
-            "end_user", body.user_id, column_values("end_user", body, creating=False)
+            "end_user",
+            body.user_id,
+            await limits_of(state, column_values("end_user", body, creating=False)),
         )
         return JSONResponse(customer_view(entity))
 

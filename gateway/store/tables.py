@@ -35,6 +35,10 @@ def _limits() -> list[Column[object]]:
         Column("blocked", Boolean, nullable=False, default=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # revision 0002: LiteLLM's budget objects, soft budgets and per-model key budgets
+        Column("budget_id", String(255), nullable=True),
+        Column("soft_budget", Float, nullable=True),
+        Column("model_max_budget", JSON, nullable=True),
     ]
 
 

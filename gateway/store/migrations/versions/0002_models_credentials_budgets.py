@@ -13,6 +13,7 @@ revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
+ENTITY_TABLES = ("virtual_keys", "teams", "users", "end_users")
 
 
 def upgrade() -> None:
@@ -56,9 +57,19 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("budget_id"),
     )
+    for table in ENTITY_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("budget_id", sa.String(length=255), nullable=True))
+            batch_op.add_column(sa.Column("soft_budget", sa.Float(), nullable=True))
+            batch_op.add_column(sa.Column("model_max_budget", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ENTITY_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("model_max_budget")
+            batch_op.drop_column("soft_budget")
+            batch_op.drop_column("budget_id")
     op.drop_table("budgets")
     op.drop_table("credentials")
     with op.batch_alter_table("proxy_models", schema=None) as batch_op:
