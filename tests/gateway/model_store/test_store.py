@@ -181,3 +181,47 @@ async def test_rotating_the_salt_key(
         chat = {**CHAT, "model": "db-model"}
         refused = await client.post("/v1/chat/completions", headers=admin(), json=chat)
         assert refused.json()["error"]["code"] == "model_not_found"
+
+
+async def test_patch_update_and_masked_info(database_url: str, tmp_path: Path) -> None:
+    seen: list[httpx.Request] = []
+    async with running_gateway(stored_config(database_url), tmp_path, recording_upstream(seen)) as (
+        _app,
+        client,
+    ):
+        made = (await client.post("/model/new", headers=admin(), json=NEW)).json()
+        model_id = made["model_id"]
+        patched = await client.patch(
+            f"/model/{model_id}/update",
+            headers=admin(),
+            json={
+                "model_name": "renamed",
+                "litellm_params": {"api_base": "http://patched.test/v1", "api_key": "********"},
+            },
+        )
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["model_name"] == "renamed"
+        chat = {**CHAT, "model": "renamed"}
+        assert (
+            await client.post("/v1/chat/completions", headers=admin(), json=chat)
+        ).status_code == 200
+        # The mask sent back kept the stored key.
+        assert seen[-1].url == "http://patched.test/v1/chat/completions"
+        assert seen[-1].headers["authorization"] == f"Bearer {PROVIDER_KEY}"
+        info = {
+            m["model_name"]: m
+            for m in (await client.get("/v1/model/info", headers=admin())).json()["data"]
+        }
+        assert info["renamed"]["litellm_params"]["api_key"] == "********"
+        assert info["renamed"]["model_info"] == {
+            "max_input_tokens": 1000,
+            "supports_vision": True,
+            "id": model_id,
+            "db_model": True,
+        }
+        assert "api_key" not in info["m"]["litellm_params"]
+        old_name = {**CHAT, "model": "db-model"}
+        gone = await client.post("/v1/chat/completions", headers=admin(), json=old_name)
+        assert gone.json()["error"]["code"] == "model_not_found"
+        missing = await client.patch("/model/nope/update", headers=admin(), json={})
+        assert missing.status_code == 404
