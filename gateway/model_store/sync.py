@@ -82,15 +82,23 @@ class ModelSync:
         self._seen = seen
 
     async def _poll(self) -> None:
+        reachable = True  # log outages once, not once a poll
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
                 if await fingerprint(self.db) != self._seen:
                     await self._reload()
             except StoreUnavailableError as exc:
-                log.warning(
-                    "stored models: database unavailable; keeping the last set", error=str(exc)
-                )
+                if reachable:
+                    log.warning(
+                        "stored models: database unavailable; serving the last set",
+                        error=str(exc),
+                    )
+                reachable = False
+                continue
+            if not reachable:
+                log.info("stored models: database reachable again")
+            reachable = True
 
     def _redis(self) -> Any:
         if self._client is None:
