@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import event, insert
 
+from gateway.accounts import build_accounts
 from gateway.config import config_from_mapping
 from gateway.context import RequestContext, bind_context, unbind_context
 from gateway.deployments import deployment_from_entry
 from gateway.hooks import CallRecord
-from gateway.keys.accounts import build_accounts
 from gateway.keys.hashing import display_name, hash_key, new_key
 from gateway.store import migrate_database, tables
 

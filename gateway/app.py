@@ -14,16 +14,18 @@ from starlette.exceptions import HTTPException
 
 from common.netguard import AddressPolicy
 from gateway import ui
+from gateway.accounts import build_accounts
+from gateway.budgets.soft_budget import SoftBudgetHook
 from gateway.cache import build_response_cache
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
-from gateway.keys.accounts import build_accounts
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
+from gateway.model_store.build import build_stored_models
 from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
@@ -90,7 +92,9 @@ def build_state(
         hooks=[
             wiring.first,
             accounts.limits_hook,
+            accounts.model_budget_hook,
             accounts.spend_hook,
+            SoftBudgetHook(accounts.cache, accounts.ledger, wiring.metrics.registry),
             RouterUsageHook(router),
             wiring.last,
         ],
@@ -99,6 +103,9 @@ def build_state(
         metrics=wiring.metrics,
         image_fetch=AddressPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
+        ),
+        stored_models=build_stored_models(
+            config, accounts.db, groups, router, providers, deployments
         ),
     )
 
@@ -120,6 +127,8 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if state.accounts is not None:
             await state.accounts.start()
+        if state.stored_models is not None:
+            await state.stored_models.start()
         log.info(
             "gateway ready",
             models=state.groups.names(),
@@ -128,6 +137,8 @@ def create_app(
         try:
             yield
         finally:
+            if state.stored_models is not None:
+                await state.stored_models.stop()
             if state.accounts is not None:
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()

@@ -5,34 +5,28 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.hooks import CallRecord
 
 _current: ContextVar[RequestContext | None] = ContextVar("toolrelay_request_context", default=None)
 
 
 @dataclass(slots=True)
 class RequestContext:
+    """The HTTP request's facts. An inference call's facts (model, deployment, tokens,
+    upstream time) live once, in its `CallRecord`, which the context points to."""
+
     request_id: str
     started: float = field(default_factory=time.perf_counter)
-    upstream_seconds: float = 0.0
-    model_group: str | None = None
-    deployment_id: str | None = None
-    provider: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    stream: bool = False
-    key_alias: str | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    call: CallRecord | None = None
 
-    def record_usage(self, usage: Any) -> None:
-        if isinstance(usage, dict):
-            prompt = usage.get("prompt_tokens")
-            completion = usage.get("completion_tokens")
-            if isinstance(prompt, int):
-                self.prompt_tokens = prompt
-            if isinstance(completion, int):
-                self.completion_tokens = completion
+    @property
+    def upstream_seconds(self) -> float:
+        return self.call.upstream_seconds if self.call is not None else 0.0
 
     def overhead_ms(self) -> float:
         return max(0.0, (time.perf_counter() - self.started - self.upstream_seconds) * 1000)

@@ -58,15 +58,17 @@ class RequestContextMiddleware:
             "latency_ms": round(latency_ms, 2),
             "request_id": ctx.request_id,
         }
-        if ctx.model_group is not None:
+        call = ctx.call
+        if call is not None:
+            deployment = call.deployment
             fields.update(
-                model=ctx.model_group,
-                deployment=ctx.deployment_id,
-                provider=ctx.provider,
-                stream=ctx.stream,
-                prompt_tokens=ctx.prompt_tokens,
-                completion_tokens=ctx.completion_tokens,
-                upstream_ms=round(ctx.upstream_seconds * 1000, 2),
+                model=call.model_group,
+                deployment=deployment.id if deployment is not None else None,
+                provider=deployment.provider if deployment is not None else None,
+                stream=call.stream,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                upstream_ms=round(call.upstream_seconds * 1000, 2),
             )
         if ctx.error is not None:
             fields["error"] = ctx.error

@@ -17,7 +17,8 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
-    from gateway.keys.accounts import Accounts
+    from gateway.accounts import Accounts
+    from gateway.model_store.build import StoredModels
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
@@ -36,6 +37,7 @@ class GatewayState:
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     image_fetch: AddressPolicy = field(default_factory=AddressPolicy)
+    stored_models: StoredModels | None = None  # store_model_in_db: models added at runtime
 
     @property
     def drop_params(self) -> bool:

@@ -96,6 +96,8 @@ class GeneralSettings(_Section):
     allow_unpriced_models: bool = False
     # toolrelay only: how long /v1/responses keeps responses for previous_response_id ("30d")
     responses_retention_period: str | None = None
+    # LiteLLM: models added through /model/new are kept in the database (or STORE_MODEL_IN_DB=True)
+    store_model_in_db: bool = False
 
 
 class McpServerEntry(_Section):

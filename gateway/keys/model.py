@@ -30,6 +30,9 @@ class Limits:
     max_parallel_requests: int | None = None
     blocked: bool = False
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    budget_id: str | None = None
+    soft_budget: float | None = None
+    model_max_budget: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Limits:
@@ -43,6 +46,9 @@ class Limits:
             max_parallel_requests=row.get("max_parallel_requests"),
             blocked=bool(row.get("blocked")),
             metadata=dict(row.get("metadata") or {}),
+            budget_id=row.get("budget_id"),
+            soft_budget=row.get("soft_budget"),
+            model_max_budget=dict(row.get("model_max_budget") or {}),
         )
 
 

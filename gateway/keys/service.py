@@ -18,6 +18,7 @@ from gateway.keys.invalidation import Invalidations
 from gateway.keys.model import Entity, EntityKind
 from gateway.keys.views import view
 from gateway.keys.wire import LIMIT_FIELDS
+from gateway.limits.calendar import next_reset_at
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.ledger import LocalCounters
 from gateway.limits.redis_counters import RedisCounters
@@ -54,10 +55,22 @@ def _duration(text: str, field: str) -> datetime:
         raise BadRequestError(str(exc), param=field) from None
 
 
+def _budget_reset(text: str, field: str) -> datetime:
+    try:
+        return next_reset_at(text, datetime.now(UTC))
+    except DurationError as exc:
+        raise BadRequestError(str(exc), param=field) from None
+
+
 def column_values(kind: EntityKind, body: BaseModel, *, creating: bool) -> dict[str, Any]:
     """Only the fields the caller sent (so an update never resets what it did not name)."""
     sent = body.model_fields_set
-    values = {name: getattr(body, name) for name in _COLUMNS[kind] if name in sent}
+    dumped = body.model_dump()  # nested models (model_max_budget entries) become JSON
+    values = {name: dumped[name] for name in _COLUMNS[kind] if name in sent}
+    for model, budget in (values.get("model_max_budget") or {}).items():
+        period = budget.get("time_period") if isinstance(budget, dict) else None
+        if period:
+            _budget_reset(period, f"model_max_budget.{model}.time_period")
     for name, default in _DEFAULTS.items():
         if name in _COLUMNS[kind] and values.get(name, ...) is None:
             values[name] = default
@@ -67,7 +80,7 @@ def column_values(kind: EntityKind, body: BaseModel, *, creating: bool) -> dict[
                 values.setdefault(name, default)
     if "budget_duration" in sent:
         duration = getattr(body, "budget_duration", None)
-        values["budget_reset_at"] = _duration(duration, "budget_duration") if duration else None
+        values["budget_reset_at"] = _budget_reset(duration, "budget_duration") if duration else None
     if kind == "key" and "duration" in sent:
         duration = getattr(body, "duration", None)
         values["expires"] = _duration(duration, "duration") if duration else None

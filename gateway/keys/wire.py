@@ -1,5 +1,5 @@
-"""Request bodies of the management API, in LiteLLM's field names. Unknown fields are allowed
-(and ignored), so scripts written for LiteLLM work unchanged."""
+"""Request bodies of the management API, in LiteLLM's field names. Bodies are strict: a field
+this gateway does not implement is a 400 naming it, never a silent 200 that applies nothing."""
 
 from __future__ import annotations
 
@@ -19,11 +19,19 @@ LIMIT_FIELDS = (
     "max_parallel_requests",
     "metadata",
     "blocked",
+    "budget_id",
+    "soft_budget",
+    "model_max_budget",
 )
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelBudget(_Body):
+    budget_limit: float = Field(ge=0)
+    time_period: str | None = None
 
 
 class LimitFields(_Body):
@@ -35,6 +43,10 @@ class LimitFields(_Body):
     max_parallel_requests: int | None = Field(default=None, ge=1, le=MAX_INT)
     metadata: dict[str, Any] | None = None
     blocked: bool | None = None
+    budget_id: str | None = None  # a /budget/new object: its limits apply
+    soft_budget: float | None = Field(default=None, ge=0)  # alert only
+    # {"model": 0.5} or {"model": {"budget_limit": 0.5, "time_period": "1d"}}
+    model_max_budget: dict[str, float | ModelBudget] | None = None
 
 
 class KeyFields(LimitFields):

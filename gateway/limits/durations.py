@@ -14,8 +14,12 @@ class DurationError(ValueError):
     pass
 
 
+_WORDS = {"daily": "1d", "weekly": "7d", "monthly": "1mo", "hourly": "1h", "minutely": "1m"}
+
+
 def parse_duration(text: str) -> timedelta:
-    match = _PATTERN.match(text)
+    """A fixed span (key expiry, retention); budget windows use `calendar.next_reset_at`."""
+    match = _PATTERN.match(_WORDS.get(text.strip().lower(), text))
     if match is None or int(match.group(1)) <= 0:
         raise DurationError(
             f"invalid duration {text!r}: expected a number and a unit, e.g. '30s', '1h', '1d', '30d'"

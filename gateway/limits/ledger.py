@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gateway.keys.model import EntityKind
-from gateway.limits.durations import parse_duration
+from gateway.limits.calendar import next_reset_at
 from gateway.limits.errors import (
     budget_exceeded,
     parallel_exceeded,
@@ -115,12 +115,10 @@ class MemoryLedger:
         budget = self.budgets.setdefault(check.ref, _Budget())
         if check.budget_duration:
             if budget.reset_at is None:
-                budget.reset_at = now + parse_duration(check.budget_duration)
+                budget.reset_at = next_reset_at(check.budget_duration, now)
             elif now >= budget.reset_at:
                 budget.spend = 0.0
-                step = parse_duration(check.budget_duration)
-                while budget.reset_at <= now:
-                    budget.reset_at += step
+                budget.reset_at = next_reset_at(check.budget_duration, now)
         return budget
 
     def _window(self, ref: EntityRef, start: datetime) -> _Window:

@@ -10,7 +10,7 @@ from gateway.metrics.definitions import GatewayMetrics
 from gateway.metrics.hook import BudgetGaugeHook, MetricsHook
 
 if TYPE_CHECKING:
-    from gateway.keys.accounts import Accounts
+    from gateway.accounts import Accounts
 
 
 @dataclass

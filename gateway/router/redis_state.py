@@ -331,6 +331,18 @@ class RedisState:
             stats.cooldown_until = wall + int(cool) / 1000 if int(cool) > 0 else 0.0
             self.local.reassess(deployment_id, wall)
 
+    def track(self, deployment: Deployment) -> None:
+        self.local.track(deployment)
+        if deployment.id not in self.ids:
+            self.ids.append(deployment.id)
+
+    def forget(self, deployment_id: str) -> None:
+        # Shared counters expire by themselves (per-minute keys, TTLs); ids are never reused.
+        self.local.forget(deployment_id)
+        self._own.pop(deployment_id, None)
+        if deployment_id in self.ids:
+            self.ids.remove(deployment_id)
+
     async def aclose(self) -> None:
         self._closed = True
         for task in self._tasks:

@@ -101,6 +101,10 @@ class RouterState(Protocol):
 
     async def record_tokens(self, deployment_id: str, tokens: int, now: float) -> None: ...
 
+    def track(self, deployment: Deployment) -> None: ...
+
+    def forget(self, deployment_id: str) -> None: ...
+
     async def record_failure(
         self,
         deployment_id: str,
@@ -204,6 +208,16 @@ class LocalState:
             self.reassess(deployment_id, now)
             return True
         return False
+
+    def track(self, deployment: Deployment) -> None:
+        """A deployment added (or changed) at runtime."""
+        self.deployments[deployment.id] = deployment
+
+    def forget(self, deployment_id: str) -> None:
+        """A deployment removed (or changed) at runtime: its counters and cooldown go too."""
+        self.deployments.pop(deployment_id, None)
+        self.stats.pop(deployment_id, None)
+        self._blocked.pop(deployment_id, None)
 
     async def aclose(self) -> None:
         return None

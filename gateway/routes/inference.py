@@ -73,18 +73,16 @@ class InferenceCalls:
         place it is validated (a failure is recorded like any failed call)."""
         model = require_model(body)
         ctx = _context()
-        ctx.key_alias = principal.key_alias
-        ctx.model_group = model
-        ctx.stream = bool(body.get("stream"))
-        self.state.groups.get(model)  # unknown model -> 400 before any work
         record = CallRecord(
             request_id=ctx.request_id,
             principal=principal,
             call_type=call_type,
             model_group=model,
             body=body,
-            stream=ctx.stream,
+            stream=bool(body.get("stream")),
         )
+        ctx.call = record  # the access log reads the call's facts from here
+        self.state.groups.get(model)  # unknown model -> 400 before any work
         ran = 0
         try:
             for hook in self.state.hooks:
@@ -109,12 +107,6 @@ class InferenceCalls:
             record.status = "failure"
             record.http_status = error.status_code
             record.error_type = type(error).__name__
-        ctx = current_context()
-        if ctx is not None:
-            ctx.prompt_tokens, ctx.completion_tokens = (
-                record.prompt_tokens,
-                record.completion_tokens,
-            )
         for hook in self.state.hooks if hooks is None else hooks:
             await hook.post_call(record)
 
@@ -133,8 +125,6 @@ class InferenceCalls:
 
     def _bind(self, record: CallRecord, deployment: Deployment) -> Provider:
         record.deployment = deployment
-        ctx = _context()
-        ctx.deployment_id, ctx.provider = deployment.id, deployment.provider
         return self.state.providers.get(deployment.provider)
 
     async def complete(self, record: CallRecord, caller: Caller) -> JSON:
@@ -144,7 +134,6 @@ class InferenceCalls:
             record.record_usage(cache.response.get("usage"))
             await self.finish(record, None)
             return cache.response
-        ctx = _context()
 
         async def attempt(deployment: Deployment) -> JSON:
             provider = self._bind(record, deployment)
@@ -155,7 +144,6 @@ class InferenceCalls:
                 )
             finally:
                 elapsed = time.perf_counter() - started
-                ctx.upstream_seconds += elapsed
                 record.upstream_seconds += elapsed
 
         try:
@@ -179,7 +167,6 @@ class InferenceCalls:
             return self._relay(
                 record, replayed[0], replay(replayed[1:]), include_usage=include_usage
             )
-        ctx = _context()
         upstream_body = {**record.body, "stream": True, "stream_options": {"include_usage": True}}
 
         async def attempt(deployment: Deployment) -> tuple[JSON, AsyncIterator[JSON]]:
@@ -192,7 +179,6 @@ class InferenceCalls:
                 raise malformed_response(deployment.provider, "empty stream") from None
             finally:
                 elapsed = time.perf_counter() - started
-                ctx.upstream_seconds += elapsed
                 record.upstream_seconds += elapsed
             record.first_token_seconds = elapsed
             return first, chunks

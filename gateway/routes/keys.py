@@ -15,20 +15,16 @@ from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
 from gateway.keys.service import column_values
 from gateway.keys.wire import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey
-from gateway.routes.management import accounts_of, caller, parse, require_admin
+from gateway.routes.admin import admin_routes, caller, limits_of, management_of, parse
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
-    def management() -> Any:
-        return accounts_of(state).management
-
     async def generate(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, GenerateKey)
-        values = column_values("key", body, creating=True)
-        plain, entity = await management().generate_key(values, body.key)
-        return JSONResponse(_created(management().show(entity), plain, body.duration))
+        values = await limits_of(state, column_values("key", body, creating=True))
+        plain, entity = await management_of(state).generate_key(values, body.key)
+        return JSONResponse(_created(management_of(state).show(entity), plain, body.duration))
 
     async def info(request: Request) -> Response:
         principal = await caller(state, request)
@@ -43,44 +39,43 @@ def routes(state: GatewayState) -> list[Route]:
             token, shown = hash_key(asked), asked
         if not principal.is_admin and token != principal.token:
             raise PermissionDeniedError("A key may only read its own info.", code="not_own_key")
-        entity = await management().get("key", token)
-        return JSONResponse({"key": shown or token, "info": management().show(entity)})
+        entity = await management_of(state).get("key", token)
+        return JSONResponse({"key": shown or token, "info": management_of(state).show(entity)})
 
     async def update(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, UpdateKey)
-        values = column_values("key", body, creating=False)
+        values = await limits_of(state, column_values("key", body, creating=False))
         if values.get("team_id"):
-            await management().get("team", values["team_id"])
-        entity = await management().update("key", hash_key(body.key), values)
-        return JSONResponse({"key": body.key, **management().show(entity)})
+            await management_of(state).get("team", values["team_id"])
+        entity = await management_of(state).update("key", hash_key(body.key), values)
+        return JSONResponse({"key": body.key, **management_of(state).show(entity)})
 
     async def delete(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, DeleteKeys)
         if not body.keys and not body.key_aliases:
             raise BadRequestError("Pass 'keys' (or 'key_aliases') to delete.", param="keys")
         wanted: dict[str, str] = {hash_key(k): k for k in body.keys or ()}
         for alias in body.key_aliases or ():
-            found = await management().key_by_alias(alias)
+            found = await management_of(state).key_by_alias(alias)
             if found is not None:
                 wanted[found.id] = alias
-        deleted = await management().delete("key", list(wanted)) if wanted else []
+        deleted = await management_of(state).delete("key", list(wanted)) if wanted else []
         if not deleted:
             raise NotFoundError("None of these keys exist.", code="not_found")
         return JSONResponse({"deleted_keys": [wanted[t] for t in deleted]})
 
     async def list_keys(request: Request) -> Response:
-        await require_admin(state, request)
         q = request.query_params
         page, size = _int(q.get("page"), 1), _int(q.get("size"), 10)
         filters = {
             name: q[name] for name in ("user_id", "team_id", "key_alias") if q.get(name) is not None
         }
-        found = await management().where("key", **filters)
+        found = await management_of(state).where("key", **filters)
         chosen = found[(page - 1) * size : page * size]
         full = q.get("return_full_object", "").lower() == "true"
-        keys: list[Any] = [management().show(e) for e in chosen] if full else [e.id for e in chosen]
+        keys: list[Any] = (
+            [management_of(state).show(e) for e in chosen] if full else [e.id for e in chosen]
+        )
         return JSONResponse(
             {
                 "keys": keys,
@@ -91,10 +86,9 @@ def routes(state: GatewayState) -> list[Route]:
         )
 
     async def set_blocked(request: Request, blocked: bool) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, KeyRef)
-        entity = await management().update("key", hash_key(body.key), {"blocked": blocked})
-        return JSONResponse(management().show(entity))
+        entity = await management_of(state).update("key", hash_key(body.key), {"blocked": blocked})
+        return JSONResponse(management_of(state).show(entity))
 
     async def block(request: Request) -> Response:
         return await set_blocked(request, True)
@@ -103,25 +97,38 @@ def routes(state: GatewayState) -> list[Route]:
         return await set_blocked(request, False)
 
     async def regenerate(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, RegenerateKey)
         key = request.path_params.get("key") or body.key
         if not key:
             raise BadRequestError("Pass the key to regenerate.", param="key")
-        values = column_values("key", body, creating=False)
-        plain, entity = await management().regenerate_key(hash_key(key), values, body.new_key)
-        return JSONResponse(_created(management().show(entity), plain, body.duration))
+        values = await limits_of(state, column_values("key", body, creating=False))
+        plain, entity = await management_of(state).regenerate_key(
+            hash_key(key), values, body.new_key
+        )
+        return JSONResponse(_created(management_of(state).show(entity), plain, body.duration))
+
+    async def health(request: Request) -> Response:
+        # LiteLLM's /key/health: the calling key works (authentication passed) and has no
+        # logging callbacks of its own (this gateway has none per key).
+        await caller(state, request)
+        return JSONResponse({"key": "healthy", "logging_callbacks": None})
 
     return [
-        Route("/key/generate", generate, methods=["POST"]),
-        Route("/key/info", info, methods=["GET"]),
-        Route("/key/update", update, methods=["POST"]),
-        Route("/key/delete", delete, methods=["POST"]),
-        Route("/key/list", list_keys, methods=["GET"]),
-        Route("/key/block", block, methods=["POST"]),
-        Route("/key/unblock", unblock, methods=["POST"]),
-        Route("/key/regenerate", regenerate, methods=["POST"]),
-        Route("/key/{key}/regenerate", regenerate, methods=["POST"]),
+        Route("/key/info", info, methods=["GET"]),  # any key, about itself
+        Route("/key/health", health, methods=["POST"]),  # any key, about itself
+        *admin_routes(
+            state,
+            [
+                Route("/key/generate", generate, methods=["POST"]),
+                Route("/key/update", update, methods=["POST"]),
+                Route("/key/delete", delete, methods=["POST"]),
+                Route("/key/list", list_keys, methods=["GET"]),
+                Route("/key/block", block, methods=["POST"]),
+                Route("/key/unblock", unblock, methods=["POST"]),
+                Route("/key/regenerate", regenerate, methods=["POST"]),
+                Route("/key/{key}/regenerate", regenerate, methods=["POST"]),
+            ],
+        ),
     ]
 
 

@@ -1,56 +1,33 @@
-"""Shared plumbing of the management API (keys, teams, users, end users, spend): the admin
-check, body parsing, and the route table."""
+"""The management API's route table: keys, teams, users and end users, spend, stored models
+and credentials."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
 from starlette.routing import Route
 
-from gateway.auth import Principal
-from gateway.errors import BadRequestError, PermissionDeniedError, ServiceUnavailableError
-from gateway.http_io import read_json_object
-from gateway.keys.accounts import Accounts
+from gateway.routes import (
+    budgets,
+    credentials,
+    global_spend,
+    keys,
+    model_admin,
+    spend,
+    team_members,
+    teams,
+    users,
+)
 from gateway.state import GatewayState
-
-Body = TypeVar("Body", bound=BaseModel)
-
-
-def accounts_of(state: GatewayState) -> Accounts:
-    accounts = state.accounts
-    if accounts is None:
-        raise ServiceUnavailableError("Key management is not configured.", code="no_store")
-    return accounts
-
-
-async def caller(state: GatewayState, request: Request) -> Principal:
-    return await state.authenticator.authenticate(request.headers)
-
-
-async def require_admin(state: GatewayState, request: Request) -> Principal:
-    principal = await caller(state, request)
-    if not principal.is_admin:
-        raise PermissionDeniedError(
-            f"Only the master key (admin) may call {request.url.path}.", code="admin_only"
-        )
-    return principal
-
-
-async def parse(state: GatewayState, request: Request, model: type[Body]) -> Body:
-    body = await read_json_object(request, state.max_body_bytes)
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BadRequestError(
-            f"Invalid request body at '{where}': {first['msg']}.", param=where
-        ) from None
 
 
 def routes(state: GatewayState) -> list[Route]:
-    from gateway.routes import keys, spend, teams, users
-
-    return [*keys.routes(state), *teams.routes(state), *users.routes(state), *spend.routes(state)]
+    return [
+        *keys.routes(state),
+        *teams.routes(state),
+        *users.routes(state),
+        *spend.routes(state),
+        *model_admin.routes(state),
+        *credentials.routes(state),
+        *budgets.routes(state),
+        *team_members.routes(state),
+        *global_spend.routes(state),
+    ]

@@ -11,6 +11,8 @@ from starlette.routing import Route
 from gateway.errors import NotFoundError, PermissionDeniedError
 from gateway.http_io import JSONResponse
 from gateway.limits.hook import allows
+from gateway.model_store.secrets import MASK, is_secret_param
+from gateway.routes.model_groups import group_info
 from gateway.state import GatewayState
 
 
@@ -35,6 +37,7 @@ def routes(state: GatewayState) -> list[Route]:
         return JSONResponse(entry(name))
 
     async def model_info(request: Request) -> Response:
+        stored = state.stored_models.store if state.stored_models is not None else None
         # Deployment details (api_base, limits) are for operators, not for every key.
         if not (await state.authenticator.authenticate(request.headers)).is_admin:
             raise PermissionDeniedError("Only the master key (admin) may call /model/info.")
@@ -49,20 +52,43 @@ def routes(state: GatewayState) -> list[Route]:
                 "weight": deployment.weight,
                 "order": deployment.order,
             }
-            info = {**deployment.model_info, "id": deployment.id}
+            shown = {k: v for k, v in params.items() if v is not None}
+            if stored is not None and stored.live.is_stored(deployment.id):
+                # Stored models show that a key is set, never the key (admin page: masked).
+                shown.update(
+                    {k: MASK for k, v in deployment.extra_params.items() if is_secret_param(k)}
+                )
+                if deployment.api_key:
+                    shown["api_key"] = MASK
+            info = {
+                **deployment.model_info,
+                "id": deployment.id,
+                "db_model": stored is not None and stored.live.is_stored(deployment.id),
+            }
             data.append(
                 {
                     "model_name": deployment.model_name,
                     # Never the api_key: this is shown on the admin page.
-                    "litellm_params": {k: v for k, v in params.items() if v is not None},
+                    "litellm_params": shown,
                     "model_info": info,
                 }
             )
         return JSONResponse({"data": data})
 
+    async def model_group_info(request: Request) -> Response:
+        principal = await state.authenticator.authenticate(request.headers)
+        wanted = request.query_params.get("model_group")
+        data = [
+            group_info(name, deployments)
+            for name, deployments in state.groups.groups.items()
+            if allows(principal.models, name) and (wanted is None or wanted == name)
+        ]
+        return JSONResponse({"data": data})
+
     table: list[Route] = [
         Route("/model/info", model_info, methods=["GET"]),
         Route("/v1/model/info", model_info, methods=["GET"]),
+        Route("/model_group/info", model_group_info, methods=["GET"]),
     ]
     for prefix in ("/v1", ""):
         table += [

@@ -117,11 +117,7 @@ class PassThrough:
             deployment=self._deployment(model),
         )
         if ctx is not None:
-            ctx.key_alias, ctx.model_group, ctx.provider = (
-                principal.key_alias,
-                model,
-                self.provider.name,
-            )
+            ctx.call = record  # the access log reads key, model and tokens from the record
         ran: list[RequestHook] = []
         try:
             for hook in self.hooks:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from gateway.errors import BadRequestError, ServiceUnavailableError
 from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
-from gateway.routes.management import accounts_of, require_admin
+from gateway.routes.admin import accounts_of, admin_routes
 from gateway.spend.reports import SpendFilter, daily_summary, spend_logs, tag_spend
 from gateway.state import GatewayState
 from gateway.store.database import StoreUnavailableError
@@ -30,7 +30,6 @@ def _date(text: str | None, name: str) -> date | None:
 
 def routes(state: GatewayState) -> list[Route]:
     async def logs(request: Request) -> Response:
-        await require_admin(state, request)
         db = accounts_of(state).db
         q = request.query_params
         api_key = q.get("api_key")
@@ -54,7 +53,6 @@ def routes(state: GatewayState) -> list[Route]:
             raise ServiceUnavailableError("The spend database is unavailable.") from exc
 
     async def tags(request: Request) -> Response:
-        await require_admin(state, request)
         q = request.query_params
         try:
             found = await tag_spend(
@@ -66,7 +64,10 @@ def routes(state: GatewayState) -> list[Route]:
             raise ServiceUnavailableError("The spend database is unavailable.") from exc
         return JSONResponse(found)
 
-    return [
-        Route("/spend/logs", logs, methods=["GET"]),
-        Route("/spend/tags", tags, methods=["GET"]),
-    ]
+    return admin_routes(
+        state,
+        [
+            Route("/spend/logs", logs, methods=["GET"]),
+            Route("/spend/tags", tags, methods=["GET"]),
+        ],
+    )

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from gateway.errors import BadRequestError, NotFoundError
 from gateway.http_io import JSONResponse
+from gateway.keys.model import Entity
 from gateway.keys.service import column_values, new_id
 from gateway.keys.wire import (
     CustomerIds,
@@ -21,20 +22,16 @@ from gateway.keys.wire import (
     UpdateCustomer,
     UpdateUser,
 )
-from gateway.routes.management import accounts_of, parse, require_admin
+from gateway.routes.admin import admin_routes, caller, limits_of, management_of, parse
 from gateway.state import GatewayState
 
 
 def routes(state: GatewayState) -> list[Route]:
-    def management() -> Any:
-        return accounts_of(state).management
-
     async def new_user(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, NewUser)
-        values = column_values("user", body, creating=True)
-        entity = await management().create("user", body.user_id or new_id(), values)
-        out = management().show(entity)
+        values = await limits_of(state, column_values("user", body, creating=True))
+        entity = await management_of(state).create("user", body.user_id or new_id(), values)
+        out = management_of(state).show(entity)
         if body.auto_create_key:
             key_values: dict[str, Any] = {
                 "user_id": entity.id,
@@ -44,50 +41,51 @@ def routes(state: GatewayState) -> list[Route]:
                 "tags": [],
                 "key_alias": body.key_alias,
             }
-            plain, key = await management().generate_key(key_values)
+            plain, key = await management_of(state).generate_key(key_values)
             out.update(key=plain, token=key.id, expires=key.row.get("expires"))
         return JSONResponse(out)
 
     async def user_info(request: Request) -> Response:
-        principal = await require_admin(state, request)
+        principal = await caller(state, request)
         user_id = request.query_params.get("user_id") or principal.user_id
         if not user_id:
             raise BadRequestError("Pass ?user_id=...", param="user_id")
-        entity = await management().get("user", user_id)
-        keys = await management().where("key", user_id=user_id)
+        entity = await management_of(state).get("user", user_id)
+        keys = await management_of(state).where("key", user_id=user_id)
         return JSONResponse(
             {
                 "user_id": user_id,
-                "user_info": management().show(entity),
-                "keys": [management().show(k) for k in keys],
+                "user_info": management_of(state).show(entity),
+                "keys": [management_of(state).show(k) for k in keys],
                 "teams": list(entity.row.get("teams") or []),
             }
         )
 
     async def update_user(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, UpdateUser)
-        entity = await management().update(
-            "user", body.user_id, column_values("user", body, creating=False)
+        entity = await management_of(state).update(
+            "user",
+            body.user_id,
+            await limits_of(state, column_values("user", body, creating=False)),
         )
-        return JSONResponse(management().show(entity))
+        return JSONResponse(management_of(state).show(entity))
 
     async def delete_users(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, DeleteUsers)
-        deleted = await management().delete("user", body.user_ids)
+        deleted = await management_of(state).delete("user", body.user_ids)
         if not deleted:
             raise NotFoundError("None of these users exist.", code="not_found")
         return JSONResponse({"deleted_users": deleted})
 
     async def list_users(request: Request) -> Response:
-        await require_admin(state, request)
         q = request.query_params
         page, size = _positive(q.get("page"), 1), _positive(q.get("page_size"), 25)
-        found = await management().where("user")
+        found = await management_of(state).where("user")
         return JSONResponse(
             {
-                "users": [management().show(u) for u in found[(page - 1) * size : page * size]],
+                "users": [
+                    management_of(state).show(u) for u in found[(page - 1) * size : page * size]
+                ],
                 "total": len(found),
                 "page": page,
                 "page_size": size,
@@ -95,8 +93,8 @@ def routes(state: GatewayState) -> list[Route]:
             }
         )
 
-    def customer_view(entity: Any) -> dict[str, Any]:
-        out: dict[str, Any] = management().show(entity)
+    def customer_view(entity: Entity) -> dict[str, Any]:
+        out: dict[str, Any] = management_of(state).show(entity)
         limits = entity.limits
         out["litellm_budget_table"] = (
             {
@@ -111,50 +109,50 @@ def routes(state: GatewayState) -> list[Route]:
         return out
 
     async def new_customer(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, NewCustomer)
-        entity = await management().create(
-            "end_user", body.user_id, column_values("end_user", body, creating=True)
+        entity = await management_of(state).create(
+            "end_user",
+            body.user_id,
+            await limits_of(state, column_values("end_user", body, creating=True)),
         )
         return JSONResponse(customer_view(entity))
 
     async def customer_info(request: Request) -> Response:
-        await require_admin(state, request)
         q = request.query_params
         end_user_id = q.get("end_user_id") or q.get("user_id")
         if not end_user_id:
             raise BadRequestError("Pass ?end_user_id=...", param="end_user_id")
-        return JSONResponse(customer_view(await management().get("end_user", end_user_id)))
+        return JSONResponse(customer_view(await management_of(state).get("end_user", end_user_id)))
 
     async def update_customer(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, UpdateCustomer)
-        entity = await management().update(
-            "end_user", body.user_id, column_values("end_user", body, creating=False)
+        entity = await management_of(state).update(
+            "end_user",
+            body.user_id,
+            await limits_of(state, column_values("end_user", body, creating=False)),
         )
         return JSONResponse(customer_view(entity))
 
     async def delete_customers(request: Request) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, CustomerIds)
-        deleted = await management().delete("end_user", body.user_ids)
+        deleted = await management_of(state).delete("end_user", body.user_ids)
         if not deleted:
             raise NotFoundError("None of these end users exist.", code="not_found")
         return JSONResponse({"deleted_customers": deleted})
 
     async def list_customers(request: Request) -> Response:
-        await require_admin(state, request)
-        return JSONResponse([customer_view(e) for e in await management().where("end_user")])
+        return JSONResponse(
+            [customer_view(e) for e in await management_of(state).where("end_user")]
+        )
 
     async def set_customers_blocked(request: Request, blocked: bool) -> Response:
-        await require_admin(state, request)
         body = await parse(state, request, CustomerIds)
         changed = []
         for user_id in body.user_ids:
             try:
-                await management().update("end_user", user_id, {"blocked": blocked})
+                await management_of(state).update("end_user", user_id, {"blocked": blocked})
             except NotFoundError:
-                await management().create(
+                await management_of(state).create(
                     "end_user",
                     user_id,
                     {"blocked": blocked, "models": [], "metadata": {}},
@@ -185,7 +183,7 @@ def routes(state: GatewayState) -> list[Route]:
             Route(f"{prefix}/block", block_customers, methods=["POST"]),
             Route(f"{prefix}/unblock", unblock_customers, methods=["POST"]),
         ]
-    return table
+    return admin_routes(state, table)
 
 
 MAX_PAGE = 2**31 - 1

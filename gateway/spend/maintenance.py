@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import delete
 
 from gateway.keys.cache import TABLES, EntityCache
-from gateway.limits.durations import parse_duration
+from gateway.limits.calendar import next_reset_at
 from gateway.store import tables
 from gateway.store.database import UNAVAILABLE_ERRORS, StoreUnavailableError
 from gateway.store.repository import reset_budgets
@@ -57,7 +57,7 @@ class Maintenance:
             if self.refresh_entities:
                 await self.cache.refresh_all()
             await reset_budgets(
-                db, list(TABLES.values()), now, {d: now + parse_duration(d) for d in durations}
+                db, list(TABLES.values()), now, {d: next_reset_at(d, now) for d in durations}
             )
             if self.retention is not None:
                 async with db.engine.begin() as connection:

@@ -35,6 +35,10 @@ def _limits() -> list[Column[object]]:
         Column("blocked", Boolean, nullable=False, default=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        # revision 0002: LiteLLM's budget objects, soft budgets and per-model key budgets
+        Column("budget_id", String(255), nullable=True),
+        Column("soft_budget", Float, nullable=True),
+        Column("model_max_budget", JSON, nullable=True),
     ]
 
 
@@ -144,3 +148,47 @@ daily_tag_spend = Table(
 )
 
 Index("ix_daily_spend_day", daily_spend.c.day)
+
+# Models added at runtime (`store_model_in_db`). Secret litellm_params are stored encrypted
+# (gateway.model_store.secrets); the row is otherwise LiteLLM's LiteLLM_ProxyModelTable.
+proxy_models = Table(
+    "proxy_models",
+    metadata,
+    Column("model_id", String(64), primary_key=True),
+    Column("model_name", String(255), nullable=False, index=True),
+    Column("litellm_params", JSON, nullable=False, default=dict),
+    Column("model_info", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(255), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(255), nullable=True),
+)
+
+# Provider credentials referenced by models through `litellm_credential_name`; every value
+# in `credential_values` is encrypted.
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("credential_name", String(255), primary_key=True),
+    Column("credential_values", JSON, nullable=False, default=dict),
+    Column("credential_info", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Budgets as objects that keys, users and teams reference by `budget_id` (LiteLLM_BudgetTable).
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("budget_id", String(255), primary_key=True),
+    Column("max_budget", Float, nullable=True),
+    Column("soft_budget", Float, nullable=True),
+    Column("budget_duration", String(32), nullable=True),
+    Column("budget_reset_at", DateTime(timezone=True), nullable=True),
+    Column("rpm_limit", BigInteger, nullable=True),
+    Column("tpm_limit", BigInteger, nullable=True),
+    Column("max_parallel_requests", BigInteger, nullable=True),
+    Column("model_max_budget", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -9,7 +9,6 @@ from typing import cast
 import httpx
 
 from common.chat import ChatRequest
-
 from gateway.deployments import Deployment
 from gateway.providers import anthropic, gemini
 from gateway.providers.anthropic_request import messages_request

@@ -87,7 +87,9 @@ async function modelsView() {
       ["Deployment id", (r) => (r.model_info || {}).id],
       ["State", (r) => ((r.model_info || {}).cooldown ? h("span", { class: "bad" }, "cooling down") : "active")],
     ], rows, "No models configured."),
-    h("h2", {}, "Health"), health];
+    h("h2", {}, "Health"), health,
+    // models.js: database models and credentials (store_model_in_db)
+    ...(window.storedModelsSection ? await window.storedModelsSection({ api, h, table, errorBox, field, rerender: render }, rows) : [])];
 }
 
 async function keysView() {

@@ -84,13 +84,13 @@ def test_unknown_keys_are_warned_with_their_path(tmp_path: Path) -> None:
 model_list:
   - model_name: a
     litellm_params: {model: openai/a, aws_region_name: x}
-general_settings: {master_key: k, store_model_in_db: true}
+general_settings: {master_key: k, disable_spend_logs_x: true}
 alerting_settings: {}
 """
     config = load_config(write(tmp_path, text), environ={})
     assert sorted(config.warnings) == [
         "alerting_settings: unknown key, ignored",
-        "general_settings.store_model_in_db: unknown key, ignored",
+        "general_settings.disable_spend_logs_x: unknown key, ignored",
         "model_list[0].litellm_params.aws_region_name: unknown key, ignored",
     ]
 

@@ -61,13 +61,14 @@ def test_budget_counts_in_flight_reservations_and_resets_by_duration() -> None:
     with pytest.raises(LimitExceededError) as refused:
         ledger.admit([check], 1.0, 0, NOW)  # 0 spent + 2 in flight
     assert refused.value.code == "budget_exceeded"
-    assert refused.value.headers["retry-after"] == "30"
+    # LiteLLM's calendar windows: 30 s windows end on :00 and :30, so 12:00:10 waits 20 s.
+    assert refused.value.headers["retry-after"] == "20"
     ledger.settle(a, 1.5, 0)
     ledger.settle(b, 1.5, 0)
     assert ledger.spend(check.ref) == 3.0
     with pytest.raises(LimitExceededError):
-        ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=29))
-    ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=31))
+        ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=19))
+    ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=21))
     assert ledger.spend(check.ref) == 0.0
 
 

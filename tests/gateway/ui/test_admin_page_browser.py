@@ -5,6 +5,7 @@ Screenshots are kept in test-artifacts/ui/."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,18 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def wait_for_spend_row(gateway: ServiceProcess, key_alias: str, bound: float = 30.0) -> None:
+    deadline = time.monotonic() + bound
+    headers = {"authorization": f"Bearer {MASTER}"}
+    while True:
+        rows = httpx.get(f"{gateway.url}/spend/logs", headers=headers, timeout=30).json()
+        if any(r.get("key_alias") == key_alias for r in rows):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no spend row for {key_alias} within {bound}s")
+        time.sleep(0.05)
+
+
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -182,13 +195,13 @@ def test_sign_in_create_key_see_spend_and_call_a_tool(ui_stack: UIStack, browser
         timeout=30,
     )
     assert reply.status_code == 200, reply.text
+    # Spend rows are written in batches: wait for the row itself (a condition on the server),
+    # then open the page once. Re-clicking and reading a table while the view re-renders
+    # raced on a loaded machine.
+    wait_for_spend_row(ui_stack.gateway, "browser-made-key")
     page.click("a[href='#/spend']")
+    expect(page.locator("#view h1")).to_have_text("Spend (last 30 days)")
     latest = page.locator("#view table").last
-    for _ in range(50):  # spend rows are written in batches every 0.2 s
-        if "browser-made-key" in (latest.inner_text() if latest.count() else ""):
-            break
-        page.click("a[href='#/keys']")
-        page.click("a[href='#/spend']")
     expect(latest).to_contain_text("browser-made-key")
     expect(latest).to_contain_text("ui-model")
     shot(page, "3-spend")

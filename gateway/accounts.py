@@ -1,5 +1,5 @@
-"""Everything virtual keys, limits and spend need at runtime, built once from the config
-(`build_accounts`) and started/stopped by the app's lifespan."""
+"""The composition root of keys, limits, spend and the store: everything they need at runtime,
+built once from the config (`build_accounts`) and started/stopped by the app's lifespan."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import structlog
 
+from gateway.budgets.book import BudgetBook
+from gateway.budgets.model_budget import ModelBudgetHook
 from gateway.config import LoadedConfig
 from gateway.deployments import Deployment
 from gateway.keys.authenticator import VirtualKeyAuthenticator
@@ -52,6 +54,8 @@ class Accounts:
     authenticator: VirtualKeyAuthenticator
     limits_hook: LimitsHook
     spend_hook: SpendLogHook
+    budgets: BudgetBook
+    model_budget_hook: ModelBudgetHook
     _opener: asyncio.Task[None] | None = field(default=None)
 
     @property
@@ -132,6 +136,9 @@ def build_accounts(
         if config.redis_url
         else LocalInvalidations(cache)
     )
+    management = Management(
+        cache=cache, invalidations=invalidations, counters=counters, flush_spend=writer.flush
+    )
     return Accounts(
         db=db,
         cache=cache,
@@ -142,9 +149,7 @@ def build_accounts(
         maintenance=Maintenance(
             cache=cache, retention=_retention(config), refresh_entities=not config.redis_url
         ),
-        management=Management(
-            cache=cache, invalidations=invalidations, counters=counters, flush_spend=writer.flush
-        ),
+        management=management,
         authenticator=VirtualKeyAuthenticator(
             master_key=config.master_key,
             cache=cache,
@@ -152,4 +157,6 @@ def build_accounts(
         ),
         limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters),
         spend_hook=SpendLogHook(prices, writer),
+        budgets=BudgetBook(db=db, management=management),
+        model_budget_hook=ModelBudgetHook(cache=cache, prices=prices, db=db),
     )

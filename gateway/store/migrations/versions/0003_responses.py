@@ -1,7 +1,7 @@
 """stored responses for the Responses API (`previous_response_id`, GET/DELETE by id)
 
-Revision ID: 0002_responses
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_responses"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
