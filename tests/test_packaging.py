@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_PACKAGES = {"gateway", "middleware", "mcp_servers", "toolrelay"}
+SHIPPED_PACKAGES = {"gateway", "middleware", "mcp_servers", "toolrelay", "common"}
 
 
 def _build_wheel(out_dir: Path) -> Path:

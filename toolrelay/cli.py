@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gateway.config import ConfigError, load_config
+from common.config import ConfigError, read_document
+from gateway.config import load_config
 
 
 def _gateway(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def _gateway(args: argparse.Namespace) -> int:
 def _middleware(args: argparse.Namespace) -> int:
     from middleware.server import serve
 
-    config = load_config(args.config)
+    config = read_document(args.config)
     serve(config, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

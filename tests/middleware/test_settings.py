@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config import ConfigError, config_from_mapping
+from common.config import ConfigError, document_from_mapping
 from middleware.settings import settings_from_config
 
 
 def test_defaults_and_sections() -> None:
-    config = config_from_mapping(
+    config = document_from_mapping(
         {
             "mcp_servers": {"pg": {"url": "http://127.0.0.1:8110/mcp"}},
             "middleware_settings": {"max_iterations": 4, "progress": False},
@@ -24,12 +24,12 @@ def test_defaults_and_sections() -> None:
 
 
 def test_bad_values_name_the_key() -> None:
-    config = config_from_mapping({"middleware_settings": {"max_iterations": 0}})
+    config = document_from_mapping({"middleware_settings": {"max_iterations": 0}})
     with pytest.raises(ConfigError, match=r"middleware_settings\.max_iterations"):
         settings_from_config(config)
 
 
 def test_http_server_needs_a_url() -> None:
-    config = config_from_mapping({"mcp_servers": {"x": {"transport": "sse"}}})
+    config = document_from_mapping({"mcp_servers": {"x": {"transport": "sse"}}})
     with pytest.raises(ConfigError, match=r"mcp_servers\.x\.url"):
         settings_from_config(config)

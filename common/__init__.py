@@ -1,0 +1,1 @@
+"""Code shared by the gateway, the middleware and the MCP servers; it imports none of them."""
