@@ -6,6 +6,7 @@ import structlog
 import uvicorn
 
 from common.config import ConfigDocument
+from common.config.report import log_config_report
 from gateway.logs import configure_logging
 from middleware.app import create_app
 from middleware.settings import settings_from_config
@@ -16,8 +17,8 @@ def serve(
 ) -> None:
     settings = settings_from_config(config)
     configure_logging(json_logs=settings.json_logs, level=log_level)
-    for warning in settings.warnings:
-        structlog.get_logger("middleware.settings").warning("config", detail=warning)
+    log = structlog.get_logger("middleware")
+    log_config_report(log, "middleware", config.where, settings.findings)
     app = create_app(settings, public_url=f"http://{host}:{port}")
     uvicorn.run(
         app,

@@ -8,16 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.config import (
-    ConfigDocument,
-    ConfigError,
-    describe_validation_error,
-    format_key_path,
-    undeclared_keys,
-)
+from common.config import ConfigDocument, ConfigError, describe_validation_error
+from common.config.report import Finding, Verdict
+from middleware.config_report import middleware_findings
 from middleware.config_sections import McpServerEntry, StorageSettings
 
 
@@ -65,7 +60,8 @@ class AppSettings:
     storage: StorageSettings
     master_key: str | None
     json_logs: bool | None = None
-    warnings: list[str] = field(default_factory=list)
+    # What the middleware makes of its sections (`toolrelay config check` prints the same).
+    findings: list[Finding] = field(default_factory=list)
 
 
 def settings_from_config(document: ConfigDocument) -> AppSettings:
@@ -79,31 +75,19 @@ def settings_from_config(document: ConfigDocument) -> AppSettings:
         middleware = MiddlewareSettings.model_validate(sections.middleware_settings)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(source, exc, "middleware_settings")) from None
-    unknown = sorted(set(sections.middleware_settings) - set(MiddlewareSettings.model_fields))
-    if unknown:
-        structlog.get_logger("middleware.settings").warning(
-            "unknown middleware_settings keys ignored", file=source, keys=unknown
-        )
     for name, entry in sections.mcp_servers.items():
         if entry.transport != "stdio" and not entry.url:
             raise ConfigError(f"{source}: mcp_servers.{name}.url: required for {entry.transport}")
-    warnings = [
-        w
-        for w in document.missing_warnings()
-        if w.startswith(("mcp_servers.", "middleware_settings.", "storage."))
-    ]
-    warnings += [
-        f"{format_key_path(path)}: unknown key, ignored"
-        for path in undeclared_keys(sections)
-        if path[0] != "middleware_settings"
-    ]
+    findings = middleware_findings(
+        document, sections.middleware_settings, set(MiddlewareSettings.model_fields), sections
+    )
     return AppSettings(
         middleware=middleware,
         mcp_servers=dict(sections.mcp_servers),
         storage=sections.storage,
         master_key=_master_key(document),
         json_logs=_json_logs(document),
-        warnings=warnings,
+        findings=findings,
     )
 
 
@@ -118,3 +102,25 @@ def _json_logs(document: ConfigDocument) -> bool | None:
     settings = document.data.get("litellm_settings")
     value = settings.get("json_logs") if isinstance(settings, dict) else None
     return value if isinstance(value, bool) else None
+
+
+def check_middleware(document: ConfigDocument) -> list[Finding]:
+    """The middleware's findings; a file it would refuse gives one fatal finding per problem."""
+    try:
+        return settings_from_config(document).findings
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        problems = [line.strip() for line in lines[1:]] or [
+            lines[0].removeprefix(f"{document.where}: ")
+        ]
+        return [Finding(Verdict.WRONG, _path_of(p), _message_of(p), fatal=True) for p in problems]
+
+
+def _path_of(problem: str) -> str:
+    head, _, rest = problem.partition(": ")
+    return head if rest and " " not in head else "middleware"
+
+
+def _message_of(problem: str) -> str:
+    head, _, rest = problem.partition(": ")
+    return rest if rest and " " not in head else problem

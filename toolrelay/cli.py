@@ -1,4 +1,4 @@
-"""The `toolrelay` command: `up`, `gateway`, `middleware` and `mcp NAME`."""
+"""The `toolrelay` command: `up`, `gateway`, `middleware`, `mcp NAME` and `config check FILE`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def _up(args: argparse.Namespace) -> int:
         gateway=args.gateway_port, middleware=args.middleware_port, mcp_base=args.mcp_port_base
     )
     return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from toolrelay.config_check import run_check
+
+    return run_check(args.file, sys.stdout, as_json_output=args.json)
 
 
 def _mcp(rest: Sequence[str]) -> int:
@@ -74,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgres, fetch, browser, storage from here up",
     )
     up.set_defaults(handler=_up)
+
+    config = sub.add_parser("config", help="inspect a config file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser(
+        "check",
+        help="what each service honours, ignores, does not know or finds wrong in FILE "
+        "(exit 0 ok, 1 warnings, 2 errors)",
+    )
+    check.add_argument("file", help="LiteLLM-format config.yaml")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(handler=_config_check)
 
     sub.add_parser(
         "mcp", help="run an MCP server: toolrelay mcp NAME|bridge ... (see toolrelay mcp --help)"

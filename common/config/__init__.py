@@ -7,6 +7,7 @@ each service owns the types of its own sections.
 from common.config.document import (
     ENV_PREFIX,
     ConfigDocument,
+    EnvReference,
     MissingVariable,
     apply_env_overrides,
     declared_environment,
@@ -31,6 +32,7 @@ __all__ = [
     "ENV_PREFIX",
     "ConfigDocument",
     "ConfigError",
+    "EnvReference",
     "KeyPath",
     "MissingVariable",
     "apply_env_overrides",

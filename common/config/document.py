@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from common.config.errors import ConfigError, KeyPath, format_key_path, kind_of
+from common.config.report import key_lines
 
 ENV_PREFIX = "os.environ/"
 
@@ -29,27 +30,40 @@ class MissingVariable:
     name: str
 
 
+@dataclass(frozen=True)
+class EnvReference:
+    """One `os.environ/NAME` reference in the file, and whether its variable is set."""
+
+    path: KeyPath
+    name: str
+    is_set: bool
+
+
 def resolve_references(
     value: Any, env: Mapping[str, str], path: KeyPath = ()
 ) -> tuple[Any, list[MissingVariable]]:
     """`value` with every `os.environ/NAME` string replaced by the variable (None when unset)."""
-    missing: list[MissingVariable] = []
-    return _resolve(value, env, path, missing), missing
+    resolved, references = resolve_all(value, env, path)
+    return resolved, [MissingVariable(r.path, r.name) for r in references if not r.is_set]
 
 
-def _resolve(
-    value: Any, env: Mapping[str, str], path: KeyPath, missing: list[MissingVariable]
-) -> Any:
+def resolve_all(
+    value: Any, env: Mapping[str, str], path: KeyPath = ()
+) -> tuple[Any, list[EnvReference]]:
+    """Like `resolve_references`, reporting every reference, set or not."""
+    found: list[EnvReference] = []
+    return _resolve(value, env, path, found), found
+
+
+def _resolve(value: Any, env: Mapping[str, str], path: KeyPath, found: list[EnvReference]) -> Any:
     if isinstance(value, str) and value.startswith(ENV_PREFIX):
         name = value[len(ENV_PREFIX) :]
-        if name not in env:
-            missing.append(MissingVariable(path, name))
-            return None
-        return env[name]
+        found.append(EnvReference(path, name, name in env))
+        return env.get(name)
     if isinstance(value, Mapping):
-        return {str(k): _resolve(v, env, (*path, str(k)), missing) for k, v in value.items()}
+        return {str(k): _resolve(v, env, (*path, str(k)), found) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, env, (*path, i), missing) for i, v in enumerate(value)]
+        return [_resolve(v, env, (*path, i), found) for i, v in enumerate(value)]
     return value
 
 
@@ -90,7 +104,9 @@ class ConfigDocument:
     path: Path | None
     data: dict[str, Any]
     environ: dict[str, str]
-    missing: list[MissingVariable] = field(default_factory=list)
+    references: list[EnvReference] = field(default_factory=list)
+    # 1-based line of each key path in the file (empty when built from a mapping)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -98,6 +114,10 @@ class ConfigDocument:
 
     def section(self, name: str) -> Any:
         return self.data.get(name)
+
+    @property
+    def missing(self) -> list[MissingVariable]:
+        return [MissingVariable(r.path, r.name) for r in self.references if not r.is_set]
 
     def missing_warnings(self) -> list[str]:
         return [
@@ -108,12 +128,19 @@ class ConfigDocument:
 
 def read_yaml(path: Path) -> Any:
     """The parsed file (`{}` when empty); unreadable or invalid YAML is a ConfigError."""
+    return _parse(path, _read_text(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+
+
+def _parse(path: Path, text: str) -> Any:
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -124,9 +151,13 @@ def read_document(
     path: str | Path | None, environ: Mapping[str, str] | None = None
 ) -> ConfigDocument:
     """Read `path` (an empty document when None) and resolve it against `environ`."""
-    source = Path(path) if path is not None else None
-    raw = read_yaml(source) if source is not None else {}
-    return document_from_mapping(raw, source=source, environ=environ)
+    if path is None:
+        return document_from_mapping({}, environ=environ)
+    source = Path(path)
+    text = _read_text(source)
+    document = document_from_mapping(_parse(source, text), source=source, environ=environ)
+    document.lines = key_lines(text)
+    return document
 
 
 def document_from_mapping(
@@ -136,5 +167,5 @@ def document_from_mapping(
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping at the top level, got {kind_of(raw)}")
     env = declared_environment(raw, os.environ if environ is None else environ)
-    resolved, missing = resolve_references(raw, env)
-    return ConfigDocument(path=source, data=resolved, environ=env, missing=missing)
+    resolved, references = resolve_all(raw, env)
+    return ConfigDocument(path=source, data=resolved, environ=env, references=references)

@@ -21,6 +21,9 @@ from common.config import (
     read_document,
     undeclared_keys,
 )
+from common.config.report import Finding, Verdict, line_of
+from gateway.config.compat import apply_litellm_tolerances
+from gateway.config.report import gateway_findings
 from gateway.config.schema import ConfigFile, LiteLLMParams
 
 # litellm_params keys that are request defaults (LiteLLM passes them to the provider call).
@@ -43,6 +46,18 @@ REQUEST_DEFAULT_PARAMS = frozenset(
         "top_logprobs",
         "parallel_tool_calls",
         "tool_choice",
+        # also forwarded by LiteLLM as per-deployment request defaults
+        "thinking",
+        "top_k",
+        "logit_bias",
+        "modalities",
+        "audio",
+        "prediction",
+        "verbosity",
+        "web_search_options",
+        "service_tier",
+        "store",
+        "stream_options",
     }
 )
 
@@ -52,7 +67,14 @@ ENV_OVERRIDES = {
     "DATABASE_URL": ("general_settings", "database_url"),
 }
 
-__all__ = ["ConfigError", "LoadedConfig", "config_from_mapping", "load_config", "unknown_keys"]
+__all__ = [
+    "ConfigError",
+    "LoadedConfig",
+    "check_gateway",
+    "config_from_mapping",
+    "load_config",
+    "unknown_keys",
+]
 
 
 @dataclass
@@ -61,6 +83,8 @@ class LoadedConfig:
     file: ConfigFile
     warnings: list[str] = field(default_factory=list)
     redis_url: str | None = None
+    # What the gateway makes of every key (`toolrelay config check` prints the same).
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def master_key(self) -> str | None:
@@ -79,20 +103,69 @@ def config_from_mapping(
 
 
 def config_from_document(document: ConfigDocument) -> LoadedConfig:
-    warnings = document.missing_warnings()
-    resolved = dict(document.data)
-    apply_env_overrides(resolved, document.environ, ENV_OVERRIDES)
+    resolved, tolerated = _prepare(document)
     try:
         parsed = ConfigFile.model_validate(resolved)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(document.where, exc)) from None
+    warnings = [
+        w for w in document.missing_warnings() if not w.startswith(_OTHER_SERVICES_PREFIXES)
+    ]
+    warnings += [f"{f.path}: {f.message}" for f in tolerated if f.needs_attention]
     warnings.extend(unknown_keys(parsed))
-    redis_url = document.environ.get("REDIS_URL") or _redis_url_from_settings(parsed)
-    return LoadedConfig(path=document.path, file=parsed, warnings=warnings, redis_url=redis_url)
+    findings = tolerated + gateway_findings(document, parsed, REQUEST_DEFAULT_PARAMS)
+    return LoadedConfig(
+        path=document.path,
+        file=parsed,
+        warnings=warnings,
+        redis_url=document.environ.get("REDIS_URL") or _redis_url_from_settings(parsed),
+        findings=findings,
+    )
+
+
+def check_gateway(document: ConfigDocument) -> list[Finding]:
+    """The gateway's findings; a file it would refuse gives fatal `wrong` findings instead."""
+    try:
+        return config_from_document(document).findings
+    except ConfigError:
+        pass
+    resolved, tolerated = _prepare(document)
+    try:
+        ConfigFile.model_validate(resolved)
+    except ValidationError as exc:
+        return tolerated + [
+            Finding(
+                Verdict.WRONG,
+                format_key_path(tuple(error["loc"])),
+                error["msg"].lower(),
+                fatal=True,
+                line=line_of(document.lines, tuple(error["loc"])),
+            )
+            for error in exc.errors()
+        ]
+    raise AssertionError("config_from_document failed but the file validates")
+
+
+_OTHER_SERVICES_PREFIXES = (
+    "mcp_servers.",
+    "middleware_settings.",
+    "mcp_server_settings.",
+    "storage.",
+)
+
+
+def _prepare(document: ConfigDocument) -> tuple[dict[str, Any], list[Finding]]:
+    resolved = dict(document.data)
+    apply_env_overrides(resolved, document.environ, ENV_OVERRIDES)
+    tolerated = apply_litellm_tolerances(resolved, document.environ, document.lines)
+    return resolved, tolerated
 
 
 def _redis_url_from_settings(parsed: ConfigFile) -> str | None:
     router = parsed.router_settings
+    url = (router.model_extra or {}).get("redis_url")
+    if isinstance(url, str) and url:
+        return url
     if not router.redis_host:
         return None
     auth = f":{router.redis_password}@" if router.redis_password else ""
