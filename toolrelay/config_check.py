@@ -24,16 +24,43 @@ from common.config.report import (
     summary,
 )
 from gateway.config.loader import check_gateway
+from gateway.deployments import split_provider
+from gateway.providers.registry import default_factories
 from mcp_servers.registry import SERVERS
 from middleware.settings import check_middleware
 
 
 def service_findings(document: ConfigDocument) -> dict[str, list[Finding]]:
     return {
-        "gateway": check_gateway(document),
+        "gateway": check_gateway(document) + provider_findings(document),
         "middleware": check_middleware(document),
         "mcp servers": mcp_server_findings(document),
     }
+
+
+def provider_findings(document: ConfigDocument) -> list[Finding]:
+    """Deployments whose `provider/` prefix the gateway has no provider for."""
+    known = default_factories()
+    findings = []
+    entries = document.data.get("model_list")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
+        model = params.get("model") if isinstance(params, Mapping) else None
+        if not isinstance(model, str):
+            continue
+        provider, _ = split_provider(model)
+        if provider not in known:
+            path = ("model_list", index, "litellm_params", "model")
+            findings.append(
+                Finding(
+                    Verdict.WRONG,
+                    format_key_path(path),
+                    f"provider {provider!r} is not supported; the gateway starts, and requests "
+                    f"to this deployment fail (supported: {', '.join(sorted(known))})",
+                    line=line_of(document.lines, path),
+                )
+            )
+    return findings
 
 
 def mcp_server_findings(document: ConfigDocument) -> list[Finding]:

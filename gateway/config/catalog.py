@@ -265,5 +265,10 @@ ENV_IGNORED = {
     "USE_PRISMA_MIGRATE": "toolrelay migrates its own tables at start",
     "DISABLE_SCHEMA_UPDATE": "toolrelay migrates its own tables at start",
     "CONFIG_FILE_PATH": "pass --config",
+    "OKTA_CLIENT_ID": "admin page sign-in uses GENERIC_* or ui_settings.oidc",
+    "OKTA_CLIENT_SECRET": "admin page sign-in uses GENERIC_* or ui_settings.oidc",
+    "OKTA_ISSUER": "admin page sign-in uses GENERIC_* or ui_settings.oidc",
+    "MICROSOFT_CLIENT_ID": "admin page sign-in uses GENERIC_* or ui_settings.oidc",
+    "GOOGLE_CLIENT_ID": "admin page sign-in uses GENERIC_* or ui_settings.oidc",
     "WORKER_CONFIG": "pass --config",
 }

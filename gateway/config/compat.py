@@ -51,6 +51,7 @@ def apply_litellm_tolerances(
         default = section.pop("default_fallbacks", None)
         if default is not None:
             _add_default(router, default, (section_name, "default_fallbacks"), note)
+    _stringify_environment(raw)
     _misplaced_database_url(raw, module, note)
     _database_url_from_parts(raw, environ, note)
     return findings
@@ -118,6 +119,15 @@ def _add_default(router: dict[str, Any], default: Any, path: KeyPath, note: Any)
         return
     entries.append({CATCH_ALL: list(default)})
     note(path, "fallbacks for model groups without their own entry", Verdict.HONOURED)
+
+
+def _stringify_environment(raw: dict[str, Any]) -> None:
+    # LiteLLM exports these with str(); `REDIS_PORT: 6379` is a number in YAML.
+    declared = raw.get("environment_variables")
+    if isinstance(declared, dict):
+        raw["environment_variables"] = {
+            str(k): v if isinstance(v, str) or v is None else str(v) for k, v in declared.items()
+        }
 
 
 def _misplaced_database_url(raw: dict[str, Any], module: dict[str, Any], note: Any) -> None:

@@ -19,7 +19,9 @@ from gateway.config.catalog import (
     SECTION_IGNORED,
     TOP_LEVEL_IGNORED,
 )
-from gateway.config.schema import ConfigFile, ModelEntry
+from gateway.config.schema import ConfigFile, LiteLLMParams, ModelEntry
+
+LITELLM_PARAMS_FIELDS = frozenset(LiteLLMParams.model_fields)
 
 # Top-level sections the middleware and the MCP servers validate and report.
 OTHER_SERVICES = frozenset({"mcp_servers", "middleware_settings", "mcp_server_settings", "storage"})
@@ -75,6 +77,11 @@ def _model_entry(
 ) -> None:
     params = entry.litellm_params
     add(Verdict.HONOURED, path, f"{entry.model_name} -> {params.model}")
+    for key in entry.model_extra or {}:
+        if key in LITELLM_PARAMS_FIELDS:
+            add(Verdict.IGNORED, (*path, key), f"not read here; put it under litellm_params.{key}")
+        else:
+            add(Verdict.UNKNOWN, (*path, key))
     defaults = sorted(k for k in params.model_extra or {} if k in request_defaults)
     if defaults:
         add(
