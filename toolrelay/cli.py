@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 from common.config import ConfigError, read_document
 from gateway.config import load_config
+from toolrelay.operator.cli import COMMANDS as OPERATOR_COMMANDS
+from toolrelay.operator.cli import add_commands as add_operator_commands
+from toolrelay.operator.cli import run as run_operator
 
 
 def _gateway(args: argparse.Namespace) -> int:
@@ -81,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=_up)
 
+    add_operator_commands(sub)
+
     config = sub.add_parser("config", help="inspect a config file")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser(
@@ -103,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["mcp"]:
         return _mcp(args_list[1:])
     args = build_parser().parse_args(args_list)
+    if args.command in OPERATOR_COMMANDS:
+        return run_operator(args)
     try:
         return int(args.handler(args))
     except ConfigError as exc:
