@@ -87,7 +87,7 @@ def test_skipped_fallback_entry_is_reported_once_and_the_rest_works(start: Any) 
     log = gateway.log()
     assert log.count("config report") == 1
     assert "router_settings.fallbacks[0] (line" in log
-    assert "entry with keys {model_name, fallbacks}" in log
+    assert "is not LiteLLM's `{model: [fallbacks]}` shape" in log
 
 
 def test_thinking_default_reaches_the_provider(start: Any, fake_upstream: ServiceProcess) -> None:
