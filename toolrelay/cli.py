@@ -45,6 +45,23 @@ def _config_check(args: argparse.Namespace) -> int:
     return run_check(args.file, sys.stdout, as_json_output=args.json)
 
 
+def _logs(args: argparse.Namespace) -> int:
+    from toolrelay.defaults import home_dir
+    from toolrelay.service_logs import show
+
+    try:
+        return show(
+            home_dir(args.home),
+            level=args.level,
+            services=args.service or None,
+            follow=not args.no_follow,
+            as_json=args.json,
+        )
+    except FileNotFoundError as exc:
+        print(f"toolrelay logs: {exc}", file=sys.stderr)
+        return 1
+
+
 def _mcp(rest: Sequence[str]) -> int:
     from mcp_servers.cli import main as mcp_main  # type: ignore[import-untyped, unused-ignore]
 
@@ -85,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(handler=_up)
 
     add_operator_commands(sub)
+
+    logs = sub.add_parser("logs", help="follow the logs of the services `toolrelay up` started")
+    logs.add_argument("--home", help="data directory (default: $TOOLRELAY_HOME or ~/.toolrelay)")
+    logs.add_argument("--level", choices=["debug", "info", "warning", "error"], default="info")
+    logs.add_argument("--service", action="append", help="only this service (repeatable)")
+    logs.add_argument("--no-follow", action="store_true", help="print what is there and exit")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
+    logs.set_defaults(handler=_logs)
 
     config = sub.add_parser("config", help="inspect a config file")
     config_sub = config.add_subparsers(dest="config_command", required=True)
