@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config import ConfigDocument, ConfigError, describe_validation_error
-from common.config.report import Finding, Verdict
+from common.config.report import Finding, Verdict, validation_findings
 from middleware.config_report import middleware_findings
 from middleware.config_sections import McpServerEntry, StorageSettings
 
@@ -105,22 +105,19 @@ def _json_logs(document: ConfigDocument) -> bool | None:
 
 
 def check_middleware(document: ConfigDocument) -> list[Finding]:
-    """The middleware's findings; a file it would refuse gives one fatal finding per problem."""
+    """The middleware's findings; a file it would refuse gives fatal findings instead."""
+    data = {k: v for k, v in document.data.items() if k in _Sections.model_fields}
+    try:
+        sections = _Sections.model_validate(data)
+        MiddlewareSettings.model_validate(sections.middleware_settings)
+    except ValidationError as exc:
+        prefix: tuple[str, ...] = ()
+        if exc.title == MiddlewareSettings.__name__:
+            prefix = ("middleware_settings",)
+        return validation_findings(exc, document.lines, prefix)
     try:
         return settings_from_config(document).findings
     except ConfigError as exc:
-        lines = str(exc).splitlines()
-        problems = [line.strip() for line in lines[1:]] or [
-            lines[0].removeprefix(f"{document.where}: ")
-        ]
-        return [Finding(Verdict.WRONG, _path_of(p), _message_of(p), fatal=True) for p in problems]
-
-
-def _path_of(problem: str) -> str:
-    head, _, rest = problem.partition(": ")
-    return head if rest and " " not in head else "middleware"
-
-
-def _message_of(problem: str) -> str:
-    head, _, rest = problem.partition(": ")
-    return rest if rest and " " not in head else problem
+        # The one check after validation: an HTTP server without a url ("path: message").
+        path, _, message = str(exc).removeprefix(f"{document.where}: ").partition(": ")
+        return [Finding(Verdict.WRONG, path, message, fatal=True)]

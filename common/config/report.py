@@ -18,8 +18,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import yaml
+from pydantic import ValidationError
 
-from common.config.errors import KeyPath
+from common.config.errors import KeyPath, format_key_path
 
 EXIT_OK = 0
 EXIT_WARNINGS = 1
@@ -108,6 +109,25 @@ def log_config_report(log: _Logger, service: str, where: str, findings: Iterable
 
 def as_json(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     return [{**asdict(f), "verdict": f.verdict.value} for f in findings]
+
+
+def validation_findings(
+    exc: ValidationError, lines: Mapping[KeyPath, int], prefix: KeyPath = ()
+) -> list[Finding]:
+    """One fatal `wrong` finding per problem, with its key path (below `prefix`) and line."""
+    findings = []
+    for error in exc.errors():
+        path = (*prefix, *error["loc"])
+        findings.append(
+            Finding(
+                Verdict.WRONG,
+                format_key_path(path),
+                error["msg"].lower(),
+                fatal=True,
+                line=line_of(lines, path),
+            )
+        )
+    return findings
 
 
 def key_lines(text: str) -> dict[KeyPath, int]:

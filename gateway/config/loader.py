@@ -21,7 +21,7 @@ from common.config import (
     read_document,
     undeclared_keys,
 )
-from common.config.report import Finding, Verdict, line_of
+from common.config.report import Finding, validation_findings
 from gateway.config.compat import apply_litellm_tolerances
 from gateway.config.report import gateway_findings
 from gateway.config.schema import ConfigFile, LiteLLMParams
@@ -133,16 +133,7 @@ def check_gateway(document: ConfigDocument) -> list[Finding]:
     try:
         ConfigFile.model_validate(resolved)
     except ValidationError as exc:
-        return tolerated + [
-            Finding(
-                Verdict.WRONG,
-                format_key_path(tuple(error["loc"])),
-                error["msg"].lower(),
-                fatal=True,
-                line=line_of(document.lines, tuple(error["loc"])),
-            )
-            for error in exc.errors()
-        ]
+        return tolerated + validation_findings(exc, document.lines)
     raise AssertionError("config_from_document failed but the file validates")
 
 
