@@ -45,7 +45,9 @@ def gateway_findings(
         else:
             add(Verdict.UNKNOWN, (key,))
     for name in SETTINGS_SECTIONS:
-        _settings_section(getattr(parsed, name), name, add)
+        written = document.data.get(name)
+        in_file = set(written) if isinstance(written, dict) else set()
+        _settings_section(getattr(parsed, name), name, in_file, add)
     for index, entry in enumerate(parsed.model_list):
         _model_entry(entry, ("model_list", index), request_defaults, add)
     if parsed.environment_variables:
@@ -56,8 +58,9 @@ def gateway_findings(
     return findings
 
 
-def _settings_section(section: BaseModel, name: str, add: _Add) -> None:
-    for key in sorted(section.model_fields_set & set(type(section).model_fields)):
+def _settings_section(section: BaseModel, name: str, in_file: set[str], add: _Add) -> None:
+    # Keys set by env overrides or LiteLLM's tolerances have their own findings.
+    for key in sorted(section.model_fields_set & set(type(section).model_fields) & in_file):
         reason = DECLARED_BUT_IGNORED.get((name, key))
         if reason:
             add(Verdict.IGNORED, (name, key), reason)
