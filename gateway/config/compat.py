@@ -1,5 +1,11 @@
-"""LiteLLM's tolerances: shapes LiteLLM accepts that the schema does not, reshaped before
+"""LiteLLM's tolerances: shapes LiteLLM configs use that the schema does not, reshaped before
 validation, each with a finding that names its path.
+
+Measured with LiteLLM 1.106.2 (the benchmark's version): its Router refuses both fallback
+forms below at start ("is not a dictionary", "must have exactly one key"), while its run-time
+lookup (`get_fallback_model_group`) treats a plain name as a fallback for every group and
+skips an entry whose first key is not a group. toolrelay starts with both, as the issue
+asks, using the run-time meaning and saying so.
 
 - `fallbacks` (and the context-window and content-policy lists) as a list of model names:
   LiteLLM tries them, in order, for every model group; here they become the `"*"` entry.
