@@ -118,8 +118,6 @@ def create_app(
     data_dir: Path | None = None,
 ) -> Starlette:
     state = build_state(config, http, data_dir)
-    for warning in config.warnings:
-        log.warning("config", detail=warning)
     if config.master_key is None:
         log.warning("no master_key configured: the gateway accepts requests without a key")
 

@@ -7,8 +7,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import structlog
 import uvicorn
 
+from common.config.report import log_config_report
 from gateway.app import CONFIG_ENV, create_app
 from gateway.config import LoadedConfig
 from gateway.logs import configure_logging
@@ -19,6 +21,9 @@ def serve(
     config: LoadedConfig, *, host: str, port: int, workers: int = 1, log_level: str = "info"
 ) -> None:
     configure_logging(json_logs=config.file.litellm_settings.json_logs, level=log_level)
+    # Once, in the parent: workers build their apps from the same file.
+    where = str(config.path) if config.path else "<no config file>"
+    log_config_report(structlog.get_logger("gateway"), "gateway", where, config.findings)
     common = {
         "host": host,
         "port": port,

@@ -13,17 +13,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from common.config import (
+    ConfigError as CommonConfigError,
+)
+from common.config import (
+    format_key_path,
+    read_yaml,
+    resolve_references,
+    validation_problems,
+)
 
 logger = structlog.get_logger(__name__)
 
 SECTION = "mcp_server_settings"
-ENV_PREFIX = "os.environ/"
 SettingsT = TypeVar("SettingsT", bound="ServerSettings")
 
 
-class ConfigError(ValueError):
+class ConfigError(CommonConfigError, ValueError):
     """The config file is unreadable, malformed, or refers to a missing environment variable."""
 
 
@@ -39,13 +47,9 @@ def load_server_settings(name: str, config_path: str | None) -> dict[str, Any]:
         logger.warning("config file not found; using defaults", path=str(path), server=name)
         return {}
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if document is None:
-        return {}
+        document = read_yaml(path)
+    except CommonConfigError as exc:
+        raise ConfigError(str(exc)) from None
     if not isinstance(document, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     all_servers = document.get(SECTION)
@@ -56,25 +60,16 @@ def load_server_settings(name: str, config_path: str | None) -> dict[str, Any]:
     section = all_servers.get(name)
     if section is None:
         return {}
-    key_path = f"{SECTION}.{name}"
     if not isinstance(section, Mapping):
-        raise ConfigError(f"{path}: {key_path}: expected a mapping of settings")
-    resolved = _resolve(section, path, key_path)
+        raise ConfigError(f"{path}: {SECTION}.{name}: expected a mapping of settings")
+    resolved, missing = resolve_references(section, os.environ, (SECTION, name))
+    if missing:
+        first = missing[0]
+        raise ConfigError(
+            f"{path}: {format_key_path(first.path)}: environment variable {first.name!r} is not set"
+        )
     assert isinstance(resolved, dict)
     return resolved
-
-
-def _resolve(value: Any, path: Path, key_path: str) -> Any:
-    if isinstance(value, str) and value.startswith(ENV_PREFIX):
-        variable = value[len(ENV_PREFIX) :]
-        if variable not in os.environ:
-            raise ConfigError(f"{path}: {key_path}: environment variable {variable!r} is not set")
-        return os.environ[variable]
-    if isinstance(value, Mapping):
-        return {str(k): _resolve(v, path, f"{key_path}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve(item, path, f"{key_path}[{i}]") for i, item in enumerate(value)]
-    return value
 
 
 class ServerSettings(BaseModel):
@@ -99,11 +94,8 @@ def parse_settings(model: type[SettingsT], name: str, raw: Mapping[str, Any]) ->
     try:
         settings = model.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"mcp_server_settings.{name}.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ConfigError(problems) from None
+        problems = validation_problems(exc, f"{SECTION}.{name}")
+        raise ConfigError("; ".join(problems)) from None
     for key in settings.model_extra or {}:
         logger.warning("unknown setting ignored", server=name, key=key)
     return settings

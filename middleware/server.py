@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import structlog
 import uvicorn
 
-from gateway.config import LoadedConfig
+from common.config import ConfigDocument
+from common.config.report import log_config_report
 from gateway.logs import configure_logging
 from middleware.app import create_app
 from middleware.settings import settings_from_config
 
 
 def serve(
-    config: LoadedConfig, *, host: str = "127.0.0.1", port: int = 4001, log_level: str = "info"
+    config: ConfigDocument, *, host: str = "127.0.0.1", port: int = 4001, log_level: str = "info"
 ) -> None:
-    configure_logging(json_logs=config.file.litellm_settings.json_logs, level=log_level)
     settings = settings_from_config(config)
+    configure_logging(json_logs=settings.json_logs, level=log_level)
+    log = structlog.get_logger("middleware")
+    log_config_report(log, "middleware", config.where, settings.findings)
     app = create_app(settings, public_url=f"http://{host}:{port}")
     uvicorn.run(
         app,

@@ -5,14 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gateway.config import ConfigError, LoadedConfig
-from gateway.config.schema import McpServerEntry, StorageSettings
+from common.config import ConfigDocument, ConfigError, describe_validation_error
+from common.config.report import Finding, Verdict, validation_findings
+from middleware.config_report import middleware_findings
+from middleware.config_sections import McpServerEntry, StorageSettings
 
 
 class MiddlewareSettings(BaseModel):
@@ -42,35 +43,81 @@ class MiddlewareSettings(BaseModel):
     signing_secret: str | None = None
 
 
+class _Sections(BaseModel):
+    """The middleware's view of the file: only its own sections, the rest ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    middleware_settings: dict[str, Any] = Field(default_factory=dict)
+    mcp_servers: dict[str, McpServerEntry] = Field(default_factory=dict)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+
+
 @dataclass(frozen=True)
 class AppSettings:
     middleware: MiddlewareSettings
     mcp_servers: dict[str, McpServerEntry]
     storage: StorageSettings
     master_key: str | None
+    json_logs: bool | None = None
+    # What the middleware makes of its sections (`toolrelay config check` prints the same).
+    findings: list[Finding] = field(default_factory=list)
 
 
-def settings_from_config(config: LoadedConfig) -> AppSettings:
-    source = str(config.path) if config.path is not None else "<config>"
+def settings_from_config(document: ConfigDocument) -> AppSettings:
+    source = document.where
+    data = {k: v for k, v in document.data.items() if k in _Sections.model_fields}
     try:
-        middleware = MiddlewareSettings.model_validate(config.file.middleware_settings)
+        sections = _Sections.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"middleware_settings.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from None
-    unknown = sorted(set(config.file.middleware_settings) - set(MiddlewareSettings.model_fields))
-    if unknown:
-        structlog.get_logger("middleware.settings").warning(
-            "unknown middleware_settings keys ignored", file=source, keys=unknown
-        )
-    for name, entry in config.file.mcp_servers.items():
+        raise ConfigError(describe_validation_error(source, exc)) from None
+    try:
+        middleware = MiddlewareSettings.model_validate(sections.middleware_settings)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(source, exc, "middleware_settings")) from None
+    for name, entry in sections.mcp_servers.items():
         if entry.transport != "stdio" and not entry.url:
             raise ConfigError(f"{source}: mcp_servers.{name}.url: required for {entry.transport}")
+    findings = middleware_findings(
+        document, sections.middleware_settings, set(MiddlewareSettings.model_fields), sections
+    )
     return AppSettings(
         middleware=middleware,
-        mcp_servers=dict(config.file.mcp_servers),
-        storage=config.file.storage,
-        master_key=config.master_key,
+        mcp_servers=dict(sections.mcp_servers),
+        storage=sections.storage,
+        master_key=_master_key(document),
+        json_logs=_json_logs(document),
+        findings=findings,
     )
+
+
+def _master_key(document: ConfigDocument) -> str | None:
+    # LITELLM_MASTER_KEY wins over the file, as in the gateway.
+    general = document.data.get("general_settings")
+    from_file = general.get("master_key") if isinstance(general, dict) else None
+    return document.environ.get("LITELLM_MASTER_KEY") or from_file
+
+
+def _json_logs(document: ConfigDocument) -> bool | None:
+    settings = document.data.get("litellm_settings")
+    value = settings.get("json_logs") if isinstance(settings, dict) else None
+    return value if isinstance(value, bool) else None
+
+
+def check_middleware(document: ConfigDocument) -> list[Finding]:
+    """The middleware's findings; a file it would refuse gives fatal findings instead."""
+    data = {k: v for k, v in document.data.items() if k in _Sections.model_fields}
+    try:
+        sections = _Sections.model_validate(data)
+        MiddlewareSettings.model_validate(sections.middleware_settings)
+    except ValidationError as exc:
+        prefix: tuple[str, ...] = ()
+        if exc.title == MiddlewareSettings.__name__:
+            prefix = ("middleware_settings",)
+        return validation_findings(exc, document.lines, prefix)
+    try:
+        return settings_from_config(document).findings
+    except ConfigError as exc:
+        # The one check after validation: an HTTP server without a url ("path: message").
+        path, _, message = str(exc).removeprefix(f"{document.where}: ").partition(": ")
+        return [Finding(Verdict.WRONG, path, message, fatal=True)]

@@ -1,4 +1,4 @@
-"""The `toolrelay` command: `up`, `gateway`, `middleware` and `mcp NAME`."""
+"""The `toolrelay` command: `up`, `gateway`, `middleware`, `mcp NAME` and `config check FILE`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from gateway.config import ConfigError, load_config
+from common.config import ConfigError, read_document
+from gateway.config import load_config
+from toolrelay.operator.cli import COMMANDS as OPERATOR_COMMANDS
+from toolrelay.operator.cli import add_commands as add_operator_commands
+from toolrelay.operator.cli import run as run_operator
 
 
 def _gateway(args: argparse.Namespace) -> int:
@@ -20,7 +24,7 @@ def _gateway(args: argparse.Namespace) -> int:
 def _middleware(args: argparse.Namespace) -> int:
     from middleware.server import serve
 
-    config = load_config(args.config)
+    config = read_document(args.config)
     serve(config, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
@@ -33,6 +37,29 @@ def _up(args: argparse.Namespace) -> int:
         gateway=args.gateway_port, middleware=args.middleware_port, mcp_base=args.mcp_port_base
     )
     return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from toolrelay.config_check import run_check
+
+    return run_check(args.file, sys.stdout, as_json_output=args.json)
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from toolrelay.defaults import home_dir
+    from toolrelay.service_logs import show
+
+    try:
+        return show(
+            home_dir(args.home),
+            level=args.level,
+            services=args.service or None,
+            follow=not args.no_follow,
+            as_json=args.json,
+        )
+    except FileNotFoundError as exc:
+        print(f"toolrelay logs: {exc}", file=sys.stderr)
+        return 1
 
 
 def _mcp(rest: Sequence[str]) -> int:
@@ -74,6 +101,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.set_defaults(handler=_up)
 
+    add_operator_commands(sub)
+
+    logs = sub.add_parser("logs", help="follow the logs of the services `toolrelay up` started")
+    logs.add_argument("--home", help="data directory (default: $TOOLRELAY_HOME or ~/.toolrelay)")
+    logs.add_argument("--level", choices=["debug", "info", "warning", "error"], default="info")
+    logs.add_argument("--service", action="append", help="only this service (repeatable)")
+    logs.add_argument("--no-follow", action="store_true", help="print what is there and exit")
+    logs.add_argument("--json", action="store_true", help="one JSON object per line")
+    logs.set_defaults(handler=_logs)
+
+    config = sub.add_parser("config", help="inspect a config file")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser(
+        "check",
+        help="what each service honours, ignores, does not know or finds wrong in FILE "
+        "(exit 0 ok, 1 warnings, 2 errors)",
+    )
+    check.add_argument("file", help="LiteLLM-format config.yaml")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(handler=_config_check)
+
     sub.add_parser(
         "mcp", help="run an MCP server: toolrelay mcp NAME|bridge ... (see toolrelay mcp --help)"
     )
@@ -85,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["mcp"]:
         return _mcp(args_list[1:])
     args = build_parser().parse_args(args_list)
+    if args.command in OPERATOR_COMMANDS:
+        return run_operator(args)
     try:
         return int(args.handler(args))
     except ConfigError as exc:

@@ -23,6 +23,7 @@ from toolrelay.defaults import (
     home_dir,
     stored_master_key,
 )
+from toolrelay.service_logs import copy_output, logs_dir
 
 STARTUP_TIMEOUT = 90.0
 
@@ -130,6 +131,7 @@ def run_stack(
     if not env.get("LITELLM_MASTER_KEY"):
         env["LITELLM_MASTER_KEY"] = stored_master_key(home_path)
     services = plan_services(config_file, host, ports, summary.mcp_servers)
+    echo = sys.stdout.buffer
     stopping = False
 
     def on_signal(_signum: int, _frame: object) -> None:
@@ -140,7 +142,11 @@ def run_stack(
     try:
         for service in services:
             print(f"toolrelay: starting {service.name}...", flush=True)
-            service.process = subprocess.Popen(service.argv, env=env)
+            service.process = subprocess.Popen(
+                service.argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
+            # Shown here as before, and kept for `toolrelay logs`.
+            copy_output(service.process, logs_dir(home_path) / f"{service.name}.log", echo)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         for service in services:
             if not _wait_healthy(service, deadline):

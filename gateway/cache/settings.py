@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.config import validation_problems
 from gateway.config import ConfigError
 
 # LiteLLM's call type names, and which of our call types each one turns on.
@@ -77,8 +78,5 @@ def parse_cache_params(raw: Mapping[str, Any]) -> CacheParams:
     try:
         return CacheParams.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"litellm_settings.cache_params.{'.'.join(map(str, e['loc']))}: {e['msg'].lower()}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc, "litellm_settings.cache_params"))
         raise ConfigError(f"invalid cache settings: {problems}") from None

@@ -1,20 +1,30 @@
-"""Load a LiteLLM-format `config.yaml`: resolve `os.environ/NAME`, apply env overrides,
-validate, and warn (never fail) about keys toolrelay does not use."""
+"""Load a LiteLLM-format `config.yaml` for the gateway: read it with `common.config`, apply
+the gateway's env overrides, validate its sections, and warn (never fail) about keys
+toolrelay does not use."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from common.config import (
+    ConfigDocument,
+    ConfigError,
+    apply_env_overrides,
+    describe_validation_error,
+    document_from_mapping,
+    format_key_path,
+    read_document,
+    undeclared_keys,
+)
+from common.config.report import Finding, validation_findings
+from gateway.config.compat import apply_litellm_tolerances
+from gateway.config.report import gateway_findings
 from gateway.config.schema import ConfigFile, LiteLLMParams
-
-ENV_PREFIX = "os.environ/"
 
 # litellm_params keys that are request defaults (LiteLLM passes them to the provider call).
 REQUEST_DEFAULT_PARAMS = frozenset(
@@ -36,12 +46,35 @@ REQUEST_DEFAULT_PARAMS = frozenset(
         "top_logprobs",
         "parallel_tool_calls",
         "tool_choice",
+        # also forwarded by LiteLLM as per-deployment request defaults
+        "thinking",
+        "top_k",
+        "logit_bias",
+        "modalities",
+        "audio",
+        "prediction",
+        "verbosity",
+        "web_search_options",
+        "service_tier",
+        "store",
+        "stream_options",
     }
 )
 
+# Environment variables that win over the file (`NAME -> (section, key)`), as in LiteLLM.
+ENV_OVERRIDES = {
+    "LITELLM_MASTER_KEY": ("general_settings", "master_key"),
+    "DATABASE_URL": ("general_settings", "database_url"),
+}
 
-class ConfigError(Exception):
-    """A config file that cannot be used; the message names the file, key path and expectation."""
+__all__ = [
+    "ConfigError",
+    "LoadedConfig",
+    "check_gateway",
+    "config_from_mapping",
+    "load_config",
+    "unknown_keys",
+]
 
 
 @dataclass
@@ -50,6 +83,8 @@ class LoadedConfig:
     file: ConfigFile
     warnings: list[str] = field(default_factory=list)
     redis_url: str | None = None
+    # What the gateway makes of every key (`toolrelay config check` prints the same).
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def master_key(self) -> str | None:
@@ -58,75 +93,70 @@ class LoadedConfig:
 
 def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> LoadedConfig:
     """Read and validate `path` (or an empty config when None)."""
-    env = dict(os.environ if environ is None else environ)
-    source = Path(path) if path is not None else None
-    raw: Any = {}
-    if source is not None:
-        try:
-            text = source.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read: {exc}") from exc
-        try:
-            raw = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
-    return config_from_mapping(raw, source=source, environ=env)
+    return config_from_document(read_document(path, environ))
 
 
 def config_from_mapping(
     raw: Any, *, source: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> LoadedConfig:
-    env = dict(os.environ if environ is None else environ)
-    where = str(source) if source is not None else "<config>"
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping at the top level, got {_kind(raw)}")
-    warnings: list[str] = []
-    declared_env = raw.get("environment_variables") or {}
-    if isinstance(declared_env, dict):
-        # LiteLLM exports this section into the process environment; resolve references against it.
-        env = {**{str(k): str(v) for k, v in declared_env.items()}, **env}
-    resolved = _resolve_env(raw, env, (), warnings)
-    _apply_env_overrides(resolved, env)
+    return config_from_document(document_from_mapping(raw, source=source, environ=environ))
+
+
+def config_from_document(document: ConfigDocument) -> LoadedConfig:
+    resolved, tolerated = _prepare(document)
     try:
         parsed = ConfigFile.model_validate(resolved)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(where, exc)) from None
+        raise ConfigError(describe_validation_error(document.where, exc)) from None
+    warnings = [
+        w for w in document.missing_warnings() if not w.startswith(_OTHER_SERVICES_PREFIXES)
+    ]
+    warnings += [f"{f.path}: {f.message}" for f in tolerated if f.needs_attention]
     warnings.extend(unknown_keys(parsed))
-    redis_url = env.get("REDIS_URL") or _redis_url_from_settings(parsed)
-    return LoadedConfig(path=source, file=parsed, warnings=warnings, redis_url=redis_url)
+    findings = tolerated + gateway_findings(document, parsed, REQUEST_DEFAULT_PARAMS)
+    return LoadedConfig(
+        path=document.path,
+        file=parsed,
+        warnings=warnings,
+        redis_url=document.environ.get("REDIS_URL") or _redis_url_from_settings(parsed),
+        findings=findings,
+    )
 
 
-def _resolve_env(
-    value: Any, env: Mapping[str, str], path: tuple[str | int, ...], warnings: list[str]
-) -> Any:
-    if isinstance(value, str) and value.startswith(ENV_PREFIX):
-        name = value[len(ENV_PREFIX) :]
-        if name not in env:
-            warnings.append(f"{format_path(path)}: environment variable {name} is not set")
-            return None
-        return env[name]
-    if isinstance(value, dict):
-        return {k: _resolve_env(v, env, (*path, str(k)), warnings) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolve_env(v, env, (*path, i), warnings) for i, v in enumerate(value)]
-    return value
+def check_gateway(document: ConfigDocument) -> list[Finding]:
+    """The gateway's findings; a file it would refuse gives fatal `wrong` findings instead."""
+    try:
+        return config_from_document(document).findings
+    except ConfigError:
+        pass
+    resolved, tolerated = _prepare(document)
+    try:
+        ConfigFile.model_validate(resolved)
+    except ValidationError as exc:
+        return tolerated + validation_findings(exc, document.lines)
+    raise AssertionError("config_from_document failed but the file validates")
 
 
-def _apply_env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    general = raw.get("general_settings")
-    if not isinstance(general, dict):
-        general = {}
-        raw["general_settings"] = general
-    if env.get("LITELLM_MASTER_KEY"):
-        general["master_key"] = env["LITELLM_MASTER_KEY"]
-    if env.get("DATABASE_URL"):
-        general["database_url"] = env["DATABASE_URL"]
+_OTHER_SERVICES_PREFIXES = (
+    "mcp_servers.",
+    "middleware_settings.",
+    "mcp_server_settings.",
+    "storage.",
+)
+
+
+def _prepare(document: ConfigDocument) -> tuple[dict[str, Any], list[Finding]]:
+    resolved = dict(document.data)
+    apply_env_overrides(resolved, document.environ, ENV_OVERRIDES)
+    tolerated = apply_litellm_tolerances(resolved, document.environ, document.lines)
+    return resolved, tolerated
 
 
 def _redis_url_from_settings(parsed: ConfigFile) -> str | None:
     router = parsed.router_settings
+    url = (router.model_extra or {}).get("redis_url")
+    if isinstance(url, str) and url:
+        return url
     if not router.redis_host:
         return None
     auth = f":{router.redis_password}@" if router.redis_password else ""
@@ -135,49 +165,11 @@ def _redis_url_from_settings(parsed: ConfigFile) -> str | None:
 
 def unknown_keys(parsed: ConfigFile) -> list[str]:
     """Warnings for every key the schema does not know (request defaults excepted)."""
-    found: list[tuple[str | int, ...]] = []
-    _collect_extras(parsed, (), found)
-    return [f"{format_path(path)}: unknown key, ignored" for path in found]
+    return [
+        f"{format_key_path(path)}: unknown key, ignored"
+        for path in undeclared_keys(parsed, known=_is_request_default)
+    ]
 
 
-def _collect_extras(
-    model: BaseModel, path: tuple[str | int, ...], found: list[tuple[str | int, ...]]
-) -> None:
-    for key in model.model_extra or {}:
-        if isinstance(model, LiteLLMParams) and key in REQUEST_DEFAULT_PARAMS:
-            continue
-        found.append((*path, key))
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, BaseModel):
-            _collect_extras(value, (*path, name), found)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    _collect_extras(item, (*path, name, i), found)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, BaseModel):
-                    _collect_extras(item, (*path, name, key), found)
-
-
-def format_path(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<top level>"
-
-
-def _describe_validation_error(where: str, exc: ValidationError) -> str:
-    lines = [f"{where}: invalid configuration"]
-    for err in exc.errors():
-        loc = format_path(tuple(err["loc"]))
-        got = err.get("input")
-        shown = f", got {got!r}" if not isinstance(got, dict | list) else f", got {_kind(got)}"
-        lines.append(f"  {loc}: {err['msg'].lower()}{shown}")
-    return "\n".join(lines)
-
-
-def _kind(value: Any) -> str:
-    names: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
-    return names.get(type(value), type(value).__name__)
+def _is_request_default(model: BaseModel, key: str) -> bool:
+    return isinstance(model, LiteLLMParams) and key in REQUEST_DEFAULT_PARAMS

@@ -6,7 +6,7 @@ warns about the extras it does not use (see `loader.unknown_keys`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -100,32 +100,6 @@ class GeneralSettings(_Section):
     store_model_in_db: bool = False
 
 
-class McpServerEntry(_Section):
-    url: str | None = None
-    transport: Literal["http", "sse", "stdio", "streamable_http", "streamable-http"] = "http"
-    command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    headers: dict[str, str] = Field(default_factory=dict)
-    auth_type: str | None = None
-    auth_value: str | None = None
-    allowed_tools: list[str] | None = None
-    disallowed_tools: list[str] | None = None
-    timeout: float | None = Field(default=None, gt=0)
-
-
-class StorageSettings(_Section):
-    backend: Literal["local", "s3"] = "local"
-    endpoint: str | None = None
-    bucket: str = "mcp-storage"
-    access_key: str | None = None
-    secret_key: str | None = None
-    region: str | None = None
-    secure: bool | None = None
-    presign_expiry: int = Field(default=24 * 3600, gt=0, le=7 * 24 * 3600)
-    local_dir: str | None = None
-
-
 class UISettings(_Section):
     middleware_url: str = "http://127.0.0.1:4001"
 
@@ -136,8 +110,9 @@ class ConfigFile(_Section):
     litellm_settings: LiteLLMSettings = Field(default_factory=LiteLLMSettings)
     general_settings: GeneralSettings = Field(default_factory=GeneralSettings)
     environment_variables: dict[str, str] = Field(default_factory=dict)
-    mcp_servers: dict[str, McpServerEntry] = Field(default_factory=dict)
+    # The middleware's and the MCP servers' sections: each service validates its own.
+    mcp_servers: dict[str, Any] = Field(default_factory=dict)
     middleware_settings: dict[str, Any] = Field(default_factory=dict)
     mcp_server_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    storage: StorageSettings = Field(default_factory=StorageSettings)
+    storage: dict[str, Any] = Field(default_factory=dict)
     ui_settings: UISettings = Field(default_factory=UISettings)

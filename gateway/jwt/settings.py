@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.config import validation_problems
 from gateway.config import ConfigError
 
 InternalRole = Literal["proxy_admin", "internal_user", "team", "proxy_admin_viewer"]
@@ -56,10 +57,7 @@ def parse_jwt_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> JW
     try:
         settings = JWTAuthSettings.model_validate(dict(raw))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"general_settings.litellm_jwtauth.{'.'.join(map(str, e['loc']))}: {e['msg'].lower()}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc, "general_settings.litellm_jwtauth"))
         raise ConfigError(f"invalid JWT settings: {problems}") from None
     url = environ.get("JWT_PUBLIC_KEY_URL") or settings.public_key_url
     if not url:

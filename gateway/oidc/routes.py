@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from common.config import first_problem
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
@@ -43,9 +44,8 @@ def _parse(body: dict[str, object]) -> CodeExchange:
     try:
         exchange = CodeExchange.model_validate(body)
     except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(map(str, first["loc"])) or "body"
-        raise BadRequestError(f"{field}: {first['msg'].lower()}", param=field) from None
+        field, message = first_problem(exc)
+        raise BadRequestError(f"{field}: {message.lower()}", param=field) from None
     if urlsplit(exchange.redirect_uri).path != "/ui":
         raise BadRequestError("redirect_uri must be this gateway's /ui page.", param="redirect_uri")
     return exchange

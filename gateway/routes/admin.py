@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from common.config import first_problem
 from gateway.accounts import Accounts
 from gateway.auth import Principal
 from gateway.errors import BadRequestError, PermissionDeniedError, ServiceUnavailableError
@@ -75,8 +76,7 @@ async def parse(state: GatewayState, request: Request, model: type[Body]) -> Bod
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
+        where, message = first_problem(exc)
         raise BadRequestError(
-            f"Invalid request body at '{where}': {first['msg']}.", param=where
+            f"Invalid request body at '{where}': {message}.", param=where
         ) from None

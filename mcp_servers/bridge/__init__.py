@@ -26,6 +26,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.applications import Starlette
 
+from common.config import validation_problems
 from mcp_servers._http import build_http_app, serve
 from mcp_servers.bridge._child import ChildSpec
 from mcp_servers.bridge._proxy import BridgeMiddleware, ChildPool
@@ -84,9 +85,7 @@ def parse_settings(settings: Mapping[str, Any]) -> BridgeSettings:
     try:
         return BridgeSettings.model_validate(dict(settings))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc))
         raise ValueError(f"bridge settings: {problems}") from None
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.config import validation_problems
+
 DSN_ENV = "DATABASE_URL"
 
 
@@ -48,7 +50,5 @@ def parse_settings(settings: Mapping[str, Any]) -> PostgresSettings:
     try:
         return PostgresSettings.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc))
         raise ValueError(f"mcp_server_settings.postgres: {problems}") from None

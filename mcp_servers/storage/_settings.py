@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from common.config import ConfigError, format_key_path, read_yaml, validation_problems
+from common.config import resolve_references as resolve_env_references
 
 DEFAULT_BUCKET = "mcp-storage"
 DAY = 24 * 3600
 MAX_PRESIGN_SECONDS = 7 * DAY  # the S3 SigV4 limit
-ENV_PREFIX = "os.environ/"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY}
@@ -122,9 +123,7 @@ def parse_settings(settings: Mapping[str, Any]) -> StorageSettings:
     try:
         return StorageSettings.model_validate(normalize_endpoint(values))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(validation_problems(exc))
         raise ValueError(f"mcp_server_settings.storage: {problems}") from None
 
 
@@ -132,21 +131,17 @@ def shared_storage_section(config_path: str) -> dict[str, Any]:
     """The top-level `storage:` section when it describes S3; `{}` otherwise."""
     path = Path(config_path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        document = read_yaml(path) if path.is_file() else None
+    except ConfigError as exc:
         raise ValueError(f"{path}: cannot read the storage section: {exc}") from exc
     section = document.get("storage") if isinstance(document, Mapping) else None
     if not isinstance(section, Mapping) or section.get("backend", "s3") != "s3":
         return {}
-    return {
-        str(key): _resolve_env(value, f"{path}: storage.{key}") for key, value in section.items()
-    }
-
-
-def _resolve_env(value: Any, where: str) -> Any:
-    if isinstance(value, str) and value.startswith(ENV_PREFIX):
-        name = value[len(ENV_PREFIX) :]
-        if name not in os.environ:
-            raise ValueError(f"{where}: environment variable {name!r} is not set")
-        return os.environ[name]
-    return value
+    resolved, missing = resolve_env_references(section, os.environ, ("storage",))
+    if missing:
+        first = missing[0]
+        raise ValueError(
+            f"{path}: {format_key_path(first.path)}: environment variable {first.name!r} is not set"
+        )
+    assert isinstance(resolved, dict)
+    return resolved

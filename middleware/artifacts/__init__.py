@@ -6,10 +6,10 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from gateway.config.schema import StorageSettings
 from middleware.artifacts.base import ArtifactStore
 from middleware.artifacts.local import InvalidSignature, LocalArtifactStore
 from middleware.artifacts.s3 import S3ArtifactStore
+from middleware.config_sections import StorageSettings
 
 __all__ = [
     "ArtifactStore",

@@ -11,8 +11,8 @@ import anyio
 from minio import Minio
 from minio.error import S3Error
 
-from gateway.config.schema import StorageSettings
 from middleware.artifacts.base import object_name
+from middleware.config_sections import StorageSettings
 
 # Another writer (or replica) created it first: that is what we wanted.
 _BUCKET_EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.subscriptions import ListenNotSupportedError, SubscriptionLost
 from mcp.shared.exceptions import MCPError
 
-from gateway.config.schema import McpServerEntry
+from middleware.config_sections import McpServerEntry
 from middleware.mcp_pool.breaker import CircuitBreaker
 from middleware.mcp_pool.errors import (
     CircuitOpen,

@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 import mcp_types
 
-from gateway.config.schema import McpServerEntry
+from middleware.config_sections import McpServerEntry
 from middleware.mcp_pool.connection import PoolSettings, ServerConnection
 from middleware.mcp_pool.errors import UnknownTool
 

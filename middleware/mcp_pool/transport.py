@@ -9,7 +9,7 @@ from mcp import StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from gateway.config.schema import McpServerEntry
+from middleware.config_sections import McpServerEntry
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 
 

@@ -68,7 +68,7 @@ def test_missing_environment_variable_names_file_and_key(
     [
         ("mcp_server_settings: [1, 2]\n", "mcp_server_settings"),
         ("mcp_server_settings:\n  fetch: 3\n", "mcp_server_settings.fetch"),
-        ("key: [unclosed\n", "not valid YAML"),
+        ("key: [unclosed\n", "invalid YAML"),
         ("- a list\n", "top level"),
     ],
 )

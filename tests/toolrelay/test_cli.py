@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -146,3 +147,74 @@ def test_up_with_openai_key_offers_models_and_keeps_master_key(tmp_path: Path) -
         assert f"master key   {key}" in banner
     finally:
         assert stop_up(again, signal.SIGTERM) == 0
+
+
+def logs_command(home: Path) -> list[str]:
+    return [sys.executable, "-m", "toolrelay", "logs", "--home", str(home)]
+
+
+def test_logs_shows_and_follows_what_up_started(tmp_path: Path) -> None:
+    process, port = start_up(tmp_path, {})
+    home = tmp_path / "home"
+    follower: subprocess.Popen[str] | None = None
+    try:
+        read_until(process, "Ctrl-C to stop")
+        logs = subprocess.run(
+            [sys.executable, "-m", "toolrelay", "logs", "--home", str(home), "--no-follow"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert "gateway" in logs.stdout and "INFO" in logs.stdout
+        as_json = subprocess.run(
+            [*logs_command(home), "--no-follow", "--json", "--service", "gateway"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        records = [json.loads(line) for line in as_json.stdout.splitlines()]
+        assert records and {r["service"] for r in records} == {"gateway"}
+        errors_only = subprocess.run(
+            [*logs_command(home), "--no-follow", "--level", "error", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        levels = {json.loads(line).get("level") for line in errors_only.stdout.splitlines()}
+        assert levels <= {"error", "critical"}
+        follower = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "toolrelay",
+                "logs",
+                "--home",
+                str(home),
+                "--service",
+                "gateway",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        key = (home / "master_key").read_text().strip()
+        marker = f"follow-{port}"
+        httpx.get(
+            f"http://127.0.0.1:{port}/v1/models",
+            headers={"authorization": f"Bearer {key}", "x-request-id": marker},
+        )
+        read_until(follower, "/v1/models")
+    finally:
+        if follower is not None:
+            stop_up(follower, signal.SIGTERM)
+        stop_up(process)
+    missing = subprocess.run(
+        [sys.executable, "-m", "toolrelay", "logs", "--home", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip().startswith("toolrelay logs: ")

@@ -1,0 +1,126 @@
+"""`toolrelay config check FILE`: what every service makes of a LiteLLM-format config file.
+
+Prints, per service, what is honoured, ignored, unknown and wrong, with key paths and line
+numbers, then the `os.environ/` references and the recognised LiteLLM environment variables.
+Exit status: 0 ok, 1 warnings, 2 errors (a service would refuse to start).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from common.config import ConfigDocument, ConfigError, format_key_path, read_document
+from common.config.report import (
+    EXIT_ERRORS,
+    Finding,
+    Verdict,
+    as_json,
+    exit_status,
+    line_of,
+    render,
+    summary,
+)
+from gateway.config.loader import check_gateway
+from gateway.deployments import split_provider
+from gateway.providers.registry import default_factories
+from mcp_servers.registry import SERVERS
+from middleware.settings import check_middleware
+
+
+def service_findings(document: ConfigDocument) -> dict[str, list[Finding]]:
+    return {
+        "gateway": check_gateway(document) + provider_findings(document),
+        "middleware": check_middleware(document),
+        "mcp servers": mcp_server_findings(document),
+    }
+
+
+def provider_findings(document: ConfigDocument) -> list[Finding]:
+    """Deployments whose `provider/` prefix the gateway has no provider for."""
+    known = default_factories()
+    findings = []
+    entries = document.data.get("model_list")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        params = entry.get("litellm_params") if isinstance(entry, Mapping) else None
+        model = params.get("model") if isinstance(params, Mapping) else None
+        if not isinstance(model, str):
+            continue
+        provider, _ = split_provider(model)
+        if provider not in known:
+            path = ("model_list", index, "litellm_params", "model")
+            findings.append(
+                Finding(
+                    Verdict.WRONG,
+                    format_key_path(path),
+                    f"provider {provider!r} is not supported; the gateway starts, and requests "
+                    f"to this deployment fail (supported: {', '.join(sorted(known))})",
+                    line=line_of(document.lines, path),
+                )
+            )
+    return findings
+
+
+def mcp_server_findings(document: ConfigDocument) -> list[Finding]:
+    section = document.data.get("mcp_server_settings")
+    findings: list[Finding] = []
+    if not isinstance(section, Mapping):
+        return findings
+    for name in section:
+        path = ("mcp_server_settings", str(name))
+        line = line_of(document.lines, path)
+        if name in SERVERS:
+            message = f"settings of `toolrelay mcp {name}`"
+            findings.append(Finding(Verdict.HONOURED, format_key_path(path), message, line=line))
+        else:
+            findings.append(
+                Finding(Verdict.UNKNOWN, format_key_path(path), "no such server", line=line)
+            )
+    for ref in document.references:
+        if ref.path[:1] != ("mcp_server_settings",):
+            continue
+        line = line_of(document.lines, ref.path)
+        where = format_key_path(ref.path)
+        if ref.is_set:
+            findings.append(
+                Finding(Verdict.HONOURED, where, f"os.environ/{ref.name} is set", line=line)
+            )
+        else:
+            # The MCP servers refuse to start on an unset reference in their own section.
+            message = f"environment variable {ref.name} is not set; the server will not start"
+            findings.append(Finding(Verdict.WRONG, where, message, fatal=True, line=line))
+    return findings
+
+
+def run_check(
+    path: str, out: TextIO, *, as_json_output: bool, environ: Mapping[str, str] | None = None
+) -> int:
+    try:
+        document = read_document(path, os.environ if environ is None else environ)
+    except ConfigError as exc:
+        _print_error(out, str(exc), as_json_output)
+        return EXIT_ERRORS
+    by_service = service_findings(document)
+    everything = [f for items in by_service.values() for f in items]
+    status = exit_status(everything)
+    if as_json_output:
+        payload: dict[str, Any] = {
+            "file": document.where,
+            "status": status,
+            "services": {name: as_json(items) for name, items in by_service.items()},
+        }
+        out.write(json.dumps(payload, indent=2) + "\n")
+        return status
+    for name, items in by_service.items():
+        out.write(render(items, f"{name}") + "\n\n")
+    out.write(f"{document.where}: {summary(everything)}\n")
+    return status
+
+
+def _print_error(out: TextIO, message: str, as_json_output: bool) -> None:
+    if as_json_output:
+        out.write(json.dumps({"status": EXIT_ERRORS, "error": message}) + "\n")
+    else:
+        out.write(f"{message}\n")
