@@ -25,6 +25,9 @@ class OperatorStack:
     home: Path
 
 
+INPUT_PRICE, OUTPUT_PRICE = 1e-6, 2e-6  # per token: keys with a budget need priced models
+
+
 @pytest.fixture(scope="module")
 def operator_stack(
     service_log_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -41,6 +44,8 @@ def operator_stack(
                             "model": f"openai/{'fixed' if name == 'op-fixed' else name}",
                             "api_base": f"{upstream.url}/v1",
                             "api_key": "fake-upstream-key",
+                            "input_cost_per_token": INPUT_PRICE,
+                            "output_cost_per_token": OUTPUT_PRICE,
                         },
                     }
                     for name in MODELS

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.components import POSTGRES_DSN, tcp_port_open
-from tests.toolrelay.conftest import MASTER_KEY, OperatorStack
+from tests.toolrelay.conftest import INPUT_PRICE, MASTER_KEY, OUTPUT_PRICE, OperatorStack
 from toolrelay.cli import main
 
 Run = Callable[..., tuple[int, str, str]]
@@ -75,7 +75,10 @@ def test_models_list_and_test(run: Run) -> None:
     assert result["ok"] is True
     assert result["latency_ms"] > 0
     assert result["completion_tokens"] >= 1
-    assert result["cost_usd"] is None  # the fake model has no price
+    # the gateway's own price for the call (the deployment's input/output_cost_per_token)
+    assert result["cost_usd"] == pytest.approx(
+        result["prompt_tokens"] * INPUT_PRICE + result["completion_tokens"] * OUTPUT_PRICE
+    )
 
 
 def test_keys_lifecycle(run: Run) -> None:

@@ -210,8 +210,10 @@ def _configured_database(args: argparse.Namespace, env: dict[str, str]) -> str |
 
 
 def _quiet_logs() -> None:
-    # Service log lines (e.g. "database ready") must not mix into command output.
+    # Service log lines (e.g. "database ready") must not mix into command output. The
+    # stream is looked up when a logger is made, not now: whoever swaps sys.stderr later
+    # (a test runner, a caller embedding the CLI) must not be left with a closed file.
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
     )
