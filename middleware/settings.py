@@ -40,6 +40,9 @@ class MiddlewareSettings(BaseModel):
     key_cache_ttl: float = Field(default=30.0, ge=0)
     public_url: str | None = None
     signing_secret: str | None = None
+    # Stream each model call when the client streams (false: every call is stream=false,
+    # and the answer goes out when it is complete).
+    upstream_stream: bool = True
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,11 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
         state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
     )
     history = prepare_history(messages, settings.history_tool_blocks)
-    run = functools.partial(_run, state, body, history, tools, authorization)
-    if body.get("stream"):
+    streaming = bool(body.get("stream"))
+    run = functools.partial(
+        _run, state, body, history, tools, authorization, streaming and settings.upstream_stream
+    )
+    if streaming:
         options = body.get("stream_options")
         return LoopStream(
             run,
@@ -108,10 +111,11 @@ async def _run(
     history: list[dict[str, Any]],
     tools: Any,
     authorization: str | None,
+    stream: bool,
     events: LoopEvents,
 ) -> LoopOutcome:
     try:
-        outcome = await state.loop.run(body, history, tools, authorization, events)
+        outcome = await state.loop.run(body, history, tools, authorization, events, stream=stream)
     except Exception:
         state.metrics.requests.labels("chat", "error").inc()
         raise
