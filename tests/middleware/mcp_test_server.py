@@ -82,6 +82,11 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         return f"slept {seconds}"
 
     @tool
+    async def garbage(kind: str) -> str:
+        """Answered with garbage by the faulty proxy in front of this server (by `kind`)."""
+        return f"no garbage: {kind} reached the real server"
+
+    @tool
     async def echo(text: str) -> str:
         """Echo the text back."""
         return f"echo: {text}"
