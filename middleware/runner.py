@@ -33,6 +33,8 @@ class ToolRunner:
             shaped = await shape_result(result, self.store, self.max_chars)
             if result.is_error:
                 outcome = "tool_error"
+            elif shaped.outcome == "storage":
+                outcome = "storage_error"
         except ToolCallFailure as exc:
             outcome = exc.outcome
             shaped = ShapedResult(f"Tool error ({exc.outcome}): {exc}", is_error=True)

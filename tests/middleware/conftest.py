@@ -46,6 +46,8 @@ MODELS = [
     "mw-s3",
     "tool-call",
     SLOW_ANSWER_MODEL,
+    "mw-fault",
+    "mw-s3-down",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"
 
