@@ -126,8 +126,10 @@ class ToolLoop:
         events: LoopEvents,
         *,
         stream: bool = False,
+        user: str | None = None,
     ) -> LoopOutcome:
-        outcome = await self._run(body, messages, tools, authorization, events, stream)
+        """`user`: the end user's MCP session scope, for servers with per-user sessions."""
+        outcome = await self._run(body, messages, tools, authorization, events, stream, user)
         outcome.streamed = stream
         return outcome
 
@@ -139,6 +141,7 @@ class ToolLoop:
         authorization: str | None,
         events: LoopEvents,
         stream: bool,
+        user: str | None,
     ) -> LoopOutcome:
         request = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
         request["stream"] = stream
@@ -175,7 +178,7 @@ class ToolLoop:
                     call["id"] = f"call_toolrelay_{next(ids)}"
             client_calls = [c for c in calls if _name(c) in tools.client_names]
             server_calls = [c for c in calls if _name(c) not in tools.client_names]
-            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings)
+            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings, user)
             if client_calls:
                 reply = dict(message)
                 reply["content"] = "".join(blocks) + (message.get("content") or "")
@@ -240,6 +243,7 @@ class ToolLoop:
         events: LoopEvents,
         blocks: list[str],
         timings: LoopTimings,
+        user: str | None,
     ) -> list[_Turn]:
         turns = [
             _Turn(c, _name(c), str((c.get("function") or {}).get("arguments") or "{}"))
@@ -262,7 +266,7 @@ class ToolLoop:
             if isinstance(arguments, str):
                 await finish(turn, arguments)
                 return
-            shaped = await self.runner.run(entry.server, entry.tool, arguments)
+            shaped = await self.runner.run(entry.server, entry.tool, arguments, user)
             await finish(turn, shaped.text)
 
         async with anyio.create_task_group() as tg:

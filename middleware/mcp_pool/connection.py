@@ -17,7 +17,8 @@ method) is the caller's problem and leaves the breaker alone.
 from __future__ import annotations
 
 import time
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,9 +35,11 @@ from middleware.mcp_pool.errors import (
     CircuitOpen,
     ProtocolFailure,
     ServerUnavailable,
+    SessionLimit,
     ToolTimeout,
 )
 from middleware.mcp_pool.transport import http_client, make_transport
+from middleware.mcp_pool.user_sessions import UserSessions
 
 logger = structlog.get_logger("middleware.mcp")
 CLIENT_INFO = mcp_types.Implementation(name="toolrelay-middleware", version="0.1.0")
@@ -65,6 +68,21 @@ class PoolSettings:
     breaker_cooldown: float
     ping_timeout: float = 5.0
     ping_interval: float = 15.0
+    user_session_idle_timeout: float = 900.0
+    max_user_sessions: int = 100
+
+
+# Servers that keep per-session state by nature get one session per end user unless the
+# entry says `session: shared`.
+STATEFUL_SERVERS = frozenset({"browser"})
+
+
+def session_mode(name: str, entry: McpServerEntry) -> str:
+    """`per_user` or `shared`, from the entry's `session` (default: by server name)."""
+    configured = (entry.model_extra or {}).get("session")
+    if configured in {"per_user", "shared"}:
+        return str(configured)
+    return "per_user" if name in STATEFUL_SERVERS else "shared"
 
 
 class ServerConnection:
@@ -92,10 +110,26 @@ class ServerConnection:
         cap = (entry.model_extra or {}).get("max_concurrency")
         self.concurrency = cap if isinstance(cap, int) and cap > 0 else settings.concurrency
         self._semaphore = anyio.Semaphore(self.concurrency)
+        self.user_sessions: UserSessions | None = None
+        if session_mode(name, entry) == "per_user":
+            self.user_sessions = UserSessions(
+                name,
+                self._open_client,
+                idle_timeout=settings.user_session_idle_timeout,
+                max_sessions=settings.max_user_sessions,
+            )
 
     # -- the supervisor -------------------------------------------------------------------
 
     async def run(self) -> None:
+        if self.user_sessions is None:
+            await self._supervise()
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.user_sessions.run)
+            await self._supervise()
+
+    async def _supervise(self) -> None:
         backoff = self.settings.initial_backoff
         while True:
             started = time.monotonic()
@@ -112,7 +146,9 @@ class ServerConnection:
             self._retry_now = anyio.Event()
             backoff = min(backoff * 2, self.settings.max_backoff)
 
-    async def _lifetime(self) -> None:
+    @asynccontextmanager
+    async def _open_client(self) -> AsyncIterator[Client]:
+        """A new MCP session to this server (its own HTTP client, so its own session id)."""
         async with AsyncExitStack() as stack:
             http = None
             if self.entry.transport not in {"sse", "stdio"}:
@@ -123,7 +159,10 @@ class ServerConnection:
                 client_info=CLIENT_INFO,
                 message_handler=self._on_message,
             )
-            await stack.enter_async_context(client)
+            yield await stack.enter_async_context(client)
+
+    async def _lifetime(self) -> None:
+        async with self._open_client() as client:
             await self._refresh_tools(client)
             self._mark_up(client)
             async with anyio.create_task_group() as tg:
@@ -224,7 +263,11 @@ class ServerConnection:
 
     # -- calls ----------------------------------------------------------------------------
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> mcp_types.CallToolResult:
+    async def call(
+        self, tool: str, arguments: dict[str, Any], user: str | None = None
+    ) -> mcp_types.CallToolResult:
+        """Call a tool on the shared session, or on `user`'s own session when this server
+        keeps one per end user."""
         limit = self.timeout
         deadline = time.monotonic() + limit
         client = self._client
@@ -242,16 +285,21 @@ class ServerConnection:
                 f"MCP server '{self.name}' failed repeatedly; calls are paused for "
                 f"{self.settings.breaker_cooldown:g}s"
             )
+        sessions = self.user_sessions if user else None
         settled = False
         try:
             with anyio.fail_after(max(deadline - time.monotonic(), 0.001)):
                 async with self._semaphore:
-                    result = await client.call_tool(tool, arguments)
+                    if sessions is not None and user:
+                        async with sessions.client(user) as own:
+                            result = await own.call_tool(tool, arguments)
+                    else:
+                        result = await client.call_tool(tool, arguments)
             self.breaker.record_success()
             settled = True
             return result
         except TimeoutError:
-            self._transport_failed()
+            self._transport_failed(sessions, user)
             settled = True
             raise ToolTimeout(
                 f"tool '{tool}' on '{self.name}' timed out after {limit:g}s"
@@ -259,24 +307,30 @@ class ServerConnection:
         except MCPError as exc:
             settled = True
             if exc.code in TRANSPORT_ERROR_CODES:
-                self._transport_failed()
+                self._transport_failed(sessions, user)
                 raise ServerUnavailable(
                     f"MCP server '{self.name}' gave no usable answer: {exc.message}"
                 ) from exc
             # The server answered: the call was wrong, the server is fine.
             self.breaker.record_success()
             raise ProtocolFailure(f"MCP error {exc.code}: {exc.message}") from exc
+        except (SessionLimit, ServerUnavailable):
+            settled = True
+            self.breaker.abandon()  # our own limit, or a session that would not open
+            raise
         except Exception as exc:  # boundary: transport failures become "unavailable"
-            self._transport_failed()
+            self._transport_failed(sessions, user)
             settled = True
             raise ServerUnavailable(f"MCP server '{self.name}' failed: {_describe(exc)}") from exc
         finally:
             if not settled:  # cancelled: no verdict on the server
                 self.breaker.abandon()
 
-    def _transport_failed(self) -> None:
+    def _transport_failed(self, sessions: UserSessions | None, user: str | None) -> None:
         self.breaker.record_failure()
         self._wake(check=True)
+        if sessions is not None and user:
+            sessions.discard(user)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -286,6 +340,8 @@ class ServerConnection:
             "last_error": self.last_error,
             "transport": self.entry.transport,
             "tools": len(self.tools),
+            "session": "per_user" if self.user_sessions is not None else "shared",
+            "user_sessions": len(self.user_sessions) if self.user_sessions is not None else 0,
         }
 
 

@@ -100,6 +100,17 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         return value if value is not None else "<absent>"
 
     @tool
+    async def session_ref(ctx: Context) -> str:
+        """Which MCP session this call came on: its session header, or legacy SSE's
+        `session_id` query parameter."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        found = headers.get("mcp-session-id") if headers is not None else None
+        params = getattr(request, "query_params", None)
+        found = found or (params.get("session_id") if params is not None else None)
+        return found or "<none>"
+
+    @tool
     async def grow(name: str, ctx: Context) -> str:
         """Add a tool called `name` and announce that the tool list changed."""
 
