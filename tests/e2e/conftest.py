@@ -30,7 +30,8 @@ from tests.support.components import POSTGRES_DSN, require_component, tcp_port_o
 from tests.support.processes import ServiceProcess, free_port, start_service
 from tests.testing.fake_upstream.harness import running_fake_upstream
 
-CHAT_MODEL = "owui-sql"
+# The chat model streams its answer one word per chunk, 50 ms apart, as a real model writes.
+CHAT_MODEL = "owui-sql+slow-stream-50"
 # Open WebUI's title/tags/follow-up tasks go to their own model (TASK_MODEL_EXTERNAL): the
 # fake upstream's scripts are one FIFO per model, and the title task runs concurrently with
 # the chat turn, so sharing the chat model's queue would make the test racy. The middleware
