@@ -126,7 +126,9 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
     # call, then answer), never asked again by Open WebUI re-running a streamed tool call.
     first, second = e2e_stack.received(CHAT_MODEL)[chat_before:]
     assert {sql_tool, "get_current_timestamp", "add_memory"} <= _offered_tools(first)
-    assert first["stream"] is False
+    # Open WebUI streams, so each model call streams too (usage asked for, to sum it).
+    assert first["stream"] is True and second["stream"] is True
+    assert first["stream_options"] == {"include_usage": True}
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "owui-row" in str(tool_results[0]["content"])
 
