@@ -38,6 +38,8 @@ CHAT_MODEL = "owui-sql+slow-stream-50"
 # recognises task requests by their shape, not by model, so this changes nothing it decides.
 TASK_MODEL = "owui-tasks"
 FIXTURE_TABLE = "toolrelay_owui_fixture"
+# Open WebUI signs who is asking into X-OpenWebUI-User-Jwt; the middleware verifies it.
+USER_JWT_SECRET = "toolrelay-e2e-forward-user-secret-0123456789"
 FIXTURE_NAME = 'owui-row "alpha" & beta'
 
 
@@ -139,7 +141,11 @@ def e2e_stack(
                     {
                         "general_settings": {"master_key": MASTER_KEY},
                         "mcp_servers": {"postgres": {"url": f"{postgres_mcp.url}/mcp"}},
-                        "middleware_settings": {"gateway_url": gateway.url, "tool_timeout": 20},
+                        "middleware_settings": {
+                            "gateway_url": gateway.url,
+                            "tool_timeout": 20,
+                            "openwebui_jwt_secret": USER_JWT_SECRET,
+                        },
                         "storage": {"local_dir": str(config_dir / "artifacts")},
                     },
                 )
@@ -156,6 +162,8 @@ def e2e_stack(
                             "DEFAULT_MODELS": CHAT_MODEL,
                             # Typing in the browser must not send autocomplete tasks.
                             "ENABLE_AUTOCOMPLETE_GENERATION": "false",
+                            "ENABLE_FORWARD_USER_INFO_HEADERS": "true",
+                            "FORWARD_USER_INFO_HEADER_JWT_SECRET": USER_JWT_SECRET,
                         },
                     ) as webui:
                         yield E2EStack(upstream, gateway, postgres_mcp, middleware, webui)

@@ -129,6 +129,9 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
     # Open WebUI streams, so each model call streams too (usage asked for, to sum it).
     assert first["stream"] is True and second["stream"] is True
     assert first["stream_options"] == {"include_usage": True}
+    # Open WebUI's signed user JWT was verified: the gateway saw its user as the end user.
+    assert first["user"] == webui_client.user_id and second["user"] == webui_client.user_id
+    assert "open webui user token ignored" not in e2e_stack.middleware.log()
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "owui-row" in str(tool_results[0]["content"])
 
