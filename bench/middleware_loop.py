@@ -73,12 +73,14 @@ class FirstTokenRelay:
         self._armed = True
 
     def stop(self) -> None:
-        def shut() -> None:
-            for task in asyncio.all_tasks(self._loop):
+        async def shut() -> None:
+            tasks = [t for t in asyncio.all_tasks(self._loop) if t is not asyncio.current_task()]
+            for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             self._loop.stop()
 
-        self._loop.call_soon_threadsafe(shut)
+        asyncio.run_coroutine_threadsafe(shut(), self._loop)
         self._thread.join(5)
 
     def _run(self) -> None:
@@ -91,6 +93,7 @@ class FirstTokenRelay:
             self._loop.run_forever()
         finally:
             server.close()
+            self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
