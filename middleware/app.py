@@ -13,6 +13,7 @@ from starlette.responses import Response
 from middleware.artifacts import build_store
 from middleware.auth import KeyChecker
 from middleware.context import RequestIdMiddleware
+from middleware.end_user import EndUserResolver
 from middleware.errors import MiddlewareError
 from middleware.gateway_client import GatewayClient
 from middleware.http_io import error_response
@@ -36,6 +37,8 @@ def pool_settings(settings: AppSettings) -> PoolSettings:
         breaker_threshold=m.breaker_threshold,
         breaker_cooldown=m.breaker_cooldown,
         ping_interval=m.health_check_interval,
+        user_session_idle_timeout=m.user_session_idle_timeout,
+        max_user_sessions=m.max_user_sessions,
     )
 
 
@@ -59,6 +62,9 @@ def build_state(settings: AppSettings, public_url: str) -> AppState:
         metrics=metrics,
         runner=runner,
         loop=ToolLoop(gateway, runner, m.max_iterations),
+        end_users=EndUserResolver(
+            jwt_secret=m.openwebui_jwt_secret, trust_headers=m.trust_openwebui_user_headers
+        ),
     )
 
 

@@ -1,10 +1,11 @@
-"""The one pooled HTTP client to the gateway: chat (stream=false), models, key info.
+"""The one pooled HTTP client to the gateway: chat (whole or streamed), models, key info.
 
 Transport errors and error statuses are mapped here, once, to `GatewayHTTPError`.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import httpx
@@ -79,6 +80,32 @@ class GatewayClient:
             )
         return data
 
+    async def chat_stream(
+        self, body: JSON, authorization: str | None
+    ) -> AsyncGenerator[JSON, None]:
+        """The chunks of a `stream=true` call, parsed, as they arrive. An error status before
+        the stream is a `GatewayHTTPError`; an error event inside it is one too (status 502
+        unless the event names one); a broken connection is `GatewayUnreachable`."""
+        url = f"{self.base_url}/v1/chat/completions"
+        try:
+            async with self._http.stream(
+                "POST", url, content=orjson.dumps(body), headers=self._headers(authorization)
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise GatewayHTTPError(response.status_code, _error_body(response))
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue  # blank separators, SSE comments, `event:` lines
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    yield _stream_event(data)
+        except httpx.TimeoutException as exc:
+            raise GatewayUnreachable(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
+
     async def get_raw(self, path: str, authorization: str | None) -> httpx.Response:
         """A GET whose answer is passed through as is (`/v1/models`, `/key/info`)."""
         return await self._send("GET", path, authorization)
@@ -89,3 +116,26 @@ class GatewayClient:
         except httpx.TransportError:
             return False
         return response.status_code < 500
+
+
+def _stream_event(data: str) -> JSON:
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise GatewayHTTPError(
+            502, {"error": {"message": "gateway streamed invalid JSON", "type": "api_error"}}
+        ) from None
+    if not isinstance(event, dict):
+        raise GatewayHTTPError(
+            502, {"error": {"message": "gateway streamed a non-object", "type": "api_error"}}
+        )
+    error = event.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        status = (
+            int(code)
+            if isinstance(code, int) or (isinstance(code, str) and code.isdigit())
+            else 502
+        )
+        raise GatewayHTTPError(status if 400 <= status <= 599 else 502, {"error": error})
+    return event

@@ -1,4 +1,11 @@
-"""The tool loop: call the model (stream=false), run its MCP calls, repeat until it answers.
+"""The tool loop: call the model, run its MCP calls, repeat until it answers.
+
+- Streamed mode (the client streams, and `upstream_stream` is on): every model call is
+  `stream=true` with `include_usage`. Text and reasoning deltas go to the client at once
+  (`LoopEvents.answer_delta`); `tool_calls` deltas are gathered until the model finishes.
+  Text the model writes before a tool call has already gone out when the call arrives: it
+  stays in the reply, followed by the tool's progress block, and the model gets it back as
+  its own message's content. Otherwise each call is `stream=false`.
 
 - MCP calls of one turn run concurrently, each bounded by the pool's timeout and
   per-server concurrency cap; failures come back to the model as tool messages.
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,6 +31,7 @@ import orjson
 from middleware.gateway_client import GatewayClient
 from middleware.progress import ProgressCall, render_block
 from middleware.runner import ToolRunner
+from middleware.stream_accumulator import StreamAccumulator
 from middleware.tools import RequestTools
 from middleware.usage import add_usage, empty_usage
 
@@ -36,9 +45,16 @@ FINAL_NOTE = (
 class LoopEvents(Protocol):
     async def tool_finished(self, block: str) -> None: ...
 
+    async def answer_delta(self, delta: JSON) -> None:
+        """Text (`content`) or `reasoning_content` the model just streamed."""
+        ...
+
 
 class NoEvents:
     async def tool_finished(self, block: str) -> None:
+        return None
+
+    async def answer_delta(self, delta: JSON) -> None:
         return None
 
 
@@ -61,6 +77,7 @@ class LoopOutcome:
     client_calls: list[JSON] = field(default_factory=list)
     response_text: str = ""  # the model's own text in the final message (no blocks)
     timings: LoopTimings = field(default_factory=LoopTimings)
+    streamed: bool = False  # the model's text already went out through `answer_delta`
 
 
 def _call_key(name: str, arguments: str) -> tuple[str, str]:
@@ -107,9 +124,29 @@ class ToolLoop:
         tools: RequestTools,
         authorization: str | None,
         events: LoopEvents,
+        *,
+        stream: bool = False,
+        user: str | None = None,
+    ) -> LoopOutcome:
+        """`user`: the end user's MCP session scope, for servers with per-user sessions."""
+        outcome = await self._run(body, messages, tools, authorization, events, stream, user)
+        outcome.streamed = stream
+        return outcome
+
+    async def _run(
+        self,
+        body: JSON,
+        messages: list[JSON],
+        tools: RequestTools,
+        authorization: str | None,
+        events: LoopEvents,
+        stream: bool,
+        user: str | None,
     ) -> LoopOutcome:
         request = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
-        request["stream"] = False
+        request["stream"] = stream
+        if stream:
+            request["stream_options"] = {"include_usage": True}
         if tools.specs:
             request["tools"] = tools.specs
         else:
@@ -122,7 +159,7 @@ class ToolLoop:
         blocks: list[str] = []
         ids = itertools.count(1)
         for iteration in range(1, self.max_iterations + 1):
-            response = await self._model(request, messages, authorization, timings)
+            response = await self._model(request, messages, authorization, timings, events)
             add_usage(usage, response.get("usage"))
             message, finish = _first_choice(response)
             calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
@@ -141,7 +178,7 @@ class ToolLoop:
                     call["id"] = f"call_toolrelay_{next(ids)}"
             client_calls = [c for c in calls if _name(c) in tools.client_names]
             server_calls = [c for c in calls if _name(c) not in tools.client_names]
-            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings)
+            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings, user)
             if client_calls:
                 reply = dict(message)
                 reply["content"] = "".join(blocks) + (message.get("content") or "")
@@ -167,7 +204,7 @@ class ToolLoop:
         dropped = {"tools", "tool_choice", "parallel_tool_calls"}
         final_request = {k: v for k, v in request.items() if k not in dropped}
         messages.append({"role": "user", "content": FINAL_NOTE})
-        response = await self._model(final_request, messages, authorization, timings)
+        response = await self._model(final_request, messages, authorization, timings, events)
         add_usage(usage, response.get("usage"))
         message, _ = _first_choice(response)
         message = {k: v for k, v in message.items() if k != "tool_calls"}
@@ -176,12 +213,25 @@ class ToolLoop:
         )
 
     async def _model(
-        self, request: JSON, messages: list[JSON], authorization: str | None, timings: LoopTimings
+        self,
+        request: JSON,
+        messages: list[JSON],
+        authorization: str | None,
+        timings: LoopTimings,
+        events: LoopEvents,
     ) -> JSON:
         request["messages"] = messages
         started = time.perf_counter()
         try:
-            return await self.gateway.chat(request, authorization)
+            if not request.get("stream"):
+                return await self.gateway.chat(request, authorization)
+            turn = StreamAccumulator()
+            async with aclosing(self.gateway.chat_stream(request, authorization)) as chunks:
+                async for chunk in chunks:
+                    delta = turn.add(chunk)
+                    if delta is not None:
+                        await events.answer_delta(delta)
+            return turn.response()
         finally:
             timings.model_seconds += time.perf_counter() - started
 
@@ -193,6 +243,7 @@ class ToolLoop:
         events: LoopEvents,
         blocks: list[str],
         timings: LoopTimings,
+        user: str | None,
     ) -> list[_Turn]:
         turns = [
             _Turn(c, _name(c), str((c.get("function") or {}).get("arguments") or "{}"))
@@ -215,7 +266,7 @@ class ToolLoop:
             if isinstance(arguments, str):
                 await finish(turn, arguments)
                 return
-            shaped = await self.runner.run(entry.server, entry.tool, arguments)
+            shaped = await self.runner.run(entry.server, entry.tool, arguments, user)
             await finish(turn, shaped.text)
 
         async with anyio.create_task_group() as tg:

@@ -29,12 +29,24 @@ class ShapedResult:
     outcome: str = "ok"
 
 
+STORE_FAILED = "not stored"
+
+
 async def _store(store: ArtifactStore, data: bytes, content_type: str) -> str | None:
+    url, _ = await _store_or_reason(store, data, content_type)
+    return url
+
+
+async def _store_or_reason(
+    store: ArtifactStore, data: bytes, content_type: str
+) -> tuple[str | None, str]:
+    """The URL, or None and why not (for the model: it must tell the user)."""
     try:
-        return await store.put(data, content_type)
+        return await store.put(data, content_type), ""
     except Exception as exc:  # boundary: storage trouble must not lose the tool result
-        logger.warning("artifact store failed", error=str(exc), content_type=content_type)
-        return None
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        logger.warning("artifact store failed", error=reason, content_type=content_type)
+        return None, reason
 
 
 async def _binary(
@@ -48,13 +60,13 @@ async def _binary(
             "mimeType": mime,
             "error": "invalid data",
         }
-    url = await _store(store, data, mime)
+    url, reason = await _store_or_reason(store, data, mime)
     if url is None:
-        return f"[{kind} ({mime}, {len(data)} bytes): could not be stored]", {
-            "type": kind,
-            "mimeType": mime,
-            "error": "not stored",
-        }
+        text = (
+            f"[{kind} ({mime}, {len(data)} bytes): could not be stored, the object storage "
+            f"is unavailable ({reason}); no URL to it exists]"
+        )
+        return text, {"type": kind, "mimeType": mime, "error": STORE_FAILED}
     return f"[{kind} ({mime}, {len(data)} bytes): {url}]", {
         "type": kind,
         "mimeType": mime,
@@ -98,6 +110,11 @@ async def shape_result(
     text = await limit_text(text, store, max_chars)
     if result.is_error:
         text = f"Tool error: {text}" if text else "Tool error (no details)."
+    elif any(item.get("error") == STORE_FAILED for item in content):
+        # The tool worked, but what it made is lost: the model must not claim otherwise.
+        return ShapedResult(
+            f"Tool error (storage): {text}", True, content, result.structured_content, "storage"
+        )
     return ShapedResult(text, result.is_error, content, result.structured_content)
 
 

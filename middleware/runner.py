@@ -25,14 +25,19 @@ class ToolRunner:
         self.metrics = metrics
         self.max_chars = max_chars
 
-    async def run(self, server: str, tool: str, arguments: dict[str, Any]) -> ShapedResult:
+    async def run(
+        self, server: str, tool: str, arguments: dict[str, Any], user: str | None = None
+    ) -> ShapedResult:
+        """`user` is the end user's session scope (see `end_user`), for stateful servers."""
         started = time.perf_counter()
         outcome = "ok"
         try:
-            result = await self.pool.call(server, tool, arguments)
+            result = await self.pool.call(server, tool, arguments, user)
             shaped = await shape_result(result, self.store, self.max_chars)
             if result.is_error:
                 outcome = "tool_error"
+            elif shaped.outcome == "storage":
+                outcome = "storage_error"
         except ToolCallFailure as exc:
             outcome = exc.outcome
             shaped = ShapedResult(f"Tool error ({exc.outcome}): {exc}", is_error=True)

@@ -41,6 +41,16 @@ class MiddlewareSettings(BaseModel):
     key_cache_ttl: float = Field(default=30.0, ge=0)
     public_url: str | None = None
     signing_secret: str | None = None
+    # Stream each model call when the client streams (false: every call is stream=false,
+    # and the answer goes out when it is complete).
+    upstream_stream: bool = True
+    # Who is asking, behind Open WebUI (see middleware/end_user.py): the shared secret of
+    # its FORWARD_USER_INFO_HEADER_JWT_SECRET, and whether to trust its plain user headers.
+    openwebui_jwt_secret: str | None = None
+    trust_openwebui_user_headers: bool = False
+    # Stateful MCP servers (browser, or `session: per_user`): one session per end user.
+    user_session_idle_timeout: float = Field(default=900.0, gt=0)
+    max_user_sessions: int = Field(default=100, ge=1)
 
 
 class _Sections(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from middleware.artifacts import ArtifactStore
 from middleware.auth import KeyChecker
+from middleware.end_user import EndUserResolver
 from middleware.gateway_client import GatewayClient
 from middleware.loop import ToolLoop
 from middleware.mcp_pool import McpPool
@@ -25,6 +26,9 @@ class AppState:
     metrics: Metrics
     runner: ToolRunner
     loop: ToolLoop
+    end_users: EndUserResolver = field(
+        default_factory=lambda: EndUserResolver(jwt_secret=None, trust_headers=False)
+    )
     _catalog: tuple[tuple[int, ...], ToolCatalog] | None = field(default=None, repr=False)
 
     def catalog(self) -> ToolCatalog:

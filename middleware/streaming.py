@@ -1,7 +1,9 @@
 """The streaming reply: a real SSE stream around the tool loop, as an ASGI response.
 
-While the loop runs, the stream carries one finished progress block per tool and SSE
-comment heartbeats. Then the answer, the finish reason, usage when asked, and `[DONE]`.
+While the loop runs, the stream carries the model's text and reasoning as it is written
+(streamed upstream mode), one finished progress block per tool, and SSE comment heartbeats
+when nothing else moves. Then the rest of the answer (all of it, when the model was not
+streamed), the finish reason, usage when asked, and `[DONE]`.
 The status is decided late: an error before anything was sent (say the gateway's 401) is
 answered as a plain JSON error with its own status.
 """
@@ -45,6 +47,9 @@ class _Events:
         if self.progress:
             await self.channel.send(("block", block))
 
+    async def answer_delta(self, delta: dict[str, Any]) -> None:
+        await self.channel.send(("delta", delta))
+
 
 def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
@@ -67,6 +72,8 @@ class LoopStream:
         self.include_usage = include_usage
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
+        # Whether the streamed text so far ends a line: a progress block must start one.
+        self._at_line_start = True
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return _sse(
@@ -152,8 +159,16 @@ class LoopStream:
             return True
         if not started:
             await start()
+        if kind == "delta":
+            text = payload.get("content")
+            if text:
+                self._at_line_start = text.endswith("\n")
+            await body(self._chunk(payload))
+            return False
         if kind == "block":
-            await body(self._chunk({"content": payload}))
+            separator = "" if self._at_line_start else "\n"
+            self._at_line_start = True
+            await body(self._chunk({"content": separator + payload}))
             return False
         if kind == "error":
             await body(_sse(payload.body()))
@@ -166,7 +181,11 @@ class LoopStream:
         self, outcome: LoopOutcome, body: Callable[[bytes], Awaitable[None]], send: Send
     ) -> None:
         content = outcome.message.get("content") or ""
-        if outcome.client_calls and self.progress:
+        if outcome.streamed:
+            # The model's text went out as it came; so did the blocks, unless progress is off
+            # (then they still travel once, for the next turn's history).
+            content = "" if self.progress or not outcome.client_calls else "".join(outcome.blocks)
+        elif outcome.client_calls and self.progress:
             # The blocks already went out as progress; only the model's own text is left.
             content = outcome.response_text
         for start in range(0, len(content), ANSWER_PIECE):

@@ -1,5 +1,10 @@
 """A per-server circuit breaker: closed, open for a cooldown after N straight failures,
-then half-open (one trial call decides)."""
+then half-open (one trial call decides).
+
+Only failures of the server or the connection count (the caller decides which); a tool
+that refuses bad arguments says nothing about the server. A trial call that ends with
+neither verdict (cancelled: the client went away) hands the trial back with `abandon`.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +47,10 @@ class CircuitBreaker:
         self._trial_in_flight = False
         if self.failures >= self.threshold:
             self.opened_at = time.monotonic()
+
+    def abandon(self) -> None:
+        """An admitted call ended without a verdict: let the next call be the trial."""
+        self._trial_in_flight = False
 
     def reset(self) -> None:
         self.record_success()

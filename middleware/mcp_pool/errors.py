@@ -5,7 +5,8 @@ ToolCallFailure         base: `outcome` names it for metrics and logs
 ├── CircuitOpen         too many recent failures; not tried until the cooldown ends
 ├── ToolTimeout         no answer within the tool timeout
 ├── UnknownTool         no such tool on that server
-└── ProtocolFailure     the server or the connection answered with an MCP error
+├── ProtocolFailure     the server answered with an MCP error of its own
+└── SessionLimit        a stateful server already holds the most user sessions allowed
 """
 
 from __future__ import annotations
@@ -35,3 +36,7 @@ class UnknownTool(ToolCallFailure):
 
 class ProtocolFailure(ToolCallFailure):
     outcome = "protocol_error"
+
+
+class SessionLimit(ToolCallFailure):
+    outcome = "session_limit"

@@ -40,12 +40,13 @@ class McpPool:
         return {name: list(conn.tools) for name, conn in self.connections.items()}
 
     async def call(
-        self, server: str, tool: str, arguments: dict[str, Any]
+        self, server: str, tool: str, arguments: dict[str, Any], user: str | None = None
     ) -> mcp_types.CallToolResult:
+        """`user` selects the end user's own session on servers that keep one per user."""
         connection = self.connections.get(server)
         if connection is None:
             raise UnknownTool(f"no MCP server named '{server}'")
-        return await connection.call(tool, arguments)
+        return await connection.call(tool, arguments, user)
 
     def status(self) -> list[dict[str, Any]]:
         return [conn.status() for conn in self.connections.values()]

@@ -72,13 +72,28 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
         state.metrics.requests.labels("auxiliary", "ok").inc()
         return JSONResponse(await state.gateway.chat(body, authorization))
     settings = state.settings.middleware
-    check = await state.keys.check(bearer_key(request.headers))
+    key = bearer_key(request.headers)
+    check = await state.keys.check(key)
+    end_user = state.end_users.resolve(request.headers, body.get("user"), key)
+    if end_user.from_openwebui:
+        # The gateway's end-user spend, budgets and limits then apply per person.
+        body = {**body, "user": end_user.id}
     tools = merge_tools(
         state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
     )
     history = prepare_history(messages, settings.history_tool_blocks)
-    run = functools.partial(_run, state, body, history, tools, authorization)
-    if body.get("stream"):
+    streaming = bool(body.get("stream"))
+    run = functools.partial(
+        _run,
+        state,
+        body,
+        history,
+        tools,
+        authorization,
+        streaming and settings.upstream_stream,
+        end_user.session_key,
+    )
+    if streaming:
         options = body.get("stream_options")
         return LoopStream(
             run,
@@ -108,10 +123,14 @@ async def _run(
     history: list[dict[str, Any]],
     tools: Any,
     authorization: str | None,
+    stream: bool,
+    user: str,
     events: LoopEvents,
 ) -> LoopOutcome:
     try:
-        outcome = await state.loop.run(body, history, tools, authorization, events)
+        outcome = await state.loop.run(
+            body, history, tools, authorization, events, stream=stream, user=user
+        )
     except Exception:
         state.metrics.requests.labels("chat", "error").inc()
         raise

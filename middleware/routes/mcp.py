@@ -84,7 +84,10 @@ async def call_tool(request: Request) -> Response:
     entry = _find(state, name, server)
     if not permissions.allows(entry.server, entry.tool, entry.exposed):
         raise PermissionDeniedError(f"This key may not call '{name}'.", code="tool_not_allowed")
-    shaped = await state.runner.run(entry.server, entry.tool, arguments)
+    end_user = state.end_users.resolve(
+        request.headers, body.get("user"), bearer_key(request.headers)
+    )
+    shaped = await state.runner.run(entry.server, entry.tool, arguments, end_user.session_key)
     content = shaped.content or [{"type": "text", "text": shaped.text}]
     result: dict[str, Any] = {
         "server": entry.server,

@@ -30,13 +30,16 @@ from tests.support.components import POSTGRES_DSN, require_component, tcp_port_o
 from tests.support.processes import ServiceProcess, free_port, start_service
 from tests.testing.fake_upstream.harness import running_fake_upstream
 
-CHAT_MODEL = "owui-sql"
+# The chat model streams its answer one word per chunk, 50 ms apart, as a real model writes.
+CHAT_MODEL = "owui-sql+slow-stream-50"
 # Open WebUI's title/tags/follow-up tasks go to their own model (TASK_MODEL_EXTERNAL): the
 # fake upstream's scripts are one FIFO per model, and the title task runs concurrently with
 # the chat turn, so sharing the chat model's queue would make the test racy. The middleware
 # recognises task requests by their shape, not by model, so this changes nothing it decides.
 TASK_MODEL = "owui-tasks"
 FIXTURE_TABLE = "toolrelay_owui_fixture"
+# Open WebUI signs who is asking into X-OpenWebUI-User-Jwt; the middleware verifies it.
+USER_JWT_SECRET = "toolrelay-e2e-forward-user-secret-0123456789"
 FIXTURE_NAME = 'owui-row "alpha" & beta'
 
 
@@ -138,7 +141,11 @@ def e2e_stack(
                     {
                         "general_settings": {"master_key": MASTER_KEY},
                         "mcp_servers": {"postgres": {"url": f"{postgres_mcp.url}/mcp"}},
-                        "middleware_settings": {"gateway_url": gateway.url, "tool_timeout": 20},
+                        "middleware_settings": {
+                            "gateway_url": gateway.url,
+                            "tool_timeout": 20,
+                            "openwebui_jwt_secret": USER_JWT_SECRET,
+                        },
                         "storage": {"local_dir": str(config_dir / "artifacts")},
                     },
                 )
@@ -155,6 +162,8 @@ def e2e_stack(
                             "DEFAULT_MODELS": CHAT_MODEL,
                             # Typing in the browser must not send autocomplete tasks.
                             "ENABLE_AUTOCOMPLETE_GENERATION": "false",
+                            "ENABLE_FORWARD_USER_INFO_HEADERS": "true",
+                            "FORWARD_USER_INFO_HEADER_JWT_SECRET": USER_JWT_SECRET,
                         },
                     ) as webui:
                         yield E2EStack(upstream, gateway, postgres_mcp, middleware, webui)

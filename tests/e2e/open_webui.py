@@ -107,6 +107,7 @@ class OpenWebUIClient:
         response = self._http.post("/api/v1/auths/signin", json={"email": "", "password": ""})
         response.raise_for_status()
         self.token: str = response.json()["token"]
+        self.user_id: str = response.json()["id"]
         self._http.headers["Authorization"] = f"Bearer {self.token}"
 
     def close(self) -> None:

@@ -126,7 +126,12 @@ def test_api_chat_runs_sql_renders_the_block_and_tasks_get_no_tools(
     # call, then answer), never asked again by Open WebUI re-running a streamed tool call.
     first, second = e2e_stack.received(CHAT_MODEL)[chat_before:]
     assert {sql_tool, "get_current_timestamp", "add_memory"} <= _offered_tools(first)
-    assert first["stream"] is False
+    # Open WebUI streams, so each model call streams too (usage asked for, to sum it).
+    assert first["stream"] is True and second["stream"] is True
+    assert first["stream_options"] == {"include_usage": True}
+    # Open WebUI's signed user JWT was verified: the gateway saw its user as the end user.
+    assert first["user"] == webui_client.user_id and second["user"] == webui_client.user_id
+    assert "open webui user token ignored" not in e2e_stack.middleware.log()
     tool_results = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_results) == 1 and "owui-row" in str(tool_results[0]["content"])
 
@@ -227,3 +232,64 @@ def test_browser_chat_shows_the_tool_row_and_the_answer(
     assert all("<details" not in str(m.get("content")) for m in history), history
     assert any(m["role"] == "tool" and "owui-row" in str(m["content"]) for m in history)
     assert history[-1] == {"role": "user", "content": "And again?"}
+
+
+# In the page: whenever the highest answer word present changes, note it (10 ms sampling).
+_WATCH_GROWTH = """
+() => {
+  window.__growth = [];
+  let last = -1;
+  setInterval(() => {
+    const text = document.body.innerText;
+    let n = 0;
+    for (let i = 1; i <= 30; i++) if (text.includes('sw' + String(i).padStart(2, '0') + ' ')) n = i;
+    if (n !== last) { window.__growth.push(n); last = n; }
+  }, 10);
+}
+"""
+
+
+def test_browser_shows_the_answer_growing_as_the_model_streams_it(
+    e2e_stack: E2EStack, webui_client: OpenWebUIClient
+) -> None:
+    require_component(CHROMIUM.exists(), f"Chromium at {CHROMIUM}")
+    webui_client.hide_changelog()
+    from playwright.sync_api import Route, expect, sync_playwright
+
+    sql_tool = _sql_tool(e2e_stack)
+    # 30 words, each followed by a space, streamed one per chunk 50 ms apart after the tool.
+    answer = " ".join(f"sw{i:02d}" for i in range(1, 31)) + " end."
+    _script_turn(e2e_stack, sql_tool, answer)
+    webui = e2e_stack.webui.url
+
+    def loopback_only(route: Route) -> None:
+        if route.request.url.startswith(webui):
+            route.continue_()
+        else:
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.route("**/*", loopback_only)
+            page.goto(webui)
+            chat_input = page.locator("#chat-input")
+            expect(chat_input).to_be_visible(timeout=60_000)
+            page.evaluate(_WATCH_GROWTH)
+            chat_input.click()
+            page.keyboard.type("Stream the answer, please")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("sw30 end.", exact=False)).to_be_visible(timeout=90_000)
+            expect(page.get_by_text(f"View Result from {sql_tool}")).to_be_visible()
+            growth: list[int] = page.evaluate("() => window.__growth")
+            page.screenshot(path=ARTIFACTS / "open-webui-streamed-answer.png", full_page=True)
+        finally:
+            browser.close()
+
+    # The page showed the answer partly written, several times, before it was complete.
+    partial = [n for n in growth if 0 < n < 30]
+    assert len(partial) >= 5, growth
+    assert growth[-1] == 30

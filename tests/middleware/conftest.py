@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -23,6 +24,8 @@ from tests.support.components import POSTGRES_DSN, tcp_port_open
 from tests.support.processes import ServiceProcess, free_port, start_service
 from tests.testing.fake_upstream.harness import running_fake_upstream
 
+# Streams its (scripted) answer one word per chunk, 50 ms apart.
+SLOW_ANSWER_MODEL = "mw-slow-answer+slow-stream-50"
 MODELS = [
     "mw-sql",
     "mw-sql-stream",
@@ -42,6 +45,9 @@ MODELS = [
     "mw-browser",
     "mw-s3",
     "tool-call",
+    SLOW_ANSWER_MODEL,
+    "mw-fault",
+    "mw-s3-down",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"
 
@@ -105,29 +111,50 @@ def stack(
                         health_path="/healthz",
                     )
                     servers["postgres"] = {"url": f"{processes['postgres'].url}/mcp"}
-                middleware_file = write_yaml(
-                    config_dir / "middleware.yaml",
-                    {
-                        "general_settings": {"master_key": MASTER_KEY},
-                        "mcp_servers": servers,
-                        "middleware_settings": {
-                            "gateway_url": gateway.url,
-                            "max_iterations": 3,
-                            "tool_timeout": 20,
-                            "heartbeat_interval": 0.2,
-                            "max_tool_result_chars": 2000,
-                            "reconnect_max_backoff": 0.5,
-                        },
-                        "storage": {"local_dir": str(config_dir / "artifacts")},
+                middleware_config: dict[str, Any] = {
+                    "general_settings": {"master_key": MASTER_KEY},
+                    "mcp_servers": servers,
+                    "middleware_settings": {
+                        "gateway_url": gateway.url,
+                        "max_iterations": 3,
+                        "tool_timeout": 20,
+                        "heartbeat_interval": 0.2,
+                        "max_tool_result_chars": 2000,
+                        "reconnect_max_backoff": 0.5,
                     },
-                )
+                    "storage": {"local_dir": str(config_dir / "artifacts")},
+                }
+                middleware_file = write_yaml(config_dir / "middleware.yaml", middleware_config)
                 with running_middleware(middleware_file, service_log_dir) as middleware:
-                    stack = Stack(upstream, gateway, middleware, processes)
+                    stack = Stack(upstream, gateway, middleware, processes, middleware_config)
                     _wait_servers_healthy(stack, set(servers))
                     yield stack
             finally:
                 for process in processes.values():
                     process.stop()
+
+
+@pytest.fixture(scope="session")
+def forced_stack(
+    stack: Stack, service_log_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The same stack behind a second middleware with `upstream_stream: false`: every model
+    call is stream=false even when the client streams (the original design)."""
+    config = dict(stack.middleware_config)
+    config["middleware_settings"] = {**config["middleware_settings"], "upstream_stream": False}
+    path = write_yaml(tmp_path_factory.mktemp("forced") / "middleware.yaml", config)
+    with running_middleware(path, service_log_dir) as middleware:
+        forced = Stack(stack.upstream, stack.gateway, middleware, stack.mcp, config)
+        _wait_servers_healthy(forced, set(config["mcp_servers"]))
+        yield forced
+
+
+@pytest.fixture(params=["streamed", "forced"])
+def either_stack(request: pytest.FixtureRequest) -> Stack:
+    """Both upstream modes: streamed model calls (the default) and `upstream_stream: false`."""
+    name = "stack" if request.param == "streamed" else "forced_stack"
+    found: Stack = request.getfixturevalue(name)
+    return found
 
 
 def _wait_servers_healthy(stack: Stack, names: set[str], timeout: float = 30.0) -> None:

@@ -82,6 +82,11 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         return f"slept {seconds}"
 
     @tool
+    async def garbage(kind: str) -> str:
+        """Answered with garbage by the faulty proxy in front of this server (by `kind`)."""
+        return f"no garbage: {kind} reached the real server"
+
+    @tool
     async def echo(text: str) -> str:
         """Echo the text back."""
         return f"echo: {text}"
@@ -93,6 +98,17 @@ def build_server(only: list[str] | None = None) -> MCPServer[Any]:
         headers = getattr(request, "headers", None)
         value = headers.get(name) if headers is not None else None
         return value if value is not None else "<absent>"
+
+    @tool
+    async def session_ref(ctx: Context) -> str:
+        """Which MCP session this call came on: its session header, or legacy SSE's
+        `session_id` query parameter."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        found = headers.get("mcp-session-id") if headers is not None else None
+        params = getattr(request, "query_params", None)
+        found = found or (params.get("session_id") if params is not None else None)
+        return found or "<none>"
 
     @tool
     async def grow(name: str, ctx: Context) -> str:

@@ -86,6 +86,8 @@ class Stack:
     gateway: ServiceProcess
     middleware: ServiceProcess
     mcp: dict[str, ServiceProcess] = field(default_factory=dict)
+    # The middleware's config file contents, for fixtures that start a variant of it.
+    middleware_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:

@@ -67,8 +67,9 @@ def _prompt_tokens(stack: Stack, body: dict[str, object]) -> int:
 
 
 def test_streaming_sql_has_progress_block_and_no_tool_call_deltas(
-    stack: Stack, postgres_ready: bool
+    either_stack: Stack, postgres_ready: bool
 ) -> None:
+    stack = either_stack
     require_component(postgres_ready, "PostgreSQL on 127.0.0.1:5432")
     stack.script("mw-sql-stream", [_sql_call(), {"text": "Row one is toolrelay-row-alpha."}])
 
@@ -244,7 +245,8 @@ def test_gateway_errors_come_back_with_their_status(stack: Stack) -> None:
     assert bad_key.json()["error"]["type"] == "authentication_error"
 
 
-def test_heartbeats_flow_while_a_slow_tool_runs(stack: Stack) -> None:
+def test_heartbeats_flow_while_a_slow_tool_runs(either_stack: Stack) -> None:
+    stack = either_stack
     stack.script(
         "mw-heartbeat",
         [{"tool_calls": [{"name": "slow", "arguments": {"seconds": 1.0}}]}, {"text": "awake"}],

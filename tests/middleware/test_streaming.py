@@ -120,3 +120,67 @@ async def test_progress_off_still_carries_mcp_calls_when_client_calls_return() -
     assert [d.get("content") for d in deltas if d.get("content")] == [block + "text"]
     (calls,) = [d["tool_calls"] for d in deltas if "tool_calls" in d]
     assert calls == [{"index": 0, **client_call}]
+
+
+def _contents(collector: Collector) -> list[dict[str, Any]]:
+    events = [
+        line[6:] for line in collector.body.decode().split("\n\n") if line.startswith("data: {")
+    ]
+    return [orjson.loads(e)["choices"][0]["delta"] for e in events if orjson.loads(e)["choices"]]
+
+
+@pytest.mark.anyio
+async def test_streamed_text_goes_out_as_it_comes_and_a_block_starts_a_line() -> None:
+    block = "<details>block</details>\n"
+
+    async def run(events: LoopEvents) -> LoopOutcome:
+        await events.answer_delta({"reasoning_content": "thinking"})
+        await events.answer_delta({"content": "Let me look"})
+        await events.tool_finished(block)
+        await events.answer_delta({"content": "Found it."})
+        message = {"role": "assistant", "content": "Found it."}
+        outcome = LoopOutcome({}, message, "stop", {}, 2, [block])
+        outcome.streamed = True
+        return outcome
+
+    collector = Collector()
+    with anyio.fail_after(10):
+        await _stream(run, heartbeat=30)({"type": "http"}, _receive, collector.send)
+    deltas = _contents(collector)
+    assert deltas[1] == {"reasoning_content": "thinking"}
+    # Nothing sent twice: the streamed answer is not repeated at the end.
+    assert [d.get("content") for d in deltas[2:]] == [
+        "Let me look",
+        "\n" + block,
+        "Found it.",
+        None,
+    ]
+
+
+@pytest.mark.anyio
+async def test_streamed_mixed_turn_sends_only_the_client_calls_at_the_end() -> None:
+    block = "<details>mcp call</details>\n"
+    client_call = {"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+
+    async def run(events: LoopEvents) -> LoopOutcome:
+        await events.answer_delta({"content": "checking\n"})
+        await events.tool_finished(block)
+        message = {
+            "role": "assistant",
+            "content": block + "checking\n",
+            "tool_calls": [client_call],
+        }
+        outcome = LoopOutcome(
+            {}, message, "tool_calls", {}, 1, [block], [client_call], "checking\n"
+        )
+        outcome.streamed = True
+        return outcome
+
+    collector = Collector()
+    with anyio.fail_after(10):
+        await _stream(run, heartbeat=30)({"type": "http"}, _receive, collector.send)
+    deltas = _contents(collector)
+    assert [d.get("content") for d in deltas if d.get("content")] == ["checking\n", block]
+    (calls,) = [d["tool_calls"] for d in deltas if "tool_calls" in d]
+    assert calls == [{"index": 0, **client_call}]
+    assert deltas[-1] == {}
