@@ -92,6 +92,8 @@ class GeneralSettings(_Section):
     maximum_spend_logs_retention_period: str | None = None
     # toolrelay only: image URL hosts the gateway may fetch although they are not public
     image_fetch_allow_hosts: list[str] = Field(default_factory=list)
+    # toolrelay only: a bearer token that may read /metrics (besides the master key)
+    metrics_token: str | None = None
 
 
 class McpServerEntry(_Section):
