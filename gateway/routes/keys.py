@@ -1,5 +1,6 @@
 """`/key/*`: LiteLLM's virtual key API (generate, info, update, delete, list, block, unblock,
-regenerate). Admin only, except `/key/info`, which any key may call about itself."""
+regenerate). Admins manage every key, internal users their own (gateway.access); any key may
+read its own `/key/info`."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.access import Scope, owned_scope
 from gateway.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
 from gateway.keys.service import column_values
 from gateway.keys.wire import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey
-from gateway.routes.management import accounts_of, caller, parse, require_admin
+from gateway.routes.management import accounts_of, caller, parse, require_scope
 from gateway.state import GatewayState
 
 
@@ -23,10 +25,17 @@ def routes(state: GatewayState) -> list[Route]:
     def management() -> Any:
         return accounts_of(state).management
 
+    async def owned(scope: Scope, token: str) -> None:
+        if not scope.everything:
+            scope.check_owner((await management().get("key", token)).user_id, "keys")
+
     async def generate(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=True)
         body = await parse(state, request, GenerateKey)
         values = column_values("key", body, creating=True)
+        if not scope.everything:
+            values["user_id"] = values.get("user_id") or scope.user_id
+            scope.check_owner(values["user_id"], "keys")
         plain, entity = await management().generate_key(values, body.key)
         return JSONResponse(_created(management().show(entity), plain, body.duration))
 
@@ -42,21 +51,25 @@ def routes(state: GatewayState) -> list[Route]:
         else:
             token, shown = hash_key(asked), asked
         if not principal.is_admin and token != principal.token:
-            raise PermissionDeniedError("A key may only read its own info.", code="not_own_key")
+            if principal.user_id is None:
+                raise PermissionDeniedError("A key may only read its own info.", code="not_own_key")
+            await owned(owned_scope(principal, request.url.path, changing=False), token)
         entity = await management().get("key", token)
         return JSONResponse({"key": shown or token, "info": management().show(entity)})
 
     async def update(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=True)
         body = await parse(state, request, UpdateKey)
         values = column_values("key", body, creating=False)
+        await owned(scope, hash_key(body.key))
+        scope.check_owner(values.get("user_id") or scope.user_id, "keys")
         if values.get("team_id"):
             await management().get("team", values["team_id"])
         entity = await management().update("key", hash_key(body.key), values)
         return JSONResponse({"key": body.key, **management().show(entity)})
 
     async def delete(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=True)
         body = await parse(state, request, DeleteKeys)
         if not body.keys and not body.key_aliases:
             raise BadRequestError("Pass 'keys' (or 'key_aliases') to delete.", param="keys")
@@ -65,18 +78,22 @@ def routes(state: GatewayState) -> list[Route]:
             found = await management().key_by_alias(alias)
             if found is not None:
                 wanted[found.id] = alias
+        for token in wanted:
+            await owned(scope, token)
         deleted = await management().delete("key", list(wanted)) if wanted else []
         if not deleted:
             raise NotFoundError("None of these keys exist.", code="not_found")
         return JSONResponse({"deleted_keys": [wanted[t] for t in deleted]})
 
     async def list_keys(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=False)
         q = request.query_params
         page, size = _int(q.get("page"), 1), _int(q.get("size"), 10)
         filters = {
             name: q[name] for name in ("user_id", "team_id", "key_alias") if q.get(name) is not None
         }
+        if scope.user_id is not None:
+            filters["user_id"] = scope.user_id
         found = await management().where("key", **filters)
         chosen = found[(page - 1) * size : page * size]
         full = q.get("return_full_object", "").lower() == "true"
@@ -91,8 +108,9 @@ def routes(state: GatewayState) -> list[Route]:
         )
 
     async def set_blocked(request: Request, blocked: bool) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=True)
         body = await parse(state, request, KeyRef)
+        await owned(scope, hash_key(body.key))
         entity = await management().update("key", hash_key(body.key), {"blocked": blocked})
         return JSONResponse(management().show(entity))
 
@@ -103,11 +121,12 @@ def routes(state: GatewayState) -> list[Route]:
         return await set_blocked(request, False)
 
     async def regenerate(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=True)
         body = await parse(state, request, RegenerateKey)
         key = request.path_params.get("key") or body.key
         if not key:
             raise BadRequestError("Pass the key to regenerate.", param="key")
+        await owned(scope, hash_key(key))
         values = column_values("key", body, creating=False)
         plain, entity = await management().regenerate_key(hash_key(key), values, body.new_key)
         return JSONResponse(_created(management().show(entity), plain, body.duration))

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.routing import Route
 
+from gateway.access import Scope, admin_scope, owned_scope
 from gateway.auth import Principal
-from gateway.errors import BadRequestError, PermissionDeniedError, ServiceUnavailableError
+from gateway.errors import BadRequestError, ServiceUnavailableError
 from gateway.http_io import read_json_object
 from gateway.keys.accounts import Accounts
 from gateway.state import GatewayState
@@ -30,12 +31,16 @@ async def caller(state: GatewayState, request: Request) -> Principal:
 
 
 async def require_admin(state: GatewayState, request: Request) -> Principal:
+    """proxy_admin; proxy_admin_viewer too when the request only reads (gateway.access)."""
     principal = await caller(state, request)
-    if not principal.is_admin:
-        raise PermissionDeniedError(
-            f"Only the master key (admin) may call {request.url.path}.", code="admin_only"
-        )
+    admin_scope(principal, request.url.path, request.method)
     return principal
+
+
+async def require_scope(state: GatewayState, request: Request, *, changing: bool) -> Scope:
+    """Keys and spend: everything for admins, their own rows for internal users."""
+    principal = await caller(state, request)
+    return owned_scope(principal, request.url.path, changing=changing)
 
 
 async def parse(state: GatewayState, request: Request, model: type[Body]) -> Body:

@@ -11,7 +11,7 @@ from starlette.routing import Route
 from gateway.errors import BadRequestError, ServiceUnavailableError
 from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
-from gateway.routes.management import accounts_of, require_admin
+from gateway.routes.management import accounts_of, require_admin, require_scope
 from gateway.spend.reports import SpendFilter, daily_summary, spend_logs, tag_spend
 from gateway.state import GatewayState
 from gateway.store.database import StoreUnavailableError
@@ -30,7 +30,7 @@ def _date(text: str | None, name: str) -> date | None:
 
 def routes(state: GatewayState) -> list[Route]:
     async def logs(request: Request) -> Response:
-        await require_admin(state, request)
+        scope = await require_scope(state, request, changing=False)
         db = accounts_of(state).db
         q = request.query_params
         api_key = q.get("api_key")
@@ -40,7 +40,7 @@ def routes(state: GatewayState) -> list[Route]:
             end=_date(q.get("end_date"), "end_date"),
             api_key=hash_key(api_key) if api_key else None,
             team_id=q.get("team_id"),
-            user_id=q.get("user_id"),
+            user_id=q.get("user_id") if scope.everything else scope.user_id,
             model=q.get("model"),
             request_id=q.get("request_id"),
             limit=int(limit) if limit and limit.isdigit() else 1000,

@@ -21,7 +21,7 @@ from gateway.keys.wire import (
     UpdateCustomer,
     UpdateUser,
 )
-from gateway.routes.management import accounts_of, parse, require_admin
+from gateway.routes.management import accounts_of, parse, require_admin, require_scope
 from gateway.state import GatewayState
 
 
@@ -49,10 +49,11 @@ def routes(state: GatewayState) -> list[Route]:
         return JSONResponse(out)
 
     async def user_info(request: Request) -> Response:
-        principal = await require_admin(state, request)
-        user_id = request.query_params.get("user_id") or principal.user_id
+        scope = await require_scope(state, request, changing=False)
+        user_id = request.query_params.get("user_id") or scope.user_id
         if not user_id:
             raise BadRequestError("Pass ?user_id=...", param="user_id")
+        scope.check_owner(user_id, "user info")
         entity = await management().get("user", user_id)
         keys = await management().where("key", user_id=user_id)
         return JSONResponse(
