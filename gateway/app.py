@@ -28,6 +28,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
+from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import build_upstream_client
@@ -69,17 +70,21 @@ def build_state(
         config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
     )
     wiring.metrics.add_live(observe_router(router, wiring.metrics))
+    sessions = build_session_codec(config, os.environ)
     return GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
         router=router,
-        authenticator=with_jwt_auth(
-            config,
-            accounts.authenticator,
-            client,
-            lambda t: accounts.cache.get("team", t) is not None,
+        authenticator=with_sessions(
+            sessions,
+            with_jwt_auth(
+                config,
+                accounts.authenticator,
+                client,
+                lambda t: accounts.cache.get("team", t) is not None,
+            ),
         ),
         hooks=[
             wiring.first,
@@ -94,6 +99,7 @@ def build_state(
         image_fetch=ImageFetchPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
         ),
+        sessions=sessions,
     )
 
 
@@ -148,6 +154,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.add_middleware(CsrfMiddleware, sessions=state.sessions)
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
     return app
 

@@ -15,6 +15,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
+from gateway.signin.session import SessionCodec, random_session_codec
 
 if TYPE_CHECKING:
     from gateway.keys.accounts import Accounts
@@ -36,6 +37,7 @@ class GatewayState:
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)
+    sessions: SessionCodec = field(default_factory=random_session_codec)  # admin page cookies
 
     @property
     def drop_params(self) -> bool:
