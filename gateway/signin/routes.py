@@ -79,6 +79,16 @@ def routes(state: GatewayState, environ: Mapping[str, str] | None = None) -> lis
     password = admin_password(state.config, env)
     sso_config = sso_settings(env)
     mappings = _role_mappings(state)
+    if sso_config is None and env.get("GENERIC_CLIENT_ID"):
+        jwt_flow = state.config.file.general_settings.enable_jwt_auth
+        log.warning(
+            "GENERIC_CLIENT_ID is set but PROXY_BASE_URL is not: "
+            + (
+                "the admin page uses its PKCE sign-in (redirect URI /ui)"
+                if jwt_flow
+                else "SSO sign-in is off; set PROXY_BASE_URL to this gateway's public URL"
+            )
+        )
     throttle = LoginThrottle()
 
     def signed_in(session: Session, request: Request, status: int = 200) -> Response:

@@ -140,7 +140,7 @@ async function keysView() {
     field("TPM", h("input", { name: "tpm", type: "number", min: "0" })),
     h("button", { type: "submit" }, "Create key"));
   await refresh();
-  return [h("h1", {}, "Keys"), mayChange() && h("div", { class: "card" }, h("h2", {}, "New key"), form, created), out];
+  return [h("h1", {}, "Keys"), ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New key"), form, created)] : []), out];
 }
 
 async function teamsView() {
@@ -170,8 +170,8 @@ async function teamsView() {
     h("button", { type: "submit" }, "Create"));
   await refresh();
   return [h("h1", {}, "Teams & users"),
-    mayChange() && h("div", { class: "card" }, h("h2", {}, "New team"), creator("/team/new", "team_alias", "Team name")), teams,
-    mayChange() && h("div", { class: "card" }, h("h2", {}, "New user"), creator("/user/new", "user_id", "User id")), users];
+    ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New team"), creator("/team/new", "team_alias", "Team name"))] : []), teams,
+    ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New user"), creator("/user/new", "user_id", "User id"))] : []), users];
 }
 
 function barChart(title, totals) {
