@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.ui.headers import WithHeaders
+from gateway.asgi_headers import WithHeaders
 
 ASSETS = "/docs/assets"
 OWN_STATIC = Path(__file__).parent / "static"
