@@ -12,10 +12,12 @@ import html
 from pathlib import Path
 
 import openapi_ui_bundles
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from gateway.asgi_headers import WithHeaders
 
@@ -77,8 +79,31 @@ _REDOC_PAGE = """<!doctype html>
 """
 
 
+class _Assets(StaticFiles):
+    """Static files whose errors are JSON in the OpenAI shape, like every other error of both
+    apps (the middleware has no handler that would turn a plain-text 404 into one)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except (OSError, ValueError):  # a name the file system refuses (NUL byte, ...)
+            return self._error(404, path, None)
+        except HTTPException as exc:
+            return self._error(exc.status_code, path, str(exc.detail))
+
+    @staticmethod
+    def _error(status: int, path: str, detail: str | None) -> Response:
+        error = {
+            "message": f"No such file: {path[:200]!r}" if status == 404 or not detail else detail,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "not_found" if status == 404 else None,
+        }
+        return JSONResponse({"error": error}, status_code=status)
+
+
 def _static(directory: Path) -> WithHeaders:
-    return WithHeaders(StaticFiles(directory=directory), DOCS_HEADERS)
+    return WithHeaders(_Assets(directory=directory), DOCS_HEADERS)
 
 
 def docs_routes(title: str, spec_url: str = "/openapi.json") -> list[BaseRoute]:

@@ -38,3 +38,5 @@ async def test_docs_are_served_with_local_assets() -> None:
         assert (await client.get("/redoc")).status_code == 200
         bundle = await client.get("/docs/assets/swagger-ui/swagger-ui-bundle.js")
         assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
+        missing = await client.get("/docs/assets/redoc/nope.js")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
