@@ -33,6 +33,7 @@ from gateway.routes import health, inference, management, messages, metrics, mod
 from gateway.routes import passthrough as passthrough_routes
 from gateway.routes import responses as responses_routes
 from gateway.routes import token_counter as token_counter_routes
+from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
@@ -77,17 +78,21 @@ def build_state(
         config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
     )
     wiring.metrics.add_live(observe_router(router, wiring.metrics))
+    sessions = build_session_codec(config, os.environ)
     return GatewayState(
         config=config,
         http=client,
         providers=providers,
         groups=groups,
         router=router,
-        authenticator=with_jwt_auth(
-            config,
-            accounts.authenticator,
-            client,
-            lambda t: accounts.cache.get("team", t) is not None,
+        authenticator=with_sessions(
+            sessions,
+            with_jwt_auth(
+                config,
+                accounts.authenticator,
+                client,
+                lambda t: accounts.cache.get("team", t) is not None,
+            ),
         ),
         hooks=[
             wiring.first,
@@ -107,6 +112,7 @@ def build_state(
         stored_models=build_stored_models(
             config, accounts.db, groups, router, providers, deployments
         ),
+        sessions=sessions,
     )
 
 
@@ -166,6 +172,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.gateway = state
+    app.add_middleware(CsrfMiddleware, sessions=state.sessions)
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
     return app
 

@@ -17,7 +17,7 @@ _KEY_HEADERS = ("x-litellm-api-key", "api-key", "x-api-key")
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    kind: str  # "master", "open", "virtual_key", "jwt"
+    kind: str  # "master", "open", "virtual_key", "jwt", "session"
     is_admin: bool
     key_alias: str | None = None
     token: str | None = None  # a virtual key's sha256 id
@@ -29,6 +29,9 @@ class Principal:
     rpm_limit: int | None = None
     tpm_limit: int | None = None
     max_parallel_requests: int | None = None
+    # LiteLLM's user role (gateway.roles) when the caller is a person (JWT or admin page
+    # session); the master key is proxy_admin, a virtual key has none (see gateway.access).
+    role: str | None = None
 
 
 class Authenticator(Protocol):
@@ -67,5 +70,5 @@ class MasterKeyAuthenticator:
                 code="missing_api_key",
             )
         if hmac.compare_digest(key.encode(), self.master_key.encode()):
-            return Principal(kind="master", is_admin=True, key_alias="master")
+            return Principal(kind="master", is_admin=True, key_alias="master", role="proxy_admin")
         raise AuthenticationError("Invalid API key.")

@@ -15,6 +15,7 @@ from gateway.hooks import RequestHook
 from gateway.metrics import GatewayMetrics
 from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
+from gateway.signin.session import SessionCodec, random_session_codec
 
 if TYPE_CHECKING:
     from gateway.accounts import Accounts
@@ -38,6 +39,7 @@ class GatewayState:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     image_fetch: AddressPolicy = field(default_factory=AddressPolicy)
     stored_models: StoredModels | None = None  # store_model_in_db: models added at runtime
+    sessions: SessionCodec = field(default_factory=random_session_codec)  # admin page cookies
 
     @property
     def drop_params(self) -> bool:

@@ -98,6 +98,8 @@ class GeneralSettings(_Section):
     responses_retention_period: str | None = None
     # LiteLLM: models added through /model/new are kept in the database (or STORE_MODEL_IN_DB=True)
     store_model_in_db: bool = False
+    # toolrelay only: a bearer token that may read /metrics (besides the master key)
+    metrics_token: str | None = None
 
 
 class UISettings(_Section):

@@ -11,7 +11,8 @@ from gateway.errors import PermissionDeniedError
 from gateway.jwt.settings import JWTAuthSettings
 
 ADMIN_ROLES = frozenset({"proxy_admin"})
-USER_ROLES = frozenset({"internal_user", "team", "proxy_admin_viewer"})
+USER_ROLES = frozenset({"internal_user", "internal_user_viewer", "team", "proxy_admin_viewer"})
+_USER_ROLE_ORDER = ("proxy_admin_viewer", "internal_user", "internal_user_viewer", "team")
 TeamExists = Callable[[str], bool]
 
 
@@ -54,7 +55,8 @@ class ClaimMapper:
         mapped = {m.internal_role for m in self.settings.role_mappings if m.role in roles}
         if mapped & ADMIN_ROLES:
             return "proxy_admin"
-        return next(iter(sorted(mapped & USER_ROLES)), None)
+        # the most powerful wins
+        return next((r for r in _USER_ROLE_ORDER if r in mapped), None)
 
     def team_ids(self, claims: dict[str, Any]) -> list[str]:
         teams = _strings(claim(claims, self.settings.team_id_jwt_field))
@@ -86,4 +88,5 @@ class ClaimMapper:
             team_id=team,
             user_id=str(user) if isinstance(user, str | int) else None,
             metadata=metadata,
+            role=role,
         )

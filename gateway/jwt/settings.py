@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from common.config import validation_problems
 from gateway.config import ConfigError
 
-InternalRole = Literal["proxy_admin", "internal_user", "team", "proxy_admin_viewer"]
+InternalRole = Literal[
+    "proxy_admin", "internal_user", "internal_user_viewer", "team", "proxy_admin_viewer"
+]
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 
 

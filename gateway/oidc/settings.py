@@ -3,8 +3,9 @@
     GENERIC_CLIENT_ID, GENERIC_CLIENT_SECRET (optional: PKCE needs none),
     GENERIC_AUTHORIZATION_ENDPOINT, GENERIC_TOKEN_ENDPOINT, GENERIC_SCOPE
 
-The tokens it returns are checked by the gateway's JWT auth (same issuer, same JWKS), so
-signing in requires `enable_jwt_auth` and an admin role in the token.
+The tokens it returns are checked by the gateway's JWT auth (same issuer, same JWKS), so this
+flow is used only with `enable_jwt_auth` and no `PROXY_BASE_URL`; otherwise LiteLLM's
+server-side flow (`/sso/key/generate`, `gateway.signin`) takes over.
 """
 
 from __future__ import annotations
@@ -56,11 +57,10 @@ def oidc_settings(config: LoadedConfig, environ: Mapping[str, str]) -> OIDCSetti
             "admin page sign-in (OIDC) needs "
             + " and ".join(f"ui_settings.oidc.{n} (or {_FIELDS[n]})" for n in missing)
         )
-    if not config.file.general_settings.enable_jwt_auth:
-        raise ConfigError(
-            "admin page sign-in (OIDC) needs general_settings.enable_jwt_auth: the gateway checks "
-            "the issuer's tokens with it"
-        )
+    if not config.file.general_settings.enable_jwt_auth or environ.get("PROXY_BASE_URL"):
+        # The tokens of this flow are checked by JWT auth; without it (or with LiteLLM's
+        # PROXY_BASE_URL set), the server-side flow of gateway.signin.sso signs people in.
+        return None
     return OIDCSettings(
         client_id=str(values["client_id"]),
         authorization_endpoint=str(values["authorization_endpoint"]),

@@ -1,8 +1,10 @@
-"""What every management route shares: who is calling, the admin-only route table, the
-store-backed services, and strict body parsing into the route's pydantic model.
+"""What every management route shares: who is calling, the route tables that declare who
+may call them, the store-backed services, and strict body parsing into the route's model.
 
-Admin access is declared once per route table with `admin_routes`, never per handler, so a
-new route cannot forget it."""
+Access is declared once per route table, never per handler, so a new route cannot forget
+it: `admin_routes` for routes about everyone (proxy_admin; proxy_admin_viewer reading), and
+`owned_routes` for keys and spend, whose handlers get the caller's `Scope` (everything, or
+one internal user's rows). Who may do what is `gateway.access`."""
 
 from __future__ import annotations
 
@@ -15,15 +17,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.config import first_problem
+from gateway.access import SAFE_METHODS, Scope, admin_scope, owned_scope
 from gateway.accounts import Accounts
 from gateway.auth import Principal
-from gateway.errors import BadRequestError, PermissionDeniedError, ServiceUnavailableError
+from gateway.errors import BadRequestError, ServiceUnavailableError
 from gateway.http_io import read_json_object
 from gateway.keys.service import Management
 from gateway.state import GatewayState
 
 Body = TypeVar("Body", bound=BaseModel)
 Handler = Callable[[Request], Awaitable[Response]]
+ScopedHandler = Callable[[Request, Scope], Awaitable[Response]]
 
 
 def accounts_of(state: GatewayState) -> Accounts:
@@ -47,12 +51,18 @@ async def caller(state: GatewayState, request: Request) -> Principal:
 
 
 async def require_admin(state: GatewayState, request: Request) -> Principal:
+    """proxy_admin; proxy_admin_viewer too when the request only reads (gateway.access)."""
     principal = await caller(state, request)
-    if not principal.is_admin:
-        raise PermissionDeniedError(
-            f"Only the master key (admin) may call {request.url.path}.", code="admin_only"
-        )
+    admin_scope(principal, request.url.path, request.method)
     return principal
+
+
+async def require_scope(state: GatewayState, request: Request) -> Scope:
+    """Keys and spend: everything for admins, their own rows for internal users; a request
+    changes something unless its method is a safe one."""
+    principal = await caller(state, request)
+    changing = request.method.upper() not in SAFE_METHODS
+    return owned_scope(principal, request.url.path, changing=changing)
 
 
 def admin_routes(state: GatewayState, table: list[Route]) -> list[Route]:
@@ -69,6 +79,18 @@ def admin_routes(state: GatewayState, table: list[Route]) -> list[Route]:
         Route(route.path, guarded(route.endpoint), methods=sorted(route.methods or ()))
         for route in table
     ]
+
+
+def owned_routes(state: GatewayState, table: list[tuple[str, ScopedHandler, str]]) -> list[Route]:
+    """(path, handler, method) rows: each handler runs with the caller's scope, or not at all."""
+
+    def scoped(handler: ScopedHandler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            return await handler(request, await require_scope(state, request))
+
+        return endpoint
+
+    return [Route(path, scoped(handler), methods=[method]) for path, handler, method in table]
 
 
 async def parse(state: GatewayState, request: Request, model: type[Body]) -> Body:

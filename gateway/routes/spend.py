@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.access import Scope
 from gateway.errors import BadRequestError, ServiceUnavailableError
 from gateway.http_io import JSONResponse
 from gateway.keys.hashing import hash_key
-from gateway.routes.admin import accounts_of, admin_routes
+from gateway.routes.admin import accounts_of, admin_routes, owned_routes
 from gateway.spend.reports import SpendFilter, daily_summary, spend_logs, tag_spend
 from gateway.state import GatewayState
 from gateway.store.database import StoreUnavailableError
@@ -29,7 +30,7 @@ def _date(text: str | None, name: str) -> date | None:
 
 
 def routes(state: GatewayState) -> list[Route]:
-    async def logs(request: Request) -> Response:
+    async def logs(request: Request, scope: Scope) -> Response:
         db = accounts_of(state).db
         q = request.query_params
         api_key = q.get("api_key")
@@ -39,7 +40,7 @@ def routes(state: GatewayState) -> list[Route]:
             end=_date(q.get("end_date"), "end_date"),
             api_key=hash_key(api_key) if api_key else None,
             team_id=q.get("team_id"),
-            user_id=q.get("user_id"),
+            user_id=q.get("user_id") if scope.everything else scope.user_id,
             model=q.get("model"),
             request_id=q.get("request_id"),
             limit=int(limit) if limit and limit.isdigit() else 1000,
@@ -64,10 +65,7 @@ def routes(state: GatewayState) -> list[Route]:
             raise ServiceUnavailableError("The spend database is unavailable.") from exc
         return JSONResponse(found)
 
-    return admin_routes(
-        state,
-        [
-            Route("/spend/logs", logs, methods=["GET"]),
-            Route("/spend/tags", tags, methods=["GET"]),
-        ],
-    )
+    return [
+        *owned_routes(state, [("/spend/logs", logs, "GET")]),
+        *admin_routes(state, [Route("/spend/tags", tags, methods=["GET"])]),
+    ]

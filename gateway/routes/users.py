@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.access import Scope
 from gateway.errors import BadRequestError, NotFoundError
 from gateway.http_io import JSONResponse
 from gateway.keys.model import Entity
@@ -22,7 +23,7 @@ from gateway.keys.wire import (
     UpdateCustomer,
     UpdateUser,
 )
-from gateway.routes.admin import admin_routes, caller, limits_of, management_of, parse
+from gateway.routes.admin import admin_routes, limits_of, management_of, owned_routes, parse
 from gateway.state import GatewayState
 
 
@@ -45,11 +46,11 @@ def routes(state: GatewayState) -> list[Route]:
             out.update(key=plain, token=key.id, expires=key.row.get("expires"))
         return JSONResponse(out)
 
-    async def user_info(request: Request) -> Response:
-        principal = await caller(state, request)
-        user_id = request.query_params.get("user_id") or principal.user_id
+    async def user_info(request: Request, scope: Scope) -> Response:
+        user_id = request.query_params.get("user_id") or scope.user_id
         if not user_id:
             raise BadRequestError("Pass ?user_id=...", param="user_id")
+        scope.check_owner(user_id, "user info")
         entity = await management_of(state).get("user", user_id)
         keys = await management_of(state).where("key", user_id=user_id)
         return JSONResponse(
@@ -168,7 +169,6 @@ def routes(state: GatewayState) -> list[Route]:
 
     table = [
         Route("/user/new", new_user, methods=["POST"]),
-        Route("/user/info", user_info, methods=["GET"]),
         Route("/user/update", update_user, methods=["POST"]),
         Route("/user/delete", delete_users, methods=["POST"]),
         Route("/user/list", list_users, methods=["GET"]),
@@ -183,7 +183,8 @@ def routes(state: GatewayState) -> list[Route]:
             Route(f"{prefix}/block", block_customers, methods=["POST"]),
             Route(f"{prefix}/unblock", unblock_customers, methods=["POST"]),
         ]
-    return admin_routes(state, table)
+    # an internal user may read their own row; the rest is about everyone
+    return [*owned_routes(state, [("/user/info", user_info, "GET")]), *admin_routes(state, table)]
 
 
 MAX_PAGE = 2**31 - 1

@@ -12,9 +12,10 @@ from starlette.responses import FileResponse, RedirectResponse, Response, Stream
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway import oidc
+from gateway import oidc, signin
 from gateway.errors import NotFoundError, PermissionDeniedError, ServiceUnavailableError
 from gateway.state import GatewayState
+from gateway.ui.headers import ADMIN_PAGE_HEADERS, WithHeaders
 
 STATIC = Path(__file__).parent / "static"
 # Only what the page needs: the proxy is not a general way into the middleware.
@@ -31,7 +32,9 @@ def routes(state: GatewayState) -> list[BaseRoute]:
     middleware_url = state.config.file.ui_settings.middleware_url.rstrip("/")
 
     async def index(_request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+        return FileResponse(
+            STATIC / "index.html", headers={"cache-control": "no-cache", **ADMIN_PAGE_HEADERS}
+        )
 
     async def to_index(_request: Request) -> Response:
         return RedirectResponse("/ui")
@@ -46,6 +49,14 @@ def routes(state: GatewayState) -> list[BaseRoute]:
         headers = {
             name: request.headers[name] for name in _FORWARDED_HEADERS if name in request.headers
         }
+        master_key = state.config.master_key
+        if (
+            "authorization" not in headers
+            and master_key
+            and state.sessions.from_headers(request.headers)
+        ):
+            # An admin signed in with a session cookie: the middleware knows keys, not cookies.
+            headers["authorization"] = f"Bearer {master_key}"
         upstream = state.http.build_request(
             request.method,
             f"{middleware_url}/{path}",
@@ -71,7 +82,12 @@ def routes(state: GatewayState) -> list[BaseRoute]:
     return [
         Route("/ui", index, methods=["GET"]),
         Route("/ui/", to_index, methods=["GET"]),
-        Mount("/ui/static", app=StaticFiles(directory=STATIC), name="ui-static"),
+        Mount(
+            "/ui/static",
+            app=WithHeaders(StaticFiles(directory=STATIC), ADMIN_PAGE_HEADERS),
+            name="ui-static",
+        ),
         Route("/ui/middleware/{path:path}", proxy, methods=["GET", "POST"]),
         *oidc.routes(state),
+        *signin.routes(state),
     ]

@@ -1,4 +1,5 @@
-"""`/openapi.json`: the hand-written description of the middleware's HTTP API (openapi.yaml)."""
+"""`/openapi.json`: the hand-written description of the middleware's HTTP API (openapi.yaml),
+plus `/docs` (Swagger UI) and `/redoc` over it, with assets served locally."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ from typing import Any
 import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
+
+from gateway.apidocs import docs_routes, expand_aliases
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
 
 def load_spec() -> dict[str, Any]:
     spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text())
-    return spec
+    return expand_aliases(spec)
 
 
 async def openapi(_request: Request) -> Response:
     return JSONResponse(load_spec())
 
 
-routes = [Route("/openapi.json", openapi, methods=["GET"])]
+routes: list[BaseRoute] = [
+    Route("/openapi.json", openapi, methods=["GET"]),
+    *docs_routes("toolrelay middleware"),
+]

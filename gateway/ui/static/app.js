@@ -4,6 +4,9 @@
 
 const KEY_STORAGE = "toolrelay.key";
 const state = { key: sessionStorage.getItem(KEY_STORAGE) || "" };
+// Signed in with a session cookie instead of a key (signin.js), and what that role may do.
+const bySessionCookie = () => typeof signedInBySession === "function" && signedInBySession();
+const mayChange = () => typeof sessionMayChange !== "function" || sessionMayChange();
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -11,6 +14,7 @@ function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else if (name === "text") el.textContent = value;
+    else if (name === "style") el.style.cssText = value; // CSSOM: allowed by the page's strict CSP
     else el.setAttribute(name, value === true ? "" : value);
   }
   for (const child of children.flat()) {
@@ -25,7 +29,8 @@ class ApiError extends Error {
 }
 
 async function api(path, { method = "GET", body, raw = false } = {}) {
-  const headers = { authorization: `Bearer ${state.key}` };
+  const headers = state.key ? { authorization: `Bearer ${state.key}` } : {};
+  if (typeof sessionHeaders === "function") Object.assign(headers, sessionHeaders(method));
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (raw) return response;
@@ -106,7 +111,7 @@ async function keysView() {
         ["Budget", (k) => (k.max_budget == null ? "none" : money(k.max_budget))],
         ["Limits", (k) => [k.rpm_limit && `${k.rpm_limit} rpm`, k.tpm_limit && `${k.tpm_limit} tpm`].filter(Boolean).join(", ") || "–"],
         ["Status", (k) => (k.blocked ? h("span", { class: "bad" }, "blocked") : "active")],
-        ["", (k) => h("span", {},
+        ["", (k) => mayChange() && h("span", {},
           h("button", { type: "button", class: "secondary", onclick: () => act(k.blocked ? "/key/unblock" : "/key/block", { key: k.token }) }, k.blocked ? "Unblock" : "Block"), " ",
           h("button", { type: "button", class: "danger", onclick: () => confirm(`Delete key ${k.key_alias || k.token}?`) && act("/key/delete", { keys: [k.token] }) }, "Delete"))],
       ], keys, "No keys yet."));
@@ -137,7 +142,7 @@ async function keysView() {
     field("TPM", h("input", { name: "tpm", type: "number", min: "0" })),
     h("button", { type: "submit" }, "Create key"));
   await refresh();
-  return [h("h1", {}, "Keys"), h("div", { class: "card" }, h("h2", {}, "New key"), form, created), out];
+  return [h("h1", {}, "Keys"), ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New key"), form, created)] : []), out];
 }
 
 async function teamsView() {
@@ -167,8 +172,8 @@ async function teamsView() {
     h("button", { type: "submit" }, "Create"));
   await refresh();
   return [h("h1", {}, "Teams & users"),
-    h("div", { class: "card" }, h("h2", {}, "New team"), creator("/team/new", "team_alias", "Team name")), teams,
-    h("div", { class: "card" }, h("h2", {}, "New user"), creator("/user/new", "user_id", "User id")), users];
+    ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New team"), creator("/team/new", "team_alias", "Team name"))] : []), teams,
+    ...(mayChange() ? [h("div", { class: "card" }, h("h2", {}, "New user"), creator("/user/new", "user_id", "User id"))] : []), users];
 }
 
 function barChart(title, totals) {
@@ -286,7 +291,7 @@ const VIEWS = { models: modelsView, keys: keysView, teams: teamsView, spend: spe
 
 async function render() {
   const view = document.getElementById("view");
-  const signedIn = Boolean(state.key);
+  const signedIn = Boolean(state.key) || bySessionCookie();
   document.getElementById("sign-in").hidden = signedIn;
   document.getElementById("nav").hidden = !signedIn;
   if (!signedIn) { view.replaceChildren(); document.getElementById("master-key").focus(); return; }
@@ -307,6 +312,7 @@ async function render() {
 function signOut(message = "") {
   state.key = "";
   sessionStorage.removeItem(KEY_STORAGE);
+  if (typeof endSession === "function") endSession();
   document.getElementById("sign-in-error").textContent = message;
   render();
 }

@@ -72,7 +72,7 @@ def error_code(response: httpx.Response) -> str:
     return str(response.json()["error"]["code"])
 
 
-def test_user_token_calls_models_but_not_admin_routes(
+def test_user_token_calls_models_and_makes_only_own_keys(
     gateway: ServiceProcess, issuer: Issuer, keys: dict[str, SigningKey]
 ) -> None:
     issuer.publish(keys["rsa"], keys["ec"])
@@ -80,8 +80,11 @@ def test_user_token_calls_models_but_not_admin_routes(
     with openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=token, max_retries=0) as client:
         reply = client.chat.completions.create(**CHAT)  # type: ignore[call-overload]
     assert "hello via jwt" in reply.choices[0].message.content
-    refused = call(gateway, token, "/key/generate", {})
-    assert refused.status_code == 403
+    # An internal user manages their own keys, nobody else's, and no admin route.
+    own = call(gateway, token, "/key/generate", {})
+    assert own.status_code == 200 and own.json()["user_id"] == "alice"
+    assert call(gateway, token, "/key/generate", {"user_id": "bob"}).status_code == 403
+    assert call(gateway, token, "/team/new", {}).status_code == 403
 
 
 def test_admin_token_manages_keys(

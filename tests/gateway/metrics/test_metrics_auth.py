@@ -45,3 +45,33 @@ async def test_metrics_auth_setting(
     tmp_path: Path, settings: dict[str, Any], key: str | None, expected: int
 ) -> None:
     assert await status_of(tmp_path, settings, key) == expected
+
+
+@pytest.mark.anyio
+async def test_a_virtual_key_is_refused_and_the_metrics_token_is_accepted(tmp_path: Path) -> None:
+    """The labels carry every team's aliases and spend: a team's own key must not read them."""
+    config = config_from_mapping(
+        {"general_settings": {"master_key": MASTER, "metrics_token": "scrape-me"}}, environ={}
+    )
+    app = create_app(config, access_log=False, data_dir=tmp_path)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://gw") as client,
+    ):
+        made = await client.post(
+            "/key/generate",
+            json={"key_alias": "team-key"},
+            headers={"authorization": f"Bearer {MASTER}"},
+        )
+        assert made.status_code == 200, made.text
+        virtual = made.json()["key"]
+        refused = await client.get("/metrics", headers={"authorization": f"Bearer {virtual}"})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "admin_only"
+        assert "team-key" not in refused.text
+        token = await client.get("/metrics", headers={"authorization": "Bearer scrape-me"})
+        assert token.status_code == 200
+        assert "litellm_proxy_total_requests_metric" in token.text
+        wrong = await client.get("/metrics", headers={"authorization": "Bearer scrape-you"})
+        assert wrong.status_code == 401

@@ -89,3 +89,14 @@ async def test_proxy_refuses_other_paths(client: httpx.AsyncClient) -> None:
     response = await client.get("/ui/middleware/metrics", headers=AUTH)
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.anyio
+async def test_page_and_assets_send_strict_security_headers(client: httpx.AsyncClient) -> None:
+    for path in ("/ui", "/ui/static/app.js"):
+        response = await client.get(path)
+        policy = response.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
