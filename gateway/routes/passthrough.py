@@ -25,7 +25,7 @@ from starlette.routing import Route
 from gateway.anthropic_api.errors import anthropic_error
 from gateway.context import current_context
 from gateway.deployments import Deployment
-from gateway.errors import BadGatewayError, GatewayError, RequestTimeoutError
+from gateway.errors import BadGatewayError, BadRequestError, GatewayError, RequestTimeoutError
 from gateway.hooks import CallRecord, RequestHook
 from gateway.http_io import JSONResponse
 from gateway.passthrough.targets import PROVIDERS, Provider, Target, resolve
@@ -167,14 +167,17 @@ class PassThrough:
         forwarded["accept-encoding"] = "identity"  # usage must be readable on the way
         if self.target.api_key:
             forwarded.update(self.provider.auth_headers(self.target.api_key))
-        request = self.state.http.build_request(
-            method,
-            self.target.url(path),
-            params=query,
-            headers=forwarded,
-            content=body,
-            timeout=self.state.timeout_for(None),
-        )
+        try:
+            request = self.state.http.build_request(
+                method,
+                self.target.url(path),
+                params=query,
+                headers=forwarded,
+                content=body,
+                timeout=self.state.timeout_for(None),
+            )
+        except httpx.InvalidURL as exc:  # e.g. control characters in the path or query
+            raise BadRequestError(f"Invalid pass-through URL: {exc}", param="path") from exc
         try:
             return await self.state.http.send(request, stream=True)
         except httpx.TimeoutException as exc:

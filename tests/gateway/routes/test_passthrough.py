@@ -130,3 +130,15 @@ def test_gemini_route_takes_the_key_in_the_query(stack: Stack, key: str) -> None
     received = stack.received("echo")
     assert received["headers"]["x-goog-api-key"] == UPSTREAM_KEY
     assert "key=" not in received["query"]
+
+
+def test_a_path_that_is_no_url_is_a_400_not_a_500(stack: Stack, key: str) -> None:
+    # found by schemathesis: a control character in the path cannot become an upstream URL
+    response = httpx.post(
+        f"{stack.gateway_url}/openai/v1/chat%0Ecompletions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "gpt-4o"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text
+    assert "Invalid pass-through URL" in response.json()["error"]["message"]
