@@ -25,6 +25,7 @@ from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
 from gateway.providers.image_fetch import ImageFetchPolicy
 from gateway.providers.registry import ProviderRegistry
+from gateway.redis_wiring import shared_redis_for
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
@@ -61,12 +62,16 @@ def build_state(
                 model_name=deployment.model_name,
                 provider=deployment.provider,
             )
+    redis = shared_redis_for(config)  # one client for limits, spend, router and cache
     accounts = build_accounts(
-        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
+        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, []), redis
     )
     wiring = build_metrics(config, accounts)
     router = build_router(
-        config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
+        config,
+        groups,
+        namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE,
+        redis=redis,
     )
     wiring.metrics.add_live(observe_router(router, wiring.metrics))
     return GatewayState(
@@ -89,11 +94,12 @@ def build_state(
             wiring.last,
         ],
         accounts=accounts,
-        cache=build_response_cache(config),
+        cache=build_response_cache(config, redis=redis),
         metrics=wiring.metrics,
         image_fetch=ImageFetchPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
         ),
+        redis=redis,
     )
 
 
@@ -112,6 +118,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if state.redis is not None:
+            await state.redis.start()
         if state.accounts is not None:
             await state.accounts.start()
         log.info(
@@ -126,6 +134,8 @@ def create_app(
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()
             await state.router.aclose()
+            if state.redis is not None:
+                await state.redis.aclose()
             worker_exited(os.getpid())
             await state.http.aclose()
 

@@ -18,6 +18,7 @@ from gateway.router import ModelGroups, Router
 
 if TYPE_CHECKING:
     from gateway.keys.accounts import Accounts
+    from gateway.redis_wiring import SharedRedis
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
@@ -36,6 +37,7 @@ class GatewayState:
     cache: ResponseCache = field(default_factory=ResponseCache)  # disabled unless configured
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     image_fetch: ImageFetchPolicy = field(default_factory=ImageFetchPolicy)
+    redis: SharedRedis | None = None  # the one Redis client, its circuit and the lease
 
     @property
     def drop_params(self) -> bool:
