@@ -175,7 +175,7 @@ def build_accounts(
             cache=cache,
             allow_on_db_unavailable=general.allow_requests_on_db_unavailable,
         ),
-        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters),
+        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters, stream=stream),
         spend_hook=SpendLogHook(prices, writer, stream),
         stream=stream,
     )

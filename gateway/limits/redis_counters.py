@@ -36,6 +36,7 @@ from gateway.limits.errors import (
 from gateway.limits.lease import LEASE_PREFIX, LIVE_SUM_LUA, SWEEP_LUA, ReplicaLease
 from gateway.limits.ledger import WINDOW, Check, EntityRef, MemoryLedger, Reservation, window_start
 from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit
+from gateway.spend.stream import StreamFields
 
 log = structlog.get_logger("toolrelay.limits")
 
@@ -264,12 +265,20 @@ class RedisCounters:
         assert check.max_parallel_requests is not None
         return parallel_exceeded(check.label, check.max_parallel_requests, now)
 
-    async def settle(self, reservation: Reservation, cost: float, tokens: int) -> None:
+    async def settle(
+        self,
+        reservation: Reservation,
+        cost: float,
+        tokens: int,
+        append: tuple[str, StreamFields] | None = None,
+    ) -> bool:
+        """Release the reservation and count the spend. With `append` (stream, fields), the
+        spend row is added to the stream in the same transaction; returns whether it was."""
         if not reservation.shared:
             self.local.settle(reservation, cost, tokens)
-            return
+            return False
         if reservation.settled:
-            return
+            return False
         reservation.settled = True
         self._hold(reservation, -1)
         keys: list[str] = []
@@ -289,7 +298,13 @@ class RedisCounters:
         spends: list[Any] | None = None
         if self.circuit.available:
             try:
-                spends = await self._settle(keys=keys, args=args)
+                if append is None:
+                    spends = await self._settle(keys=keys, args=args)
+                else:
+                    pipe = self.client.pipeline(transaction=True)
+                    await self._settle(keys=keys, args=args, client=pipe)
+                    pipe.xadd(append[0], append[1])
+                    spends = (await pipe.execute())[0]
             except CONNECTION_ERRORS as exc:
                 self.circuit.trip(exc, during="limit settlement")
         if spends is None:
@@ -299,10 +314,11 @@ class RedisCounters:
                 self.local.add_spend(ref, cost)
                 budget_key = self._keys(ref, reservation.window)[0]
                 self._unsynced[budget_key] = self._unsynced.get(budget_key, 0.0) + cost
-            return
+            return False
         for ref, spend in zip(reservation.refs, spends, strict=True):
             budget = self.local.budgets.get(ref)
             self.local.set_spend(ref, float(spend), budget.reset_at if budget else None)
+        return append is not None
 
     async def _restate(self) -> None:
         """After an outage: put back exactly what this replica holds now (requests that ended

@@ -23,6 +23,8 @@ class SpendLogHook:
         return None
 
     async def post_call(self, record: CallRecord) -> None:
+        if self.stream is not None and self.stream.take_handed_over(id(record)):
+            return  # already on the stream, with the limits settlement
         row = row_from_record(record, self.prices.cost(record))
         if self.stream is not None and await self.stream.append(row):
             return

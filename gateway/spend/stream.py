@@ -2,7 +2,9 @@
 response leaves, and every replica's writer drains the stream into the database.
 
 - `append` is one `XADD` (one round trip) awaited in the request's post-call, so a row that
-  got its 200 is in Redis even if this replica dies the next instant.
+  got its 200 is in Redis even if this replica dies the next instant. For a request with
+  shared limits, the limits hook puts the `XADD` in the same transaction as the settlement
+  (`entry`, `hand_over`), so the shared spend total and the rows can never disagree.
 - The writers form one consumer group; each entry is delivered to one of them, written, then
   acknowledged and deleted (`XACK` + `XDEL`). A writer that dies leaves its entries pending:
   any live writer claims entries idle for `claim_idle_seconds` (`XAUTOCLAIM`) and writes them.
@@ -23,6 +25,7 @@ import orjson
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
 from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit, cancel_and_wait
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
@@ -36,6 +39,7 @@ DEFAULT_CLAIM_IDLE_SECONDS = 15.0
 DEFAULT_POLL_SECONDS = 0.5
 
 Entry = tuple[bytes, Row | None]
+StreamFields = dict[FieldT, EncodableT]
 
 
 @dataclass
@@ -53,13 +57,28 @@ class SpendStream:
     _group_ready: bool = False
     _claim_cursor: bytes = b"0-0"
     _failures: int = field(default=0)
+    _handed_over: set[int] = field(default_factory=set)
+
+    def entry(self, row: Row) -> StreamFields:
+        return {FIELD: orjson.dumps(to_json_ready(row))}
+
+    def hand_over(self, record_id: int) -> None:
+        """The limits hook appended this request's row with its settlement."""
+        self.appended += 1
+        self._handed_over.add(record_id)
+
+    def take_handed_over(self, record_id: int) -> bool:
+        if record_id in self._handed_over:
+            self._handed_over.discard(record_id)
+            return True
+        return False
 
     async def append(self, row: Row) -> bool:
         """True once the row is on the stream; False means: keep it locally."""
         if not self.circuit.available:
             return False
         try:
-            await self.client.xadd(self.key, {FIELD: orjson.dumps(to_json_ready(row))})
+            await self.client.xadd(self.key, self.entry(row))
         except CONNECTION_ERRORS as exc:
             self.circuit.trip(exc, during="spend stream append")
             return False
