@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -41,15 +42,13 @@ def _hold(replicas: Replicas, key: str, body: dict[str, object]) -> list[threadi
     """Two requests on replica 0 that stay in flight (the upstream answers after 30 s)."""
 
     def send() -> None:
-        try:
+        with contextlib.suppress(httpx.TransportError):  # the replica is killed under it
             httpx.post(
                 f"{replicas.gateways[0].url}/v1/chat/completions",
                 json=body,
                 headers={"authorization": f"Bearer {key}"},
                 timeout=60,
             )
-        except httpx.TransportError:
-            pass  # the replica is killed under it
 
     threads = [threading.Thread(target=send, daemon=True) for _ in range(2)]
     for thread in threads:
