@@ -166,8 +166,8 @@ class LimitsHook:
         if self.stream is not None and isinstance(counters, RedisCounters) and reservation.shared:
             row = row_from_record(record, cost)
             entry = (self.stream.key, self.stream.entry(row))
-            if await counters.settle(reservation, cost, tokens, append=entry):
-                self.stream.hand_over(id(record))
+            appended = await counters.settle(reservation, cost, tokens, append=entry)
+            self.stream.hand_over(id(record), row, appended)
         else:
             await counters.settle(reservation, cost, tokens)
         self._headers(checks, datetime.now(UTC))

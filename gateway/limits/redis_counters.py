@@ -274,8 +274,11 @@ class RedisCounters:
     ) -> bool:
         """Release the reservation and count the spend. With `append` (stream, fields), the
         spend row is added to the stream in the same transaction; returns whether it was."""
-        if not reservation.shared:
+        if not reservation.shared:  # admitted locally while Redis was away
             self.local.settle(reservation, cost, tokens)
+            self._count_unsynced(reservation, cost)
+            if self.circuit.available:  # it came back while this request ran
+                await self._push_unsynced()
             return False
         if reservation.settled:
             return False
@@ -312,13 +315,36 @@ class RedisCounters:
             # the spend is added to the shared total then.
             for ref in reservation.refs:
                 self.local.add_spend(ref, cost)
-                budget_key = self._keys(ref, reservation.window)[0]
-                self._unsynced[budget_key] = self._unsynced.get(budget_key, 0.0) + cost
+            self._count_unsynced(reservation, cost)
             return False
         for ref, spend in zip(reservation.refs, spends, strict=True):
             budget = self.local.budgets.get(ref)
             self.local.set_spend(ref, float(spend), budget.reset_at if budget else None)
+        if self._unsynced:  # settled locally while the circuit was closing
+            await self._push_unsynced()
         return append is not None
+
+    def _count_unsynced(self, reservation: Reservation, cost: float) -> None:
+        """Spend Redis has not seen; added to the shared totals when it is back."""
+        for ref in reservation.refs:
+            budget_key = self._keys(ref, reservation.window)[0]
+            self._unsynced[budget_key] = self._unsynced.get(budget_key, 0.0) + cost
+
+    async def _push_unsynced(self) -> None:
+        # Take the whole dict first, so concurrent pushes never send the same amount twice.
+        unsynced, self._unsynced = self._unsynced, {}
+        pipe = self.client.pipeline(transaction=False)
+        for key, amount in unsynced.items():
+            pipe.hincrbyfloat(key, "spend", amount)
+        try:
+            await pipe.execute()
+        except CONNECTION_ERRORS as exc:
+            self._keep_unsynced(unsynced)
+            self.circuit.trip(exc, during="spend sync")
+
+    def _keep_unsynced(self, amounts: dict[str, float]) -> None:
+        for key, amount in amounts.items():
+            self._unsynced[key] = self._unsynced.get(key, 0.0) + amount
 
     async def _restate(self) -> None:
         """After an outage: put back exactly what this replica holds now (requests that ended
@@ -338,15 +364,16 @@ class RedisCounters:
                 pipe.sadd(self._holdings, key)
             else:
                 pipe.hdel(key, me)
-        unsynced = dict(self._unsynced)
+        unsynced, self._unsynced = self._unsynced, {}
         for key, amount in unsynced.items():
             pipe.hincrbyfloat(key, "spend", amount)
-        await pipe.execute()
-        for key, amount in unsynced.items():
-            self._unsynced[key] -= amount
+        try:
+            await pipe.execute()
+        except BaseException:
+            self._keep_unsynced(unsynced)
+            raise
         self._slots = {k: v for k, v in self._slots.items() if v > 0}
         self._reserved = {k: v for k, v in self._reserved.items() if v > 1e-12}
-        self._unsynced = {k: v for k, v in self._unsynced.items() if abs(v) > 1e-12}
 
     async def sweep(self) -> None:
         """Release the slots and reservations of replicas whose lease expired (every

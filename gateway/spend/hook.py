@@ -23,8 +23,13 @@ class SpendLogHook:
         return None
 
     async def post_call(self, record: CallRecord) -> None:
-        if self.stream is not None and self.stream.take_handed_over(id(record)):
-            return  # already on the stream, with the limits settlement
+        if self.stream is not None:
+            found, kept = self.stream.take_handed_over(id(record))
+            if found and kept is None:
+                return  # already on the stream, with the limits settlement
+            if kept is not None:
+                self.writer.enqueue(kept)  # Redis was away: the local journal takes it
+                return
         row = row_from_record(record, self.prices.cost(record))
         if self.stream is not None and await self.stream.append(row):
             return

@@ -57,21 +57,24 @@ class SpendStream:
     _group_ready: bool = False
     _claim_cursor: bytes = b"0-0"
     _failures: int = field(default=0)
-    _handed_over: set[int] = field(default_factory=set)
+    _handed_over: dict[int, Row | None] = field(default_factory=dict)
 
     def entry(self, row: Row) -> StreamFields:
         return {FIELD: orjson.dumps(to_json_ready(row))}
 
-    def hand_over(self, record_id: int) -> None:
-        """The limits hook appended this request's row with its settlement."""
-        self.appended += 1
-        self._handed_over.add(record_id)
+    def hand_over(self, record_id: int, row: Row, appended: bool) -> None:
+        """The limits hook built this request's row and tried to append it with the
+        settlement. If that failed, the spend hook keeps the same row (the same id: should the
+        append have landed after all, the second copy is skipped at insert)."""
+        if appended:
+            self.appended += 1
+        self._handed_over[record_id] = None if appended else row
 
-    def take_handed_over(self, record_id: int) -> bool:
-        if record_id in self._handed_over:
-            self._handed_over.discard(record_id)
-            return True
-        return False
+    def take_handed_over(self, record_id: int) -> tuple[bool, Row | None]:
+        """(found, row still to store)."""
+        if record_id not in self._handed_over:
+            return False, None
+        return True, self._handed_over.pop(record_id)
 
     async def append(self, row: Row) -> bool:
         """True once the row is on the stream; False means: keep it locally."""
