@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from gateway.limits.durations import parse_duration
 from gateway.limits.errors import (
@@ -304,10 +305,7 @@ class RedisCounters:
                 if append is None:
                     spends = await self._settle(keys=keys, args=args)
                 else:
-                    pipe = self.client.pipeline(transaction=True)
-                    await self._settle(keys=keys, args=args, client=pipe)
-                    pipe.xadd(append[0], append[1])
-                    spends = (await pipe.execute())[0]
+                    spends = await self._settle_and_append(keys, args, append)
             except CONNECTION_ERRORS as exc:
                 self.circuit.trip(exc, during="limit settlement")
         if spends is None:
@@ -323,6 +321,28 @@ class RedisCounters:
         if self._unsynced:  # settled locally while the circuit was closing
             await self._push_unsynced()
         return append is not None
+
+    async def _settle_and_append(
+        self, keys: list[str], args: list[str], append: tuple[str, StreamFields]
+    ) -> list[Any]:
+        """One MULTI/EXEC round trip. EVALSHA by hand: a registered script in a pipeline makes
+        redis-py send SCRIPT EXISTS first, a second round trip on every request."""
+        for attempt in range(2):
+            pipe = self.client.pipeline(transaction=True)
+            pipe.evalsha(self._settle.sha, len(keys), *keys, *args)
+            pipe.xadd(append[0], append[1])
+            try:
+                results = await pipe.execute()
+            except NoScriptError:
+                # Redis lost its scripts (restart, SCRIPT FLUSH). The XADD of this attempt ran
+                # anyway; the retry's copy has the same row id and is skipped at insert.
+                if attempt:
+                    raise
+                await self.client.script_load(_SETTLE)
+                continue
+            spends: list[Any] = results[0]
+            return spends
+        raise AssertionError("unreachable")
 
     def _count_unsynced(self, reservation: Reservation, cost: float) -> None:
         """Spend Redis has not seen; added to the shared totals when it is back."""
