@@ -24,7 +24,7 @@ from gateway.limits.ledger import LocalCounters, MemoryLedger
 from gateway.limits.redis_counters import RedisCounters, namespace_for
 from gateway.redis_wiring import SharedRedis
 from gateway.spend.hook import SpendLogHook
-from gateway.spend.journal import SpendJournal
+from gateway.spend.journal import journal_for
 from gateway.spend.maintenance import Maintenance
 from gateway.spend.prices import PriceTable
 from gateway.spend.stream import SpendStream
@@ -39,7 +39,6 @@ from gateway.store.database import (
 
 log = structlog.get_logger("toolrelay.keys")
 SPILL_FILENAME = "spend-spill.jsonl"
-JOURNAL_FILENAME = "spend-journal.jsonl"
 RETRY_OPEN_SECONDS = 5.0
 
 
@@ -133,7 +132,7 @@ def build_accounts(
         db=db,
         spill_path=data_dir / SPILL_FILENAME,
         interval=general.proxy_batch_write_at or DEFAULT_INTERVAL_SECONDS,
-        journal=SpendJournal(data_dir / JOURNAL_FILENAME),
+        journal=journal_for(data_dir),
     )
     counters: LocalCounters | RedisCounters = LocalCounters(ledger)
     invalidations: Invalidations = LocalInvalidations(cache)

@@ -7,6 +7,9 @@ the machine losing power. The writer seals the current file before it writes a b
 discards sealed files once every row queued before the seal is in the database (or in the
 fsynced spill file). At start, whatever files are left (a crash) are folded into the spill
 file, which is replayed idempotently: rows carry their id, so a row already written is skipped.
+
+Each process has its own file (`spend-journal-<pid>.jsonl`), so `--workers N` share a data dir
+safely: recovery only takes the files of processes that are no longer running.
 """
 
 from __future__ import annotations
@@ -22,6 +25,26 @@ import structlog
 from gateway.spend.rows import Row, to_json_ready
 
 log = structlog.get_logger("toolrelay.spend")
+PREFIX = "spend-journal-"
+
+
+def journal_for(data_dir: Path) -> SpendJournal:
+    return SpendJournal(data_dir / f"{PREFIX}{os.getpid()}.jsonl")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owner(path: Path) -> int | None:
+    digits = path.name.removeprefix(PREFIX).split(".", 1)[0]
+    return int(digits) if digits.isdigit() else None
 
 
 @dataclass
@@ -46,7 +69,7 @@ class SpendJournal:
         self._handle.close()
         self._handle = None
         self._sequence += 1
-        sealed = self.path.with_name(f"{self.path.name}.{os.getpid()}.{self._sequence}.sealed")
+        sealed = self.path.with_name(f"{self.path.name}.{self._sequence}.sealed")
         self.path.replace(sealed)
         self._sealed.append(sealed)
 
@@ -63,8 +86,14 @@ class SpendJournal:
     def recover_into(self, spill_path: Path) -> int:
         """Fold a previous run's journal files into the spill file (fsynced); returns the
         number of rows recovered."""
-        leftovers = sorted(self.path.parent.glob(f"{self.path.name}*"))
-        leftovers = [p for p in leftovers if p != spill_path and p.is_file()]
+        leftovers = []
+        for path in sorted(self.path.parent.glob(f"{PREFIX}*")):
+            owner = _owner(path)
+            if owner is None or not path.is_file():
+                continue
+            if owner != os.getpid() and _pid_alive(owner):
+                continue  # another worker's live journal
+            leftovers.append(path)
         if not leftovers:
             return 0
         data = b"".join(p.read_bytes() for p in leftovers)

@@ -36,7 +36,7 @@ def test_killed_gateway_replays_its_journal(tmp_path: Path) -> None:
             gateway.process.wait(10)
         finally:
             gateway.stop()
-        assert any(home.glob("spend-journal.jsonl*"))
+        assert any(home.glob("spend-journal-*.jsonl*"))
 
         restarted = start_gateway(tmp_path, upstream.url, home, batch_seconds=0.2)
         try:
@@ -47,6 +47,6 @@ def test_killed_gateway_replays_its_journal(tmp_path: Path) -> None:
             assert "spend journal from an earlier run recovered" in restarted.log()
         finally:
             restarted.stop()
-        assert not any(home.glob("spend-journal.jsonl*"))  # discarded after a clean stop
+        assert not any(home.glob("spend-journal-*.jsonl*"))  # discarded after a clean stop
     finally:
         upstream.stop()
