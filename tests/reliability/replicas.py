@@ -21,9 +21,13 @@ from pathlib import Path
 import anyio
 import asyncpg
 import httpx
+import redis
+from sqlalchemy.engine import make_url
 
+from gateway.limits.redis_counters import namespace_for
+from gateway.store.database import database_url_for
 from tests.reliability.stack import MASTER_KEY, UPSTREAM_KEY, start_upstream
-from tests.support.components import POSTGRES_DSN, require_component, tcp_port_open
+from tests.support.components import POSTGRES_DSN, REDIS_URL, require_component, tcp_port_open
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 HELD_SECONDS = 30
@@ -140,6 +144,21 @@ def two_replicas(tmp_path: Path, database: str, redis_url: str) -> Iterator[Repl
         for gateway in gateways:
             gateway.stop()
         upstream.stop()
+        _forget_shared_state(database, namespace)
+
+
+def _forget_shared_state(database: str, router_namespace: str) -> None:
+    """Delete the Redis keys this test's replicas made (and only those: Redis is shared)."""
+    dsn = database_url_for(f"postgresql://postgres@127.0.0.1:5432/{database}", Path("."))
+    limits = namespace_for(make_url(dsn).render_as_string(hide_password=True))
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        for pattern in (f"{limits}:*", f"{router_namespace}:*"):
+            stale = list(client.scan_iter(match=pattern, count=10_000))
+            if stale:
+                client.delete(*stale)
+    finally:
+        client.close()
 
 
 @dataclass
