@@ -23,10 +23,13 @@ from gateway.keys.service import Management
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.hook import LimitsHook
 from gateway.limits.ledger import LocalCounters, MemoryLedger
-from gateway.limits.redis_counters import RedisCounters
+from gateway.limits.redis_counters import RedisCounters, namespace_for
+from gateway.redis_wiring import SharedRedis
 from gateway.spend.hook import SpendLogHook
+from gateway.spend.journal import journal_for
 from gateway.spend.maintenance import Maintenance
 from gateway.spend.prices import PriceTable
+from gateway.spend.stream import SpendStream
 from gateway.spend.writer import DEFAULT_INTERVAL_SECONDS, SpendWriter
 from gateway.store.database import (
     Database,
@@ -56,6 +59,7 @@ class Accounts:
     spend_hook: SpendLogHook
     budgets: BudgetBook
     model_budget_hook: ModelBudgetHook
+    stream: SpendStream | None = None
     _opener: asyncio.Task[None] | None = field(default=None)
 
     @property
@@ -73,6 +77,8 @@ class Accounts:
             log.error("database unavailable at start; retrying in the background", error=str(exc))
             self._opener = asyncio.create_task(self._open_eventually(), name="store-open")
         await self.writer.start()
+        if self.stream is not None:
+            await self.stream.start()
         await self.invalidations.start()
         await self.maintenance.start()
 
@@ -98,6 +104,8 @@ class Accounts:
         await self.invalidations.stop()
         if self.limits_hook.counters is not None:
             await self.limits_hook.counters.close()
+        if self.stream is not None:
+            await self.stream.stop()
         await self.writer.stop()
         await self.db.close()
 
@@ -114,7 +122,10 @@ def _retention(config: LoadedConfig) -> timedelta | None:
 
 
 def build_accounts(
-    config: LoadedConfig, data_dir: Path, deployments_of: Callable[[str], list[Deployment]]
+    config: LoadedConfig,
+    data_dir: Path,
+    deployments_of: Callable[[str], list[Deployment]],
+    redis: SharedRedis | None = None,
 ) -> Accounts:
     general = config.file.general_settings
     db = create_database(database_url_for(general.database_url, data_dir))
@@ -125,19 +136,32 @@ def build_accounts(
         db=db,
         spill_path=data_dir / SPILL_FILENAME,
         interval=general.proxy_batch_write_at or DEFAULT_INTERVAL_SECONDS,
+        journal=journal_for(data_dir),
     )
-    counters: LocalCounters | RedisCounters = (
-        RedisCounters.create(ledger, config.redis_url, db.describe())
-        if config.redis_url
-        else LocalCounters(ledger)
-    )
-    invalidations: Invalidations = (
-        RedisInvalidations(cache, config.redis_url)
-        if config.redis_url
-        else LocalInvalidations(cache)
-    )
+    counters: LocalCounters | RedisCounters = LocalCounters(ledger)
+    invalidations: Invalidations = LocalInvalidations(cache)
+    stream: SpendStream | None = None
+    if redis is not None:
+        counters = RedisCounters.create(
+            ledger, redis.client, db.describe(), redis.circuit, redis.lease
+        )
+        invalidations = RedisInvalidations(cache, redis.client)
+        stream = SpendStream(
+            client=redis.client,
+            circuit=redis.circuit,
+            key=f"{namespace_for(db.describe())}:spend",
+            consumer=redis.lease.instance,
+            writer=writer,
+        )
+
+    async def flush_spend() -> bool:
+        """Everything this replica can see is in the database (the stream first)."""
+        if stream is not None:
+            await stream.drain_pending()
+        return await writer.flush()
+
     management = Management(
-        cache=cache, invalidations=invalidations, counters=counters, flush_spend=writer.flush
+        cache=cache, invalidations=invalidations, counters=counters, flush_spend=flush_spend
     )
     return Accounts(
         db=db,
@@ -147,7 +171,7 @@ def build_accounts(
         writer=writer,
         invalidations=invalidations,
         maintenance=Maintenance(
-            cache=cache, retention=_retention(config), refresh_entities=not config.redis_url
+            cache=cache, retention=_retention(config), refresh_entities=redis is None
         ),
         management=management,
         authenticator=VirtualKeyAuthenticator(
@@ -155,8 +179,9 @@ def build_accounts(
             cache=cache,
             allow_on_db_unavailable=general.allow_requests_on_db_unavailable,
         ),
-        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters),
-        spend_hook=SpendLogHook(prices, writer),
+        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters, stream=stream),
+        spend_hook=SpendLogHook(prices, writer, stream),
+        stream=stream,
         budgets=BudgetBook(db=db, management=management),
         model_budget_hook=ModelBudgetHook(cache=cache, prices=prices, db=db),
     )

@@ -27,6 +27,7 @@ from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
 from gateway.model_store.build import build_stored_models
 from gateway.providers.registry import ProviderRegistry
+from gateway.redis_wiring import shared_redis_for
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
@@ -69,13 +70,17 @@ def build_state(
                 model_name=deployment.model_name,
                 provider=deployment.provider,
             )
+    redis = shared_redis_for(config)  # one client for limits, spend, router and cache
     accounts = build_accounts(
-        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, [])
+        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, []), redis
     )
     accounts.prices.warn_unpriced(deployments)
     wiring = build_metrics(config, accounts)
     router = build_router(
-        config, groups, namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE
+        config,
+        groups,
+        namespace=os.environ.get(ROUTER_NAMESPACE_ENV) or DEFAULT_NAMESPACE,
+        redis=redis,
     )
     wiring.metrics.add_live(observe_router(router, wiring.metrics))
     sessions = build_session_codec(config, os.environ)
@@ -104,15 +109,16 @@ def build_state(
             wiring.last,
         ],
         accounts=accounts,
-        cache=build_response_cache(config),
+        cache=build_response_cache(config, redis=redis),
         metrics=wiring.metrics,
         image_fetch=AddressPolicy.from_allow_hosts(
             config.file.general_settings.image_fetch_allow_hosts
         ),
         stored_models=build_stored_models(
-            config, accounts.db, groups, router, providers, deployments
+            config, accounts.db, groups, router, providers, deployments, redis
         ),
         sessions=sessions,
+        redis=redis,
     )
 
 
@@ -129,6 +135,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if state.redis is not None:
+            await state.redis.start()
         if state.accounts is not None:
             await state.accounts.start()
         if state.stored_models is not None:
@@ -147,6 +155,8 @@ def create_app(
                 await state.accounts.stop()  # flushes queued spend rows
             await state.cache.aclose()
             await state.router.aclose()
+            if state.redis is not None:
+                await state.redis.aclose()
             worker_exited(os.getpid())
             await state.http.aclose()
 

@@ -20,6 +20,7 @@ from gateway.signin.session import SessionCodec, random_session_codec
 if TYPE_CHECKING:
     from gateway.accounts import Accounts
     from gateway.model_store.build import StoredModels
+    from gateway.redis_wiring import SharedRedis
 
 DEFAULT_TIMEOUT_SECONDS = 600.0
 DEFAULT_MAX_REQUEST_MB = 32.0
@@ -40,6 +41,7 @@ class GatewayState:
     image_fetch: AddressPolicy = field(default_factory=AddressPolicy)
     stored_models: StoredModels | None = None  # store_model_in_db: models added at runtime
     sessions: SessionCodec = field(default_factory=random_session_codec)  # admin page cookies
+    redis: SharedRedis | None = None  # the one Redis client, its circuit and the lease
 
     @property
     def drop_params(self) -> bool:

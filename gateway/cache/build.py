@@ -12,11 +12,19 @@ from gateway.cache.backends.s3 import S3Backend
 from gateway.cache.response_cache import ResponseCache
 from gateway.cache.settings import CacheParams, parse_cache_params
 from gateway.config import ConfigError, LoadedConfig
+from gateway.redis_wiring import SharedRedis
 
-BackendFactory = Callable[[CacheParams, LoadedConfig, Mapping[str, str]], CacheBackend]
+BackendFactory = Callable[
+    [CacheParams, LoadedConfig, Mapping[str, str], "SharedRedis | None"], CacheBackend
+]
 
 
-def _local(params: CacheParams, _config: LoadedConfig, _env: Mapping[str, str]) -> CacheBackend:
+def _local(
+    params: CacheParams,
+    _config: LoadedConfig,
+    _env: Mapping[str, str],
+    _shared: SharedRedis | None,
+) -> CacheBackend:
     return LocalBackend(max_entries=params.max_size_in_memory)
 
 
@@ -36,11 +44,24 @@ def _redis_url(params: CacheParams, config: LoadedConfig, env: Mapping[str, str]
     )
 
 
-def _redis(params: CacheParams, config: LoadedConfig, env: Mapping[str, str]) -> CacheBackend:
-    return RedisBackend.from_url(_redis_url(params, config, env))
+def _redis(
+    params: CacheParams,
+    config: LoadedConfig,
+    env: Mapping[str, str],
+    shared: SharedRedis | None,
+) -> CacheBackend:
+    url = _redis_url(params, config, env)
+    if shared is not None and url == shared.url:
+        return RedisBackend(shared.client, owns_client=False)
+    return RedisBackend.from_url(url)
 
 
-def _s3(params: CacheParams, _config: LoadedConfig, env: Mapping[str, str]) -> CacheBackend:
+def _s3(
+    params: CacheParams,
+    _config: LoadedConfig,
+    env: Mapping[str, str],
+    _shared: SharedRedis | None,
+) -> CacheBackend:
     if not params.s3_bucket_name:
         raise ConfigError("litellm_settings.cache_params.s3_bucket_name: required for type s3")
     return S3Backend.create(
@@ -60,11 +81,14 @@ BACKENDS: dict[str, BackendFactory] = {"local": _local, "redis": _redis, "s3": _
 
 
 def build_response_cache(
-    config: LoadedConfig, environ: Mapping[str, str] | None = None
+    config: LoadedConfig,
+    environ: Mapping[str, str] | None = None,
+    redis: SharedRedis | None = None,
 ) -> ResponseCache:
     settings = config.file.litellm_settings
     if not settings.cache:
         return ResponseCache()
     params = parse_cache_params(settings.cache_params)
-    backend = BACKENDS[params.type](params, config, os.environ if environ is None else environ)
+    env = os.environ if environ is None else environ
+    backend = BACKENDS[params.type](params, config, env, redis)
     return ResponseCache(backend=backend, params=params)

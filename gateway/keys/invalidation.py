@@ -13,9 +13,11 @@ from typing import Any, Protocol
 
 import orjson
 import structlog
+from redis.asyncio import Redis
 
 from gateway.keys.cache import TABLES, EntityCache
 from gateway.keys.model import EntityKind
+from gateway.shared_redis import CONNECTION_ERRORS, cancel_and_wait
 from gateway.store.database import StoreUnavailableError
 
 log = structlog.get_logger("toolrelay.keys")
@@ -46,30 +48,24 @@ class LocalInvalidations:
 
 @dataclass
 class RedisInvalidations:
+    """Publishes and listens on the shared client (its subscription takes one pooled
+    connection); polls with a bounded wait because the client's socket timeout is short."""
+
     cache: EntityCache
-    redis_url: str
-    _client: Any = None
+    client: Redis
+    poll_seconds: float = 1.0
     _task: asyncio.Task[None] | None = field(default=None)
 
     async def changed(self, kind: EntityKind, entity_id: str) -> None:
-        import redis.exceptions
-
         await self.cache.reload(kind, entity_id)
         try:
-            await self._redis().publish(CHANNEL, orjson.dumps({"kind": kind, "id": entity_id}))
-        except (OSError, redis.exceptions.RedisError) as exc:
+            await self.client.publish(CHANNEL, orjson.dumps({"kind": kind, "id": entity_id}))
+        except CONNECTION_ERRORS as exc:
             log.warning(
                 "could not publish a key change to redis; other instances see it at their "
                 "next refresh",
                 error=repr(exc),
             )
-
-    def _redis(self) -> Any:
-        if self._client is None:
-            import redis.asyncio as redis_asyncio
-
-            self._client = redis_asyncio.Redis.from_url(self.redis_url)
-        return self._client
 
     async def start(self) -> None:
         subscribed = asyncio.Event()
@@ -79,20 +75,22 @@ class RedisInvalidations:
             await asyncio.wait_for(subscribed.wait(), timeout=5.0)
 
     async def _listen(self, subscribed: asyncio.Event) -> None:
-        import redis.exceptions
-
         while True:
+            pubsub = self.client.pubsub()
             try:
-                pubsub = self._redis().pubsub()
                 await pubsub.subscribe(CHANNEL)
                 subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                while True:
+                    message = await pubsub.get_message(timeout=self.poll_seconds)
+                    if message is not None and message.get("type") == "message":
                         await self._apply(message.get("data"))
-            except (OSError, redis.exceptions.RedisError) as exc:
+            except CONNECTION_ERRORS as exc:
                 subscribed.set()  # don't hold up start() while Redis is away
                 log.warning("redis invalidation channel lost; retrying", error=repr(exc))
                 await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _apply(self, data: Any) -> None:
         try:
@@ -108,9 +106,6 @@ class RedisInvalidations:
                 self.cache.drop(kind, entity_id)
 
     async def stop(self) -> None:
+        """The client is shared: the app closes it."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._client is not None:
-            await self._client.aclose()
+            await cancel_and_wait(self._task)

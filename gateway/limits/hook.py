@@ -29,6 +29,8 @@ from gateway.keys.model import Entity
 from gateway.limits.ledger import Check, LocalCounters, MemoryLedger, Reservation
 from gateway.limits.redis_counters import RedisCounters
 from gateway.spend.prices import PriceTable
+from gateway.spend.rows import row_from_record
+from gateway.spend.stream import SpendStream
 
 ALL_MODELS = frozenset({"*", "all-proxy-models", "all-team-models"})
 CHARS_PER_TOKEN = 4
@@ -90,6 +92,7 @@ class LimitsHook:
     deployments_of: Callable[[str], list[Deployment]]
     counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
+    stream: SpendStream | None = None  # settle and append the spend row in one transaction
 
     def checks_for(self, record: CallRecord) -> list[Check]:
         principal = record.principal
@@ -156,7 +159,14 @@ class LimitsHook:
         reservation, checks = found
         cost = self.prices.cost(record)
         counters = self.counters or LocalCounters(self.ledger)
-        await counters.settle(reservation, cost, record.prompt_tokens + record.completion_tokens)
+        tokens = record.prompt_tokens + record.completion_tokens
+        if self.stream is not None and isinstance(counters, RedisCounters) and reservation.shared:
+            row = row_from_record(record, cost)
+            entry = (self.stream.key, self.stream.entry(row))
+            appended = await counters.settle(reservation, cost, tokens, append=entry)
+            self.stream.hand_over(id(record), row, appended)
+        else:
+            await counters.settle(reservation, cost, tokens)
         self._headers(checks, datetime.now(UTC))
 
     def _headers(self, checks: list[Check], now: datetime) -> None:

@@ -15,6 +15,7 @@ from gateway.model_store.secrets import NoSecretKeyError, SecretBox, salt_key_fr
 from gateway.model_store.store import ModelStore
 from gateway.model_store.sync import ModelSync
 from gateway.providers.registry import ProviderRegistry
+from gateway.redis_wiring import SharedRedis
 from gateway.router import ModelGroups, Router
 from gateway.store.database import Database
 
@@ -47,6 +48,7 @@ def build_stored_models(
     router: Router,
     providers: ProviderRegistry,
     config_deployments: list[Deployment],
+    redis: SharedRedis | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> StoredModels | None:
     env = os.environ if environ is None else environ
@@ -62,6 +64,6 @@ def build_stored_models(
     async def reload() -> None:
         await store.reload()
 
-    sync = ModelSync(db=db, reload=reload, redis_url=config.redis_url)
+    sync = ModelSync(db=db, reload=reload, client=redis.client if redis is not None else None)
     store = ModelStore(db=db, box=box, live=live, providers=providers, notify=sync.changed)
     return StoredModels(store=store, sync=sync)

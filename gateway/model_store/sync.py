@@ -9,11 +9,12 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 from sqlalchemy import func, select
 
+from gateway.shared_redis import CONNECTION_ERRORS, cancel_and_wait
 from gateway.store.database import UNAVAILABLE_ERRORS, Database, StoreUnavailableError
 from gateway.store.tables import credentials, proxy_models
 
@@ -40,23 +41,21 @@ async def fingerprint(db: Database) -> tuple[object, ...]:
 class ModelSync:
     db: Database
     reload: Callable[[], Awaitable[None]]
-    redis_url: str | None = None
+    # the process's one fail-fast client (gateway.shared_redis), shared, never closed here
+    client: Redis | None = None
     poll_seconds: float = POLL_SECONDS
     _seen: tuple[object, ...] | None = None
-    _client: Any = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def changed(self) -> None:
         """This replica changed the tables (and has reloaded): tell the others."""
         with contextlib.suppress(StoreUnavailableError):
             self._seen = await fingerprint(self.db)
-        if self.redis_url is None:
+        if self.client is None:
             return
-        import redis.exceptions
-
         try:
-            await self._redis().publish(CHANNEL, b"changed")
-        except (OSError, redis.exceptions.RedisError) as exc:
+            await self.client.publish(CHANNEL, b"changed")
+        except CONNECTION_ERRORS as exc:
             log.warning(
                 "could not publish a model change; other replicas see it at their next poll",
                 error=repr(exc),
@@ -68,7 +67,7 @@ class ModelSync:
         except StoreUnavailableError as exc:
             log.error("stored models not loaded yet; retrying", error=str(exc))
         self._tasks.append(asyncio.create_task(self._poll(), name="model-store-poll"))
-        if self.redis_url is not None:
+        if self.client is not None:
             subscribed = asyncio.Event()
             self._tasks.append(
                 asyncio.create_task(self._listen(subscribed), name="model-store-listen")
@@ -100,36 +99,28 @@ class ModelSync:
                 log.info("stored models: database reachable again")
             reachable = True
 
-    def _redis(self) -> Any:
-        if self._client is None:
-            import redis.asyncio as redis_asyncio
-
-            self._client = redis_asyncio.Redis.from_url(self.redis_url or "")
-        return self._client
-
     async def _listen(self, subscribed: asyncio.Event) -> None:
-        import redis.exceptions
-
+        assert self.client is not None
         while True:
+            pubsub = self.client.pubsub()
             try:
-                pubsub = self._redis().pubsub()
                 await pubsub.subscribe(CHANNEL)
                 subscribed.set()
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                while True:
+                    # polled, not `listen()`: the shared client's socket timeout is short
+                    message = await pubsub.get_message(timeout=self.poll_seconds)
+                    if message is not None and message.get("type") == "message":
                         with contextlib.suppress(StoreUnavailableError):
                             await self._reload()
-            except (OSError, redis.exceptions.RedisError) as exc:
+            except CONNECTION_ERRORS as exc:
                 subscribed.set()
                 log.warning("redis model channel lost; polling only until back", error=repr(exc))
                 await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(*CONNECTION_ERRORS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
-        if self._client is not None:
-            await self._client.aclose()

@@ -8,6 +8,7 @@ import structlog
 
 from gateway.config import LoadedConfig
 from gateway.hooks import CallRecord
+from gateway.redis_wiring import SharedRedis
 from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
 from gateway.router.fallbacks import Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
@@ -28,6 +29,7 @@ def build_router(
     *,
     namespace: str = DEFAULT_NAMESPACE,
     rng: random.Random | None = None,
+    redis: SharedRedis | None = None,
 ) -> Router:
     settings = config.file.router_settings
     litellm = config.file.litellm_settings
@@ -67,7 +69,7 @@ def build_router(
     return Router(
         groups=groups,
         strategy=strategy,
-        state=build_state(config, groups, namespace),
+        state=build_state(config, groups, namespace, redis),
         fallbacks=fallbacks,
         cooldown=cooldown,
         num_retries=DEFAULT_NUM_RETRIES if num_retries is None else num_retries,
@@ -75,15 +77,18 @@ def build_router(
     )
 
 
-def build_state(config: LoadedConfig, groups: ModelGroups, namespace: str) -> RouterState:
+def build_state(
+    config: LoadedConfig, groups: ModelGroups, namespace: str, redis: SharedRedis | None = None
+) -> RouterState:
     if not config.redis_url:
         return LocalState(groups.all())
     ttl = config.file.router_settings.routing_strategy_args.get("ttl", 3600.0)
     return RedisState(
-        redis_client(config.redis_url),
+        redis.client if redis is not None else redis_client(config.redis_url),
         groups.all(),
         namespace=namespace,
         latency_ttl=float(ttl),
+        lease=redis.lease if redis is not None else None,
     )
 
 

@@ -9,6 +9,10 @@ mirror (a `LocalState`) that strategies read.
 If Redis goes away the router keeps serving from the mirror as in-process state; the
 outage is logged once, Redis is re-checked every `recheck_seconds`, and its return is
 logged too. Requests never fail because Redis did.
+
+In-flight shares are held under the replica's lease (`gateway.limits.lease`): the share of a
+replica that died is dropped by the survivors within one lease. The gateway passes its shared
+client and lease; a state built without one (benchmarks, tests) keeps a lease of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import structlog
 from redis.asyncio import Redis
 
 from gateway.deployments import Deployment
+from gateway.limits.lease import LEASE_PREFIX, SWEEP_LUA, ReplicaLease
 from gateway.router.redis_io import (
     ACQUIRE,
     ADMISSION_BY_CODE,
@@ -31,8 +36,10 @@ from gateway.router.redis_io import (
     FAILURE,
     decode_samples,
     encode_sample,
+    text,
 )
 from gateway.router.state import Admission, DeploymentStats, LocalState, minute_of
+from gateway.shared_redis import RedisCircuit, cancel_and_wait
 
 log = structlog.get_logger("toolrelay.gateway.router")
 
@@ -56,9 +63,13 @@ class RedisState:
         recheck_seconds: float = 2.0,
         latency_ttl: float = 3600.0,
         flush_delay: float = 0.005,
+        lease: ReplicaLease | None = None,
     ) -> None:
         self.client = client
-        self.instance = uuid.uuid4().hex
+        # Without a lease from the gateway this state owns the client and keeps its own lease.
+        self._owns_client = lease is None
+        self.lease = lease or ReplicaLease(client, RedisCircuit(client), uuid.uuid4().hex)
+        self.instance = self.lease.instance
         self.local = LocalState(deployments)
         self.ids = list(self.local.deployments)
         self.namespace = namespace
@@ -72,6 +83,8 @@ class RedisState:
         self.connected.set()
         self._acquire = client.register_script(ACQUIRE)
         self._failure = client.register_script(FAILURE)
+        self._sweep = client.register_script(SWEEP_LUA)
+        self.lease.add_sweeper(self.sweep)
         self._pending: dict[str, _Pending] = {}
         # This instance's own in-flight requests, exact; Redis' view of them may lag behind
         # queued writes, so the mirror counts others' share from Redis plus this.
@@ -113,6 +126,8 @@ class RedisState:
             -1 if deployment.rpm is None else deployment.rpm,
             -1 if deployment.max_parallel_requests is None else deployment.max_parallel_requests,
             self.instance,
+            LEASE_PREFIX,
+            self.lease.ttl_ms,
         ]
         try:
             code, value, *mine = await self._acquire(keys=keys, args=args)
@@ -233,6 +248,8 @@ class RedisState:
             asyncio.create_task(self._writer(), name="router-redis-writer"),
             asyncio.create_task(self._reader(), name="router-redis-reader"),
         ]
+        if self._owns_client:
+            self.lease.start()
 
     async def _writer(self) -> None:
         while True:
@@ -282,11 +299,13 @@ class RedisState:
 
     async def _recheck(self) -> None:
         # Pooled connections from before the outage are dead; start afresh.
+        # Only idle ones: the client is shared, others may be using theirs.
         with contextlib.suppress(*CONNECTION_ERRORS):
-            await self.client.connection_pool.disconnect()
+            await self.client.connection_pool.disconnect(inuse_connections=False)
         # Restate this instance's in-flight share: requests that ended during the outage
         # could not decrement the shared count.
         pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.lease.key, b"1", px=self.lease.ttl_ms)
         for deployment_id in self.ids:
             key = self._key(deployment_id, "inflight")
             pipe.hset(key, self.instance, self._own.get(deployment_id, 0))
@@ -320,7 +339,7 @@ class RedisState:
             inflight, rpm, tpm, lat, ttft, cool = values[i * 6 : i * 6 + 6]
             stats = self.local.view(deployment_id)
             stats.roll(minute)
-            others = sum(int(v) for k, v in inflight.items() if k != self.instance)
+            others = sum(int(v) for k, v in inflight.items() if text(k) != self.instance)
             stats.in_flight = max(0, others) + self._own.get(deployment_id, 0)
             stats.requests = int(rpm or 0)
             stats.tokens = int(tpm or 0)
@@ -343,13 +362,23 @@ class RedisState:
         if deployment_id in self.ids:
             self.ids.remove(deployment_id)
 
+    async def sweep(self) -> None:
+        """Drop the in-flight shares of replicas whose lease expired (every heartbeat)."""
+        if not self.healthy or not self.ids:
+            return
+        keys = [self._key(deployment_id, "inflight") for deployment_id in self.ids]
+        try:
+            released = int(await self._sweep(keys=keys, args=[LEASE_PREFIX]))
+        except CONNECTION_ERRORS as exc:
+            self._went_down(exc)
+            return
+        if released:
+            log.info("dropped the router in-flight shares of replicas that stopped renewing")
+
     async def aclose(self) -> None:
         self._closed = True
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
         with contextlib.suppress(*CONNECTION_ERRORS):
             await self.flush()
@@ -358,4 +387,6 @@ class RedisState:
                 for deployment_id in self.ids:
                     pipe.hdel(self._key(deployment_id, "inflight"), self.instance)
                 await pipe.execute()
-        await self.client.aclose()
+        if self._owns_client:
+            await self.lease.stop()
+            await self.client.aclose()

@@ -1,6 +1,7 @@
 """Write one batch of spend rows in one transaction: the logs, the running spend of every key,
 team, user and end user, and the daily rollups. Rows already written are skipped, so a batch
-retried after an unclear commit is never counted twice."""
+retried after an unclear commit, or replayed from the journal or the spend stream by another
+replica, is never counted twice."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,20 +31,19 @@ _ENTITY_TABLES: tuple[tuple[str, Table, str], ...] = (
 
 
 async def write_batch(db: Database, rows: Sequence[Row]) -> int:
-    """Returns how many rows were new."""
+    """Returns how many rows were new. The insert skips ids already stored (ON CONFLICT DO
+    NOTHING, on both databases), so two replicas replaying the same row, or a batch retried
+    after an unclear commit, count it once; totals and rollups only take the new rows."""
+    table = tables.spend_logs
+    statement = (
+        _UPSERT[db.dialect](table).on_conflict_do_nothing(index_elements=[table.c.id])
+    ).returning(table.c.id)
     async with db.engine.begin() as connection:
-        ids = [r["id"] for r in rows]
-        existing = set(
-            (
-                await connection.execute(
-                    select(tables.spend_logs.c.id).where(tables.spend_logs.c.id.in_(ids))
-                )
-            ).scalars()
-        )
-        fresh = [r for r in rows if r["id"] not in existing]
+        unique = list({r["id"]: r for r in rows}.values())
+        inserted = set((await connection.execute(statement, unique)).scalars())
+        fresh = [r for r in unique if r["id"] in inserted]
         if not fresh:
             return 0
-        await connection.execute(insert(tables.spend_logs), fresh)
         await _add_entity_spend(connection, fresh)
         await _upsert_end_users(connection, db.dialect, fresh)
         await _upsert_rollups(connection, db.dialect, fresh)

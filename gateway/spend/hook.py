@@ -1,4 +1,6 @@
-"""The spend `RequestHook`: after every call, price it and queue its spend-log row."""
+"""The spend `RequestHook`: after every call, price it and make its spend-log row durable
+before the response leaves: on the Redis spend stream when there is one and it answers,
+otherwise in the local queue behind the journal."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass
 from gateway.hooks import CallRecord
 from gateway.spend.prices import PriceTable
 from gateway.spend.rows import row_from_record
+from gateway.spend.stream import SpendStream
 from gateway.spend.writer import SpendWriter
 
 
@@ -14,9 +17,20 @@ from gateway.spend.writer import SpendWriter
 class SpendLogHook:
     prices: PriceTable
     writer: SpendWriter
+    stream: SpendStream | None = None
 
     async def pre_call(self, record: CallRecord) -> None:
         return None
 
     async def post_call(self, record: CallRecord) -> None:
-        self.writer.enqueue(row_from_record(record, self.prices.cost(record)))
+        if self.stream is not None:
+            found, kept = self.stream.take_handed_over(id(record))
+            if found and kept is None:
+                return  # already on the stream, with the limits settlement
+            if kept is not None:
+                self.writer.enqueue(kept)  # Redis was away: the local journal takes it
+                return
+        row = row_from_record(record, self.prices.cost(record))
+        if self.stream is not None and await self.stream.append(row):
+            return
+        self.writer.enqueue(row)

@@ -6,6 +6,10 @@ past the bound, rows go to an on-disk spill file (JSON lines) that is written ba
 database answers, also after a restart. On shutdown the queue is flushed, or spilled to disk
 when the database cannot take it. A row is only ever dropped if the spill file cannot be
 written either, and that is logged as an error with the count.
+
+With a `SpendJournal`, every queued row is also appended to it before the request returns, so
+a replica killed with rows still in memory replays them at its next start (`journal.py`). With
+Redis, rows go through the spend stream instead (`stream.py`), which calls `write_rows`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import orjson
 import structlog
 
 from gateway.spend.batch import write_batch
+from gateway.spend.journal import SpendJournal
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
 from gateway.store.database import REFUSED_ERRORS, UNAVAILABLE_ERRORS, Database, refused_row
 
@@ -42,6 +47,7 @@ class SpendWriter:
     spill_path: Path
     interval: float = DEFAULT_INTERVAL_SECONDS
     max_queue: int = DEFAULT_MAX_QUEUE
+    journal: SpendJournal | None = None
     queue: deque[Row] = field(default_factory=deque)
     written: int = 0
     dropped: int = 0
@@ -53,6 +59,16 @@ class SpendWriter:
     _failures: int = 0
 
     def enqueue(self, row: Row) -> None:
+        if self.journal is not None:
+            try:
+                self.journal.append(row)
+            except OSError as exc:
+                log.error(
+                    "cannot append to the spend journal; this row is lost if the process dies "
+                    "before its batch is written",
+                    path=str(self.journal.path),
+                    error=repr(exc),
+                )
         if len(self.queue) < self.max_queue:
             self.queue.append(row)
             return
@@ -117,7 +133,13 @@ class SpendWriter:
     async def flush(self) -> bool:
         """Write everything queued (and spilled); False when the database refused."""
         async with self._lock:
-            ok = await self._flush_queue() and await self._flush_spill()
+            if self.journal is not None:
+                self.journal.seal()  # rows queued from now on go to a fresh journal file
+            ok = await self._flush_queue()
+            if ok and self.journal is not None:
+                # every row of the sealed files was queued before the seal: all stored now
+                self.journal.discard_sealed()
+            ok = ok and await self._flush_spill()
         self._failures = 0 if ok else self._failures + 1
         return ok
 
@@ -146,6 +168,17 @@ class SpendWriter:
                     return False  # the replay file stays; rows already written are skipped
             replay.unlink()
             log.info("spilled spend rows written to the database", rows=len(rows))
+
+    async def write_rows(self, rows: list[Row]) -> bool:
+        """Write rows that are kept durable elsewhere (the spend stream) until this returns
+        True; refused rows are set aside as for queued ones."""
+        async with self._lock:
+            for start in range(0, len(rows), BATCH_SIZE):
+                if not await self._write(rows[start : start + BATCH_SIZE]):
+                    self._failures += 1
+                    return False
+        self._failures = 0
+        return True
 
     async def _write(self, batch: list[Row]) -> bool:
         try:
@@ -196,15 +229,24 @@ class SpendWriter:
         flushed = False
         with contextlib.suppress(TimeoutError):
             flushed = await asyncio.wait_for(self.flush(), timeout=flush_seconds)
+        dropped = self.dropped
         if not flushed and self.queue:
             rows = list(self.queue)
             self.queue.clear()
             self._spill(rows)
             log.warning("database unavailable at shutdown; spend rows kept on disk", rows=len(rows))
+        if self.journal is not None:
+            if self.dropped == dropped:
+                self.journal.discard_all()  # every row is in the database or the spill file
+            else:
+                self.journal.close()  # replayed at the next start
         log.info("spend writer stopped", written=self.written, flushed=flushed)
 
     def recover_replay_file(self) -> None:
-        """A replay file left by a crash mid-replay is folded back into the spill file."""
+        """A replay file left by a crash mid-replay is folded back into the spill file, and so
+        is the journal of a run that was killed."""
+        if self.journal is not None:
+            self.journal.recover_into(self.spill_path)
         replay = self.spill_path.with_suffix(".replay")
         if replay.exists():
             with self.spill_path.open("ab") as handle:

@@ -1,4 +1,7 @@
-"""Redis cache: one pooled client, native expiry (milliseconds, so fractional TTLs work)."""
+"""Redis cache: one pooled client, native expiry (milliseconds, so fractional TTLs work).
+
+When the cache uses the gateway's Redis, it is handed the shared client (`owns_client=False`)
+and leaves closing it to the app."""
 
 from __future__ import annotations
 
@@ -8,15 +11,17 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.cache.backends import CacheBackendError
+from gateway.shared_redis import build_redis_client
 
 
 @dataclass
 class RedisBackend:
     client: aioredis.Redis
+    owns_client: bool = True
 
     @classmethod
     def from_url(cls, url: str) -> RedisBackend:
-        return cls(aioredis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=2.0))
+        return cls(build_redis_client(url))
 
     async def get(self, key: str) -> bytes | None:
         try:
@@ -33,4 +38,5 @@ class RedisBackend:
             raise CacheBackendError(f"redis set failed: {exc}") from exc
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self.owns_client:
+            await self.client.aclose()

@@ -1,0 +1,49 @@
+"""The Redis resources one gateway process shares: the client, its circuit and the replica's
+lease. Built once by the app factory when Redis is configured, passed to limits, spend, the
+router, key invalidations and the response cache, and closed once by the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from gateway.config import LoadedConfig
+from gateway.limits.lease import ReplicaLease
+from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit, build_redis_client
+
+
+@dataclass
+class SharedRedis:
+    url: str
+    client: Redis
+    circuit: RedisCircuit
+    lease: ReplicaLease
+
+    @classmethod
+    def connect(cls, url: str) -> SharedRedis:
+        client = build_redis_client(url)
+        circuit = RedisCircuit(client)
+        lease = ReplicaLease(client, circuit)
+        circuit.on_recovery(lease.renew)  # first: what is restated next is held under it
+        return cls(url=url, client=client, circuit=circuit, lease=lease)
+
+    async def start(self) -> None:
+        """Take the lease before anything is held under it (a Redis outage at start is fine:
+        the circuit opens and the heartbeat takes the lease when Redis answers)."""
+        try:
+            await self.lease.renew()
+        except CONNECTION_ERRORS as exc:
+            self.circuit.trip(exc, during="start")
+        self.lease.start()
+
+    async def aclose(self) -> None:
+        await self.lease.stop()
+        await self.circuit.aclose()
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            await self.client.aclose()
+
+
+def shared_redis_for(config: LoadedConfig) -> SharedRedis | None:
+    return SharedRedis.connect(config.redis_url) if config.redis_url else None

@@ -1,0 +1,112 @@
+"""The one Redis client of a gateway process, and the circuit that decides when to stop using it.
+
+The client fails fast: explicit socket and connect timeouts in the hundreds of milliseconds
+(the hot path waits on it) and no retries (redis-py 8 retries by default; a retry would only
+double the stall before the degraded mode). Limits, spend, router state, key invalidations and
+the response cache all share it, so an outage is seen once, not four times.
+
+`RedisCircuit` opens on the first connection error: callers check `available` and go straight
+to their degraded mode without touching the socket. A probe pings every `probe_seconds`; when
+Redis answers, the recovery callbacks restate what this replica holds and the circuit closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = structlog.get_logger("toolrelay.redis")
+
+HOT_PATH_TIMEOUT_SECONDS = 0.25
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
+
+Recovery = Callable[[], Awaitable[None]]
+
+
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Cancel a task that talks to Redis and wait for it to end. redis-py can swallow a
+    cancellation that lands inside a command (it cleans up the connection and carries on),
+    which would leave the task running and the waiter hanging: cancel again until it ends."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    with contextlib.suppress(asyncio.CancelledError):
+        task.result()
+
+
+def build_redis_client(url: str, timeout: float = HOT_PATH_TIMEOUT_SECONDS) -> Redis:
+    """Bytes in, bytes out (the cache stores bytes); no retries; short timeouts."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+@dataclass
+class RedisCircuit:
+    client: Redis
+    probe_seconds: float = 1.0
+    opened: bool = False
+    trips: int = 0
+    _recoveries: list[Recovery] = field(default_factory=list)
+    _probe: asyncio.Task[None] | None = None
+
+    @property
+    def available(self) -> bool:
+        return not self.opened
+
+    def on_recovery(self, callback: Recovery) -> None:
+        """Run (in registration order) before the circuit closes again."""
+        self._recoveries.append(callback)
+
+    def trip(self, exc: BaseException, *, during: str) -> None:
+        if self.opened:
+            return
+        self.opened = True
+        self.trips += 1
+        log.warning(
+            "redis unreachable: limits are per replica and spend goes to the local journal "
+            "until it returns",
+            during=during,
+            error=f"{type(exc).__name__}: {exc}",
+            probe_seconds=self.probe_seconds,
+        )
+        try:
+            self._probe = asyncio.get_running_loop().create_task(
+                self._probe_until_back(), name="redis-probe"
+            )
+        except RuntimeError:  # no loop (a synchronous caller); the next async call probes
+            self._probe = None
+
+    async def _probe_until_back(self) -> None:
+        while True:
+            await asyncio.sleep(self.probe_seconds)
+            # Pooled connections from before the outage are dead; start afresh.
+            # Only idle ones: the client is shared, others may be using theirs.
+            with contextlib.suppress(*CONNECTION_ERRORS):
+                await self.client.connection_pool.disconnect(inuse_connections=False)
+            try:
+                await self.client.ping()
+                for recover in self._recoveries:
+                    await recover()
+            except CONNECTION_ERRORS:
+                continue
+            self.opened = False
+            log.info("redis reachable again: limits and spend are shared")
+            return
+
+    async def aclose(self) -> None:
+        if self._probe is not None:
+            await cancel_and_wait(self._probe)
+            self._probe = None
