@@ -14,12 +14,14 @@ from starlette.exceptions import HTTPException
 
 from gateway import ui
 from gateway.cache import build_response_cache
+from gateway.callbacks import plan_callbacks
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
 from gateway.keys.accounts import build_accounts
+from gateway.logs import configure_logging
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
@@ -30,6 +32,13 @@ from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, buil
 from gateway.routes import health, inference, management, messages, metrics, models, openapi
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
+from gateway.tracing import (
+    GATEWAY_SERVICE,
+    ServerSpanMiddleware,
+    TracingHook,
+    gateway_tracing_settings,
+    start_tracing,
+)
 from gateway.upstream_http import build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
@@ -82,6 +91,7 @@ def build_state(
             lambda t: accounts.cache.get("team", t) is not None,
         ),
         hooks=[
+            TracingHook(gateway_tracing_settings(config)),
             wiring.first,
             accounts.limits_hook,
             accounts.spend_hook,
@@ -109,6 +119,9 @@ def create_app(
         log.warning("config", detail=warning)
     if config.master_key is None:
         log.warning("no master_key configured: the gateway accepts requests without a key")
+    callbacks_warning = plan_callbacks(config.file.litellm_settings).warning()
+    if callbacks_warning is not None:
+        log.warning("config", detail=callbacks_warning)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -149,9 +162,13 @@ def create_app(
     )
     app.state.gateway = state
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
+    app.add_middleware(ServerSpanMiddleware, tracer_name="toolrelay.gateway")
     return app
 
 
 def app_from_env() -> Starlette:
     """uvicorn factory for multi-worker mode: the config path comes from the environment."""
-    return create_app(load_config(os.environ.get(CONFIG_ENV) or None))
+    config = load_config(os.environ.get(CONFIG_ENV) or None)
+    configure_logging(json_logs=config.file.litellm_settings.json_logs)
+    start_tracing(config, GATEWAY_SERVICE)
+    return create_app(config)

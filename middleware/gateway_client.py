@@ -12,6 +12,7 @@ import orjson
 
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
+from middleware.tracing import inject_trace_headers, model_call_span, record_model_response
 
 JSON = dict[str, Any]
 
@@ -45,6 +46,7 @@ class GatewayClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        inject_trace_headers(headers)
         return headers
 
     async def _send(
@@ -63,6 +65,12 @@ class GatewayClient:
             raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
     async def chat(self, body: JSON, authorization: str | None) -> JSON:
+        with model_call_span(body) as span:
+            data = await self._chat(body, authorization)
+            record_model_response(span, data)
+            return data
+
+    async def _chat(self, body: JSON, authorization: str | None) -> JSON:
         response = await self._send("POST", "/v1/chat/completions", authorization, body)
         if response.status_code >= 400:
             raise GatewayHTTPError(response.status_code, _error_body(response))

@@ -12,6 +12,7 @@ from middleware.context import current_request_id
 from middleware.mcp_pool import McpPool, ToolCallFailure
 from middleware.metrics import Metrics
 from middleware.results import ShapedResult, shape_result
+from middleware.tracing import record_tool_outcome, tool_span
 
 logger = structlog.get_logger("middleware.tools")
 
@@ -26,6 +27,12 @@ class ToolRunner:
         self.max_chars = max_chars
 
     async def run(self, server: str, tool: str, arguments: dict[str, Any]) -> ShapedResult:
+        with tool_span(server, tool) as span:
+            shaped = await self._run(server, tool, arguments)
+            record_tool_outcome(span, shaped.outcome)
+            return shaped
+
+    async def _run(self, server: str, tool: str, arguments: dict[str, Any]) -> ShapedResult:
         started = time.perf_counter()
         outcome = "ok"
         try:

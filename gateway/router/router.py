@@ -36,6 +36,7 @@ from gateway.router.groups import ModelGroups
 from gateway.router.retry import DEFAULT_NUM_RETRIES, Backoff, is_retryable
 from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
+from gateway.tracing.router import attempt_span, record_attempt_result
 
 T = TypeVar("T")
 Attempt = Callable[[Deployment], Awaitable[T]]
@@ -162,7 +163,9 @@ class Router:
                 raise
             tried.add(deployment.id)
             try:
-                result = await self._attempt(attempt, deployment, opts)
+                with attempt_span(group, deployment, round_number, tally.fallbacks) as span:
+                    result = await self._attempt(attempt, deployment, opts)
+                    record_attempt_result(span, result)
             except GatewayError as error:
                 now = self.clock()
                 await self.state.release(deployment.id, now, None, opts.stream)
