@@ -21,10 +21,23 @@ import orjson
 import structlog
 from opentelemetry import trace
 
+from gateway.context import current_context
+
 # Loggers whose INFO lines are per-request chatter.
 CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "mcp.client", "mcp.server.streamable_http")
 # uvicorn configures these with their own handlers unless told otherwise; ours replace them.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def add_request_id(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The gateway's request id (kept on its RequestContext rather than in structlog)."""
+    if "request_id" not in event:
+        ctx = current_context()
+        if ctx is not None:
+            event["request_id"] = ctx.request_id
+    return event
 
 
 def add_trace_ids(
@@ -69,6 +82,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO") -> 
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
+        add_request_id,
         add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
