@@ -148,9 +148,12 @@ def _children(spans: list[ReceivedSpan], parent: ReceivedSpan) -> list[ReceivedS
 
 def _root(spans: list[ReceivedSpan]) -> ReceivedSpan | None:
     for span in spans:
-        if span.service == "toolrelay-middleware" and span.kind == "SERVER":
-            if span.name == "POST /v1/chat/completions":
-                return span
+        if (span.service, span.kind, span.name) == (
+            "toolrelay-middleware",
+            "SERVER",
+            "POST /v1/chat/completions",
+        ):
+            return span
     return None
 
 
