@@ -14,7 +14,7 @@ from collections import deque
 import structlog
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 log = structlog.get_logger("toolrelay.tracing")
 
@@ -36,6 +36,7 @@ class BoundedSpanProcessor(SpanProcessor):
         self.interval = interval
         self.dropped = 0
         self.exported = 0
+        self.failed = 0  # handed to the exporter, refused or unreachable receiver
         self._queue: deque[ReadableSpan] = deque()
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -77,10 +78,14 @@ class BoundedSpanProcessor(SpanProcessor):
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
                 try:
-                    self.exporter.export(batch)
-                    self.exported += len(batch)
+                    result = self.exporter.export(batch)
                 except Exception as exc:  # boundary: a failing receiver must not kill the thread
                     log.warning("trace export failed", target=self.name, error=str(exc))
+                    result = SpanExportResult.FAILURE
+                if result is SpanExportResult.SUCCESS:
+                    self.exported += len(batch)
+                else:
+                    self.failed += len(batch)
         finally:
             self._idle.set()
 

@@ -263,3 +263,60 @@ def test_langfuse_gets_the_same_trace_with_basic_auth(traced: TracedStack) -> No
         assert span.attributes["langfuse.user.id"] == "alice"
         assert span.attributes["langfuse.session.id"] == "session-42"
         assert span.attributes["langfuse.trace.tags"] == ["toolrelay-test", "chat"]
+
+
+def test_requests_are_unaffected_when_receivers_are_slow_or_down(
+    service_log_dir: Path, tmp_path: Path
+) -> None:
+    """The gateway exports to a receiver that does not answer; the middleware to a port
+    where nothing listens. Chats still succeed; the stalled spans arrive once it answers."""
+    with running_receiver() as stalled, running_fake_upstream(service_log_dir) as upstream:
+        stalled.hold()
+        started: list[ServiceProcess] = []
+        try:
+            gateway_file = write_yaml(
+                tmp_path / "gateway.yaml",
+                {**gateway_config(upstream.url, ["slow-receiver"]), "litellm_settings": {}},
+            )
+            gateway = _start(
+                "slow-receiver-gateway",
+                ["-m", "toolrelay", "gateway", "--config", str(gateway_file)],
+                service_log_dir,
+                {"OTEL_EXPORTER_OTLP_ENDPOINT": stalled.base_url},
+                "/health/liveliness",
+            )
+            started.append(gateway)
+            middleware_file = write_yaml(
+                tmp_path / "middleware.yaml",
+                {
+                    "litellm_settings": {"callbacks": ["otel"]},
+                    "general_settings": {"master_key": MASTER_KEY},
+                    "middleware_settings": {"gateway_url": gateway.url},
+                    "storage": {"local_dir": str(tmp_path / "artifacts")},
+                },
+            )
+            middleware = _start(
+                "down-receiver-middleware",
+                ["-m", "toolrelay", "middleware", "--config", str(middleware_file)],
+                service_log_dir,
+                {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}"},
+                "/health/liveliness",
+            )
+            started.append(middleware)
+            client = OpenAI(
+                base_url=f"{middleware.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=30
+            )
+            for i in range(5):
+                reply = client.chat.completions.create(
+                    model="slow-receiver", messages=[{"role": "user", "content": f"hi {i}"}]
+                )
+                assert reply.choices[0].finish_reason == "stop"
+            assert stalled.snapshot() == []
+            stalled.release()
+            spans = stalled.wait_for(
+                lambda got: len([s for s in got if s.name == "chat slow-receiver"]) >= 5
+            )
+            assert {s.service for s in spans} == {"toolrelay-gateway"}
+        finally:
+            for process in reversed(started):
+                process.stop()
