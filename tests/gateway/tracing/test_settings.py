@@ -66,8 +66,10 @@ def test_langfuse_posts_to_its_otlp_path_with_basic_auth() -> None:
         langfuse_host="http://other",
     )
     assert configured.targets[0].endpoint == "http://other/api/public/otel/v1/traces"
-    assert configured.targets[0].headers["Authorization"].endswith(
-        base64.b64encode(b"pk-2:sk-2").decode()
+    assert (
+        configured.targets[0]
+        .headers["Authorization"]
+        .endswith(base64.b64encode(b"pk-2:sk-2").decode())
     )
 
 
