@@ -17,7 +17,8 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from gateway.tracing import active_settings, genai
 
-TRACER = "toolrelay.middleware"
+# The API's proxy tracer: resolves the installed provider on first use, then caches it.
+TRACER = trace.get_tracer("toolrelay.middleware")
 JSON = dict[str, Any]
 
 
@@ -37,7 +38,7 @@ async def stamp_trace_headers(request: httpx2.Request) -> None:
 
 @contextmanager
 def iteration_span(number: int) -> Iterator[Span]:
-    with trace.get_tracer(TRACER).start_as_current_span(
+    with TRACER.start_as_current_span(
         f"iteration {number}", attributes={"toolrelay.loop.iteration": number}
     ) as span:
         yield span
@@ -48,7 +49,7 @@ def model_call_span(body: JSON) -> Iterator[Span]:
     """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     settings = active_settings()
-    with trace.get_tracer(TRACER).start_as_current_span(
+    with TRACER.start_as_current_span(
         f"chat {model}",
         kind=SpanKind.CLIENT,
         attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: str(model)},
@@ -72,7 +73,7 @@ def record_model_response(span: Span, response: JSON) -> None:
 
 @contextmanager
 def tool_span(server: str, tool: str) -> Iterator[Span]:
-    with trace.get_tracer(TRACER).start_as_current_span(
+    with TRACER.start_as_current_span(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
         attributes={

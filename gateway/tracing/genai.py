@@ -16,7 +16,6 @@ from opentelemetry.util.types import AttributeValue
 
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
-SYSTEM = "gen_ai.system"  # the older name of PROVIDER, still read by many backends
 REQUEST_MODEL = "gen_ai.request.model"
 RESPONSE_MODEL = "gen_ai.response.model"
 RESPONSE_ID = "gen_ai.response.id"
@@ -76,10 +75,10 @@ def trace_attributes(body: JSON, default_tags: Iterable[str] = ()) -> dict[str, 
     found: dict[str, AttributeValue] = {}
     user = metadata.get("trace_user_id") or body.get("user")
     if isinstance(user, str) and user:
-        found["user.id"] = found["langfuse.user.id"] = user
+        found["user.id"] = user  # Langfuse reads user.id and session.id as trace attributes
     session = metadata.get("session_id") or body.get("litellm_session_id")
     if isinstance(session, str) and session:
-        found["session.id"] = found["langfuse.session.id"] = session
+        found["session.id"] = session
     tags = [*default_tags]
     extra = metadata.get("tags")
     if isinstance(extra, list):

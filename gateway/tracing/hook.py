@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from gateway.hooks import CallRecord, CallType
 from gateway.tracing import genai
@@ -38,7 +39,6 @@ class TracingHook:
                 genai.OPERATION: operation,
                 genai.REQUEST_MODEL: record.model_group,
                 "toolrelay.request_id": record.request_id,
-                "toolrelay.stream": record.stream,
                 **genai.trace_attributes(record.body, self.settings.default_tags),
             }
         )
@@ -59,22 +59,16 @@ class TracingHook:
         span = trace.get_current_span()
         if not span.is_recording():
             return
-        span.set_attributes(
-            {
-                genai.INPUT_TOKENS: record.prompt_tokens,
-                genai.OUTPUT_TOKENS: record.completion_tokens,
-                "toolrelay.cache_hit": record.cache_hit,
-            }
-        )
+        attributes: dict[str, AttributeValue] = {
+            genai.INPUT_TOKENS: record.prompt_tokens,
+            genai.OUTPUT_TOKENS: record.completion_tokens,
+        }
+        if record.cache_hit:
+            attributes["toolrelay.cache_hit"] = True
         if record.deployment is not None:
-            span.set_attributes(
-                {
-                    genai.PROVIDER: record.deployment.provider,
-                    genai.SYSTEM: record.deployment.provider,
-                    genai.RESPONSE_MODEL: record.deployment.model,
-                    "toolrelay.deployment.id": record.deployment.id,
-                }
-            )
+            attributes[genai.PROVIDER] = record.deployment.provider
+            attributes[genai.RESPONSE_MODEL] = record.deployment.model
         if record.status == "failure":
+            attributes["error.type"] = record.error_type or "error"
             span.set_status(Status(StatusCode.ERROR, record.error_type or "error"))
-            span.set_attribute("error.type", record.error_type or "error")
+        span.set_attributes(attributes)

@@ -14,18 +14,17 @@ from gateway.deployments import Deployment
 from gateway.tracing import genai
 from gateway.tracing.provider import active_settings
 
-TRACER = "toolrelay.gateway.router"
+# The API's proxy tracer: resolves the installed provider on first use, then caches it.
+TRACER = trace.get_tracer("toolrelay.gateway.router")
 
 
 @contextmanager
 def attempt_span(group: str, deployment: Deployment, retry: int, fallback: int) -> Iterator[Span]:
     """Exceptions leave the span marked as an error (the SDK records them)."""
-    tracer = trace.get_tracer(TRACER)
     attributes: dict[str, Any] = {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: deployment.model,
         genai.PROVIDER: deployment.provider,
-        genai.SYSTEM: deployment.provider,
         "toolrelay.model_group": group,
         "toolrelay.deployment.id": deployment.id,
         "toolrelay.router.retry": retry,
@@ -33,7 +32,7 @@ def attempt_span(group: str, deployment: Deployment, retry: int, fallback: int) 
     }
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base
-    with tracer.start_as_current_span(
+    with TRACER.start_as_current_span(
         f"upstream {deployment.provider}/{deployment.model}",
         kind=SpanKind.CLIENT,
         attributes=attributes,

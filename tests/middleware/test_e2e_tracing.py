@@ -260,8 +260,8 @@ def test_langfuse_gets_the_same_trace_with_basic_auth(traced: TracedStack) -> No
     ]  # fmt: skip
     assert gateway_spans
     for span in gateway_spans:
-        assert span.attributes["langfuse.user.id"] == "alice"
-        assert span.attributes["langfuse.session.id"] == "session-42"
+        assert span.attributes["user.id"] == "alice"
+        assert span.attributes["session.id"] == "session-42"
         assert span.attributes["langfuse.trace.tags"] == ["toolrelay-test", "chat"]
 
 
