@@ -10,6 +10,15 @@ from typing import Any
 _current: ContextVar[RequestContext | None] = ContextVar("toolrelay_request_context", default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class FallbackOutcome:
+    requested_group: str
+    fallback_group: str
+    status_code: int  # of the failure that made the router fall back
+    error_class: str
+    succeeded: bool
+
+
 @dataclass(slots=True)
 class RequestContext:
     request_id: str
@@ -24,6 +33,8 @@ class RequestContext:
     key_alias: str | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
+    # Fallbacks the router tried for this request (read by the metrics hook).
+    fallbacks: list[FallbackOutcome] = field(default_factory=list)
 
     def record_usage(self, usage: Any) -> None:
         if isinstance(usage, dict):

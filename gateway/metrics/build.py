@@ -36,5 +36,10 @@ def build_metrics(config: LoadedConfig, accounts: Accounts) -> MetricsWiring:
         track_end_user=track_end_user,
         team_alias=team_alias,
     )
-    last = BudgetGaugeHook(metrics, key_spend=lambda token: ledger.spend(("key", token)))
+    last = BudgetGaugeHook(
+        metrics,
+        key_spend=lambda token: ledger.spend(("key", token)),
+        entity=lambda kind, entity_id: cache.get(kind, entity_id),  # type: ignore[arg-type]
+        spend=lambda ref: ledger.spend(ref),  # type: ignore[arg-type]
+    )
     return MetricsWiring(metrics, first, last)
