@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from gateway.config import LoadedConfig
 from gateway.metrics.definitions import GatewayMetrics
 from gateway.metrics.hook import BudgetGaugeHook, MetricsHook
+from gateway.metrics.tracing import TracingExportCollector
 
 if TYPE_CHECKING:
     from gateway.keys.accounts import Accounts
@@ -22,6 +23,7 @@ class MetricsWiring:
 
 def build_metrics(config: LoadedConfig, accounts: Accounts) -> MetricsWiring:
     metrics = GatewayMetrics()
+    metrics.add_live(TracingExportCollector())
     extra = config.file.litellm_settings.model_extra or {}
     track_end_user = bool(extra.get("enable_end_user_cost_tracking_prometheus_only"))
     cache, ledger = accounts.cache, accounts.ledger

@@ -11,11 +11,7 @@ from gateway.callbacks import plan_callbacks
 from gateway.config import LoadedConfig
 from gateway.tracing.asgi import ServerSpanMiddleware
 from gateway.tracing.hook import TracingHook
-from gateway.tracing.provider import (
-    ToolrelayTracerProvider,
-    active_settings,
-    install_tracing,
-)
+from gateway.tracing.provider import active_settings, install_tracing
 from gateway.tracing.settings import TracingSettings, tracing_settings
 
 GATEWAY_SERVICE = "toolrelay-gateway"
@@ -30,7 +26,7 @@ def settings_for(
     return tracing_settings(litellm, plan_callbacks(litellm), env, service_name=service_name)
 
 
-def start_tracing(config: LoadedConfig, service_name: str) -> ToolrelayTracerProvider | None:
+def start_tracing(config: LoadedConfig, service_name: str) -> object | None:
     """Install this process's tracer provider (once, before the app is built) and say so."""
     settings = settings_for(config, service_name)
     log = structlog.get_logger("toolrelay.tracing")
@@ -56,7 +52,6 @@ __all__ = [
     "GATEWAY_SERVICE",
     "MIDDLEWARE_SERVICE",
     "ServerSpanMiddleware",
-    "ToolrelayTracerProvider",
     "TracingHook",
     "TracingSettings",
     "active_settings",
