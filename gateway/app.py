@@ -17,11 +17,13 @@ from gateway import ui
 from gateway.accounts import build_accounts
 from gateway.budgets.soft_budget import SoftBudgetHook
 from gateway.cache import build_response_cache
+from gateway.callbacks import plan_callbacks
 from gateway.config import LoadedConfig, load_config
 from gateway.deployments import deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
+from gateway.logs import configure_logging
 from gateway.metrics import worker_exited
 from gateway.metrics.build import build_metrics
 from gateway.metrics.deployments import observe_router
@@ -37,6 +39,13 @@ from gateway.routes import token_counter as token_counter_routes
 from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
+from gateway.tracing import (
+    GATEWAY_SERVICE,
+    ServerSpanMiddleware,
+    TracingHook,
+    gateway_tracing_settings,
+    start_tracing,
+)
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
@@ -100,6 +109,7 @@ def build_state(
             ),
         ),
         hooks=[
+            TracingHook(gateway_tracing_settings(config)),
             wiring.first,
             accounts.limits_hook,
             accounts.model_budget_hook,
@@ -132,6 +142,9 @@ def create_app(
     state = build_state(config, http, data_dir)
     if config.master_key is None:
         log.warning("no master_key configured: the gateway accepts requests without a key")
+    callbacks_warning = plan_callbacks(config.file.litellm_settings).warning()
+    if callbacks_warning is not None:
+        log.warning("config", detail=callbacks_warning)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -184,9 +197,13 @@ def create_app(
     app.state.gateway = state
     app.add_middleware(CsrfMiddleware, sessions=state.sessions)
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
+    app.add_middleware(ServerSpanMiddleware, tracer_name="toolrelay.gateway")
     return app
 
 
 def app_from_env() -> Starlette:
     """uvicorn factory for multi-worker mode: the config path comes from the environment."""
-    return create_app(load_config(os.environ.get(CONFIG_ENV) or None))
+    config = load_config(os.environ.get(CONFIG_ENV) or None)
+    configure_logging(json_logs=config.file.litellm_settings.json_logs)
+    start_tracing(config, GATEWAY_SERVICE)
+    return create_app(config)

@@ -13,6 +13,15 @@ if TYPE_CHECKING:
 _current: ContextVar[RequestContext | None] = ContextVar("toolrelay_request_context", default=None)
 
 
+@dataclass(frozen=True, slots=True)
+class FallbackOutcome:
+    requested_group: str
+    fallback_group: str
+    status_code: int  # of the failure that made the router fall back
+    error_class: str
+    succeeded: bool
+
+
 @dataclass(slots=True)
 class RequestContext:
     """The HTTP request's facts. An inference call's facts (model, deployment, tokens,
@@ -23,6 +32,8 @@ class RequestContext:
     response_headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     call: CallRecord | None = None
+    # Fallbacks the router tried for this request (read by the metrics hook).
+    fallbacks: list[FallbackOutcome] = field(default_factory=list)
 
     @property
     def upstream_seconds(self) -> float:

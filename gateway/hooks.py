@@ -39,6 +39,7 @@ class CallRecord:
     cache_hit: bool = False
     upstream_seconds: float = 0.0
     first_token_seconds: float | None = None
+    queue_seconds: float | None = None  # arrival to the first pre_call (metrics)
 
     @property
     def end_user(self) -> str | None:

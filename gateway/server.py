@@ -15,6 +15,7 @@ from gateway.app import CONFIG_ENV, create_app
 from gateway.config import LoadedConfig
 from gateway.logs import configure_logging
 from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+from gateway.tracing import GATEWAY_SERVICE, start_tracing
 
 
 def serve(
@@ -31,6 +32,7 @@ def serve(
         "http": "httptools",
         "access_log": False,
         "log_level": "warning",
+        "log_config": None,  # keep our JSON handler (configure_logging) for uvicorn's loggers
         "timeout_graceful_shutdown": 30,
         "timeout_keep_alive": 75,
     }
@@ -49,4 +51,5 @@ def serve(
             if given is None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
         return
+    start_tracing(config, GATEWAY_SERVICE)
     uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]

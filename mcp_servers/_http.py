@@ -21,6 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_servers._tracing import TraceContextMiddleware
+
 logger = structlog.get_logger(__name__)
 
 HEALTH_PATH = "/healthz"
@@ -146,6 +148,7 @@ def build_http_app(
     app = Starlette(routes=routes, lifespan=app_lifespan)
     if auth_token:
         app.add_middleware(BearerAuthMiddleware, token=auth_token)
+    app.add_middleware(TraceContextMiddleware, server_name=server.name)
     return app
 
 
@@ -160,6 +163,7 @@ def serve(app: Starlette, host: str, port: int) -> None:
         lifespan="on",
         access_log=False,
         log_level="info",
+        log_config=None,  # keep our JSON handler (see _logs) for uvicorn's loggers
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run()

@@ -18,6 +18,8 @@ from typing import Any
 from mcp_servers import registry
 from mcp_servers._config import ConfigError, load_server_settings
 from mcp_servers._http import serve
+from mcp_servers._logs import configure_logging
+from mcp_servers._tracing import install_tracing
 
 EXIT_USAGE = 2
 AUTH_TOKEN_ENV = "MCP_AUTH_TOKEN"
@@ -94,6 +96,8 @@ def main(argv: list[str]) -> int:
         if not 0 < port < 65536:
             raise UsageError(f"--port must be between 1 and 65535, got {port}")
         settings["host"], settings["port"] = host, port
+        configure_logging()
+        install_tracing(args.name, args.config)
         app = module.build_app(settings)
     except (registry.UnknownServerError, UsageError, ConfigError, ValueError) as exc:
         print(f"toolrelay mcp: error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.tracing import ServerSpanMiddleware
 from middleware.artifacts import build_store
 from middleware.auth import KeyChecker
 from middleware.context import RequestIdMiddleware
@@ -93,7 +94,10 @@ def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
             *health.routes,
             *openapi.routes,
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(ServerSpanMiddleware, tracer_name="toolrelay.middleware"),
+            Middleware(RequestIdMiddleware),
+        ],
         exception_handlers={MiddlewareError: _middleware_error},
         lifespan=lifespan,
     )

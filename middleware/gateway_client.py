@@ -13,6 +13,7 @@ import orjson
 
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
+from middleware.tracing import inject_trace_headers, model_call_span, record_model_response
 
 JSON = dict[str, Any]
 
@@ -46,6 +47,7 @@ class GatewayClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        inject_trace_headers(headers)
         return headers
 
     async def _send(
@@ -64,6 +66,12 @@ class GatewayClient:
             raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
     async def chat(self, body: JSON, authorization: str | None) -> JSON:
+        with model_call_span(body) as span:
+            data = await self._chat(body, authorization)
+            record_model_response(span, data)
+            return data
+
+    async def _chat(self, body: JSON, authorization: str | None) -> JSON:
         response = await self._send("POST", "/v1/chat/completions", authorization, body)
         if response.status_code >= 400:
             raise GatewayHTTPError(response.status_code, _error_body(response))
@@ -87,20 +95,26 @@ class GatewayClient:
         the stream is a `GatewayHTTPError`; an error event inside it is one too (status 502
         unless the event names one); a broken connection is `GatewayUnreachable`."""
         url = f"{self.base_url}/v1/chat/completions"
+        # the span's summary: what a whole response would say (model, id, finish, usage)
+        summary: JSON = {"choices": []}
         try:
-            async with self._http.stream(
-                "POST", url, content=orjson.dumps(body), headers=self._headers(authorization)
-            ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise GatewayHTTPError(response.status_code, _error_body(response))
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue  # blank separators, SSE comments, `event:` lines
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    yield _stream_event(data)
+            with model_call_span(body) as span:
+                async with self._http.stream(
+                    "POST", url, content=orjson.dumps(body), headers=self._headers(authorization)
+                ) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        raise GatewayHTTPError(response.status_code, _error_body(response))
+                    async for line in response.aiter_lines():
+                        if not line.startswith("data:"):
+                            continue  # blank separators, SSE comments, `event:` lines
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            break
+                        chunk = _stream_event(data)
+                        _summarise(summary, chunk)
+                        yield chunk
+                record_model_response(span, summary)
         except httpx.TimeoutException as exc:
             raise GatewayUnreachable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -116,6 +130,15 @@ class GatewayClient:
         except httpx.TransportError:
             return False
         return response.status_code < 500
+
+
+def _summarise(summary: JSON, chunk: JSON) -> None:
+    for key in ("id", "model", "usage"):
+        if chunk.get(key) is not None:
+            summary[key] = chunk[key]
+    for choice in chunk.get("choices") or ():
+        if isinstance(choice, dict) and choice.get("finish_reason"):
+            summary["choices"] = [{"finish_reason": choice["finish_reason"]}]
 
 
 def _stream_event(data: str) -> JSON:

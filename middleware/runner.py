@@ -12,6 +12,7 @@ from middleware.context import current_request_id
 from middleware.mcp_pool import McpPool, ToolCallFailure
 from middleware.metrics import Metrics
 from middleware.results import ShapedResult, shape_result
+from middleware.tracing import record_tool_outcome, tool_span
 
 logger = structlog.get_logger("middleware.tools")
 
@@ -29,6 +30,14 @@ class ToolRunner:
         self, server: str, tool: str, arguments: dict[str, Any], user: str | None = None
     ) -> ShapedResult:
         """`user` is the end user's session scope (see `end_user`), for stateful servers."""
+        with tool_span(server, tool) as span:
+            shaped = await self._run(server, tool, arguments, user)
+            record_tool_outcome(span, shaped.outcome)
+            return shaped
+
+    async def _run(
+        self, server: str, tool: str, arguments: dict[str, Any], user: str | None
+    ) -> ShapedResult:
         started = time.perf_counter()
         outcome = "ok"
         try:

@@ -8,6 +8,7 @@ import uvicorn
 from common.config import ConfigDocument
 from common.config.report import log_config_report
 from gateway.logs import configure_logging
+from gateway.tracing import MIDDLEWARE_SERVICE, start_tracing_for
 from middleware.app import create_app
 from middleware.settings import settings_from_config
 
@@ -17,6 +18,7 @@ def serve(
 ) -> None:
     settings = settings_from_config(config)
     configure_logging(json_logs=settings.json_logs, level=log_level)
+    start_tracing_for(config, MIDDLEWARE_SERVICE)
     log = structlog.get_logger("middleware")
     log_config_report(log, "middleware", config.where, settings.findings)
     app = create_app(settings, public_url=f"http://{host}:{port}")
@@ -28,6 +30,7 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="warning",
+        log_config=None,  # keep our JSON handler (configure_logging) for uvicorn's loggers
         timeout_graceful_shutdown=10,
         timeout_keep_alive=75,
     )

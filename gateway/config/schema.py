@@ -78,6 +78,15 @@ class LiteLLMSettings(_Section):
     callbacks: list[str] | str | None = None
     set_verbose: bool | None = None
     json_logs: bool | None = None
+    # Tracing content controls and Langfuse settings (see gateway/callbacks.py).
+    # None (unset) means off for both: content and key ids stay out of traces by default.
+    turn_off_message_logging: bool | None = None
+    redact_user_api_key_info: bool | None = None
+    langfuse_public_key: str | None = None
+    langfuse_secret: str | None = None
+    langfuse_secret_key: str | None = None
+    langfuse_host: str | None = None
+    langfuse_default_tags: list[str] = Field(default_factory=list)
 
 
 class GeneralSettings(_Section):

@@ -144,3 +144,77 @@ class GatewayMetrics:
             "litellm_cache_hits_metric", "Requests answered from the response cache",
             ["model", *KEY, *TEAM], registry=r,
         )  # fmt: skip
+        # -- appended (issue 21): more of LiteLLM's names, with its labels --------------
+        self.cache_misses = Counter(
+            "litellm_cache_misses_metric", "Requests that missed the response cache",
+            CACHE_LABELS, registry=r,
+        )  # fmt: skip
+        self.cached_tokens = Counter(
+            "litellm_cached_tokens_metric", "Tokens served from the response cache",
+            CACHE_LABELS, registry=r,
+        )  # fmt: skip
+        self.successful_fallbacks = Counter(
+            "litellm_deployment_successful_fallbacks",
+            "Fallbacks from the requested model group that answered",
+            FALLBACK_LABELS, registry=r,
+        )  # fmt: skip
+        self.failed_fallbacks = Counter(
+            "litellm_deployment_failed_fallbacks",
+            "Fallbacks from the requested model group that failed too",
+            FALLBACK_LABELS, registry=r,
+        )  # fmt: skip
+        self.latency_per_output_token = Histogram(
+            "litellm_deployment_latency_per_output_token",
+            "LLM API latency per output token (seconds)",
+            LATENCY_PER_TOKEN_LABELS, buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.request_queue_time = Histogram(
+            "litellm_request_queue_time_seconds",
+            "Request arrival to the start of pre-call processing (auth, body read), seconds",
+            LATENCY_LABELS, buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.remaining_key_requests_for_model = Gauge(
+            "litellm_remaining_api_key_requests_for_model",
+            "Requests an API key may still make this minute (its rpm limit)",
+            KEY_MODEL_LABELS, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.remaining_key_tokens_for_model = Gauge(
+            "litellm_remaining_api_key_tokens_for_model",
+            "Tokens an API key may still use this minute (its tpm limit)",
+            KEY_MODEL_LABELS, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.remaining_team_budget = Gauge(
+            "litellm_remaining_team_budget_metric", "Remaining budget for a team (USD)",
+            TEAM, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.team_max_budget = Gauge(
+            "litellm_team_max_budget_metric", "Maximum budget for a team (USD)",
+            TEAM, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.team_budget_remaining_hours = Gauge(
+            "litellm_team_budget_remaining_hours_metric", "Hours before the team budget resets",
+            TEAM, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.remaining_user_budget = Gauge(
+            "litellm_remaining_user_budget_metric", "Remaining budget for an internal user (USD)",
+            USER, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.user_max_budget = Gauge(
+            "litellm_user_max_budget_metric", "Maximum budget for an internal user (USD)",
+            USER, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.user_budget_remaining_hours = Gauge(
+            "litellm_user_budget_remaining_hours_metric",
+            "Hours before the internal user budget resets",
+            USER, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+
+
+# Label sets of the families appended above (LiteLLM's, from its Prometheus docs).
+CACHE_LABELS = ("model", *KEY, *TEAM)
+FALLBACK_LABELS = (
+    "requested_model", "fallback_model", *KEY, *TEAM, "exception_status", "exception_class",
+)  # fmt: skip
+LATENCY_PER_TOKEN_LABELS = (*DEPLOYMENT, *KEY, *TEAM)
+KEY_MODEL_LABELS = (*KEY, "model", "model_id")
+USER = ("user",)

@@ -13,23 +13,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.cache.response_cache import STATUS_HEADER as CACHE_STATUS_HEADER
+from gateway.context import FallbackOutcome, current_context
 from gateway.hooks import CallRecord
 from gateway.metrics.definitions import (
+    CACHE_LABELS,
     DEPLOYMENT_CALL_LABELS,
-    KEY,
     LATENCY_LABELS,
+    LATENCY_PER_TOKEN_LABELS,
     LLM_LATENCY_LABELS,
     PROXY_LABELS,
     SPEND_LABELS,
-    TEAM,
     TOKEN_LABELS,
     TTFT_LABELS,
     GatewayMetrics,
 )
 from gateway.metrics.labels import AliasOf, CallLabels
+
+if TYPE_CHECKING:
+    from gateway.keys.model import Entity
 
 CostOf = Callable[[CallRecord], float]
 SpendOf = Callable[[str], float]
@@ -55,7 +61,8 @@ _TTFT = _getter(TTFT_LABELS)
 _DEPLOYMENT = _getter(DEPLOYMENT_CALL_LABELS)
 _TOKENS = _getter(TOKEN_LABELS)
 _SPEND = _getter(SPEND_LABELS)
-_CACHE = _getter(("model", *KEY, *TEAM))
+_CACHE = _getter(CACHE_LABELS)
+_PER_TOKEN = _getter(LATENCY_PER_TOKEN_LABELS)
 MAX_CHILDREN = 50_000
 
 
@@ -85,6 +92,9 @@ class MetricsHook:
 
     async def pre_call(self, record: CallRecord) -> None:
         self._child(self.metrics.in_flight, (record.model_group,)).inc()
+        ctx = current_context()
+        if ctx is not None:
+            record.queue_seconds = max(0.0, time.perf_counter() - ctx.started)
 
     async def post_call(self, record: CallRecord) -> None:
         m, child = self.metrics, self._child
@@ -114,30 +124,136 @@ class MetricsHook:
                 child(m.deployment_failure, deployment + exception).inc()
         if not record.stream:
             child(m.overhead_latency, latency).observe(max(0.0, total - record.upstream_seconds))
+        if record.queue_seconds is not None:
+            child(m.request_queue_time, latency).observe(record.queue_seconds)
+        ctx = current_context()
         if record.cache_hit:
             child(m.cache_hits, _CACHE(labels)).inc()
+            cached = record.prompt_tokens + record.completion_tokens
+            child(m.cached_tokens, _CACHE(labels)).inc(cached)
+        elif ctx is not None and ctx.response_headers.get(CACHE_STATUS_HEADER) == "miss":
+            child(m.cache_misses, _CACHE(labels)).inc()
+        if ctx is not None and ctx.fallbacks:
+            self._fallbacks(ctx.fallbacks, labels)
         if record.status != "success":
             return
+        if record.deployment is not None and not record.cache_hit and record.completion_tokens:
+            api_seconds = total if record.stream else record.upstream_seconds
+            child(m.latency_per_output_token, _PER_TOKEN(labels)).observe(
+                api_seconds / record.completion_tokens
+            )
         tokens = _TOKENS(labels)
         child(m.input_tokens, tokens).inc(record.prompt_tokens)
         child(m.output_tokens, tokens).inc(record.completion_tokens)
         child(m.total_tokens, tokens).inc(record.prompt_tokens + record.completion_tokens)
         child(m.spend, _SPEND(labels)).inc(self.cost(record))
 
+    def _fallbacks(self, outcomes: list[FallbackOutcome], labels: CallLabels) -> None:
+        caller = (labels.hashed_api_key, labels.api_key_alias, labels.team, labels.team_alias)
+        for outcome in outcomes:
+            metric = (
+                self.metrics.successful_fallbacks
+                if outcome.succeeded
+                else self.metrics.failed_fallbacks
+            )
+            values = (
+                outcome.requested_group, outcome.fallback_group, *caller,
+                str(outcome.status_code), outcome.error_class,
+            )  # fmt: skip
+            self._child(metric, values).inc()
+
+
+EntityOf = Callable[[str, str], "Entity | None"]
+RefSpendOf = Callable[[tuple[str, str]], float]
+
+
+def _no_entity(_kind: str, _id: str) -> Entity | None:
+    return None
+
+
+def _no_spend(_ref: tuple[str, str]) -> float:
+    return 0.0
+
 
 @dataclass
 class BudgetGaugeHook:
+    """Budget and rate-limit gauges, refreshed for the entities each request touched."""
+
     metrics: GatewayMetrics
     key_spend: SpendOf
+    entity: EntityOf = _no_entity
+    spend: RefSpendOf = _no_spend
 
     async def pre_call(self, record: CallRecord) -> None:
         return None
 
     async def post_call(self, record: CallRecord) -> None:
         principal = record.principal
+        self._key_limits(record)
+        if principal.team_id:
+            self._team(principal.team_id)
+        if principal.user_id:
+            self._user(principal.user_id)
         if principal.token is None or principal.max_budget is None:
             return
         key = {"hashed_api_key": principal.token, "api_key_alias": principal.key_alias or ""}
         self.metrics.key_max_budget.labels(**key).set(principal.max_budget)
         remaining = principal.max_budget - self.key_spend(principal.token)
         self.metrics.remaining_key_budget.labels(**key).set(remaining)
+
+    def _key_limits(self, record: CallRecord) -> None:
+        """The limits hook's remaining-requests/tokens answer headers, as gauges."""
+        ctx = current_context()
+        principal = record.principal
+        if ctx is None or principal.token is None:
+            return
+        values = (
+            principal.token,
+            principal.key_alias or "",
+            record.model_group,
+            record.deployment.id if record.deployment is not None else "",
+        )
+        for header, gauge in (
+            (REMAINING_REQUESTS_HEADER, self.metrics.remaining_key_requests_for_model),
+            (REMAINING_TOKENS_HEADER, self.metrics.remaining_key_tokens_for_model),
+        ):
+            found = ctx.response_headers.get(header)
+            if found is not None and found.lstrip("-").isdigit():
+                gauge.labels(*values).set(int(found))
+
+    def _team(self, team_id: str) -> None:
+        team = self.entity("team", team_id)
+        if team is None or team.limits.max_budget is None:
+            return
+        labels = (team_id, team.alias or "")
+        m = self.metrics
+        m.team_max_budget.labels(*labels).set(team.limits.max_budget)
+        m.remaining_team_budget.labels(*labels).set(
+            team.limits.max_budget - self.spend(("team", team_id))
+        )
+        hours = _hours_until(team.limits.budget_reset_at)
+        if hours is not None:
+            m.team_budget_remaining_hours.labels(*labels).set(hours)
+
+    def _user(self, user_id: str) -> None:
+        user = self.entity("user", user_id)
+        if user is None or user.limits.max_budget is None:
+            return
+        m = self.metrics
+        m.user_max_budget.labels(user_id).set(user.limits.max_budget)
+        m.remaining_user_budget.labels(user_id).set(
+            user.limits.max_budget - self.spend(("user", user_id))
+        )
+        hours = _hours_until(user.limits.budget_reset_at)
+        if hours is not None:
+            m.user_budget_remaining_hours.labels(user_id).set(hours)
+
+
+REMAINING_REQUESTS_HEADER = "x-ratelimit-remaining-requests"
+REMAINING_TOKENS_HEADER = "x-ratelimit-remaining-tokens"
+
+
+def _hours_until(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds() / 3600)

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from gateway.context import current_context
+from gateway.context import FallbackOutcome, current_context
 from gateway.deployments import Deployment
 from gateway.errors import (
     BadRequestError,
@@ -36,6 +36,7 @@ from gateway.router.groups import ModelGroups
 from gateway.router.retry import DEFAULT_NUM_RETRIES, Backoff, is_retryable
 from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
+from gateway.tracing.router import attempt_span, record_attempt_result
 
 T = TypeVar("T")
 Attempt = Callable[[Deployment], Awaitable[T]]
@@ -134,9 +135,12 @@ class Router:
                         continue
                     tally.fallbacks += 1
                     try:
-                        return await self._run_group(target, attempt, opts, tally)
+                        result = await self._run_group(target, attempt, opts, tally)
                     except GatewayError:
+                        _note_fallback(group, target, first_error, succeeded=False)
                         continue
+                    _note_fallback(group, target, first_error, succeeded=True)
+                    return result
                 raise
         finally:
             ctx = current_context()
@@ -162,7 +166,9 @@ class Router:
                 raise
             tried.add(deployment.id)
             try:
-                result = await self._attempt(attempt, deployment, opts)
+                with attempt_span(group, deployment, round_number, tally.fallbacks) as span:
+                    result = await self._attempt(attempt, deployment, opts)
+                    record_attempt_result(span, result)
             except GatewayError as error:
                 now = self.clock()
                 await self.state.release(deployment.id, now, None, opts.stream)
@@ -279,3 +285,11 @@ class Router:
         if ctx is not None:
             ctx.response_headers[MODEL_GROUP_HEADER] = group
             ctx.response_headers[MODEL_ID_HEADER] = deployment.id
+
+
+def _note_fallback(group: str, target: str, error: GatewayError, *, succeeded: bool) -> None:
+    ctx = current_context()
+    if ctx is not None:
+        ctx.fallbacks.append(
+            FallbackOutcome(group, target, error.status_code, type(error).__name__, succeeded)
+        )

@@ -11,6 +11,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from middleware.config_sections import McpServerEntry
 from middleware.context import REQUEST_ID_HEADER, current_request_id
+from middleware.tracing import stamp_trace_headers
 
 
 def server_headers(entry: McpServerEntry) -> dict[str, str]:
@@ -39,7 +40,7 @@ def http_client(entry: McpServerEntry, timeout: float) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(
         headers=server_headers(entry),
         timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0)),
-        event_hooks={"request": [_stamp_request_id]},
+        event_hooks={"request": [_stamp_request_id, stamp_trace_headers]},
     )
 
 

@@ -1,0 +1,108 @@
+"""OpenTelemetry GenAI semantic-convention attributes, and the trace-level attributes
+Langfuse shows (user, session, tags, name), from OpenAI-shaped requests and responses.
+
+Content (messages, completions) is recorded only as span events, and only when the
+operator turned it on (see `TracingSettings.record_content`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from opentelemetry.trace import Span
+from opentelemetry.util.types import AttributeValue
+
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+REQUEST_MODEL = "gen_ai.request.model"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_ID = "gen_ai.response.id"
+FINISH_REASONS = "gen_ai.response.finish_reasons"
+INPUT_TOKENS = "gen_ai.usage.input_tokens"
+OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+PROMPT_EVENT = "gen_ai.content.prompt"
+COMPLETION_EVENT = "gen_ai.content.completion"
+
+JSON = dict[str, Any]
+
+
+def response_attributes(response: Any) -> dict[str, AttributeValue]:
+    """Model, id, finish reasons and token usage of a chat or completion response."""
+    if not isinstance(response, dict):
+        return {}
+    found: dict[str, AttributeValue] = {}
+    if isinstance(response.get("model"), str):
+        found[RESPONSE_MODEL] = response["model"]
+    if isinstance(response.get("id"), str):
+        found[RESPONSE_ID] = response["id"]
+    choices = response.get("choices")
+    if isinstance(choices, list):
+        reasons = [
+            c["finish_reason"]
+            for c in choices
+            if isinstance(c, dict) and isinstance(c.get("finish_reason"), str)
+        ]
+        if reasons:
+            found[FINISH_REASONS] = reasons
+    found.update(usage_attributes(response.get("usage")))
+    return found
+
+
+def usage_attributes(usage: Any) -> dict[str, AttributeValue]:
+    if not isinstance(usage, dict):
+        return {}
+    found: dict[str, AttributeValue] = {}
+    if isinstance(usage.get("prompt_tokens"), int):
+        found[INPUT_TOKENS] = usage["prompt_tokens"]
+    if isinstance(usage.get("completion_tokens"), int):
+        found[OUTPUT_TOKENS] = usage["completion_tokens"]
+    return found
+
+
+def _metadata(body: JSON) -> JSON:
+    metadata = body.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def trace_attributes(body: JSON, default_tags: Iterable[str] = ()) -> dict[str, AttributeValue]:
+    """User, session, tags and trace name, from the request's `user` and LiteLLM's
+    `metadata` keys (`trace_user_id`, `session_id`, `tags`, `trace_name`)."""
+    metadata = _metadata(body)
+    found: dict[str, AttributeValue] = {}
+    user = metadata.get("trace_user_id") or body.get("user")
+    if isinstance(user, str) and user:
+        found["user.id"] = user  # Langfuse reads user.id and session.id as trace attributes
+    session = metadata.get("session_id") or body.get("litellm_session_id")
+    if isinstance(session, str) and session:
+        found["session.id"] = session
+    tags = [*default_tags]
+    extra = metadata.get("tags")
+    if isinstance(extra, list):
+        tags += [t for t in extra if isinstance(t, str)]
+    if tags:
+        found["langfuse.trace.tags"] = list(dict.fromkeys(tags))
+    name = metadata.get("trace_name")
+    if isinstance(name, str) and name:
+        found["langfuse.trace.name"] = name
+    return found
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str).decode()
+
+
+def record_prompt(span: Span, body: JSON) -> None:
+    messages = body.get("messages", body.get("prompt", body.get("input")))
+    span.add_event(PROMPT_EVENT, {"gen_ai.prompt": _json(messages)})
+
+
+def record_completion(span: Span, response: Any) -> None:
+    if not isinstance(response, dict):
+        return
+    choices = response.get("choices")
+    outputs = [c.get("message") or c.get("text") for c in choices or [] if isinstance(c, dict)]
+    span.add_event(COMPLETION_EVENT, {"gen_ai.completion": _json(outputs)})

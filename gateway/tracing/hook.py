@@ -1,0 +1,74 @@
+"""The gateway's tracing seam: a `RequestHook` that names the request's SERVER span after
+the call and records GenAI attributes on it (model, provider, token usage, outcome).
+
+It goes first in the hook chain, so its `post_call` also runs for refused requests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from gateway.hooks import CallRecord, CallType
+from gateway.tracing import genai
+from gateway.tracing.settings import TracingSettings
+
+OPERATIONS: dict[CallType, str] = {
+    "chat": "chat",
+    "completion": "text_completion",
+    "embedding": "embeddings",
+    "messages": "chat",
+}
+
+
+@dataclass
+class TracingHook:
+    settings: TracingSettings
+
+    async def pre_call(self, record: CallRecord) -> None:
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return
+        operation = OPERATIONS[record.call_type]
+        span.update_name(f"{operation} {record.model_group}")
+        span.set_attributes(
+            {
+                genai.OPERATION: operation,
+                genai.REQUEST_MODEL: record.model_group,
+                "toolrelay.request_id": record.request_id,
+                **genai.trace_attributes(record.body, self.settings.default_tags),
+            }
+        )
+        principal = record.principal
+        if self.settings.record_key_info:
+            for name, value in (
+                ("toolrelay.key.hash", principal.token),
+                ("toolrelay.key.alias", principal.key_alias),
+                ("toolrelay.team.id", principal.team_id),
+                ("toolrelay.user.id", principal.user_id),
+            ):
+                if value:
+                    span.set_attribute(name, value)
+        if self.settings.record_content:
+            genai.record_prompt(span, record.body)
+
+    async def post_call(self, record: CallRecord) -> None:
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return
+        attributes: dict[str, AttributeValue] = {
+            genai.INPUT_TOKENS: record.prompt_tokens,
+            genai.OUTPUT_TOKENS: record.completion_tokens,
+        }
+        if record.cache_hit:
+            attributes["toolrelay.cache_hit"] = True
+        if record.deployment is not None:
+            attributes[genai.PROVIDER] = record.deployment.provider
+            attributes[genai.RESPONSE_MODEL] = record.deployment.model
+        if record.status == "failure":
+            attributes["error.type"] = record.error_type or "error"
+            span.set_status(Status(StatusCode.ERROR, record.error_type or "error"))
+        span.set_attributes(attributes)

@@ -1,0 +1,50 @@
+"""One CLIENT span per router attempt: each try of one deployment, so retries and
+fallbacks show as sibling children of the request's span, each with its own outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
+
+from gateway.deployments import Deployment
+from gateway.tracing import genai
+from gateway.tracing.provider import active_settings
+
+# The API's proxy tracer: resolves the installed provider on first use, then caches it.
+TRACER = trace.get_tracer("toolrelay.gateway.router")
+
+
+@contextmanager
+def attempt_span(group: str, deployment: Deployment, retry: int, fallback: int) -> Iterator[Span]:
+    """Exceptions leave the span marked as an error (the SDK records them)."""
+    attributes: dict[str, Any] = {
+        genai.OPERATION: "chat",
+        genai.REQUEST_MODEL: deployment.model,
+        genai.PROVIDER: deployment.provider,
+        "toolrelay.model_group": group,
+        "toolrelay.deployment.id": deployment.id,
+        "toolrelay.router.retry": retry,
+        "toolrelay.router.fallback": fallback,
+    }
+    if deployment.api_base:
+        attributes["server.address"] = deployment.api_base
+    with TRACER.start_as_current_span(
+        f"upstream {deployment.provider}/{deployment.model}",
+        kind=SpanKind.CLIENT,
+        attributes=attributes,
+    ) as span:
+        yield span
+
+
+def record_attempt_result(span: Span, result: Any) -> None:
+    """A non-streamed answer's usage and finish reasons (a stream's arrive later)."""
+    if not span.is_recording() or not isinstance(result, dict):
+        return
+    span.set_attributes(genai.response_attributes(result))
+    settings = active_settings()
+    if settings is not None and settings.record_content:
+        genai.record_completion(span, result)

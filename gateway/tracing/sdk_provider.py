@@ -1,0 +1,35 @@
+"""The SDK tracer provider with one bounded OTLP/HTTP export queue per target.
+
+Imported only when tracing is on (see `gateway.tracing.provider`): the SDK, the exporter
+and protobuf cost start-up time that a gateway without tracing should not pay.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from gateway.tracing.export import BoundedSpanProcessor
+from gateway.tracing.settings import TracingSettings
+
+EXPORT_TIMEOUT = 5.0  # seconds per export request; only the export thread waits on it
+
+
+class ToolrelayTracerProvider(TracerProvider):
+    """The SDK provider, plus the content switches the instrumentation reads."""
+
+    def __init__(self, settings: TracingSettings) -> None:
+        super().__init__(resource=Resource.create({"service.name": settings.service_name}))
+        self.settings = settings
+        self.processors: list[BoundedSpanProcessor] = []
+        for target in settings.targets:
+            exporter = OTLPSpanExporter(
+                endpoint=target.endpoint, headers=target.headers, timeout=EXPORT_TIMEOUT
+            )
+            processor = BoundedSpanProcessor(exporter, name=target.name)
+            self.processors.append(processor)
+            self.add_span_processor(processor)
+
+    def dropped_spans(self) -> int:
+        return sum(p.dropped for p in self.processors)
