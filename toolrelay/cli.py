@@ -30,7 +30,10 @@ def _up(args: argparse.Namespace) -> int:
     from toolrelay.up import run_stack
 
     ports = Ports(
-        gateway=args.gateway_port, middleware=args.middleware_port, mcp_base=args.mcp_port_base
+        gateway=args.gateway_port,
+        middleware=args.middleware_port,
+        mcp_base=args.mcp_port_base,
+        s3=args.s3_port,
     )
     return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
 
@@ -71,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=8110,
         help="postgres, fetch, browser, storage from here up",
+    )
+    up.add_argument(
+        "--s3-port",
+        type=int,
+        default=8333,
+        help="the embedded SeaweedFS S3 port (when no S3_ENDPOINT is set)",
     )
     up.set_defaults(handler=_up)
 
