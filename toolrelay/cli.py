@@ -38,6 +38,18 @@ def _up(args: argparse.Namespace) -> int:
     return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from toolrelay.migrate import MigrationError, run_migrations
+
+    try:
+        database = run_migrations(load_config(args.config))
+    except MigrationError as exc:
+        print(f"toolrelay: migrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"toolrelay: {database} is at the newest schema", flush=True)
+    return 0
+
+
 def _mcp(rest: Sequence[str]) -> int:
     from mcp_servers.cli import main as mcp_main  # type: ignore[import-untyped, unused-ignore]
 
@@ -82,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the embedded SeaweedFS S3 port (when no S3_ENDPOINT is set)",
     )
     up.set_defaults(handler=_up)
+
+    migrate = sub.add_parser(
+        "migrate", help="migrate the gateway's database to the newest schema and exit"
+    )
+    migrate.add_argument("--config", help="LiteLLM-format config.yaml (or set DATABASE_URL)")
+    migrate.set_defaults(handler=_migrate)
 
     sub.add_parser(
         "mcp", help="run an MCP server: toolrelay mcp NAME|bridge ... (see toolrelay mcp --help)"
