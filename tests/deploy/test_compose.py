@@ -26,7 +26,7 @@ IMAGE_PORTS = {
     "traefik": 443,
     "keycloak": 8080,
 }
-PROFILES = ((), ("traefik",), ("keycloak",), ("traefik", "keycloak"))
+PROFILES = ((), ("traefik",), ("keycloak",), ("npm-bridge",), ("traefik", "keycloak"))
 
 
 def compose_file() -> dict[str, Any]:
