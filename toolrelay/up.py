@@ -156,7 +156,7 @@ def run_stack(
     if not env.get("LITELLM_MASTER_KEY"):
         env["LITELLM_MASTER_KEY"] = stored_master_key(home_path)
     own: list[Service] = []
-    store_note = "none"
+    store_note = "as --config says (no embedded store with your own config)"
     local_postgres = None
     if config_path is None:
         store, store_note = _embedded_s3(env, home_path, ports)
