@@ -1,6 +1,9 @@
 # One image for every toolrelay service: `toolrelay gateway|middleware|mcp NAME`.
-# The `browser` target adds Chromium for the browser MCP server only, so the other
-# services stay small.
+# The `browser` target adds Chromium for the browser MCP server only, and the `node` target
+# adds Node.js and npm for stdio MCP servers from npm run through the bridge
+# (`toolrelay mcp bridge -- npx -y PACKAGE`), so the other services stay small.
+# Every target runs as uid 10001 and works with a read-only root filesystem: the writable
+# paths are /data (TOOLRELAY_HOME, npm's cache) and /tmp.
 
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir uv==0.13.9
@@ -34,3 +37,16 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 USER toolrelay
 CMD ["mcp", "browser", "--config", "/etc/toolrelay/config.yaml", "--host", "0.0.0.0", "--port", "8112"]
+
+FROM runtime AS node
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/* \
+ && node --version && npm --version
+# npx fetches packages into the cache under /data, the writable home.
+ENV npm_config_cache=/data/.npm \
+    npm_config_update_notifier=false \
+    npm_config_fund=false
+USER toolrelay
+CMD ["mcp", "bridge", "--host", "0.0.0.0", "--port", "8120", "--", "npx", "-y", "@modelcontextprotocol/server-everything"]

@@ -34,7 +34,10 @@ def _up(args: argparse.Namespace) -> int:
     from toolrelay.up import run_stack
 
     ports = Ports(
-        gateway=args.gateway_port, middleware=args.middleware_port, mcp_base=args.mcp_port_base
+        gateway=args.gateway_port,
+        middleware=args.middleware_port,
+        mcp_base=args.mcp_port_base,
+        s3=args.s3_port,
     )
     return run_stack(config_path=args.config, host=args.host, home=args.home, ports=ports)
 
@@ -60,6 +63,18 @@ def _logs(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"toolrelay logs: {exc}", file=sys.stderr)
         return 1
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from toolrelay.migrate import MigrationError, run_migrations
+
+    try:
+        database = run_migrations(load_config(args.config))
+    except MigrationError as exc:
+        print(f"toolrelay: migrate: {exc}", file=sys.stderr)
+        return 1
+    print(f"toolrelay: {database} is at the newest schema", flush=True)
+    return 0
 
 
 def _mcp(rest: Sequence[str]) -> int:
@@ -99,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=8110,
         help="postgres, fetch, browser, storage from here up",
     )
+    up.add_argument(
+        "--s3-port",
+        type=int,
+        default=8333,
+        help="the embedded SeaweedFS S3 port (when no S3_ENDPOINT is set)",
+    )
     up.set_defaults(handler=_up)
 
     add_operator_commands(sub)
@@ -121,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", help="LiteLLM-format config.yaml")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_config_check)
+
+    migrate = sub.add_parser(
+        "migrate", help="migrate the gateway's database to the newest schema and exit"
+    )
+    migrate.add_argument("--config", help="LiteLLM-format config.yaml (or set DATABASE_URL)")
+    migrate.set_defaults(handler=_migrate)
 
     sub.add_parser(
         "mcp", help="run an MCP server: toolrelay mcp NAME|bridge ... (see toolrelay mcp --help)"

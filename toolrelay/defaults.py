@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from mcp_servers.storage._settings import ENVIRONMENT as S3_ENVIRONMENT
+
 # (env var, provider prefix, models offered when the key is present)
 PROVIDER_KEYS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("OPENAI_API_KEY", "openai", ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")),
@@ -30,6 +32,7 @@ class Ports:
     gateway: int = 4000
     middleware: int = 4001
     mcp_base: int = 8110
+    s3: int = 8333  # the embedded SeaweedFS; fixed because presigned links name it
 
     def mcp(self, name: str) -> int:
         return self.mcp_base + MCP_OFFSETS[name]
@@ -42,6 +45,7 @@ class EmbeddedDefaults:
     missing: list[str] = field(default_factory=list)
     mcp_servers: list[str] = field(default_factory=list)
     mcp_skipped: list[str] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)  # where postgres and S3 came from
 
 
 def home_dir(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -91,7 +95,9 @@ def embedded_defaults(
     host: str = "127.0.0.1",
     ports: Ports | None = None,
     ollama: list[str] | None = None,
+    local_postgres: str | None = None,
 ) -> EmbeddedDefaults:
+    """`local_postgres` is a DSN `toolrelay up` found answering (see local_postgres.py)."""
     ports = ports or Ports()
     env = os.environ if environ is None else environ
     result = EmbeddedDefaults(config={})
@@ -125,21 +131,37 @@ def embedded_defaults(
         result.mcp_skipped.append(
             "browser: no Chromium found (install it, or set TOOLRELAY_CHROMIUM)"
         )
-    dsn = env.get("MCP_POSTGRES_DSN")
-    if dsn:
+    if env.get("MCP_POSTGRES_DSN"):
         result.mcp_servers.append("postgres")
         server_settings["postgres"] = {"dsn": "os.environ/MCP_POSTGRES_DSN"}
+        result.chosen.append("postgres: MCP_POSTGRES_DSN")
+    elif local_postgres:
+        result.mcp_servers.append("postgres")
+        server_settings["postgres"] = {"dsn": local_postgres}
+        result.chosen.append(f"postgres: local PostgreSQL {local_postgres}")
     else:
-        result.mcp_skipped.append("postgres: set MCP_POSTGRES_DSN to a PostgreSQL URL")
-    if env.get("S3_ENDPOINT"):
+        result.mcp_skipped.append(
+            "postgres: no local PostgreSQL lets us in without a password on 127.0.0.1:5432;"
+            " set MCP_POSTGRES_DSN to a PostgreSQL URL"
+        )
+    s3 = s3_variables(env)
+    storage: dict[str, Any] = {"backend": "local"}
+    if s3 is not None:
         result.mcp_servers.append("storage")
-        server_settings["storage"] = {
-            "endpoint": "os.environ/S3_ENDPOINT",
-            "access_key": "os.environ/S3_ACCESS_KEY",
-            "secret_key": "os.environ/S3_SECRET_KEY",
-        }
+        # The storage server reads the top-level section below, shared with the artifacts.
+        server_settings["storage"] = {}
+        storage = {"backend": "s3", "bucket": "mcp-storage"}
+        for setting, name in s3.items():
+            reference = f"os.environ/{name}"
+            if setting == "public_endpoint":  # the storage server's own setting
+                server_settings["storage"][setting] = reference
+            else:
+                storage[setting] = reference
     else:
-        result.mcp_skipped.append("storage: set S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY")
+        result.mcp_skipped.append(
+            "storage: no S3 store: install toolrelay[s3] (SeaweedFS) for an embedded one,"
+            " or set S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY"
+        )
     for name in result.mcp_servers:
         mcp_servers[name] = {"url": f"http://{host}:{ports.mcp(name)}/mcp", "transport": "http"}
 
@@ -148,7 +170,18 @@ def embedded_defaults(
         "middleware_settings": {"gateway_url": f"http://{host}:{ports.gateway}"},
         "mcp_servers": mcp_servers,
         "mcp_server_settings": server_settings,
-        "storage": {"backend": "local"},
+        "storage": storage,
         "ui_settings": {"middleware_url": f"http://{host}:{ports.middleware}"},
     }
     return result
+
+
+def s3_variables(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """For each S3 setting the environment carries, the variable that carries it; None
+    when no endpoint is set (the spellings are the storage server's own)."""
+    found = {
+        setting: next(name for name in names if environ.get(name))
+        for setting, names in S3_ENVIRONMENT
+        if any(environ.get(name) for name in names)
+    }
+    return found if "endpoint" in found else None

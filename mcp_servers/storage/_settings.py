@@ -2,7 +2,10 @@
 
 Read from `mcp_server_settings.storage`; when that section names no endpoint, the
 top-level `storage:` section of the same config file (shared with the middleware's
-artifact store) is used instead, so one S3 configuration serves both.
+artifact store) is used instead, so one S3 configuration serves both. Whatever neither
+sets comes from the environment (twelve-factor, as the postgres server reads
+$DATABASE_URL): `S3_ENDPOINT`, `S3_ACCESS_KEY`, `S3_SECRET_KEY`, `S3_REGION`, `S3_BUCKET`,
+`S3_PUBLIC_ENDPOINT`, or the MinIO and AWS spellings listed in `ENVIRONMENT`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,23 @@ from common.config import resolve_references as resolve_env_references
 DEFAULT_BUCKET = "mcp-storage"
 DAY = 24 * 3600
 MAX_PRESIGN_SECONDS = 7 * DAY  # the S3 SigV4 limit
+
+# Each setting and the environment variables that can carry it, first match wins. MinIO's
+# and the AWS SDKs' own names are accepted so an existing .env works unchanged.
+ENVIRONMENT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("endpoint", ("S3_ENDPOINT", "MINIO_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")),
+    (
+        "access_key",
+        ("S3_ACCESS_KEY", "MINIO_ACCESS_KEY", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID"),
+    ),
+    (
+        "secret_key",
+        ("S3_SECRET_KEY", "MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY"),
+    ),
+    ("region", ("S3_REGION", "MINIO_REGION", "AWS_REGION", "AWS_DEFAULT_REGION")),
+    ("bucket", ("S3_BUCKET", "MINIO_BUCKET")),
+    ("public_endpoint", ("S3_PUBLIC_ENDPOINT", "MINIO_PUBLIC_ENDPOINT")),
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": DAY}
@@ -106,18 +126,27 @@ def normalize_endpoint(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def parse_settings(settings: Mapping[str, Any]) -> StorageSettings:
-    """Validated settings from the server's section, falling back to top-level `storage:`.
+def parse_settings(
+    settings: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> StorageSettings:
+    """Validated settings from the server's section, falling back to top-level `storage:`,
+    then, when neither names an endpoint, to the environment (`S3_*`, `MINIO_*`, `AWS_*`).
 
-    The fallback needs the config file: the CLI passes it as `settings["config_path"]`.
+    The file fallback needs the config file: the CLI passes it as `settings["config_path"]`.
     Raises ValueError with a readable message.
     """
     values = dict(settings)
     if not values.get("endpoint") and values.get("config_path"):
         values = {**shared_storage_section(str(values["config_path"])), **values}
     if not values.get("endpoint"):
+        # Only as a whole: mixing a file's endpoint with another source's keys would sign
+        # requests for one store with another's credentials.
+        environment = settings_from_environment(os.environ if environ is None else environ)
+        values = {**environment, **{k: v for k, v in values.items() if v not in (None, "")}}
+    if not values.get("endpoint"):
         raise ValueError(
-            "storage: no S3 endpoint: set mcp_server_settings.storage.endpoint "
+            "storage: no S3 endpoint: set S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY, "
+            "or mcp_server_settings.storage.endpoint "
             "(or the top-level storage section with backend: s3)"
         )
     try:
@@ -125,6 +154,16 @@ def parse_settings(settings: Mapping[str, Any]) -> StorageSettings:
     except ValidationError as exc:
         problems = "; ".join(validation_problems(exc))
         raise ValueError(f"mcp_server_settings.storage: {problems}") from None
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings the environment carries, by the first variable set for each."""
+    found: dict[str, str] = {}
+    for setting, variables in ENVIRONMENT:
+        value = next((environ[name] for name in variables if environ.get(name)), None)
+        if value is not None:
+            found[setting] = value
+    return found
 
 
 def shared_storage_section(config_path: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.components import POSTGRES_DSN
 from tests.support.processes import free_port, wait_until_healthy
@@ -61,16 +62,20 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def start_up(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+def start_up(
+    tmp_path: Path, env: dict[str, str], *, s3_port: int | None = None
+) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     clean_env = {
         k: v
         for k, v in os.environ.items()
         if not k.endswith("_API_KEY")
-        and k not in {"LITELLM_MASTER_KEY", "MCP_POSTGRES_DSN", "S3_ENDPOINT"}
+        and not k.startswith(("S3_", "MINIO_", "AWS_"))
+        and k not in {"LITELLM_MASTER_KEY", "MCP_POSTGRES_DSN"}
     }
     argv = ["up", "--home", str(tmp_path / "home"), "--gateway-port", str(port)]
     argv += ["--middleware-port", str(free_port()), "--mcp-port-base", str(mcp_port_base())]
+    argv += ["--s3-port", str(s3_port or free_port())]
     process = subprocess.Popen(
         [sys.executable, "-m", "toolrelay", *argv],
         stdout=subprocess.PIPE,
@@ -111,7 +116,8 @@ def test_up_without_provider_keys_says_so_and_serves(tmp_path: Path) -> None:
         assert "models       none: no provider key found" in banner
         assert "set OPENAI_API_KEY" in banner
         assert "mcp fetch" in banner
-        assert "not started  postgres: set MCP_POSTGRES_DSN" in banner
+        # The test machine's PostgreSQL trusts local users, so `up` finds and uses it.
+        assert "chose        postgres: local PostgreSQL postgresql://" in banner
         assert f"admin page   http://127.0.0.1:{port}/ui" in banner
         key = (tmp_path / "home" / "master_key").read_text().strip()
         assert f"master key   {key}" in banner
@@ -126,6 +132,7 @@ def test_up_without_provider_keys_says_so_and_serves(tmp_path: Path) -> None:
     assert returncode == 0
 
 
+@pytest.mark.timeout(300)  # two full starts (SeaweedFS and Chromium included) on a busy machine
 def test_up_with_openai_key_offers_models_and_keeps_master_key(tmp_path: Path) -> None:
     env = {"OPENAI_API_KEY": "sk-test-not-real", "MCP_POSTGRES_DSN": POSTGRES_DSN}
     process, port = start_up(tmp_path, env)

@@ -54,3 +54,31 @@ def test_master_key_is_generated_once_and_private(tmp_path: Path) -> None:
     assert first.startswith("sk-") and len(first) > 20
     assert stored_master_key(tmp_path) == first
     assert (tmp_path / "master_key").stat().st_mode & 0o077 == 0
+
+
+def test_s3_from_the_environment_serves_storage_and_artifacts() -> None:
+    env = {"MINIO_ENDPOINT": "http://minio:9000", "MINIO_ROOT_USER": "u", "S3_SECRET_KEY": "s"}
+    result = embedded_defaults(env, ollama=[])
+    assert "storage" in result.mcp_servers
+    assert result.config["storage"] == {
+        "backend": "s3",
+        "bucket": "mcp-storage",
+        "endpoint": "os.environ/MINIO_ENDPOINT",
+        "access_key": "os.environ/MINIO_ROOT_USER",
+        "secret_key": "os.environ/S3_SECRET_KEY",
+    }
+    # Keys without an endpoint describe no store: artifacts stay local.
+    assert embedded_defaults({"S3_ACCESS_KEY": "u"}, ollama=[]).config["storage"] == {
+        "backend": "local"
+    }
+
+
+def test_a_local_postgres_is_used_and_named_unless_a_dsn_is_set() -> None:
+    local = "postgresql://postgres@127.0.0.1:5432/postgres"
+    found = embedded_defaults({}, ollama=[], local_postgres=local)
+    assert found.config["mcp_server_settings"]["postgres"] == {"dsn": local}
+    assert f"postgres: local PostgreSQL {local}" in found.chosen
+    explicit = embedded_defaults({"MCP_POSTGRES_DSN": "postgresql://x"}, local_postgres=local)
+    assert explicit.config["mcp_server_settings"]["postgres"] == {
+        "dsn": "os.environ/MCP_POSTGRES_DSN"
+    }
