@@ -15,7 +15,7 @@ import anyio
 import pytest
 import uvicorn
 
-from gateway.config.schema import McpServerEntry
+from middleware.config_sections import McpServerEntry
 from middleware.mcp_pool import (
     CircuitOpen,
     McpPool,

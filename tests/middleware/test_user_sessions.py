@@ -6,7 +6,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from gateway.config.schema import McpServerEntry
+from middleware.config_sections import McpServerEntry
 from middleware.mcp_pool import McpPool, PoolSettings
 from middleware.mcp_pool.connection import session_mode
 from tests.middleware.test_mcp_keepalive import _pool, _until
