@@ -117,6 +117,11 @@ class SpendJournal:
             self._handle.close()
             self._handle = None
 
+    def __del__(self) -> None:
+        # A gateway that never ran its shutdown (an app built in process and dropped) must
+        # not leave an open file behind; every row already written stays in the file.
+        self.close()
+
 
 def _complete(line: bytes) -> bool:
     """A kill mid-write can leave a torn last line: it never got its 200, so it is dropped."""

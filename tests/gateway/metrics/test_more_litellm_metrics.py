@@ -5,6 +5,7 @@ read from `/metrics` after traffic that moves it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 import openai
 import pytest
 
+from gateway.limits.calendar import next_reset_at
 from tests.gateway.conftest import MASTER_KEY, start_gateway
 from tests.gateway.metrics.conftest import metrics_config, sample_values, scrape, total
 from tests.support.processes import ServiceProcess
@@ -152,10 +154,17 @@ def test_team_and_user_budget_gauges(exposition: str) -> None:
     (remaining,) = sample_values(exposition, "litellm_remaining_team_budget_metric", **team)
     assert 0 < remaining <= TEAM_BUDGET
     (hours,) = sample_values(exposition, "litellm_team_budget_remaining_hours_metric", **team)
-    assert 24 * 29 < hours <= 24 * 30
+    assert hours == pytest.approx(_hours_until_reset("30d"), abs=0.25)
     user = {"user": "dash-user"}
     assert sample_values(exposition, "litellm_user_max_budget_metric", **user) == [USER_BUDGET]
     (left,) = sample_values(exposition, "litellm_remaining_user_budget_metric", **user)
     assert 0 < left <= USER_BUDGET
     (user_hours,) = sample_values(exposition, "litellm_user_budget_remaining_hours_metric", **user)
-    assert 24 * 6 < user_hours <= 24 * 7
+    assert user_hours == pytest.approx(_hours_until_reset("7d"), abs=0.25)
+
+
+def _hours_until_reset(duration: str) -> float:
+    # LiteLLM's calendar windows (30d: the 1st of next month, 7d: next Monday, UTC);
+    # the calendar itself is tested in tests/gateway/limits/test_calendar.py
+    now = datetime.now(UTC)
+    return (next_reset_at(duration, now) - now).total_seconds() / 3600
