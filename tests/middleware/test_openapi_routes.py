@@ -7,7 +7,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gateway.config import config_from_mapping
+from common.config import document_from_mapping
 from middleware.app import create_app
 from middleware.routes.openapi import load_spec
 from middleware.settings import settings_from_config
@@ -15,7 +15,7 @@ from tests.support.openapi_routes import described_operations, served_operations
 
 
 def app() -> Starlette:
-    config = config_from_mapping(
+    config = document_from_mapping(
         {"middleware_settings": {"gateway_url": "http://gw.test"}}, environ={}
     )
     return create_app(settings_from_config(config), public_url="http://127.0.0.1:4001")
