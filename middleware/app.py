@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from middleware.context import RequestIdMiddleware
 from middleware.end_user import EndUserResolver
 from middleware.errors import MiddlewareError
 from middleware.gateway_client import GatewayClient
-from middleware.http_io import error_response
+from middleware.http_io import error_response, http_error_response
 from middleware.loop import ToolLoop
 from middleware.mcp_pool import McpPool, PoolSettings
 from middleware.metrics import Metrics
@@ -74,6 +75,11 @@ async def _middleware_error(_: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return http_error_response(exc)
+
+
 def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
     state = build_state(settings, public_url)
 
@@ -98,7 +104,7 @@ def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
             Middleware(ServerSpanMiddleware, tracer_name="toolrelay.middleware"),
             Middleware(RequestIdMiddleware),
         ],
-        exception_handlers={MiddlewareError: _middleware_error},
+        exception_handlers={MiddlewareError: _middleware_error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.middleware = state

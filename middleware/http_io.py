@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -24,6 +25,20 @@ class JSONResponse(Response):
 
 def error_response(exc: MiddlewareError) -> Response:
     return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    """Starlette's own errors (no such route, method not allowed) in the same OpenAI shape
+    as every other error here, not its plain-text "Not Found"."""
+    body = {
+        "error": {
+            "message": str(exc.detail),
+            "type": "invalid_request_error" if exc.status_code < 500 else "api_error",
+            "param": None,
+            "code": str(exc.status_code),
+        }
+    }
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def read_json_object(request: Request) -> JSON:

@@ -37,6 +37,12 @@ class Ports:
     def mcp(self, name: str) -> int:
         return self.mcp_base + MCP_OFFSETS[name]
 
+    def planned(self) -> frozenset[int]:
+        """Every port `toolrelay up` will listen on."""
+        return frozenset(
+            {self.gateway, self.middleware, self.s3, *(self.mcp(n) for n in MCP_OFFSETS)}
+        )
+
 
 @dataclass
 class EmbeddedDefaults:

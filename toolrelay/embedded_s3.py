@@ -72,10 +72,16 @@ def stored_credentials(directory: Path) -> S3Credentials:
     return credentials
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_port(taken: set[int]) -> int:
+    """A port free now and not among `taken`: the ports `toolrelay up` has planned for its
+    other services are free too until those start, so the OS may offer one of them here."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            taken.add(port)
+            return port
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class EmbeddedS3:
             "S3_REGION": REGION,
         }
 
-    def argv(self) -> list[str]:
+    def argv(self, planned_ports: frozenset[int] = frozenset()) -> list[str]:
+        """`planned_ports`: the other services' ports, never given to a weed listener."""
+        taken = {self.port, *planned_ports}
         identities = self.directory / "identities.json"
         identities.write_text(
             json.dumps(
@@ -138,7 +146,7 @@ class EmbeddedS3:
             "-webdav=false",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
-            *(f"-{flag}={_free_port()}" for flag in _INTERNAL_PORT_FLAGS),
+            *(f"-{flag}={_free_port(taken)}" for flag in _INTERNAL_PORT_FLAGS),
         ]
 
     def ready(self) -> bool:

@@ -172,7 +172,7 @@ def run_stack(
             own.append(
                 Service(
                     "s3",
-                    store.argv(),
+                    store.argv(ports.planned()),
                     store.endpoint,
                     "",
                     probe=store.ready,

@@ -17,7 +17,7 @@ from gateway.providers.anthropic_request import messages_request
 from gateway.providers.anthropic_response import chat_completion
 from gateway.providers.anthropic_stream import AnthropicChunks
 from gateway.providers.base import JSON, ProviderCall, as_json
-from gateway.providers.errors import malformed_response
+from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.params import upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
@@ -94,14 +94,17 @@ class AnthropicProvider:
 
     async def chat(self, call: ProviderCall) -> JSON:
         message = await self.messages(call, self._request(call))
-        return as_json(chat_completion(message, json_mode=_json_mode(call.body)))
+        with upstream_shape(NAME):
+            return as_json(chat_completion(message, json_mode=_json_mode(call.body)))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         body = {**self._request(call), "stream": True}
         chunks = AnthropicChunks(call.deployment.model, json_mode=_json_mode(call.body))
         async for event in self.messages_stream(call, body):
-            for chunk in chunks.feed(event):
-                yield as_json(chunk)
+            with upstream_shape(NAME):
+                translated = [as_json(chunk) for chunk in chunks.feed(event)]
+            for translated_chunk in translated:
+                yield translated_chunk
         if not chunks.finished:
             raise malformed_response(NAME, "stream ended without message_stop")
 

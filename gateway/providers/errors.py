@@ -6,7 +6,8 @@ modules may pass a `classify` hook to recognise their own error codes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -110,3 +111,20 @@ def malformed_response(provider: str, what: str) -> errors.BadGatewayError:
     return errors.BadGatewayError(
         f"{provider} error: malformed upstream response: {what}", provider=provider
     )
+
+
+# What translating a body of the wrong shape raises (a number where a list was documented, a
+# list where an object was): the upstream broke its contract, so it is a 502 naming the
+# provider, never a 500 that blames the gateway.
+_SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError)
+
+
+@contextmanager
+def upstream_shape(provider: str) -> Iterator[None]:
+    """Around translating an upstream response or stream event into the OpenAI shape."""
+    try:
+        yield
+    except _SHAPE_ERRORS as exc:
+        raise malformed_response(
+            provider, f"unexpected shape ({type(exc).__name__}: {exc})"
+        ) from exc

@@ -11,7 +11,7 @@ import httpx
 
 from gateway import errors
 from gateway.providers.base import JSON, ProviderCall, as_json
-from gateway.providers.errors import malformed_response
+from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.gemini_request import generate_request
 from gateway.providers.gemini_response import GeminiChunks, chat_completion
 from gateway.providers.images import inline_remote_images
@@ -87,7 +87,8 @@ class GeminiProvider:
         response = await self.upstream.post_json(
             self._url(call, "generateContent"), request, self._headers(call), call.timeout
         )
-        return as_json(chat_completion(response, call.deployment.model))
+        with upstream_shape(NAME):
+            return as_json(chat_completion(response, call.deployment.model))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         request = await self._request(call)
@@ -104,8 +105,10 @@ class GeminiProvider:
                     status if isinstance(status, int) else 500, event.data.encode()
                 )
             received = True
-            for chunk in chunks.feed(parsed):
-                yield as_json(chunk)
+            with upstream_shape(NAME):
+                translated = [as_json(chunk) for chunk in chunks.feed(parsed)]
+            for translated_chunk in translated:
+                yield translated_chunk
         if not received:
             raise malformed_response(NAME, "empty stream")
         if chunks.finish is None:

@@ -11,7 +11,7 @@ import httpx
 
 from gateway import errors
 from gateway.providers.base import JSON, ProviderCall, as_json
-from gateway.providers.errors import malformed_response
+from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.images import inline_remote_images
 from gateway.providers.ollama_translate import OllamaChunks, chat_completion, chat_request
 from gateway.providers.openai_shapes import ChunkWriter, embedding_list, estimate_tokens
@@ -54,7 +54,8 @@ class OllamaProvider:
         response = await self.upstream.post_json(
             self._url(call, "/api/chat"), request, self._headers(call), call.timeout
         )
-        return as_json(chat_completion(response, call.deployment.model))
+        with upstream_shape(self.name):
+            return as_json(chat_completion(response, call.deployment.model))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         request = await self._request(call, stream=True)
@@ -69,8 +70,10 @@ class OllamaProvider:
             parsed = upstream.parse_object(line)
             if "error" in parsed:
                 raise upstream.stream_error(500, line.encode())
-            for chunk in chunks.feed(parsed):
-                yield as_json(chunk)
+            with upstream_shape(self.name):
+                translated = [as_json(chunk) for chunk in chunks.feed(parsed)]
+            for translated_chunk in translated:
+                yield translated_chunk
         if not chunks.done:
             raise malformed_response(self.name, "stream ended before done")
 

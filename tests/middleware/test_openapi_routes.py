@@ -40,3 +40,13 @@ async def test_docs_are_served_with_local_assets() -> None:
         assert bundle.status_code == 200 and "SwaggerUIBundle" in bundle.text
         missing = await client.get("/docs/assets/redoc/nope.js")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.anyio
+async def test_an_unknown_path_is_a_json_404() -> None:
+    # schemathesis found it: `/docs/assets/redoc/..` normalises to a path no route serves
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://middleware") as client:
+        response = await client.get("/no/such/route")
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "invalid_request_error"
