@@ -107,7 +107,10 @@ def gateway_launch(
     """`source` is a checkout of the code to run: `python -m` puts the working directory
     first on sys.path, so a baseline export shadows the installed (editable) packages."""
     argv = [sys.executable, "-m", "toolrelay", "gateway", "--config", str(config)]
-    return Launch(name, [*argv, "--port", str(port)], {}, port, cwd=source)
+    # Each target its own store: a baseline cannot open a database migrated by newer code,
+    # and a benchmark has no business in the user's ~/.toolrelay.
+    home = {"TOOLRELAY_HOME": str(config.parent / f"home-{name}")}
+    return Launch(name, [*argv, "--port", str(port)], home, port, cwd=source)
 
 
 def export_ref(ref: str) -> Path:
