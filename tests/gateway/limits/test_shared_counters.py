@@ -4,6 +4,8 @@ counters: the limits hold across them as they do within one."""
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -97,3 +99,32 @@ async def test_redis_down_falls_back_to_local_limits(tmp_path: Path) -> None:
         assert answered[:2] == [200, 200] and answered[2] in (200, 429)
         reset = await client.post("/key/update", headers=admin(), json={"key": key, "spend": 0})
         assert reset.status_code == 200
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """A port that takes connections (the kernel's backlog) and never answers: a hung Redis."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+
+@pytest.mark.anyio
+async def test_hung_redis_opens_the_circuit_after_repeated_timeouts(
+    tmp_path: Path, silent_redis: str
+) -> None:
+    config = gateway_config(None)
+    async with running_gateway(config, tmp_path, environ={"REDIS_URL": silent_redis}) as (
+        app,
+        client,
+    ):
+        key = (await client.post("/key/generate", headers=admin(), json={"rpm_limit": 5})).json()[
+            "key"
+        ]
+        answered = [
+            (await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)).status_code
+            for _ in range(6)
+        ]
+        # every call is served (a timed-out admission counts locally) and the limit still holds
+        assert answered == [200] * 5 + [429]
+        shared = state_of(app).redis
+        assert shared is not None and not shared.circuit.available
