@@ -56,6 +56,19 @@ def _hold(replicas: Replicas, key: str, body: dict[str, object]) -> list[threadi
     return threads
 
 
+def _in_flight(key: str) -> int:
+    direct = redis.Redis.from_url(REDIS_URL)
+    try:
+        pattern = f"toolrelay:limits:*:key:{hash_key(key)}:inflight"
+        return sum(
+            int(count)
+            for name in direct.scan_iter(match=pattern, count=10_000)
+            for count in direct.hvals(name)
+        )
+    finally:
+        direct.close()
+
+
 def _survivor(replicas: Replicas, key: str, body: dict[str, object]) -> httpx.Response:
     return httpx.post(
         f"{replicas.gateways[1].url}/v1/chat/completions",
@@ -100,8 +113,10 @@ def test_spend_of_a_killed_replica_is_not_lost(replicas: Replicas) -> None:
 def test_parallel_slots_of_a_killed_replica_come_back(replicas: Replicas) -> None:
     key = replicas.new_key(max_parallel_requests=2)
     _hold(replicas, key, {"model": "held", "messages": [{"role": "user", "content": "hi"}]})
+    # Wait on Redis, not on survivor probes: a probe sent before the held requests arrive takes
+    # a slot for a moment, and the second held request would be the one refused.
+    assert wait_for(lambda: _in_flight(key) == 2, timeout=30)
     # Both slots are taken on replica 0: the survivor refuses.
-    assert wait_for(lambda: _survivor(replicas, key, ECHO).status_code == 429, timeout=30)
     refused = _survivor(replicas, key, ECHO)
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "parallel_request_limit_exceeded"
