@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.anthropic_api import request as anthropic_in
-from gateway.anthropic_api.tokens import count_tokens
+from gateway.token_counting.local import count_locally
 from gateway.config.loader import ConfigError, config_from_mapping
 from gateway.errors import GatewayError
 from gateway.providers import (
@@ -110,8 +110,8 @@ TRANSLATORS: dict[str, Callable[[Any], Any]] = {
 
 # Native Anthropic bodies (`/v1/messages`) are translated before the OpenAI shape check.
 def _validated_count(native: Any) -> int:
-    anthropic_in.chat_request(native)  # the route validates first, then counts
-    return count_tokens(native)
+    # the route validates and translates first, then counts the chat body locally
+    return count_locally("claude-x", anthropic_in.chat_request(native)).total
 
 
 NATIVE: dict[str, Callable[[Any], Any]] = {
