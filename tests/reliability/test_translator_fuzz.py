@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.anthropic_api import request as anthropic_in
-from gateway.token_counting.local import count_locally
 from gateway.config.loader import ConfigError, config_from_mapping
 from gateway.errors import GatewayError
 from gateway.providers import (
@@ -24,6 +23,7 @@ from gateway.providers import (
 )
 from gateway.providers.errors import upstream_shape
 from gateway.request_checks import chat_request
+from gateway.token_counting.local import count_locally
 
 FUZZ = settings(
     max_examples=60,
