@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -15,10 +16,21 @@ from pathlib import Path
 import httpx
 
 
+# Below Linux's ephemeral range (32768-60999 by default): a port handed out here is picked
+# again only by another test's bind, never by the kernel for an outgoing connection, which on
+# a busy machine could take it between this check and the service's own bind.
+LISTEN_PORTS = range(20_000, 32_700)
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    while True:
+        port = LISTEN_PORTS[secrets.randbelow(len(LISTEN_PORTS))]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass
