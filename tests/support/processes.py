@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 
-
 # Below Linux's ephemeral range (32768-60999 by default): a port handed out here is picked
 # again only by another test's bind, never by the kernel for an outgoing connection, which on
 # a busy machine could take it between this check and the service's own bind.
