@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.providers.base import JSON
-from gateway.responses_api.response import (
+from common.chat import JSONObject as JSON
+from common.responses.response import (
     finished,
     function_call_item,
     message_item,
