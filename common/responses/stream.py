@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from common.chat import JSONObject as JSON
 from common.responses.response import (
     finished,
@@ -23,6 +25,11 @@ from common.responses.response import (
     new_item_id,
     reasoning_item,
 )
+
+
+def encode_event(event: JSON) -> bytes:
+    """One event on the wire: its type as the SSE event name, the event as data."""
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 @dataclass
@@ -95,6 +102,18 @@ class ResponseEvents:
             "response.completed" if self.final["status"] == "completed" else "response.incomplete"
         )
         yield self._event(kind, response=self.final)
+
+    def fail(self, code: str, message: str) -> Iterator[JSON]:
+        """`response.failed`, for a stream that broke after it started: the output written so
+        far and the error (`code` one of OpenAI's, such as `server_error`)."""
+        yield from self.start()
+        self.final = {
+            **self.base,
+            "status": "failed",
+            "output": self._output,
+            "error": {"code": code, "message": message},
+        }
+        yield self._event("response.failed", response=self.final)
 
     def _text_delta(self, kind: str, text: str) -> Iterator[JSON]:
         if self._open != kind:
