@@ -107,6 +107,7 @@ class ResponseEvents:
         """`response.failed`, for a stream that broke after it started: the output written so
         far and the error (`code` one of OpenAI's, such as `server_error`)."""
         yield from self.start()
+        yield from self._close_open()  # the text written so far stays in the output
         self.final = {
             **self.base,
             "status": "failed",
