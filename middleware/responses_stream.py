@@ -6,9 +6,8 @@ tools become `function_call` items at the end; `response.completed` carries the 
 model call. MCP calls that ran here are never items: the client would try to run them.
 
 Progress blocks (`<details type="tool_calls">`) are Open WebUI's markup, so they are not
-streamed as text here. When a turn ends with client calls, the blocks of the MCP calls made in
-that turn travel once in the message text, so the next request (which sends the items back)
-rebuilds them as tool messages and the middleware stays stateless.
+streamed as text here. When a turn ends with client calls, the MCP calls made in that turn
+travel in a reasoning item (`responses_carry`) placed before the `function_call` items.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import Any
 from common.responses.stream import ResponseEvents, encode_event
 from middleware.errors import GatewayHTTPError, MiddlewareError
 from middleware.loop import LoopEvents, LoopOutcome
+from middleware.responses_carry import carry_item
 from middleware.streaming import SseLoopStream
 
 JSON = dict[str, Any]
@@ -68,16 +68,17 @@ class ResponsesLoopStream(SseLoopStream):
 
     def finished(self, outcome: LoopOutcome) -> Iterator[bytes]:
         message = outcome.message
-        if outcome.streamed:
-            # The model's own text went out as it came.
-            text = "".join(outcome.blocks) if outcome.client_calls else ""
-        else:
+        if not outcome.streamed:
             reasoning = message.get("reasoning_content")
             if isinstance(reasoning, str) and reasoning:
                 yield self._encode(self.events.feed(_chunk({"reasoning_content": reasoning})))
-            text = message.get("content") or ""
-        if text:
-            yield self._encode(self.events.feed(_chunk({"content": text})))
+            text = answer_text(outcome)
+            if text:
+                yield self._encode(self.events.feed(_chunk({"content": text})))
+        # else the model's own text went out as it came.
+        carried = carry_item(outcome.blocks) if outcome.client_calls else None
+        if carried is not None:
+            yield self._encode(self.events.whole_item(carried))
         calls = [
             {"index": i, "id": call["id"], "function": call.get("function") or {}}
             for i, call in enumerate(outcome.client_calls)
@@ -86,3 +87,10 @@ class ResponsesLoopStream(SseLoopStream):
             yield self._encode(self.events.feed(_chunk({"tool_calls": calls})))
         yield self._encode(self.events.feed(_chunk({}, outcome.finish_reason, outcome.usage)))
         yield self._encode(self.events.close())
+
+
+def answer_text(outcome: LoopOutcome) -> str:
+    """The model's own text: without the progress blocks chat puts before client calls."""
+    if outcome.client_calls:
+        return outcome.response_text
+    return str(outcome.message.get("content") or "")

@@ -103,6 +103,16 @@ class ResponseEvents:
         )
         yield self._event(kind, response=self.final)
 
+    def whole_item(self, item: JSON) -> Iterator[JSON]:
+        """An item that is complete when it is added (no deltas): after the open text, before
+        any function call that comes later."""
+        yield from self.start()
+        yield from self._close_open()
+        index = len(self._output)
+        self._output.append(item)
+        yield self._event("response.output_item.added", output_index=index, item=item)
+        yield self._event("response.output_item.done", output_index=index, item=item)
+
     def fail(self, code: str, message: str) -> Iterator[JSON]:
         """`response.failed`, for a stream that broke after it started: the output written so
         far and the error (`code` one of OpenAI's, such as `server_error`)."""

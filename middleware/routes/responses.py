@@ -3,7 +3,8 @@
 The request becomes a chat request (`common.responses.request`, the gateway's translation),
 the loop runs MCP calls here exactly as for chat, and the answer goes back as a Response or as
 its stream events. Calls to the client's own function tools come back as `function_call`
-items; MCP calls never do.
+items; MCP calls never do (those of a turn that also called client tools travel in an opaque
+reasoning item, see `responses_carry`).
 
 The middleware keeps no state, so it stores no responses: clients send the whole conversation
 in `input` (Codex CLI does, with `store: false`). Tools that run only on OpenAI's servers
@@ -31,8 +32,9 @@ from common.responses.request import (
 from common.responses.response import from_completion, new_item_id, skeleton
 from middleware.errors import BadRequestError
 from middleware.http_io import JSONResponse, read_json_object
-from middleware.loop import NoEvents
-from middleware.responses_stream import ResponsesLoopStream
+from middleware.loop import LoopOutcome, NoEvents
+from middleware.responses_carry import carry_item, expand_carried
+from middleware.responses_stream import ResponsesLoopStream, answer_text
 from middleware.routes._loop import prepare_run
 from middleware.routes._state import app_state
 from middleware.routes.chat import reply_body, server_timing
@@ -58,7 +60,8 @@ def chat_body(native: dict[str, Any]) -> dict[str, Any]:
             "background: responses run in the foreground here.", code="unsupported_parameter"
         )
     try:
-        body = chat_request(native, input_items(native["input"]), hosted_tools="drop")
+        items = expand_carried(input_items(native["input"]))
+        body = chat_request(native, items, hosted_tools="drop")
     except ResponsesBodyError as exc:
         raise BadRequestError(exc.message, code=exc.code) from None
     dropped = [
@@ -83,9 +86,20 @@ async def create_response(request: Request) -> Response | ASGIApp:
             run, base=base, heartbeat=state.settings.middleware.heartbeat_interval
         )
     outcome = await run(NoEvents())
-    return JSONResponse(
-        from_completion(base, reply_body(outcome)), headers=server_timing(outcome, started)
-    )
+    return JSONResponse(response_body(base, outcome), headers=server_timing(outcome, started))
+
+
+def response_body(base: dict[str, Any], outcome: LoopOutcome) -> dict[str, Any]:
+    completion = reply_body(outcome)
+    completion["choices"][0]["message"] = {**outcome.message, "content": answer_text(outcome)}
+    response = from_completion(base, completion)
+    carried = carry_item(outcome.blocks) if outcome.client_calls else None
+    if carried is not None:
+        # after the text, before the client's calls: where the streamed form puts it
+        output = response["output"]
+        at = next((i for i, item in enumerate(output) if item["type"] == "function_call"), 0)
+        output.insert(at, carried)
+    return response
 
 
 class _Endpoint:

@@ -54,6 +54,7 @@ MODELS = [
     "mw-resp-client",
     "mw-resp-hosted+tool-result",
     "mw-codex+tool-result",
+    "mw-codex-mixed+tool-result",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"
 

@@ -81,7 +81,8 @@ def test_client_tools_come_back_and_the_mcp_call_of_that_turn_is_kept(
     stack: Stack, stream: bool
 ) -> None:
     """One turn calls an MCP tool and the client's tool: the MCP call runs here, the client
-    gets only its own call, and when it sends the result back the model sees both."""
+    gets only its own call (and an opaque reasoning item), and when it sends the items back
+    with its result the model sees both calls."""
     both = {
         "tool_calls": [
             {"name": "test_echo", "arguments": {"text": "mcp-side"}},
@@ -104,6 +105,9 @@ def test_client_tools_come_back_and_the_mcp_call_of_that_turn_is_kept(
 
     calls = [item for item in first.output if isinstance(item, ResponseFunctionToolCall)]
     assert [(c.name, c.arguments) for c in calls] == [("get_weather", '{"city":"Oslo"}')]
+    # the MCP call rode in an opaque reasoning item, not in text the client would show
+    assert [item.type for item in first.output] == ["reasoning", "function_call"]
+    assert first.output_text == ""
     conversation += [item.model_dump(exclude_none=True) for item in first.output]
     conversation.append(
         {"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny, 21 C"}

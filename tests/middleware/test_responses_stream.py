@@ -14,11 +14,13 @@ from pydantic import TypeAdapter
 from common.responses.response import skeleton
 from middleware.errors import GatewayHTTPError
 from middleware.loop import LoopEvents, LoopOutcome
+from middleware.progress import ProgressCall, render_block
+from middleware.responses_carry import expand_carried
 from middleware.responses_stream import ResponsesLoopStream
 from tests.middleware.test_streaming import Collector, _receive
 
 EVENT = TypeAdapter(ResponseStreamEvent)
-BLOCK = "<details>mcp call</details>\n"
+BLOCK = render_block(ProgressCall("call_9", "test_echo", '{"text":"x"}', "echo: x"))
 CLIENT_CALL = {"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}
 
 
@@ -66,13 +68,27 @@ async def test_streamed_text_then_client_calls_then_completed() -> None:
     kinds = [e["type"] for e in events]
     assert kinds[:2] == ["response.created", "response.in_progress"]
     texts = [e["delta"] for e in events if e["type"] == "response.output_text.delta"]
-    # the MCP call's block travels once, after the streamed text, for the next turn's history
-    assert texts == ["checking\n", BLOCK]
+    assert texts == ["checking\n"]  # the block is not text
     final = events[-1]
     assert final["type"] == "response.completed"
     output = final["response"]["output"]
-    assert [item["type"] for item in output] == ["reasoning", "message", "function_call"]
-    assert output[2]["call_id"] == "c1" and output[2]["name"] == "now"
+    assert [item["type"] for item in output] == [
+        "reasoning",
+        "message",
+        "reasoning",
+        "function_call",
+    ]
+    assert output[3]["call_id"] == "c1" and output[3]["name"] == "now"
+    # the MCP call of that turn rides in the opaque reasoning item, and comes back from it
+    assert expand_carried([output[2]]) == [
+        {
+            "type": "function_call",
+            "call_id": "call_9",
+            "name": "test_echo",
+            "arguments": '{"text":"x"}',
+        },
+        {"type": "function_call_output", "call_id": "call_9", "output": "echo: x"},
+    ]
     assert final["response"]["usage"]["input_tokens"] == 7
     assert final["response"]["usage"]["output_tokens"] == 3
 
