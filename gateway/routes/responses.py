@@ -1,7 +1,7 @@
 """`POST /v1/responses`, `GET|DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`:
 OpenAI's Responses API in front of every model in `model_list`.
 
-The request becomes a chat request once (`responses_api.request`), so keys, budgets, limits,
+The request becomes a chat request once (`common.responses.request`), so keys, budgets, limits,
 routing, fallbacks, cache, spend and metrics see exactly what they see for
 `/chat/completions`. The answer is turned back into a Response (or its stream events) and
 stored (unless `store: false`) so a later `previous_response_id` continues the conversation.
