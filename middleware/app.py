@@ -22,7 +22,7 @@ from middleware.http_io import error_response, http_error_response
 from middleware.loop import ToolLoop
 from middleware.mcp_pool import McpPool, PoolSettings
 from middleware.metrics import Metrics
-from middleware.routes import chat, files, health, mcp, models, openapi
+from middleware.routes import chat, files, health, mcp, models, openapi, responses
 from middleware.runner import ToolRunner
 from middleware.settings import AppSettings
 from middleware.state import AppState
@@ -94,6 +94,7 @@ def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
     app = Starlette(
         routes=[
             *chat.routes,
+            *responses.routes,
             *models.routes,
             *mcp.routes,
             *files.routes,

@@ -1,4 +1,6 @@
-"""The streaming reply: a real SSE stream around the tool loop, as an ASGI response.
+"""The streaming reply: a real SSE stream around the tool loop, as an ASGI response
+(`SseLoopStream`), written as chat chunks here (`LoopStream`) or as Responses events
+(`responses_stream`).
 
 While the loop runs, the stream carries the model's text and reasoning as it is written
 (streamed upstream mode), one finished progress block per tool, and SSE comment heartbeats
@@ -13,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -55,36 +57,39 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-class LoopStream:
+class SseLoopStream:
+    """The stream's machinery, whatever the wire format: the loop in a task, its events on a
+    channel, heartbeats while nothing moves, the client's disconnect, and the late status.
+    A subclass writes the events in its format (chat chunks, Responses events)."""
+
     def __init__(
         self,
         run: Callable[[LoopEvents], Awaitable[LoopOutcome]],
         *,
-        model: str,
         heartbeat: float,
         progress: bool,
-        include_usage: bool,
     ) -> None:
         self.run = run
-        self.model = model
         self.heartbeat = heartbeat
         self.progress = progress
-        self.include_usage = include_usage
-        self.id = f"chatcmpl-{uuid.uuid4().hex}"
-        self.created = int(time.time())
-        # Whether the streamed text so far ends a line: a progress block must start one.
-        self._at_line_start = True
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return _sse(
-            {
-                "id": self.id,
-                "object": "chat.completion.chunk",
-                "created": self.created,
-                "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-        )
+    def opening(self) -> bytes:
+        """What goes out first, once the status is sent."""
+        raise NotImplementedError
+
+    def answer_delta(self, delta: dict[str, Any]) -> bytes:
+        raise NotImplementedError
+
+    def tool_block(self, block: str) -> bytes:
+        raise NotImplementedError
+
+    def failed(self, exc: MiddlewareError) -> bytes:
+        """The end of a stream that failed after it started."""
+        raise NotImplementedError
+
+    def finished(self, outcome: LoopOutcome) -> Iterator[bytes]:
+        """The rest of the answer and the end of the stream."""
+        raise NotImplementedError
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sender, receiver = anyio.create_memory_object_stream[Event](math.inf)
@@ -115,10 +120,11 @@ class LoopStream:
             nonlocal started
             started = True
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-            await body(self._chunk({"role": "assistant", "content": ""}))
+            await body(self.opening())
 
         async def body(data: bytes) -> None:
-            await send({"type": "http.response.body", "body": data, "more_body": True})
+            if data:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
 
         with sender, receiver:
             async with anyio.create_task_group() as tg:
@@ -160,26 +166,71 @@ class LoopStream:
         if not started:
             await start()
         if kind == "delta":
-            text = payload.get("content")
-            if text:
-                self._at_line_start = text.endswith("\n")
-            await body(self._chunk(payload))
+            await body(self.answer_delta(payload))
             return False
         if kind == "block":
-            separator = "" if self._at_line_start else "\n"
-            self._at_line_start = True
-            await body(self._chunk({"content": separator + payload}))
+            await body(self.tool_block(payload))
             return False
         if kind == "error":
-            await body(_sse(payload.body()))
-            await send({"type": "http.response.body", "body": DONE, "more_body": False})
+            await send(
+                {"type": "http.response.body", "body": self.failed(payload), "more_body": False}
+            )
             return True
-        await self._finish(payload, body, send)
+        for data in self.finished(payload):
+            await body(data)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
         return True
 
-    async def _finish(
-        self, outcome: LoopOutcome, body: Callable[[bytes], Awaitable[None]], send: Send
+
+class LoopStream(SseLoopStream):
+    """The chat format: `chat.completion.chunk`s, progress blocks as content, `[DONE]`."""
+
+    def __init__(
+        self,
+        run: Callable[[LoopEvents], Awaitable[LoopOutcome]],
+        *,
+        model: str,
+        heartbeat: float,
+        progress: bool,
+        include_usage: bool,
     ) -> None:
+        super().__init__(run, heartbeat=heartbeat, progress=progress)
+        self.model = model
+        self.include_usage = include_usage
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        # Whether the streamed text so far ends a line: a progress block must start one.
+        self._at_line_start = True
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+        return _sse(
+            {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+        )
+
+    def opening(self) -> bytes:
+        return self._chunk({"role": "assistant", "content": ""})
+
+    def answer_delta(self, delta: dict[str, Any]) -> bytes:
+        text = delta.get("content")
+        if text:
+            self._at_line_start = text.endswith("\n")
+        return self._chunk(delta)
+
+    def tool_block(self, block: str) -> bytes:
+        separator = "" if self._at_line_start else "\n"
+        self._at_line_start = True
+        return self._chunk({"content": separator + block})
+
+    def failed(self, exc: MiddlewareError) -> bytes:
+        return _sse(exc.body()) + DONE
+
+    def finished(self, outcome: LoopOutcome) -> Iterator[bytes]:
         content = outcome.message.get("content") or ""
         if outcome.streamed:
             # The model's text went out as it came; so did the blocks, unless progress is off
@@ -189,7 +240,7 @@ class LoopStream:
             # The blocks already went out as progress; only the model's own text is left.
             content = outcome.response_text
         for start in range(0, len(content), ANSWER_PIECE):
-            await body(self._chunk({"content": content[start : start + ANSWER_PIECE]}))
+            yield self._chunk({"content": content[start : start + ANSWER_PIECE]})
         if outcome.client_calls:
             deltas = [
                 {
@@ -200,19 +251,17 @@ class LoopStream:
                 }
                 for i, call in enumerate(outcome.client_calls)
             ]
-            await body(self._chunk({"tool_calls": deltas}))
-        await body(self._chunk({}, outcome.finish_reason))
+            yield self._chunk({"tool_calls": deltas})
+        yield self._chunk({}, outcome.finish_reason)
         if self.include_usage:
-            await body(
-                _sse(
-                    {
-                        "id": self.id,
-                        "object": "chat.completion.chunk",
-                        "created": self.created,
-                        "model": self.model,
-                        "choices": [],
-                        "usage": outcome.usage,
-                    }
-                )
+            yield _sse(
+                {
+                    "id": self.id,
+                    "object": "chat.completion.chunk",
+                    "created": self.created,
+                    "model": self.model,
+                    "choices": [],
+                    "usage": outcome.usage,
+                }
             )
-        await send({"type": "http.response.body", "body": DONE, "more_body": False})
+        yield DONE

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from common.responses.response import chat_usage
 from gateway.providers.base import JSON
-from gateway.responses_api.response import chat_usage
 
 CARRIED_RESPONSE = "toolrelay_response"
 CARRIED_EVENT = "toolrelay_event"

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from common.responses.request import GATEWAY_CONTROLS
 from gateway.deployments import Deployment
 from gateway.errors import BadRequestError
 from gateway.providers import azure
@@ -21,7 +22,6 @@ from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
-from gateway.responses_api.request import GATEWAY_CONTROLS
 
 PASSTHROUGH_PROVIDERS = frozenset({"openai", "azure"})
 _NOT_FORWARDED = frozenset({"previous_response_id", *GATEWAY_CONTROLS}) - {"metadata"}

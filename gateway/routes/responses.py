@@ -1,7 +1,7 @@
 """`POST /v1/responses`, `GET|DELETE /v1/responses/{id}` and `GET /v1/responses/{id}/input_items`:
 OpenAI's Responses API in front of every model in `model_list`.
 
-The request becomes a chat request once (`responses_api.request`), so keys, budgets, limits,
+The request becomes a chat request once (`common.responses.request`), so keys, budgets, limits,
 routing, fallbacks, cache, spend and metrics see exactly what they see for
 `/chat/completions`. The answer is turned back into a Response (or its stream events) and
 stored (unless `store: false`) so a later `previous_response_id` continues the conversation.
@@ -18,6 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from common.responses.request import (
+    ResponsesBodyError,
+    chat_request,
+    input_items,
+    untranslated_fields,
+)
+from common.responses.response import from_completion, history_items, new_item_id, skeleton
+from common.responses.stream import ResponseEvents
 from gateway.anthropic_api.compat import check_untranslated
 from gateway.auth import Principal
 from gateway.context import current_context
@@ -37,10 +45,7 @@ from gateway.responses_api.carry import (
     carried_response,
 )
 from gateway.responses_api.passthrough import takes_responses, upstream_body
-from gateway.responses_api.request import chat_request, input_items, untranslated_fields
-from gateway.responses_api.response import from_completion, history_items, new_item_id, skeleton
 from gateway.responses_api.store import DEFAULT_RETENTION, ResponseStore, StoredResponse
-from gateway.responses_api.stream import ResponseEvents
 from gateway.routes.inference import InferenceCalls
 from gateway.state import GatewayState
 
@@ -69,8 +74,12 @@ class ResponsesRoutes:
             )
         if "input" not in native:
             raise BadRequestError("Missing required parameter: 'input'.", param="input")
-        conversation = await self._history(principal, native) + input_items(native["input"])
-        body = chat_request(native, conversation)
+        history = await self._history(principal, native)
+        try:
+            conversation = history + input_items(native["input"])
+            body = chat_request(native, conversation)
+        except ResponsesBodyError as exc:
+            raise BadRequestError(exc.message, param=exc.param, code=exc.code) from None
         untranslated = untranslated_fields(native)
         record = await self.calls.begin_with_body(principal, body, "responses")
         base = skeleton(native, new_item_id("resp"), model)

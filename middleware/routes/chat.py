@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
@@ -12,13 +11,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from middleware.errors import BadRequestError
-from middleware.history import prepare_history
-from middleware.http_io import JSONResponse, bearer_key, read_json_object
-from middleware.loop import LoopEvents, LoopOutcome, NoEvents
+from middleware.http_io import JSONResponse, read_json_object
+from middleware.loop import LoopOutcome, NoEvents
+from middleware.routes._loop import authorization, prepare_run
 from middleware.routes._state import app_state
-from middleware.state import AppState
 from middleware.streaming import LoopStream
-from middleware.tools import merge_tools, should_inject
 
 TASK_PREFIX = "### Task:"
 
@@ -39,11 +36,6 @@ def is_auxiliary(body: dict[str, Any]) -> bool:
         return False
     users = [m for m in body["messages"] if isinstance(m, dict) and m.get("role") == "user"]
     return len(users) == 1 and _text(users[0].get("content")).lstrip().startswith(TASK_PREFIX)
-
-
-def _authorization(request: Request) -> str | None:
-    key = bearer_key(request.headers)
-    return f"Bearer {key}" if key else None
 
 
 def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
@@ -67,33 +59,12 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise BadRequestError("Missing required parameter: 'messages' (a non-empty list).")
-    authorization = _authorization(request)
     if is_auxiliary(body):
         state.metrics.requests.labels("auxiliary", "ok").inc()
-        return JSONResponse(await state.gateway.chat(body, authorization))
+        return JSONResponse(await state.gateway.chat(body, authorization(request)))
+    run = await prepare_run(request, state, body, messages, kind="chat")
     settings = state.settings.middleware
-    key = bearer_key(request.headers)
-    check = await state.keys.check(key)
-    end_user = state.end_users.resolve(request.headers, body.get("user"), key)
-    if end_user.from_openwebui:
-        # The gateway's end-user spend, budgets and limits then apply per person.
-        body = {**body, "user": end_user.id}
-    tools = merge_tools(
-        state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
-    )
-    history = prepare_history(messages, settings.history_tool_blocks)
-    streaming = bool(body.get("stream"))
-    run = functools.partial(
-        _run,
-        state,
-        body,
-        history,
-        tools,
-        authorization,
-        streaming and settings.upstream_stream,
-        end_user.session_key,
-    )
-    if streaming:
+    if body.get("stream"):
         options = body.get("stream_options")
         return LoopStream(
             run,
@@ -103,10 +74,10 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
             include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
         )
     outcome = await run(NoEvents())
-    return JSONResponse(reply_body(outcome), headers=_server_timing(outcome, started))
+    return JSONResponse(reply_body(outcome), headers=server_timing(outcome, started))
 
 
-def _server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
+def server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
     """Where the time went (model calls, tools, all), for operators and the benchmark."""
     total = (time.perf_counter() - started) * 1000
     model = outcome.timings.model_seconds * 1000
@@ -115,28 +86,6 @@ def _server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
         "server-timing": f"model;dur={model:.3f}, tools;dur={tools:.3f}, total;dur={total:.3f}",
         "x-toolrelay-iterations": str(outcome.iterations),
     }
-
-
-async def _run(
-    state: AppState,
-    body: dict[str, Any],
-    history: list[dict[str, Any]],
-    tools: Any,
-    authorization: str | None,
-    stream: bool,
-    user: str,
-    events: LoopEvents,
-) -> LoopOutcome:
-    try:
-        outcome = await state.loop.run(
-            body, history, tools, authorization, events, stream=stream, user=user
-        )
-    except Exception:
-        state.metrics.requests.labels("chat", "error").inc()
-        raise
-    state.metrics.requests.labels("chat", "ok").inc()
-    state.metrics.loop_iterations.observe(outcome.iterations)
-    return outcome
 
 
 class _Endpoint:

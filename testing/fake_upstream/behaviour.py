@@ -1,4 +1,6 @@
-"""Read a model name as a behaviour: `echo+latency-50`, `size-200`, `error-429`, `tool-call`.
+"""Read a model name as a behaviour: `echo+latency-50`, `size-200`, `error-429`, `tool-call`,
+`tool-result` (answers with the last tool result in the conversation, so a test can see that a
+tool's real output reached the model).
 
 Tokens are joined by `+`. Each token is looked up in a registry, first as an exact name, then
 by prefix with an integer argument; a token that matches nothing (such as `gpt-4o`) leaves the
@@ -21,6 +23,7 @@ FIXED_TEXT = "Hello from the fake upstream."
 class Content(enum.Enum):
     FIXED = "fixed"
     ECHO = "echo"
+    TOOL_RESULT = "tool-result"  # answers with the last tool result it was given
     SIZED = "size"
     TOOL_CALL = "tool-call"
     PARALLEL_TOOL_CALLS = "parallel-tool-calls"
@@ -72,6 +75,7 @@ def _status_error(b: Behaviour, status: int) -> Behaviour:
 _EXACT: dict[str, _Exact] = {
     "fixed": _content(Content.FIXED),
     "echo": _content(Content.ECHO),
+    "tool-result": _content(Content.TOOL_RESULT),
     "tool-call": _content(Content.TOOL_CALL),
     "parallel-tool-calls": _content(Content.PARALLEL_TOOL_CALLS),
     "malformed": _fault(Fault.MALFORMED),

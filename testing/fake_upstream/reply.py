@@ -26,6 +26,7 @@ class Prompt:
     prompt_chars: int
     stream: bool = False
     include_usage: bool = False
+    last_tool_text: str = ""  # the newest tool result in the conversation (OpenAI chat only)
 
 
 @dataclass(frozen=True, slots=True)

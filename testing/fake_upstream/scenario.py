@@ -56,6 +56,8 @@ class Scenario:
     def _text(self, content: Content, behaviour: Behaviour, prompt: Prompt) -> str:
         if content is Content.ECHO:
             return prompt.last_user_text
+        if content is Content.TOOL_RESULT:
+            return prompt.last_tool_text or FIXED_TEXT
         if content is Content.SIZED:
             text = self._sized.get(behaviour.size)
             if text is None:

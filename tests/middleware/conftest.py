@@ -48,6 +48,13 @@ MODELS = [
     SLOW_ANSWER_MODEL,
     "mw-fault",
     "mw-s3-down",
+    # /v1/responses (test_e2e_responses.py, test_e2e_codex.py): answer with the tool's result
+    "mw-resp+tool-result",
+    "mw-resp-stream+tool-result",
+    "mw-resp-client",
+    "mw-resp-hosted+tool-result",
+    "mw-codex+tool-result",
+    "mw-codex-mixed+tool-result",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"
 

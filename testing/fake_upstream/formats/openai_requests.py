@@ -54,6 +54,7 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
         )
     prompt_chars = 0
     last_user = ""
+    last_tool = ""
     for message in messages:
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             return errors.invalid_parameter(
@@ -63,6 +64,8 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
         prompt_chars += len(text)
         if message["role"] == "user":
             last_user = text
+        elif message["role"] == "tool":
+            last_tool = text
     tools = body.get("tools")
     names: list[str] = []
     if isinstance(tools, list):
@@ -71,7 +74,15 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
             if isinstance(function, dict) and isinstance(function.get("name"), str):
                 names.append(function["name"])
     stream, include_usage = _stream_flags(body)
-    return Prompt(model, last_user, tuple(names), prompt_chars, stream, include_usage)
+    return Prompt(
+        model,
+        last_user,
+        tuple(names),
+        prompt_chars,
+        stream,
+        include_usage,
+        last_tool_text=last_tool,
+    )
 
 
 def parse_completion(body: Any) -> Prompt | ReplyError:

@@ -58,6 +58,28 @@ def test_echo_repeats_last_user_message(client: OpenAI) -> None:
     assert completion.choices[0].message.content == "second, as parts"
 
 
+def test_tool_result_model_answers_with_the_newest_tool_result(client: OpenAI) -> None:
+    completion = client.chat.completions.create(
+        model="tool-result",
+        messages=[
+            {"role": "user", "content": "look it up"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                    {"id": "c2", "type": "function", "function": {"name": "g", "arguments": "{}"}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "older result"},
+            {"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "row 42"}]},
+        ],
+    )
+    assert completion.choices[0].message.content == "row 42"
+    answer = client.chat.completions.create(model="tool-result", messages=USER)
+    assert answer.choices[0].message.content == FIXED_TEXT  # no tool result yet
+
+
 @pytest.mark.parametrize("size", [1, 200, 10_000])
 def test_size_model_replies_with_that_many_bytes(client: OpenAI, size: int) -> None:
     completion = client.chat.completions.create(model=f"size-{size}", messages=USER)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import errors
-from gateway.responses_api.request import chat_request, input_items
-from gateway.responses_api.response import history_items, skeleton
-from gateway.responses_api.stream import ResponseEvents
+from common.responses.request import ResponsesBodyError, chat_request, input_items
+from common.responses.response import history_items, skeleton
+from common.responses.stream import ResponseEvents
 
 
 def test_items_become_chat_messages_in_order() -> None:
@@ -86,8 +85,10 @@ def test_tools_formats_and_reasoning() -> None:
         ({}, [{"type": "function_call_output", "output": "x"}], "call_id"),
     ],
 )
-def test_bad_requests_are_400s(request_fields: dict, items: object, fragment: str) -> None:  # type: ignore[type-arg]
-    with pytest.raises(errors.BadRequestError) as raised:
+def test_bad_requests_are_refused_naming_the_field(
+    request_fields: dict, items: object, fragment: str
+) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ResponsesBodyError) as raised:
         chat_request({"model": "m", **request_fields}, input_items(items))
     assert fragment in raised.value.message
 
@@ -170,3 +171,19 @@ def test_a_length_stop_is_incomplete() -> None:
     out += list(events.close())
     assert out[-1]["type"] == "response.incomplete"
     assert out[-1]["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
+
+
+def test_hosted_tools_can_be_dropped_instead_of_refused() -> None:
+    request = {
+        "model": "m",
+        "tools": [
+            {"type": "web_search", "external_web_access": False},
+            {"type": "function", "name": "f", "parameters": {"type": "object"}},
+            {"type": "namespace", "name": "agents", "description": "d", "tools": []},
+        ],
+    }
+    body = chat_request(request, input_items("hi"), hosted_tools="drop")
+    assert [t["function"]["name"] for t in body["tools"]] == ["f"]
+    with pytest.raises(ResponsesBodyError) as raised:
+        chat_request(request, input_items("hi"))
+    assert raised.value.param == "tools[0]"

@@ -7,7 +7,7 @@ import secrets
 import time
 from typing import Any
 
-from gateway.providers.base import JSON
+from common.chat import JSONObject as JSON
 
 
 def new_item_id(prefix: str) -> str:

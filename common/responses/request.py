@@ -1,21 +1,25 @@
-"""A Responses API request -> an OpenAI chat request, for any provider in `model_list`.
+"""A Responses API request -> an OpenAI chat request (the gateway's translated route and the
+middleware's tool loop both use it).
 
 Input items become chat messages in order: `developer`/`system` roles become system messages,
 consecutive `function_call` items one assistant turn with `tool_calls` (joined to the assistant
 text right before them), each `function_call_output` a `tool` message. `instructions` is the
 first system message. `reasoning` items carry no text a chat provider could take back; they
 are left out. Hosted tools (web search, file search, ...) exist only on OpenAI's servers and
-are refused here with a clear 400.
+are refused with a clear 400, or dropped where the caller says so (the middleware, whose own
+tools take their place).
+
+Errors are `ResponsesBodyError`s (message, param, code); each service maps them to its own
+error type at its boundary.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
-from gateway.errors import BadRequestError
-from gateway.providers.base import JSON
+from common.chat import JSONObject as JSON
 
 # Responses fields with a chat meaning, read below.
 TRANSLATED_FIELDS = frozenset(
@@ -52,8 +56,19 @@ TRANSLATED_FIELDS = frozenset(
     }
 )
 GATEWAY_CONTROLS = ("cache", "tags", "fallbacks", "num_retries", "timeout", "metadata")
+HostedTools = Literal["refuse", "drop"]
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text", "refusal"})
+
+
+class ResponsesBodyError(ValueError):
+    """A Responses body no chat translation can take; `param` names the field."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
 
 
 def input_items(value: Any) -> list[JSON]:
@@ -62,14 +77,14 @@ def input_items(value: Any) -> list[JSON]:
         return [{"type": "message", "role": "user", "content": value}]
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         return list(value)
-    raise BadRequestError(
+    raise ResponsesBodyError(
         "input: must be a string or a list of input items", param="input", code="invalid_input"
     )
 
 
-def chat_request(request: JSON, items: list[JSON]) -> JSON:
+def chat_request(request: JSON, items: list[JSON], *, hosted_tools: HostedTools = "refuse") -> JSON:
     """The chat body for `request`, whose whole conversation (stored history included) is
-    `items`."""
+    `items`. Tools other than functions are refused, or left out with `hosted_tools="drop"`."""
     messages: list[JSON] = []
     instructions = request.get("instructions")
     if isinstance(instructions, str) and instructions:
@@ -77,9 +92,13 @@ def chat_request(request: JSON, items: list[JSON]) -> JSON:
     for i, item in enumerate(items):
         _add_item(messages, item, i)
     if not messages:
-        raise BadRequestError("input: at least one input item is required", param="input")
+        raise ResponsesBodyError("input: at least one input item is required", param="input")
     out: JSON = {"model": request.get("model"), "messages": messages}
-    tools = [_tool(t, k) for k, t in enumerate(request.get("tools") or [])]
+    tools = [
+        _tool(t, k)
+        for k, t in enumerate(request.get("tools") or [])
+        if hosted_tools == "refuse" or is_function_tool(t)
+    ]
     if tools:
         out["tools"] = tools
     choice = _tool_choice(request.get("tool_choice"))
@@ -119,7 +138,7 @@ def response_format(text: Any) -> JSON | None:
             if fmt.get(key) is not None:
                 schema[key] = fmt[key]
         return {"type": "json_schema", "json_schema": schema}
-    raise BadRequestError(
+    raise ResponsesBodyError(
         "text.format: must be {'type': 'text'}, {'type': 'json_object'} or "
         "{'type': 'json_schema', 'name': ..., 'schema': {...}}",
         param="text.format",
@@ -132,7 +151,7 @@ def _add_item(messages: list[JSON], item: JSON, index: int) -> None:
     if kind == "message":
         role = _ROLES.get(str(item.get("role")))
         if role is None:
-            raise BadRequestError(
+            raise ResponsesBodyError(
                 f"{where}.role: must be user, assistant, system or developer", param=where
             )
         content = _content(item.get("content"), where, role)
@@ -164,7 +183,7 @@ def _add_item(messages: list[JSON], item: JSON, index: int) -> None:
     elif kind == "reasoning":
         return
     else:
-        raise BadRequestError(
+        raise ResponsesBodyError(
             f"{where}.type: {kind!r} items can only be sent to openai/ and azure/ models",
             param=where,
             code="unsupported_input",
@@ -174,7 +193,7 @@ def _add_item(messages: list[JSON], item: JSON, index: int) -> None:
 def _required_str(item: JSON, name: str, where: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
-        raise BadRequestError(f"{where}.{name}: field required", param=f"{where}.{name}")
+        raise ResponsesBodyError(f"{where}.{name}: field required", param=f"{where}.{name}")
     return value
 
 
@@ -182,7 +201,7 @@ def _content(content: Any, where: str, role: str) -> Any:
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise BadRequestError(f"{where}.content: must be a string or a list", param=where)
+        raise ResponsesBodyError(f"{where}.content: must be a string or a list", param=where)
     parts: list[JSON] = []
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
@@ -194,7 +213,7 @@ def _content(content: Any, where: str, role: str) -> Any:
                 image["detail"] = part["detail"]
             parts.append({"type": "image_url", "image_url": image})
         else:
-            raise BadRequestError(
+            raise ResponsesBodyError(
                 f"{where}.content[{j}]: {kind!r} parts are not supported here (text and "
                 "input_image with an image_url are)",
                 param=f"{where}.content[{j}]",
@@ -214,11 +233,15 @@ def _output_text(output: Any) -> str:
     return orjson.dumps(output).decode()
 
 
+def is_function_tool(tool: Any) -> bool:
+    return isinstance(tool, dict) and tool.get("type") == "function"
+
+
 def _tool(tool: Any, index: int) -> JSON:
     where = f"tools[{index}]"
-    if not isinstance(tool, dict) or tool.get("type") != "function":
+    if not is_function_tool(tool):
         kind = tool.get("type") if isinstance(tool, dict) else None
-        raise BadRequestError(
+        raise ResponsesBodyError(
             f"{where}: {kind!r} tools run on OpenAI's servers; only openai/ and azure/ models "
             "take them (function tools work everywhere)",
             param=where,
@@ -238,7 +261,7 @@ def _tool_choice(choice: Any) -> Any:
         return choice
     if isinstance(choice, dict) and choice.get("type") == "function" and choice.get("name"):
         return {"type": "function", "function": {"name": choice["name"]}}
-    raise BadRequestError(
+    raise ResponsesBodyError(
         "tool_choice: must be auto, none, required or {'type': 'function', 'name': ...}",
         param="tool_choice",
     )

@@ -15,14 +15,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.providers.base import JSON
-from gateway.responses_api.response import (
+import orjson
+
+from common.chat import JSONObject as JSON
+from common.responses.response import (
     finished,
     function_call_item,
     message_item,
     new_item_id,
     reasoning_item,
 )
+
+
+def encode_event(event: JSON) -> bytes:
+    """One event on the wire: its type as the SSE event name, the event as data."""
+    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
 
 @dataclass
@@ -95,6 +102,29 @@ class ResponseEvents:
             "response.completed" if self.final["status"] == "completed" else "response.incomplete"
         )
         yield self._event(kind, response=self.final)
+
+    def whole_item(self, item: JSON) -> Iterator[JSON]:
+        """An item that is complete when it is added (no deltas): after the open text, before
+        any function call that comes later."""
+        yield from self.start()
+        yield from self._close_open()
+        index = len(self._output)
+        self._output.append(item)
+        yield self._event("response.output_item.added", output_index=index, item=item)
+        yield self._event("response.output_item.done", output_index=index, item=item)
+
+    def fail(self, code: str, message: str) -> Iterator[JSON]:
+        """`response.failed`, for a stream that broke after it started: the output written so
+        far and the error (`code` one of OpenAI's, such as `server_error`)."""
+        yield from self.start()
+        yield from self._close_open()  # the text written so far stays in the output
+        self.final = {
+            **self.base,
+            "status": "failed",
+            "output": self._output,
+            "error": {"code": code, "message": message},
+        }
+        yield self._event("response.failed", response=self.final)
 
     def _text_delta(self, kind: str, text: str) -> Iterator[JSON]:
         if self._open != kind:
