@@ -58,10 +58,8 @@ def wav_seconds(data: bytes) -> float | None:
         return None
     offset, byte_rate, size = 12, 0, None
     while offset + 8 <= len(data):
-        kind, length = (
-            data[offset : offset + 4],
-            struct.unpack("<I", data[offset + 4 : offset + 8])[0],
-        )
+        kind = data[offset : offset + 4]
+        length: int = struct.unpack("<I", data[offset + 4 : offset + 8])[0]
         if kind == b"fmt " and length >= 16:
             byte_rate = struct.unpack("<I", data[offset + 16 : offset + 20])[0]
         elif kind == b"data":
@@ -70,4 +68,4 @@ def wav_seconds(data: bytes) -> float | None:
         offset += 8 + length + (length & 1)
     if not byte_rate or size is None:
         return None
-    return size / byte_rate
+    return float(size / byte_rate)
