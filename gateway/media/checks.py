@@ -1,7 +1,8 @@
 """The bodies of `/images/generations` and `/audio/speech`, checked once at the route.
 
 Only what the gateway itself relies on, or what is certainly wrong, is refused here; the rest
-(sizes, qualities, voices a model lacks) is the upstream's to judge.
+(sizes, qualities, voices a model lacks) is the upstream's to judge. Chat's shape checks do not
+apply: `response_format` is a string here.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.errors import BadRequestError
-from gateway.request_checks import shaped_body
 
 IMAGE_FORMATS = ("url", "b64_json")
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
@@ -56,7 +56,6 @@ def image_body(body: dict[str, Any]) -> None:
     response_format = body.get("response_format")
     if response_format is not None and response_format not in IMAGE_FORMATS:
         raise _invalid("response_format", "'response_format' must be 'url' or 'b64_json'.")
-    shaped_body(body)
 
 
 def speech_body(body: dict[str, Any]) -> None:
@@ -74,7 +73,6 @@ def speech_body(body: dict[str, Any]) -> None:
     speed = body.get("speed")
     if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float)):
         raise _invalid("speed", "'speed' must be a number.")
-    shaped_body(body)
 
 
 def transcription_body(body: dict[str, Any]) -> None:
