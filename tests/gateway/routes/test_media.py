@@ -403,8 +403,8 @@ def test_the_upload_limit_is_enforced_without_a_content_length(
     recording = media_files.wav(UPLOAD_LIMIT_MB * 25)
     boundary = "limit-check"
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper-1\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
         "Content-Type: audio/wav\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()

@@ -102,7 +102,7 @@ def test_a_translation_as_subtitles(control: httpx.Client) -> None:
         ({"json": {"model": "whisper-1"}}, "expected multipart/form-data"),
         ({"data": {"model": "whisper-1"}, "files": {"other": ("a", b"1")}}, "'file'"),
         (
-            {"content": b"--b\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nw\r\n"},
+            {"content": b'--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nw\r\n'},
             "Invalid multipart form",
         ),
         ({"data": {"model": "whisper-1"}, "files": {"file": ("a.wav", b"")}}, "empty"),
