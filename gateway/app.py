@@ -41,6 +41,7 @@ from gateway.routes import (
     metrics,
     models,
     openapi,
+    scoring,
 )
 from gateway.routes import passthrough as passthrough_routes
 from gateway.routes import responses as responses_routes
@@ -186,6 +187,7 @@ def create_app(
         routes=[
             *inference.routes(state),
             *media.routes(state),
+            *scoring.routes(state),
             *messages.routes(state),
             *responses_routes.routes(state),
             *passthrough_routes.routes(state),

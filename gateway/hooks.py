@@ -24,6 +24,8 @@ CallType = Literal[
     "image_generation",
     "speech",
     "transcription",
+    "moderation",
+    "rerank",
 ]
 
 
@@ -54,6 +56,7 @@ class CallRecord:
     characters: int = 0
     audio_seconds: float = 0.0
     audio_tokens: int = 0  # of prompt_tokens: audio in, priced as such where a model says so
+    queries: int = 0  # rerank searches (Cohere's search units)
 
     @property
     def end_user(self) -> str | None:

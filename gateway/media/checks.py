@@ -80,3 +80,26 @@ def transcription_body(body: dict[str, Any]) -> None:
     response_format = body.get("response_format")
     if isinstance(response_format, list):
         raise _invalid("response_format", "'response_format' must be given once.")
+
+
+def moderation_body(body: dict[str, Any]) -> None:
+    value = body.get("input")
+    if value is None or value == "" or value == []:
+        raise _missing("input")
+    if not isinstance(value, str | list):
+        raise _invalid("input", "'input' must be a string or a list.")
+
+
+def rerank_body(body: dict[str, Any]) -> None:
+    _text(body, "query")
+    documents = body.get("documents")
+    if documents is None or documents == []:
+        raise _missing("documents")
+    if not isinstance(documents, list) or not all(
+        isinstance(d, str) or (isinstance(d, dict) and isinstance(d.get("text"), str))
+        for d in documents
+    ):
+        raise _invalid("documents", "'documents' must be a list of strings or {\"text\"} objects.")
+    top_n = body.get("top_n")
+    if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
+        raise _invalid("top_n", "'top_n' must be a positive integer.")

@@ -55,3 +55,17 @@ def record_transcription(record: CallRecord, answer: dict[str, Any]) -> None:
         record_token_usage(record, usage)
     if not record.audio_seconds:
         record.audio_seconds = _seconds(answer.get("duration"))
+
+
+def record_rerank(record: CallRecord, answer: dict[str, Any]) -> None:
+    """One query, or Cohere's `meta.billed_units.search_units`; tokens where reported."""
+    record.queries = 1
+    meta = answer.get("meta")
+    billed = meta.get("billed_units") if isinstance(meta, dict) else None
+    if isinstance(billed, dict) and _count(billed.get("search_units")):
+        record.queries = _count(billed.get("search_units"))
+    usage = answer.get("usage")
+    if isinstance(usage, dict):
+        record.prompt_tokens = _count(usage.get("prompt_tokens")) or _count(
+            usage.get("total_tokens")
+        )

@@ -1,7 +1,8 @@
-"""The optional media calls a provider may offer, beside `chat`/`stream`/`embed`.
+"""The optional calls a provider may offer beside `chat`/`stream`/`embed`: media (images,
+speech, transcription), moderation and rerank.
 
-A provider that can generate images, speak or transcribe has the matching method; the media
-routes look for it and answer a clear 400 (`unsupported`) for providers without it. Bodies
+A provider that can do one has the matching method; the routes look for it and answer a
+clear 400 (`unsupported`) for providers without it. Bodies
 and answers are OpenAI's wire shapes; audio is relayed as bytes, never parsed.
 """
 
@@ -89,3 +90,15 @@ class SpeechProvider(Protocol):
 class TranscriptionProvider(Protocol):
     async def transcribe(self, call: ProviderCall, form: AudioForm) -> Answer:
         """Upload the recording; the answer is JSON or text, per `response_format`."""
+
+
+@runtime_checkable
+class ModerationProvider(Protocol):
+    async def moderate(self, call: ProviderCall) -> JSON:
+        """Return an OpenAI moderation object (`results` per input)."""
+
+
+@runtime_checkable
+class RerankProvider(Protocol):
+    async def rerank(self, call: ProviderCall) -> JSON:
+        """Return ranked `results` (`index`, `relevance_score`, `document`)."""

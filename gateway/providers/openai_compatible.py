@@ -130,6 +130,13 @@ class OpenAICompatibleProvider:
     async def generate_image(self, call: ProviderCall) -> JSON:
         return await self._post_json(call, "/images/generations", upstream_body(call))
 
+    async def moderate(self, call: ProviderCall) -> JSON:
+        return await self._post_json(call, "/moderations", upstream_body(call))
+
+    async def rerank(self, call: ProviderCall) -> JSON:
+        """vLLM, Jina, Infinity and other OpenAI-compatible servers serve `/rerank`."""
+        return await self._post_json(call, "/rerank", upstream_body(call))
+
     async def speech(self, call: ProviderCall) -> BinaryStream:
         upstream = Upstream(self.http, self.name)
         url = self._url(call, "/audio/speech")

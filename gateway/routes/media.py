@@ -43,7 +43,8 @@ from gateway.state import GatewayState
 JSON_TYPE = "application/json"
 
 
-def _unsupported(call: ProviderCall, task: str) -> BadRequestError:
+def unsupported(call: ProviderCall, task: str) -> BadRequestError:
+    """The 400 for a deployment whose provider cannot do `task` (also used by `scoring`)."""
     deployment = call.deployment
     return BadRequestError(
         f"{deployment.provider}/{deployment.model} (model={deployment.model_name}) does not "
@@ -82,7 +83,7 @@ class MediaRoutes:
 
         async def generate(provider: Provider, call: ProviderCall) -> JSON:
             if not isinstance(provider, ImageProvider):
-                raise _unsupported(call, "image generation")
+                raise unsupported(call, "image generation")
             return await provider.generate_image(call)
 
         answer = await self.calls.route(record, generate)
@@ -97,7 +98,7 @@ class MediaRoutes:
             provider: Provider, call: ProviderCall
         ) -> tuple[BinaryStream, AsyncIterator[bytes], bytes]:
             if not isinstance(provider, SpeechProvider):
-                raise _unsupported(call, "speech")
+                raise unsupported(call, "speech")
             audio = await provider.speech(call)
             chunks = audio.chunks()
             try:
@@ -152,7 +153,7 @@ class MediaRoutes:
             provider: Provider, call: ProviderCall
         ) -> tuple[Answer, dict[str, Any] | None]:
             if not isinstance(provider, TranscriptionProvider):
-                raise _unsupported(call, "audio transcription")
+                raise unsupported(call, "audio transcription")
             answer = await provider.transcribe(call, _form_for(call, form))
             return answer, _json_answer(call, answer)
 

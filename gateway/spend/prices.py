@@ -11,7 +11,8 @@ Lookup order for a deployment (first hit wins):
 Media calls are priced per unit where the deployment or the table has a unit price and the
 call counted that unit: per image (`output_cost_per_image`, LiteLLM's name; the table has
 none), per character spoken (`input_cost_per_character`, or the table's `per_character`), per
-second of audio transcribed (`input_cost_per_second`, or the table's `per_second`). Otherwise
+second of audio transcribed (`input_cost_per_second`, or the table's `per_second`), per rerank
+query (`input_cost_per_query`). Otherwise
 by tokens, with audio tokens in and image tokens out at their own rates where the table has them.
 Local inference (`ollama/`, `lm_studio/`, `hosted_vllm/`, ...) is free by definition.
 Anything else is unpriced: named once at start-up, costed 0, and refused for keys with a
@@ -77,6 +78,7 @@ class Rates:
     per_image: float | None = None
     per_character: float | None = None
     per_second: float | None = None
+    per_query: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +106,14 @@ _OPTIONAL_RATES = (
     "per_image",
     "per_character",
     "per_second",
+    "per_query",
 )
 # LiteLLM's per-unit price fields (`litellm_params` or `model_info`) -> our rate names
 _UNIT_OVERRIDES = {
     "per_image": "output_cost_per_image",
     "per_character": "input_cost_per_character",
     "per_second": "input_cost_per_second",
+    "per_query": "input_cost_per_query",
 }
 
 
@@ -149,6 +153,8 @@ def _unit_cost(rates: Rates, record: CallRecord) -> float | None:
         return record.characters * rates.per_character
     if record.audio_seconds and rates.per_second is not None:
         return record.audio_seconds * rates.per_second
+    if record.queries and rates.per_query is not None:
+        return record.queries * rates.per_query
     return None
 
 

@@ -11,7 +11,16 @@ from starlette.types import Receive, Scope, Send
 
 from . import control, errors
 from .exchange import Exchange
-from .formats import anthropic, azure, gemini, ollama, openai, openai_media, openai_responses
+from .formats import (
+    anthropic,
+    azure,
+    gemini,
+    ollama,
+    openai,
+    openai_extras,
+    openai_media,
+    openai_responses,
+)
 from .formats.openai_wire import error_body
 from .ids import IdSource
 from .recorder import RecordedRequest, Recorder
@@ -22,7 +31,7 @@ from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
 from .uploads import Upload, UploadError, is_multipart, parse_upload
 
 # Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
-FORMATS = (openai, openai_media, anthropic, gemini, ollama, azure, openai_responses)
+FORMATS = (openai, openai_media, openai_extras, anthropic, gemini, ollama, azure, openai_responses)
 
 
 class FakeUpstream:

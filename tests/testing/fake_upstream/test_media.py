@@ -138,3 +138,21 @@ def test_azure_media_urls_need_an_api_version(control: httpx.Client) -> None:
 
     assert missing.status_code == 400
     assert answer.status_code == 200 and answer.json()["usage"]["output_tokens"] == 272
+
+
+def test_moderation_flags_marked_inputs_and_rerank_ranks_by_overlap(
+    client: OpenAI, control: httpx.Client
+) -> None:
+    moderated = client.moderations.create(model="omni-moderation-latest", input="[flag] x")
+    ranked = control.post(
+        "/v1/rerank",
+        json={"model": "rr", "query": "red apple", "documents": ["green", "red apple", "apple"]},
+    ).json()
+
+    assert moderated.results[0].flagged and moderated.results[0].categories.violence
+    assert [(r["index"], r["relevance_score"]) for r in ranked["results"]] == [
+        (1, 1.0),
+        (2, 0.5),
+        (0, 0.0),
+    ]
+    assert ranked["usage"]["total_tokens"] > 0
