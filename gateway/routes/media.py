@@ -17,6 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Send
 
 from gateway.context import current_context
 from gateway.errors import BadRequestError, GatewayError
@@ -53,6 +54,25 @@ def unsupported(call: ProviderCall, task: str) -> BadRequestError:
         param="model",
         code="unsupported",
     )
+
+
+class RelayedAudio(StreamingResponse):
+    """Audio relayed as it arrives. An upstream failure after the first byte cannot be told
+    in-band, so the response ends without its final message: the server drops the
+    connection (one log line, no traceback) and the client sees a truncated body, never a
+    short file that looks whole. The failure is in the access log and the spend row."""
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            async for chunk in self.body_iterator:
+                assert isinstance(chunk, bytes)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except GatewayError:
+            return
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _form_for(call: ProviderCall, form: AudioForm) -> AudioForm:
@@ -110,15 +130,14 @@ class MediaRoutes:
 
         audio, chunks, first = await self.calls.route(record, open_audio)
         record_speech(record)
-        return StreamingResponse(
+        return RelayedAudio(
             self._relay(record, audio, chunks, first), media_type=audio.content_type
         )
 
     async def _relay(
         self, record: CallRecord, audio: BinaryStream, chunks: AsyncIterator[bytes], first: bytes
     ) -> AsyncIterator[bytes]:
-        """The audio as it arrives. A failure after the first byte cannot be told in-band:
-        the connection is dropped so the client sees a truncated body, not a short file."""
+        """The audio as it arrives; a failure is recorded, then raised to `RelayedAudio`."""
         error: GatewayError | None = None
         try:
             if first:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import openai
 import pytest
 
@@ -59,6 +60,7 @@ def media_config(upstream: str) -> dict[str, Any]:
             azure_entry("azure-image", "gpt-image-1"),
             openai_entry("tts-1", "tts-1"),
             openai_entry("broken-tts", "tts-1+error-500"),
+            openai_entry("cut-tts", "tts-1+disconnect"),
             azure_entry("azure-tts", "tts-1-hd"),
             openai_entry("whisper-1", "whisper-1"),
             azure_entry("azure-whisper", "whisper-1"),
@@ -211,6 +213,22 @@ def test_speech_falls_back_when_the_first_model_fails(
     assert received(fake_upstream, "tts-1+error-500")["status"] == 500
     [row] = spend_rows(gateway, key, 1)
     assert row["status"] == "success" and row["model"] == "tts-1" and row["spend"] > 0
+
+
+def test_speech_cut_off_upstream_is_a_truncated_body_and_a_failed_row(
+    gateway: ServiceProcess, key: str
+) -> None:
+    long_text = "A sentence long enough to need several pieces of audio. " * 20
+    with (
+        openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0) as sdk,
+        sdk.audio.speech.with_streaming_response.create(
+            model="cut-tts", voice="alloy", input=long_text
+        ) as streamed,
+        pytest.raises(httpx2.RemoteProtocolError),  # the transport the openai SDK uses
+    ):
+        b"".join(streamed.iter_bytes())
+    [row] = spend_rows(gateway, key, 1)
+    assert row["status"] == "failure" and row["http_status"] == 503
 
 
 def test_a_transcription_upload_is_forwarded_as_a_form_and_priced_per_second(
