@@ -32,7 +32,17 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.redis_wiring import shared_redis_for
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
-from gateway.routes import health, inference, management, messages, metrics, models, openapi
+from gateway.routes import (
+    health,
+    inference,
+    management,
+    media,
+    messages,
+    metrics,
+    models,
+    openapi,
+    scoring,
+)
 from gateway.routes import passthrough as passthrough_routes
 from gateway.routes import responses as responses_routes
 from gateway.routes import token_counter as token_counter_routes
@@ -176,6 +186,8 @@ def create_app(
     app = Starlette(
         routes=[
             *inference.routes(state),
+            *media.routes(state),
+            *scoring.routes(state),
             *messages.routes(state),
             *responses_routes.routes(state),
             *passthrough_routes.routes(state),

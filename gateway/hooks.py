@@ -15,7 +15,18 @@ from typing import Any, Literal, Protocol
 from gateway.auth import Principal
 from gateway.deployments import Deployment
 
-CallType = Literal["chat", "completion", "embedding", "messages", "responses"]
+CallType = Literal[
+    "chat",
+    "completion",
+    "embedding",
+    "messages",
+    "responses",
+    "image_generation",
+    "speech",
+    "transcription",
+    "moderation",
+    "rerank",
+]
 
 
 @dataclass(slots=True)
@@ -40,6 +51,12 @@ class CallRecord:
     upstream_seconds: float = 0.0
     first_token_seconds: float | None = None
     queue_seconds: float | None = None  # arrival to the first pre_call (metrics)
+    # media units, for models priced per image, per character or per second (spend)
+    images: int = 0
+    characters: int = 0
+    audio_seconds: float = 0.0
+    audio_tokens: int = 0  # of prompt_tokens: audio in, priced as such where a model says so
+    queries: int = 0  # rerank searches (Cohere's search units)
 
     @property
     def end_user(self) -> str | None:

@@ -7,7 +7,8 @@ Why a generated file and not the package at run time: importing genai-prices cos
 gateway about 23 MB of RSS and one to three seconds of start-up (its data module builds
 every price object at import), for a lookup the gateway needs once per deployment. The
 table keeps what the gateway bills by: per-token prices for input, output, cache reads and
-cache writes (with the prompt-size tiers some models have), per provider, keyed by the
+cache writes (with the prompt-size tiers some models have), audio tokens in and image tokens
+out, and the media units: per character spoken, per second of audio; per provider, keyed by the
 exact model names and name prefixes genai-prices matches on. Bump the package, run this,
 commit; the suite fails while the two disagree (`tests/gateway/spend/test_price_table.py`).
 """
@@ -51,6 +52,13 @@ PRICE_KEYS = {
     "output_mtok": "output",
     "cache_read_mtok": "cache_read",
     "cache_write_mtok": "cache_write",
+    "input_audio_mtok": "input_audio",  # transcription: audio tokens in
+    "output_image_mtok": "output_image",  # image generation: image tokens out
+}
+# media units (images, speech, transcription): genai-prices key -> (our key, divisor to one unit)
+UNIT_KEYS = {
+    "input_mchars": ("per_character", Decimal(1_000_000)),
+    "audio_hours": ("per_second", Decimal(3600)),
 }
 PER_TOKEN = Decimal(1_000_000)
 
@@ -73,8 +81,14 @@ def _price(model_price: types.ModelPrice) -> dict[str, Any] | None:
                 tiers.setdefault(tier.start, {})[key] = _per_token(tier.price)
         else:
             base[key] = _per_token(value)
-    if "input" not in base or "output" not in base:
-        return None  # billed by other units (images, seconds, requests) only
+    units = {
+        key: float(value / per)
+        for source_key, (key, per) in UNIT_KEYS.items()
+        if isinstance(value := getattr(model_price, source_key, None), Decimal)
+    }
+    if ("input" not in base or "output" not in base) and not units:
+        return None  # billed by units the gateway does not count (requests, searches)
+    base.update(units)
     if tiers:
         base["tiers"] = [{"above": start, **tiers[start]} for start in sorted(tiers)]  # type: ignore[dict-item]
     return base

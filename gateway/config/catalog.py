@@ -193,7 +193,6 @@ LITELLM_PARAMS_IGNORED = frozenset(
         "litellm_credential_name",
         "configurable_clientside_auth_params",
         "mock_response",
-        "input_cost_per_second",
         "output_cost_per_second",
         "max_budget",
         "budget_duration",
@@ -209,6 +208,16 @@ LITELLM_PARAMS_IGNORED = frozenset(
         "model_info",
     }
 )
+
+# Price fields read from `litellm_params` or `model_info` (gateway/spend/prices.py).
+PRICE_FIELDS = {
+    "cache_read_input_token_cost": "prices cached input tokens",
+    "cache_creation_input_token_cost": "prices cache-write input tokens",
+    "output_cost_per_image": "prices each generated image",
+    "input_cost_per_character": "prices each character of speech input",
+    "input_cost_per_second": "prices each second of transcribed audio (chat is priced per token)",
+    "input_cost_per_query": "prices each rerank query",
+}
 
 # Settings toolrelay's schema declares for compatibility but does not act on.
 DECLARED_BUT_IGNORED = {

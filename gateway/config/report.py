@@ -16,6 +16,7 @@ from gateway.config.catalog import (
     ENV_IGNORED,
     HEALTH_CHECK_MODES,
     LITELLM_PARAMS_IGNORED,
+    PRICE_FIELDS,
     SECTION_IGNORED,
     TOP_LEVEL_IGNORED,
 )
@@ -96,7 +97,9 @@ def _model_entry(
         if key in request_defaults:
             continue
         where = (*path, "litellm_params", key)
-        if key in LITELLM_PARAMS_IGNORED:
+        if key in PRICE_FIELDS:
+            add(Verdict.HONOURED, where, PRICE_FIELDS[key])
+        elif key in LITELLM_PARAMS_IGNORED:
             add(Verdict.IGNORED, where, "a LiteLLM deployment setting toolrelay does not use")
         else:
             add(Verdict.UNKNOWN, where)
@@ -113,7 +116,10 @@ def _model_entry(
                 "requests are routed by endpoint, not by mode",
             )
     for key in entry.model_info.model_extra or {}:
-        add(Verdict.IGNORED, (*path, "model_info", key), "kept as model metadata (/model/info)")
+        if key in PRICE_FIELDS:
+            add(Verdict.HONOURED, (*path, "model_info", key), PRICE_FIELDS[key])
+        else:
+            add(Verdict.IGNORED, (*path, "model_info", key), "kept as model metadata (/model/info)")
 
 
 def reference_findings(

@@ -16,6 +16,7 @@ import httpx
 from gateway import errors
 from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.errors import malformed_response
+from gateway.providers.media import Answer, AudioForm, BinaryStream
 from gateway.providers.params import upstream_body
 from gateway.providers.transport import Upstream
 
@@ -91,6 +92,24 @@ class AzureProvider:
     async def embed(self, call: ProviderCall) -> JSON:
         return await self.upstream.post_json(
             self._url(call, "embeddings"), upstream_body(call), self._headers(call), call.timeout
+        )
+
+    async def generate_image(self, call: ProviderCall) -> JSON:
+        return await self.upstream.post_json(
+            self._url(call, "images/generations"),
+            upstream_body(call),
+            self._headers(call),
+            call.timeout,
+        )
+
+    async def speech(self, call: ProviderCall) -> BinaryStream:
+        return await self.upstream.open_bytes(
+            self._url(call, "audio/speech"), upstream_body(call), self._headers(call), call.timeout
+        )
+
+    async def transcribe(self, call: ProviderCall, form: AudioForm) -> Answer:
+        return await self.upstream.post_form(
+            self._url(call, f"audio/{form.task}"), form, self._headers(call), call.timeout
         )
 
 

@@ -11,7 +11,9 @@ import orjson
 from gateway.errors import BadRequestError
 from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.errors import error_from_status, error_from_transport, malformed_response
+from gateway.providers.media import Answer, AudioForm, BinaryStream
 from gateway.providers.params import upstream_body
+from gateway.providers.transport import Upstream
 
 SSE_DATA = "data:"
 SSE_DONE = "[DONE]"
@@ -124,6 +126,28 @@ class OpenAICompatibleProvider:
         body = upstream_body(call)
         body["stream"] = True
         return self._stream_json(call, "/completions", body)
+
+    async def generate_image(self, call: ProviderCall) -> JSON:
+        return await self._post_json(call, "/images/generations", upstream_body(call))
+
+    async def moderate(self, call: ProviderCall) -> JSON:
+        return await self._post_json(call, "/moderations", upstream_body(call))
+
+    async def rerank(self, call: ProviderCall) -> JSON:
+        """vLLM, Jina, Infinity and other OpenAI-compatible servers serve `/rerank`."""
+        return await self._post_json(call, "/rerank", upstream_body(call))
+
+    async def speech(self, call: ProviderCall) -> BinaryStream:
+        upstream = Upstream(self.http, self.name)
+        url = self._url(call, "/audio/speech")
+        return await upstream.open_bytes(
+            url, upstream_body(call), self._headers(call), call.timeout
+        )
+
+    async def transcribe(self, call: ProviderCall, form: AudioForm) -> Answer:
+        upstream = Upstream(self.http, self.name)
+        url = self._url(call, f"/audio/{form.task}")
+        return await upstream.post_form(url, form, self._headers(call), call.timeout)
 
 
 # Prefixes that only differ by their default base URL.

@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the native-format providers: one JSON POST, one streamed POST.
+"""HTTP plumbing shared by the native-format providers: one JSON POST, one streamed POST,
+and for media a multipart upload and a POST whose binary body is relayed as it arrives.
 
 Both map failures at the one boundary (`gateway.providers.errors`), passing the provider's
 `classify` hook so its structured error types become the right gateway classes.
@@ -20,6 +21,7 @@ from gateway.providers.errors import (
     error_from_transport,
     malformed_response,
 )
+from gateway.providers.media import Answer, AudioForm, BinaryStream
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,56 @@ class Upstream:
                     yield line
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
+
+    async def post_form(
+        self,
+        url: str | httpx.URL,
+        form: AudioForm,
+        headers: Mapping[str, str],
+        upstream_timeout: float,
+    ) -> Answer:
+        """A `multipart/form-data` upload (httpx writes the boundary and content type)."""
+        fields: dict[str, list[str]] = {}
+        for name, value in form.fields:
+            fields.setdefault(name, []).append(value)
+        upload = {"file": (form.file.filename, form.file.data, form.file.content_type)}
+        sent = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        try:
+            response = await self.http.post(
+                url, data=fields, files=upload, headers=sent, timeout=upstream_timeout
+            )
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
+        if response.status_code >= 400:
+            raise self._status_error(response.status_code, response.content, response.headers)
+        content_type = response.headers.get("content-type", "application/json")
+        return Answer(content_type, response.content)
+
+    async def open_bytes(
+        self, url: str | httpx.URL, body: JSON, headers: Mapping[str, str], upstream_timeout: float
+    ) -> BinaryStream:
+        """POST JSON and hold the response open; an error status raises before any byte."""
+        request = self.http.build_request(
+            "POST", url, content=orjson.dumps(body), headers=dict(headers), timeout=upstream_timeout
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
+        if response.status_code >= 400:
+            try:
+                content = await response.aread()
+            except httpx.HTTPError as exc:
+                raise error_from_transport(self.provider, exc) from exc
+            finally:
+                await response.aclose()
+            raise self._status_error(response.status_code, content, response.headers)
+        return BinaryStream(self.provider, response)
+
+    def _status_error(
+        self, status: int, content: bytes, headers: Mapping[str, str]
+    ) -> GatewayError:
+        return error_from_status(self.provider, status, content, headers, classify=self.classify)
 
     def parse_object(self, raw: bytes | str) -> JSON:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -36,6 +37,7 @@ from gateway.state import GatewayState
 
 Opener = Callable[[Provider, ProviderCall], AsyncIterator[JSON]]
 Caller = Callable[[Provider, ProviderCall], Awaitable[JSON]]
+T = TypeVar("T")
 
 
 def _context() -> RequestContext:
@@ -156,6 +158,30 @@ class InferenceCalls:
         await cache.store(result)
         await self.finish(record, None)
         return result
+
+    async def route(
+        self, record: CallRecord, caller: Callable[[Provider, ProviderCall], Awaitable[T]]
+    ) -> T:
+        """Route one call of any kind (retries, fallbacks, cooldowns), bypassing the response
+        cache. A failure finishes the record; on success the caller of this method finishes
+        it once the answer has been delivered (the media routes)."""
+
+        async def attempt(deployment: Deployment) -> T:
+            provider = self._bind(record, deployment)
+            started = time.perf_counter()
+            try:
+                return await caller(
+                    provider, self._call(deployment, record.body, record.request_id)
+                )
+            finally:
+                record.upstream_seconds += time.perf_counter() - started
+
+        try:
+            options = RunOptions.from_body(record.body, stream=record.stream)
+            return await self.state.router.run(record.model_group, attempt, options)
+        except GatewayError as exc:
+            await self.finish(record, exc)
+            raise
 
     async def open_stream(self, record: CallRecord, opener: Opener) -> AsyncGenerator[JSON, None]:
         """Open a stream and wait for its first chunk, so failures before it are plain errors

@@ -8,6 +8,12 @@ Lookup order for a deployment (first hit wins):
    the exact name, then the longest name prefix the table lists, then the longest listed
    name followed by `-` (a dated snapshot such as `gpt-4o-2024-08-06`).
    So `o3-pro` is priced as `o3-pro`, never as `o3`.
+Media calls are priced per unit where the deployment or the table has a unit price and the
+call counted that unit: per image (`output_cost_per_image`, LiteLLM's name; the table has
+none), per character spoken (`input_cost_per_character`, or the table's `per_character`), per
+second of audio transcribed (`input_cost_per_second`, or the table's `per_second`), per rerank
+query (`input_cost_per_query`). Otherwise
+by tokens, with audio tokens in and image tokens out at their own rates where the table has them.
 Local inference (`ollama/`, `lm_studio/`, `hosted_vllm/`, ...) is free by definition.
 Anything else is unpriced: named once at start-up, costed 0, and refused for keys with a
 budget unless `general_settings.allow_unpriced_models: true` (see `require_priced`).
@@ -67,6 +73,12 @@ class Rates:
     output: float
     cache_read: float | None = None
     cache_write: float | None = None
+    input_audio: float | None = None  # per audio token in (transcription)
+    output_image: float | None = None  # per image token out (image generation)
+    per_image: float | None = None
+    per_character: float | None = None
+    per_second: float | None = None
+    per_query: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,23 @@ class Price:
 
 
 FREE = Price(Rates(0.0, 0.0, 0.0, 0.0))
+_OPTIONAL_RATES = (
+    "cache_read",
+    "cache_write",
+    "input_audio",
+    "output_image",
+    "per_image",
+    "per_character",
+    "per_second",
+    "per_query",
+)
+# LiteLLM's per-unit price fields (`litellm_params` or `model_info`) -> our rate names
+_UNIT_OVERRIDES = {
+    "per_image": "output_cost_per_image",
+    "per_character": "input_cost_per_character",
+    "per_second": "input_cost_per_second",
+    "per_query": "input_cost_per_query",
+}
 
 
 def _rates(raw: Mapping[str, Any], fallback: Rates | None = None) -> Rates:
@@ -98,8 +127,7 @@ def _rates(raw: Mapping[str, Any], fallback: Rates | None = None) -> Rates:
     return Rates(
         input=pick("input") or 0.0,
         output=pick("output") or 0.0,
-        cache_read=pick("cache_read"),
-        cache_write=pick("cache_write"),
+        **{key: pick(key) for key in _OPTIONAL_RATES},
     )
 
 
@@ -114,6 +142,19 @@ def _override(deployment: Deployment, key: str) -> float | None:
         value = source.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
+    return None
+
+
+def _unit_cost(rates: Rates, record: CallRecord) -> float | None:
+    """The cost of a media call priced per unit, or None to price it by tokens."""
+    if record.images and rates.per_image is not None:
+        return record.images * rates.per_image
+    if record.characters and rates.per_character is not None:
+        return record.characters * rates.per_character
+    if record.audio_seconds and rates.per_second is not None:
+        return record.audio_seconds * rates.per_second
+    if record.queries and rates.per_query is not None:
+        return record.queries * rates.per_query
     return None
 
 
@@ -169,6 +210,7 @@ class PriceTable:
             "output": deployment.output_cost_per_token,
             "cache_read": _override(deployment, "cache_read_input_token_cost"),
             "cache_write": _override(deployment, "cache_creation_input_token_cost"),
+            **{rate: _override(deployment, name) for rate, name in _UNIT_OVERRIDES.items()},
         }
         given = {key: value for key, value in overrides.items() if value is not None}
         if not given:
@@ -239,16 +281,25 @@ class PriceTable:
         if record.deployment is None or record.cache_hit:
             return 0.0
         rates = self.price_for(record.deployment).rates_for(record.prompt_tokens)
+        by_unit = _unit_cost(rates, record)
+        if by_unit is not None:
+            return by_unit
         cached = min(record.cached_tokens, record.prompt_tokens)
         written = min(record.cache_write_tokens, record.prompt_tokens - cached)
-        plain = record.prompt_tokens - cached - written
+        audio = min(record.audio_tokens, record.prompt_tokens - cached - written)
+        plain = record.prompt_tokens - cached - written - audio
         read_rate = rates.cache_read if rates.cache_read is not None else rates.input
         write_rate = rates.cache_write if rates.cache_write is not None else rates.input
+        audio_rate = rates.input_audio if rates.input_audio is not None else rates.input
+        output_rate = rates.output
+        if record.call_type == "image_generation" and rates.output_image is not None:
+            output_rate = rates.output_image
         return (
             plain * rates.input
             + cached * read_rate
             + written * write_rate
-            + record.completion_tokens * rates.output
+            + audio * audio_rate
+            + record.completion_tokens * output_rate
         )
 
     def estimate(self, deployment: Deployment | None, prompt_tokens: int, max_tokens: int) -> float:

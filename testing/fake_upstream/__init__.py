@@ -7,6 +7,10 @@ Run it:
 
 OpenAI routes (also without `/v1`): POST /v1/chat/completions (stream or not, honouring
 `stream_options.include_usage`), POST /v1/completions, POST /v1/embeddings, GET /v1/models.
+Media (`formats/openai_media.py`, Azure's spellings too): POST /v1/images/generations,
+/v1/audio/speech, and the multipart uploads /v1/audio/transcriptions and /v1/audio/translations,
+whose form the fake checks and records (fields, and the file's name, type and size).
+POST /v1/moderations and POST /v1/rerank (vLLM's and Jina's shape): `formats/openai_extras.py`.
 
 Model names, tokens joined by `+` (`echo+latency-50`):
     anything else          "Hello from the fake upstream." (also `fixed`)

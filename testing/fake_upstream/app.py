@@ -11,7 +11,16 @@ from starlette.types import Receive, Scope, Send
 
 from . import control, errors
 from .exchange import Exchange
-from .formats import anthropic, azure, gemini, ollama, openai, openai_responses
+from .formats import (
+    anthropic,
+    azure,
+    gemini,
+    ollama,
+    openai,
+    openai_extras,
+    openai_media,
+    openai_responses,
+)
 from .formats.openai_wire import error_body
 from .ids import IdSource
 from .recorder import RecordedRequest, Recorder
@@ -19,9 +28,10 @@ from .routing import RouteTable
 from .scenario import Scenario
 from .scripts import ScriptBook
 from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
+from .uploads import Upload, UploadError, is_multipart, parse_upload
 
 # Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
-FORMATS = (openai, anthropic, gemini, ollama, azure, openai_responses)
+FORMATS = (openai, openai_media, openai_extras, anthropic, gemini, ollama, azure, openai_responses)
 
 
 class FakeUpstream:
@@ -71,7 +81,7 @@ class FakeUpstream:
         if scope["type"] != "http":
             return
         exchange = Exchange(scope, receive, send)
-        body = await _read_json(exchange)
+        body = await _read_body(exchange)
         match = self._routes.match(exchange.method, exchange.path)
         route = match.route
         if route is None or route.recorded:
@@ -81,7 +91,7 @@ class FakeUpstream:
                 exchange.path,
                 exchange.query,
                 scope["headers"],
-                None if body is INVALID_JSON else body,
+                _recorded_body(body),
                 time.time(),
             )
             self.state.recorder.add(exchange.record)
@@ -108,14 +118,27 @@ class FakeUpstream:
         return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-async def _read_json(exchange: Exchange) -> Any:
+async def _read_body(exchange: Exchange) -> Any:
+    """The JSON body; for `multipart/form-data`, the parsed `Upload` (or the `UploadError`)."""
     raw = await exchange.read_body()
+    content_type = exchange.header(b"content-type")
+    if content_type is not None and is_multipart(content_type.decode("latin-1")):
+        try:
+            return parse_upload(content_type.decode("latin-1"), raw)
+        except UploadError as exc:
+            return exc
     if not raw:
         return None
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return INVALID_JSON
+
+
+def _recorded_body(body: Any) -> Any:
+    if isinstance(body, Upload):
+        return body.summary()
+    return None if body is INVALID_JSON or isinstance(body, UploadError) else body
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

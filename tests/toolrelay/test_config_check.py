@@ -141,6 +141,16 @@ def test_unknown_and_ignored_keys_and_unsupported_providers() -> None:
     )
 
 
+def test_per_unit_prices_are_honoured_where_litellm_puts_them() -> None:
+    report = json.loads(_check("litellm-repo-proxy_server_config.yaml", as_json=True))
+    gateway = {f["path"]: f for f in report["services"]["gateway"]}
+    per_second = next(
+        f for path, f in gateway.items() if path.endswith("litellm_params.input_cost_per_second")
+    )
+    assert per_second["verdict"] == "honoured"
+    assert "transcribed audio" in per_second["message"]
+
+
 def test_cli_exit_codes_and_one_line_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -19,8 +19,10 @@ from ..delivery import deliver
 from ..exchange import Exchange
 from ..reply import Reply, ReplyError
 from ..state import UpstreamState
-from . import Route
+from ..uploads import Upload
+from . import Handler, Route
 from .openai import create_embeddings
+from .openai_media import create_speech, generate_images, transcriptions, translations
 from .openai_requests import parse_chat
 from .openai_wire import ChatRenderer, error_body, frame
 
@@ -127,9 +129,39 @@ async def embeddings(state: UpstreamState, exchange: Exchange, body: Any) -> Non
     )
 
 
+def _with_deployment_model(handler: Handler) -> Handler:
+    """An OpenAI media handler under Azure's URL: api-version required, the deployment names
+    the model (a form's or body's `model` is ignored, as Azure does)."""
+
+    async def handle(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+        missing = _api_version_missing(exchange)
+        if missing is not None:
+            await exchange.respond(missing.status, error_body(missing))
+            return
+        deployment = exchange.path_params["deployment"]
+        if isinstance(body, dict):
+            body = {**body, "model": deployment}
+        elif isinstance(body, Upload):
+            fields = [(k, v) for k, v in body.fields if k != "model"]
+            body = Upload([("model", deployment), *fields], body.files)
+        await handler(state, exchange, body)
+
+    return handle
+
+
 def routes() -> list[Route]:
     prefix = "/openai/deployments/{deployment}"
+    media = {
+        "images/generations": generate_images,
+        "audio/speech": create_speech,
+        "audio/transcriptions": transcriptions,
+        "audio/translations": translations,
+    }
     return [
         Route("POST", f"{prefix}/chat/completions", chat_completions, azure_error_body, api_key),
         Route("POST", f"{prefix}/embeddings", embeddings, error_body, api_key),
+        *(
+            Route("POST", f"{prefix}/{path}", _with_deployment_model(handler), error_body, api_key)
+            for path, handler in media.items()
+        ),
     ]

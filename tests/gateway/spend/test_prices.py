@@ -157,6 +157,60 @@ def test_cache_prices_can_be_overridden_per_deployment(prices: PriceTable) -> No
     )
 
 
+def media_record(d: Deployment, call_type: str, **units: float) -> CallRecord:
+    r = CallRecord("r", Principal(kind="open", is_admin=True), call_type, "g", {})  # type: ignore[arg-type]
+    r.deployment = d
+    for name, value in units.items():
+        setattr(r, name, value)
+    return r
+
+
+def test_speech_and_whisper_are_priced_per_character_and_per_second(prices: PriceTable) -> None:
+    # OpenAI's list prices: tts-1 $15 per million characters, whisper-1 $0.006 a minute
+    speech = media_record(deployment("openai", "tts-1"), "speech", characters=1000)
+    whisper = media_record(deployment("azure", "whisper-1"), "transcription", audio_seconds=90)
+    assert prices.cost(speech) == pytest.approx(1000 * 15e-6)
+    assert prices.cost(whisper) == pytest.approx(90 * 0.006 / 60)
+    # a chat-shaped call on such a model counts nothing it could be billed by
+    assert prices.cost(record(deployment("openai", "tts-1"), 100, 100)) == 0.0
+
+
+def test_token_billed_media_use_the_audio_and_image_token_rates(prices: PriceTable) -> None:
+    # gpt-4o-transcribe: text in $2.5, audio in $6, text out $10 per million tokens
+    transcribe = media_record(
+        deployment("openai", "gpt-4o-transcribe"),
+        "transcription",
+        prompt_tokens=120,
+        audio_tokens=100,
+        completion_tokens=30,
+        audio_seconds=10,  # no per-second price: the tokens decide
+    )
+    assert prices.cost(transcribe) == pytest.approx(20 * 2.5e-6 + 100 * 6e-6 + 30 * 10e-6)
+    # gpt-image-1.5: image tokens out at $32 per million, not the $10 text-output rate
+    image = media_record(
+        deployment("openai", "gpt-image-1.5"),
+        "image_generation",
+        prompt_tokens=10,
+        completion_tokens=1000,
+        images=1,
+    )
+    assert prices.cost(image) == pytest.approx(10 * 5e-6 + 1000 * 32e-6)
+
+
+def test_litellm_per_unit_overrides(prices: PriceTable) -> None:
+    dalle = deployment("openai", "dall-e-3", model_info={"output_cost_per_image": 0.04})
+    voice = deployment("openai", "my-tts", extra_params={"input_cost_per_character": 1e-5})
+    ears = deployment("openai", "my-whisper", model_info={"input_cost_per_second": 2e-4})
+    assert prices.unpriced([dalle, voice, ears]) == []
+    assert prices.cost(media_record(dalle, "image_generation", images=3)) == pytest.approx(0.12)
+    assert prices.cost(media_record(voice, "speech", characters=50)) == pytest.approx(5e-4)
+    assert prices.cost(media_record(ears, "transcription", audio_seconds=30)) == pytest.approx(6e-3)
+    # an image model priced both ways bills the image count the operator priced
+    both = deployment("openai", "gpt-image-1", model_info={"output_cost_per_image": 0.01})
+    used = media_record(both, "image_generation", images=2, prompt_tokens=9, completion_tokens=500)
+    assert prices.cost(used) == pytest.approx(0.02)
+
+
 def test_committed_table_matches_the_pinned_genai_prices_package() -> None:
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "update_prices.py"), "--check"],

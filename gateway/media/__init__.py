@@ -1,0 +1,1 @@
+"""Images, speech and transcription: what the media routes check, read and count."""
