@@ -16,11 +16,20 @@ from gateway.hooks import CallRecord, CallType
 from gateway.tracing import genai
 from gateway.tracing.settings import TracingSettings
 
+# gen_ai.operation.name: the semantic conventions' names where they have one, else ours.
+# Every call type needs an entry (a test walks CallType): a missing one was a KeyError, a 500
+# for that route whenever tracing was on.
 OPERATIONS: dict[CallType, str] = {
     "chat": "chat",
     "completion": "text_completion",
     "embedding": "embeddings",
     "messages": "chat",
+    "responses": "chat",
+    "image_generation": "image_generation",
+    "speech": "speech",
+    "transcription": "transcription",
+    "moderation": "moderation",
+    "rerank": "rerank",
 }
 
 
