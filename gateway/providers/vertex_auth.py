@@ -16,6 +16,7 @@ import asyncio
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import google.auth
@@ -25,6 +26,8 @@ import requests
 import structlog
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import Request
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
 
 from gateway import errors
 
@@ -58,19 +61,34 @@ def _load(source: CredentialSource) -> tuple[Credentials, str | None]:
     if source is None:
         credentials, project = google.auth.default(scopes=SCOPES)
         return credentials, project
-    if isinstance(source, str) and source.lstrip().startswith("{"):
+    if isinstance(source, str):
+        text = source if source.lstrip().startswith("{") else Path(source).read_text()
         try:
-            source = orjson.loads(source)
+            source = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise google.auth.exceptions.DefaultCredentialsError(  # type: ignore[no-untyped-call]
-                f"vertex_credentials is not valid JSON: {exc}"
-            ) from exc
-    if isinstance(source, Mapping):
-        return google.auth.load_credentials_from_dict(  # type: ignore[no-untyped-call,no-any-return]
-            dict(source), scopes=SCOPES
+            raise ValueError(f"vertex_credentials is not valid JSON: {exc}") from exc
+    if not isinstance(source, Mapping):
+        raise ValueError("vertex_credentials must hold a JSON object")
+    return _from_info(dict(source))
+
+
+def _from_info(info: dict[str, Any]) -> tuple[Credentials, str | None]:
+    """Only the two kinds of key file an operator hands over; google-auth's generic loader
+    would also run external-account configs (which can execute commands) from config text."""
+    kind = info.get("type")
+    if kind == "service_account":
+        credentials: Credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
+            info, scopes=SCOPES
         )
-    return google.auth.load_credentials_from_file(  # type: ignore[no-untyped-call,no-any-return]
-        source, scopes=SCOPES
+        return credentials, info.get("project_id")
+    if kind == "authorized_user":
+        credentials = user_credentials.Credentials.from_authorized_user_info(  # type: ignore[no-untyped-call]
+            info, scopes=SCOPES
+        )
+        return credentials, info.get("quota_project_id")
+    raise ValueError(
+        f"vertex_credentials has type {kind!r}; expected a service_account key "
+        "(or authorized_user credentials)"
     )
 
 
@@ -116,7 +134,7 @@ class VertexTokens:
     async def _load(self, source: CredentialSource) -> Account:
         try:
             credentials, project = await asyncio.to_thread(_load, source)
-        except google.auth.exceptions.GoogleAuthError as exc:
+        except (google.auth.exceptions.GoogleAuthError, ValueError, OSError) as exc:
             where = (
                 "vertex_credentials" if source is not None else "Application Default Credentials"
             )

@@ -28,6 +28,8 @@ from .exchange import Exchange
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+# The audience Google documents for service-account assertions, whatever URL they are sent to.
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 DEFAULT_LIFETIME = 3600
 
 
@@ -97,13 +99,15 @@ def _check_assertion(
             assertion,
             account.public_key,
             algorithms=["RS256"],
-            audience=audience,
+            audience=[GOOGLE_TOKEN_AUDIENCE, audience],
             options={"require": ["iss", "aud", "iat", "exp"]},
         )
     except jwt.InvalidSignatureError:
         return _grant_error("invalid_grant", "Invalid JWT Signature.")
     except jwt.InvalidAudienceError:
-        return _grant_error("invalid_grant", f"Invalid JWT: audience must be {audience}.")
+        return _grant_error(
+            "invalid_grant", f"Invalid JWT: audience must be {GOOGLE_TOKEN_AUDIENCE}."
+        )
     except jwt.PyJWTError as exc:
         return _grant_error(
             "invalid_grant",
