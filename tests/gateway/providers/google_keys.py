@@ -37,7 +37,9 @@ class ServiceAccountKey:
     def with_other_private_key(self) -> ServiceAccountKey:
         """The same account, signed by a key Google never saw: a revoked or forged key."""
         forged = new_service_account(self.info["token_uri"], email=self.email)
-        return ServiceAccountKey({**self.info, "private_key": forged.info["private_key"]}, self.public_pem)
+        return ServiceAccountKey(
+            {**self.info, "private_key": forged.info["private_key"]}, self.public_pem
+        )
 
 
 def new_service_account(
@@ -51,9 +53,7 @@ def new_service_account(
     ).decode()
     public_pem = (
         key.public_key()
-        .public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
     name = email or f"gw-{secrets.token_hex(4)}@{project}.iam.gserviceaccount.com"

@@ -80,7 +80,7 @@ async def test_a_token_near_expiry_is_used_while_a_new_one_is_fetched(
 
 
 async def test_forget_makes_the_next_request_mint_again(fake: tuple[FakeUpstream, str]) -> None:
-    upstream, url = fake
+    _, url = fake
     key = new_service_account(f"{url}/token")
     key.register(url)
     tokens = VertexTokens()
