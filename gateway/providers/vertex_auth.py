@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 # Start replacing a token this long before it expires. google-auth itself calls a token
 # invalid 3m45s before expiry; between the two, requests use the old token while it refreshes.
 REFRESH_AHEAD = datetime.timedelta(minutes=10)
+# After a background refresh failed, the still-valid token is served this long before the
+# next attempt, so a token endpoint outage is not hit once per request.
+RETRY_AFTER_FAILURE = 30.0
 
 log = structlog.get_logger("toolrelay.vertex")
 
@@ -54,6 +58,7 @@ class Account:
     credentials: Credentials
     project: str | None
     refreshing: asyncio.Task[None] | None = field(default=None, repr=False)
+    failed_at: float = float("-inf")  # monotonic time of the last failed refresh
 
 
 def _load(source: CredentialSource) -> tuple[Credentials, str | None]:
@@ -152,12 +157,18 @@ class VertexTokens:
         expiry = credentials.expiry
         if token and (expiry is None or expiry - _utcnow() > REFRESH_AHEAD):
             return str(token)
-        refreshing = self._start_refresh(account)
         if token and credentials.valid:
-            return str(token)  # still good for a few minutes: the refresh runs behind it
+            # still good for a few minutes: a refresh runs behind it, unless one just failed
+            if time.monotonic() - account.failed_at > RETRY_AFTER_FAILURE:
+                self._start_refresh(account)
+            return str(token)
         try:
-            await asyncio.shield(refreshing)
+            await asyncio.shield(self._start_refresh(account))
         except google.auth.exceptions.RefreshError as exc:
+            if getattr(exc, "retryable", False):  # the token endpoint's own trouble (5xx)
+                raise errors.ServiceUnavailableError(
+                    f"vertex_ai error: Google's token endpoint failed: {exc}", provider="vertex_ai"
+                ) from exc
             raise errors.AuthenticationError(
                 f"vertex_ai error: Google refused the credentials: {exc}", provider="vertex_ai"
             ) from exc
@@ -177,13 +188,14 @@ class VertexTokens:
         if running is not None and not running.done():
             return running
         task = asyncio.ensure_future(asyncio.to_thread(_refresh, account.credentials))
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(lambda done: _note_failure(account, done))
         account.refreshing = task
         return task
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
-    # Retrieve the exception so a background refresh nobody awaited does not log a traceback;
-    # the next request that needs a token refreshes again and reports the error itself.
+def _note_failure(account: Account, task: asyncio.Task[None]) -> None:
+    # Retrieving the exception keeps a background refresh nobody awaited from logging a
+    # traceback; a request that needs a token refreshes again and reports the error itself.
     if not task.cancelled() and task.exception() is not None:
+        account.failed_at = time.monotonic()
         log.warning("vertex_ai token refresh failed", error=str(task.exception()))

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import google.auth.exceptions
 import orjson
 import pytest
 
@@ -140,3 +141,25 @@ async def test_broken_credentials_are_a_clear_config_error(source: object, fragm
     assert caught.value.status_code == 400
     assert caught.value.param == "vertex_credentials"
     assert "GOOGLE_APPLICATION_CREDENTIALS" in caught.value.message
+
+
+async def test_a_failed_background_refresh_is_not_retried_on_every_request(
+    fake: tuple[FakeUpstream, str],
+) -> None:
+    _, url = fake
+    key = new_service_account(f"{url}/token")
+    key.register(url, token_lifetime=300)
+    tokens = VertexTokens()
+    account = await tokens.account(key.info)
+    first = await tokens.token(account)
+    # Google stops accepting the key (rotated): the next refresh is refused
+    new_service_account(f"{url}/token", email=key.email).register(url)
+
+    assert await tokens.token(account) == first
+    failed = account.refreshing
+    assert failed is not None
+    with pytest.raises(google.auth.exceptions.RefreshError):
+        await failed
+
+    assert await tokens.token(account) == first  # still valid: served, without a new attempt
+    assert account.refreshing is failed
