@@ -10,7 +10,7 @@ from openai import OpenAI
 
 from tests.gateway.providers.stack import UPSTREAM_KEY, Stack
 
-NATIVE = ("anthropic", "gemini", "azure", "ollama_chat")
+NATIVE = ("anthropic", "gemini", "azure", "ollama_chat", "cohere", "vertex_ai")
 
 # (behaviour, SDK error class, HTTP status, error code or None); Anthropic's overload is 529.
 COMMON = [
@@ -25,6 +25,8 @@ CASES = [
     *[(p, *case) for p in NATIVE for case in COMMON],
     ("anthropic", "error-529", openai.InternalServerError, 503, "service_unavailable"),
     ("gemini", "error-503", openai.InternalServerError, 503, "service_unavailable"),
+    ("vertex_ai", "error-503", openai.InternalServerError, 503, "service_unavailable"),
+    ("cohere", "error-503", openai.InternalServerError, 503, "service_unavailable"),
     # Azure's own error codes are passed through with the mapped class.
     ("azure", "error-503", openai.InternalServerError, 503, "overloaded"),
     *[
