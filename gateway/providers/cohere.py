@@ -16,7 +16,8 @@ from gateway.providers.cohere_request import chat_request
 from gateway.providers.cohere_response import NAME, CohereChunks, chat_completion
 from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.images import inline_remote_images
-from gateway.providers.params import upstream_chat_request
+from gateway.providers.openai_shapes import embedding_list, estimate_tokens
+from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
@@ -90,10 +91,38 @@ class CohereProvider:
             raise malformed_response(NAME, "stream ended without message-end")
 
     async def embed(self, call: ProviderCall) -> JSON:
-        raise errors.BadRequestError(
-            "cohere embeddings are not supported by this gateway yet",
-            code="unsupported_operation",
+        """`/v2/embed` with float vectors. Cohere wants to know what the text is for;
+        `input_type` (a LiteLLM parameter) says so, default `search_document`."""
+        body = upstream_body(call)
+        raw = body.get("input")
+        texts = [raw] if isinstance(raw, str) else raw
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise errors.BadRequestError(
+                "cohere embeddings take a string or a list of strings", param="input"
+            )
+        request: JSON = {
+            "model": call.deployment.model,
+            "texts": texts,
+            "input_type": body.get("input_type") or "search_document",
+            "embedding_types": ["float"],
+        }
+        if isinstance(body.get("dimensions"), int):
+            request["output_dimension"] = body["dimensions"]
+        base = call.deployment.api_base or DEFAULT_BASE
+        response = await self.upstream.post_json(
+            chat_url(base).removesuffix("/chat") + "/embed",
+            request,
+            self._headers(call),
+            call.timeout,
         )
+        vectors = (response.get("embeddings") or {}).get("float")
+        if not isinstance(vectors, list) or len(vectors) != len(texts):
+            raise malformed_response(NAME, "embeddings do not match the inputs")
+        billed = (response.get("meta") or {}).get("billed_units") or {}
+        tokens = billed.get("input_tokens")
+        if not isinstance(tokens, int | float):
+            tokens = sum(estimate_tokens(t) for t in texts)  # for spend tracking only
+        return embedding_list(call.deployment.model, vectors, int(tokens))
 
 
 def build(http: httpx.AsyncClient) -> CohereProvider:

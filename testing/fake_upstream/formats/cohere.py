@@ -1,4 +1,5 @@
-"""Cohere's Chat v2 API: `POST /v2/chat`, whole or as SSE events, `Authorization: Bearer KEY`.
+"""Cohere's v2 API: `POST /v2/chat`, whole or as SSE events, and `POST /v2/embed`, with
+`Authorization: Bearer KEY`.
 
 Replies look like the API reference's: `message` with `content` text blocks, or a `tool_plan`
 and `tool_calls` (JSON-text arguments), `finish_reason` (`COMPLETE`, `MAX_TOKENS`,
@@ -15,12 +16,13 @@ from typing import Any
 
 import orjson
 
+from .. import embeddings
 from ..delivery import deliver
 from ..exchange import Exchange
-from ..reply import Reply, ReplyError
+from ..reply import Reply, ReplyError, estimate_tokens
 from ..state import UpstreamState
 from . import Route
-from .cohere_wire import parse
+from .cohere_wire import invalid, parse
 from .openai_wire import argument_pieces, text_pieces
 
 TOOL_PLAN = "I will call the tools to answer this."
@@ -124,8 +126,55 @@ async def chat(state: UpstreamState, exchange: Exchange, body: Any) -> None:
     await deliver(exchange, reply, ChatRenderer(state.ids.next("cohere")), stream=prompt.stream)
 
 
+_INPUT_TYPES = frozenset(
+    {"search_document", "search_query", "classification", "clustering", "image"}
+)
+
+
+def _embed_problem(body: Any) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+        return "model is required"
+    texts = body.get("texts")
+    if not isinstance(texts, list) or not texts or len(texts) > 96:
+        return "texts must be a list of 1 to 96 strings"
+    if not all(isinstance(t, str) for t in texts):
+        return "texts must be a list of 1 to 96 strings"
+    if body.get("input_type") not in _INPUT_TYPES:
+        return f"input_type must be one of {sorted(_INPUT_TYPES)}"
+    if body.get("embedding_types") != ["float"]:
+        return "this fake serves embedding_types ['float'] only"
+    dimensions = body.get("output_dimension", 1024)
+    if not isinstance(dimensions, int) or not 1 <= dimensions <= embeddings.MAX_DIMENSIONS:
+        return "output_dimension: invalid value"
+    return None
+
+
+async def embed(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """`POST /v2/embed`: float vectors, and the billed input tokens in `meta`."""
+    problem = _embed_problem(body)
+    if problem is not None:
+        await exchange.respond(400, error_body(invalid(problem)))
+        return
+    behaviour = state.scenario.behaviour(body["model"])
+    if behaviour.error is not None:
+        await exchange.respond(behaviour.error.status, error_body(behaviour.error))
+        return
+    dimensions = body.get("output_dimension", 1024)
+    texts = body["texts"]
+    payload = {
+        "id": state.ids.next("embed"),
+        "embeddings": {"float": [embeddings.vector(text, dimensions) for text in texts]},
+        "texts": texts,
+        "meta": {"billed_units": {"input_tokens": sum(estimate_tokens(len(t)) for t in texts)}},
+    }
+    await exchange.respond(200, orjson.dumps(payload))
+
+
 def routes() -> list[Route]:
-    return [Route("POST", "/v2/chat", chat, error_body)]
+    return [
+        Route("POST", "/v2/chat", chat, error_body),
+        Route("POST", "/v2/embed", embed, error_body),
+    ]
 
 
 __all__ = ["error_body", "routes"]

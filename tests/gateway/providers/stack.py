@@ -91,7 +91,9 @@ def _entry(provider: str, behaviour: str, api_base: str) -> str:
 
 def config_yaml(api_base: str) -> str:
     entries = [_entry(p, b, api_base) for p in PROVIDERS for b in BEHAVIOURS]
-    entries += [_entry(p, "text-embedding-fake", api_base) for p in ("gemini", "azure", "ollama")]
+    entries += [
+        _entry(p, "text-embedding-fake", api_base) for p in ("gemini", "azure", "ollama", "cohere")
+    ]
     return (
         "model_list:\n"
         + "\n".join(entries)

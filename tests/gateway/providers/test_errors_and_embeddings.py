@@ -108,7 +108,7 @@ def test_unsupported_params_are_refused_unless_dropped(client: OpenAI) -> None:
     assert raised.value.body["code"] == "unsupported_params"
 
 
-@pytest.mark.parametrize("provider", ["gemini", "azure", "ollama"])
+@pytest.mark.parametrize("provider", ["gemini", "azure", "ollama", "cohere"])
 def test_embeddings(provider: str, client: OpenAI, stack: Stack) -> None:
     result = client.embeddings.create(
         model=f"{provider}-text-embedding-fake", input=["first text", "second text"], dimensions=8
@@ -125,6 +125,16 @@ def test_embeddings(provider: str, client: OpenAI, stack: Stack) -> None:
             "content": {"parts": [{"text": "second text"}]},
             "outputDimensionality": 8,
         }
+    elif provider == "cohere":
+        assert got["path"] == "/v2/embed"
+        assert got["body"] == {
+            "model": "text-embedding-fake",
+            "texts": ["first text", "second text"],
+            "input_type": "search_document",
+            "embedding_types": ["float"],
+            "output_dimension": 8,
+        }
+        assert got["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
     elif provider == "ollama":
         assert got["path"] == "/api/embed"
         assert got["body"] == {
