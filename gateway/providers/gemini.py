@@ -131,7 +131,7 @@ async def translate_stream(
     upstream: Upstream, lines: AsyncIterator[str], model: str
 ) -> AsyncIterator[JSON]:
     """A `streamGenerateContent?alt=sse` body as OpenAI chunks; shared with `vertex_ai/`."""
-    chunks = GeminiChunks(model)
+    chunks = GeminiChunks(model, upstream.provider)
     received = False
     async for event in server_events(lines):
         parsed = upstream.parse_object(event.data)

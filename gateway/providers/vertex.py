@@ -85,7 +85,7 @@ class VertexProvider:
             account, lambda: self.upstream.post_json(url, request, headers, call.timeout)
         )
         with upstream_shape(NAME):
-            return as_json(gemini_completion(response, call.deployment.model))
+            return as_json(gemini_completion(response, call.deployment.model, NAME))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         if is_claude(call.deployment.model):

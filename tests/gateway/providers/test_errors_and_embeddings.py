@@ -31,9 +31,10 @@ CASES = [
     ("azure", "error-503", openai.InternalServerError, 503, "overloaded"),
     *[
         (p, "context-window", openai.BadRequestError, 400, "context_length_exceeded")
-        for p in ("anthropic", "gemini", "azure")
+        for p in ("anthropic", "gemini", "azure", "vertex_ai")
     ],
     ("gemini", "content-policy", openai.BadRequestError, 400, "content_policy_violation"),
+    ("vertex_ai", "content-policy", openai.BadRequestError, 400, "content_policy_violation"),
     ("azure", "content-policy", openai.BadRequestError, 400, "content_filter"),
 ]
 
