@@ -130,9 +130,9 @@ class VertexTokens:
             self._loading[key] = task
         try:
             return await asyncio.shield(task)
-        except errors.GatewayError:
+        except Exception:
             # a key file that is fixed (or a metadata server that comes up) is picked up later
-            if self._loading.get(key) is task:
+            if task.done() and self._loading.get(key) is task:
                 del self._loading[key]
             raise
 

@@ -163,3 +163,21 @@ async def test_a_failed_background_refresh_is_not_retried_on_every_request(
 
     assert await tokens.token(account) == first  # still valid: served, without a new attempt
     assert account.refreshing is failed
+
+
+async def test_a_key_file_fixed_after_a_failure_is_picked_up(
+    fake: tuple[FakeUpstream, str], tmp_path: Path
+) -> None:
+    _, url = fake
+    path = tmp_path / "late-key.json"
+    path.write_text("{}")
+    tokens = VertexTokens()
+    with pytest.raises(VertexConfigError):
+        await tokens.account(str(path))
+
+    key = new_service_account(f"{url}/token")
+    key.register(url)
+    path.write_bytes(orjson.dumps(key.info))
+
+    account = await tokens.account(str(path))
+    assert (await tokens.token(account)).startswith("ya29.fake-")
