@@ -171,6 +171,13 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
     ),
 }
 
+# Provider-specific deployment settings toolrelay's providers read, and which provider reads them.
+LITELLM_PARAMS_PROVIDER = {
+    "vertex_project": "vertex_ai/: the Google Cloud project",
+    "vertex_location": "vertex_ai/: the region",
+    "vertex_credentials": "vertex_ai/: the service-account key (else ADC)",
+}
+
 # Deployment settings LiteLLM reads that toolrelay's providers do not use.
 LITELLM_PARAMS_IGNORED = frozenset(
     {
@@ -181,9 +188,6 @@ LITELLM_PARAMS_IGNORED = frozenset(
         "aws_profile_name",
         "aws_role_name",
         "aws_session_name",
-        "vertex_project",
-        "vertex_location",
-        "vertex_credentials",
         "region_name",
         "custom_llm_provider",
         "max_retries",

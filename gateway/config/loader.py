@@ -22,6 +22,7 @@ from common.config import (
     undeclared_keys,
 )
 from common.config.report import Finding, validation_findings
+from gateway.config.catalog import LITELLM_PARAMS_PROVIDER
 from gateway.config.compat import apply_litellm_tolerances
 from gateway.config.report import gateway_findings
 from gateway.config.schema import ConfigFile, LiteLLMParams
@@ -164,12 +165,15 @@ def _redis_url_from_settings(parsed: ConfigFile) -> str | None:
 
 
 def unknown_keys(parsed: ConfigFile) -> list[str]:
-    """Warnings for every key the schema does not know (request defaults excepted)."""
+    """Warnings for every key the schema does not know (request defaults and the settings a
+    provider reads excepted)."""
     return [
         f"{format_key_path(path)}: unknown key, ignored"
-        for path in undeclared_keys(parsed, known=_is_request_default)
+        for path in undeclared_keys(parsed, known=_is_read_extra)
     ]
 
 
-def _is_request_default(model: BaseModel, key: str) -> bool:
-    return isinstance(model, LiteLLMParams) and key in REQUEST_DEFAULT_PARAMS
+def _is_read_extra(model: BaseModel, key: str) -> bool:
+    return isinstance(model, LiteLLMParams) and (
+        key in REQUEST_DEFAULT_PARAMS or key in LITELLM_PARAMS_PROVIDER
+    )

@@ -17,6 +17,7 @@ from gateway.config.catalog import (
     HEALTH_CHECK_MODES,
     LITELLM_PARAMS_IGNORED,
     PRICE_FIELDS,
+    LITELLM_PARAMS_PROVIDER,
     SECTION_IGNORED,
     TOP_LEVEL_IGNORED,
 )
@@ -99,6 +100,8 @@ def _model_entry(
         where = (*path, "litellm_params", key)
         if key in PRICE_FIELDS:
             add(Verdict.HONOURED, where, PRICE_FIELDS[key])
+        elif key in LITELLM_PARAMS_PROVIDER:
+            add(Verdict.HONOURED, where, LITELLM_PARAMS_PROVIDER[key])
         elif key in LITELLM_PARAMS_IGNORED:
             add(Verdict.IGNORED, where, "a LiteLLM deployment setting toolrelay does not use")
         else:

@@ -95,11 +95,11 @@ class AnthropicProvider:
     async def chat(self, call: ProviderCall) -> JSON:
         message = await self.messages(call, self._request(call))
         with upstream_shape(NAME):
-            return as_json(chat_completion(message, json_mode=_json_mode(call.body)))
+            return as_json(chat_completion(message, json_mode=json_mode(call.body)))
 
     async def stream(self, call: ProviderCall) -> AsyncIterator[JSON]:
         body = {**self._request(call), "stream": True}
-        chunks = AnthropicChunks(call.deployment.model, json_mode=_json_mode(call.body))
+        chunks = AnthropicChunks(call.deployment.model, json_mode=json_mode(call.body))
         async for event in self.messages_stream(call, body):
             with upstream_shape(NAME):
                 translated = [as_json(chunk) for chunk in chunks.feed(event)]
@@ -127,16 +127,23 @@ class AnthropicProvider:
         upstream = self.upstream
         headers = self._headers(call, beta)
         lines = upstream.stream_lines(self._url(call), body, headers, call.timeout)
-        async for event in server_events(lines):
-            if event.event == "ping":
-                continue
-            parsed = upstream.parse_object(event.data)
-            if parsed.get("type") == "error":
-                raise upstream.stream_error(_stream_error_status(parsed), event.data.encode())
-            yield parsed
+        async for event in stream_events(upstream, lines):
+            yield event
 
 
-def _json_mode(body: JSON) -> bool:
+async def stream_events(upstream: Upstream, lines: AsyncIterator[str]) -> AsyncIterator[JSON]:
+    """A Messages stream body as event dicts, pings skipped and `error` events raised; shared
+    with Claude on `vertex_ai/`."""
+    async for event in server_events(lines):
+        if event.event == "ping":
+            continue
+        parsed = upstream.parse_object(event.data)
+        if parsed.get("type") == "error":
+            raise upstream.stream_error(_stream_error_status(parsed), event.data.encode())
+        yield parsed
+
+
+def json_mode(body: JSON) -> bool:
     response_format = body.get("response_format")
     return isinstance(response_format, dict) and response_format.get("type") in (
         "json_object",

@@ -94,27 +94,9 @@ class GeminiProvider:
         request = await self._request(call)
         upstream = self.upstream
         url = self._url(call, "streamGenerateContent") + "?alt=sse"
-        chunks = GeminiChunks(call.deployment.model)
-        received = False
         lines = upstream.stream_lines(url, request, self._headers(call), call.timeout)
-        async for event in server_events(lines):
-            parsed = upstream.parse_object(event.data)
-            if isinstance(parsed.get("error"), dict):
-                status = parsed["error"].get("code")
-                raise upstream.stream_error(
-                    status if isinstance(status, int) else 500, event.data.encode()
-                )
-            received = True
-            with upstream_shape(NAME):
-                translated = [as_json(chunk) for chunk in chunks.feed(parsed)]
-            for translated_chunk in translated:
-                yield translated_chunk
-        if not received:
-            raise malformed_response(NAME, "empty stream")
-        if chunks.finish is None:
-            raise malformed_response(NAME, "stream ended without a finishReason")
-        for chunk in chunks.close():
-            yield as_json(chunk)
+        async for chunk in translate_stream(upstream, lines, call.deployment.model):
+            yield chunk
 
     async def embed(self, call: ProviderCall) -> JSON:
         body = upstream_body(call)
@@ -143,6 +125,32 @@ class GeminiProvider:
         # The API reports no token count for embeddings: estimated, for spend tracking.
         tokens = sum(estimate_tokens(t) for t in texts)
         return embedding_list(call.deployment.model, vectors, tokens)
+
+
+async def translate_stream(
+    upstream: Upstream, lines: AsyncIterator[str], model: str
+) -> AsyncIterator[JSON]:
+    """A `streamGenerateContent?alt=sse` body as OpenAI chunks; shared with `vertex_ai/`."""
+    chunks = GeminiChunks(model, upstream.provider)
+    received = False
+    async for event in server_events(lines):
+        parsed = upstream.parse_object(event.data)
+        if isinstance(parsed.get("error"), dict):
+            status = parsed["error"].get("code")
+            raise upstream.stream_error(
+                status if isinstance(status, int) else 500, event.data.encode()
+            )
+        received = True
+        with upstream_shape(upstream.provider):
+            translated = [as_json(chunk) for chunk in chunks.feed(parsed)]
+        for translated_chunk in translated:
+            yield translated_chunk
+    if not received:
+        raise malformed_response(upstream.provider, "empty stream")
+    if chunks.finish is None:
+        raise malformed_response(upstream.provider, "stream ended without a finishReason")
+    for chunk in chunks.close():
+        yield as_json(chunk)
 
 
 def build(http: httpx.AsyncClient) -> GeminiProvider:

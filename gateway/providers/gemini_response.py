@@ -63,13 +63,13 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _check_blocked(response: JSON) -> None:
+def _check_blocked(response: JSON, provider: str) -> None:
     feedback = response.get("promptFeedback")
     if not response.get("candidates") and isinstance(feedback, dict):
         reason = feedback.get("blockReason")
         if reason:
             raise ContentPolicyViolationError(
-                f"gemini error: the prompt was blocked ({reason})", provider="gemini"
+                f"{provider} error: the prompt was blocked ({reason})", provider=provider
             )
 
 
@@ -98,8 +98,9 @@ def _read_parts(candidate: object) -> _Parts:
     return _Parts("".join(texts), "".join(thoughts), calls)
 
 
-def chat_completion(response: JSON, model: str) -> ChatCompletion:
-    _check_blocked(response)
+def chat_completion(response: JSON, model: str, provider: str = "gemini") -> ChatCompletion:
+    """`provider` names who answered in errors: `gemini` or `vertex_ai`, one wire format."""
+    _check_blocked(response, provider)
     candidates = response.get("candidates") or [{}]
     candidate = candidates[0]
     parts = _read_parts(candidate)
@@ -118,13 +119,14 @@ class GeminiChunks:
     """Each streamed response carries whole parts: text pieces, or complete function calls."""
 
     model: str
+    provider: str = "gemini"
     writer: ChunkWriter | None = None
     usage: TokenUsage = field(default_factory=lambda: TokenUsage(0, 0))
     finish: str | None = None
     calls_seen: int = 0
 
     def feed(self, response: JSON) -> Iterator[ChatCompletionChunk]:
-        _check_blocked(response)
+        _check_blocked(response, self.provider)
         if self.writer is None:
             model = str(response.get("modelVersion") or self.model)
             self.writer = ChunkWriter.start(model, response.get("responseId"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from gateway.errors import BadRequestError
-from gateway.providers import anthropic, azure, gemini, ollama
+from gateway.providers import anthropic, azure, cohere, gemini, ollama, vertex
 from gateway.providers.base import Provider
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
 
@@ -33,6 +33,9 @@ def default_factories() -> dict[str, Factory]:
             "azure": azure.build,
             "ollama": ollama.factory("ollama"),
             "ollama_chat": ollama.factory("ollama_chat"),
+            "vertex_ai": vertex.build,
+            "cohere": cohere.build,
+            "cohere_chat": cohere.build,
         }
     )
     return factories

@@ -36,9 +36,15 @@ JSON body, time, response status, whether it completed); DELETE clears. In proce
 `upstream.recorder`. It is a ring buffer (`--record-limit`, default 10000).
 
 Other wire formats (Anthropic with `count_tokens`, Gemini with `countTokens`, Ollama, Azure,
-and OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`) are modules
-under `formats/` that parse into the neutral `Prompt` and render the neutral `Reply`; see
+OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`, Cohere's
+`/v2/chat` and `/v2/embed`, and Vertex AI's Gemini and Claude routes) are modules under
+`formats/` that parse into the neutral `Prompt` and render the neutral `Reply`; see
 `formats/__init__.py`.
+
+Vertex AI: register a service account's public key with POST /__fake__/google/service_accounts
+{"client_email", "public_key" (PEM), "project_id"[, "token_lifetime"]} and point the key's
+`token_uri` at `/token`: the fake checks the JWT assertion's signature and mints the only
+bearer tokens its Vertex routes accept (see `google_oauth.py`).
 """
 
 from __future__ import annotations

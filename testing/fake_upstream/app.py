@@ -14,12 +14,14 @@ from .exchange import Exchange
 from .formats import (
     anthropic,
     azure,
+    cohere,
     gemini,
     ollama,
     openai,
     openai_extras,
     openai_media,
     openai_responses,
+    vertex,
 )
 from .formats.openai_wire import error_body
 from .ids import IdSource
@@ -31,7 +33,18 @@ from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
 from .uploads import Upload, UploadError, is_multipart, parse_upload
 
 # Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
-FORMATS = (openai, openai_media, openai_extras, anthropic, gemini, ollama, azure, openai_responses)
+FORMATS = (
+    openai,
+    openai_media,
+    openai_extras,
+    anthropic,
+    gemini,
+    ollama,
+    azure,
+    openai_responses,
+    vertex,
+    cohere,
+)
 
 
 class FakeUpstream:

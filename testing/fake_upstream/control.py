@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import orjson
 import pydantic
 
+from . import google_oauth
 from .exchange import Exchange
 from .formats import Route
 from .formats.openai_wire import error_body
@@ -61,6 +62,21 @@ async def clear_scripts(state: UpstreamState, exchange: Exchange, body: Any) -> 
     await exchange.respond(200, _OK)
 
 
+async def add_service_account(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """Register a Google service account's public key for the fake token endpoint."""
+    account = google_oauth.parse_registration(body)
+    if isinstance(account, str):
+        error = ReplyError(400, f"Invalid service account: {account}", "invalid_request_error")
+        await exchange.respond(400, error_body(error))
+        return
+    state.google.register(account)
+    await exchange.respond(200, _OK)
+
+
+async def google_stats(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    await exchange.respond(200, orjson.dumps({"minted": state.google.minted}))
+
+
 def routes() -> list[Route]:
     def control(method: str, path: str, handler: Any) -> Route:
         return Route(method, path, handler, error_body, authenticated=False, recorded=False)
@@ -71,4 +87,6 @@ def routes() -> list[Route]:
         control("DELETE", "/__fake__/requests", clear_requests),
         control("POST", "/__fake__/script", add_script),
         control("DELETE", "/__fake__/script", clear_scripts),
+        control("POST", "/__fake__/google/service_accounts", add_service_account),
+        control("GET", "/__fake__/google/tokens", google_stats),
     ]

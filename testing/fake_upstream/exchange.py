@@ -24,6 +24,7 @@ class Exchange:
         "method",
         "path",
         "path_params",
+        "raw_body",
         "receive",
         "record",
         "scope",
@@ -38,6 +39,7 @@ class Exchange:
         self.path: str = scope["path"]
         self.path_params: dict[str, str] = {}
         self.record: RecordedRequest | None = None
+        self.raw_body = b""  # as received; handlers of non-JSON bodies (OAuth forms) read it
         self._disconnected: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -55,13 +57,14 @@ class Exchange:
     async def read_body(self) -> bytes:
         message = await self.receive()
         body: bytes = message.get("body", b"")
-        if not message.get("more_body", False):
-            return body
-        parts = [body]
-        while message.get("more_body", False):
-            message = await self.receive()
-            parts.append(message.get("body", b""))
-        return b"".join(parts)
+        if message.get("more_body", False):
+            parts = [body]
+            while message.get("more_body", False):
+                message = await self.receive()
+                parts.append(message.get("body", b""))
+            body = b"".join(parts)
+        self.raw_body = body
+        return body
 
     async def respond(
         self, status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()

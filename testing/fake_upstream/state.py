@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .embeddings import EmbeddingCache
+from .google_oauth import GoogleAccounts
 from .ids import IdSource
 from .recorder import Recorder
 from .scenario import Scenario
@@ -29,6 +30,7 @@ class UpstreamState:
     require_key: str | None = None
     models: tuple[str, ...] = DEFAULT_MODELS
     embeddings: EmbeddingCache = field(default_factory=EmbeddingCache)
+    google: GoogleAccounts = field(default_factory=GoogleAccounts)  # Vertex's OAuth side
 
 
 class InvalidJson:

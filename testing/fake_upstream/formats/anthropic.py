@@ -170,6 +170,13 @@ class MessageRenderer:
 
 async def messages(state: UpstreamState, exchange: Exchange, body: Any) -> None:
     parsed = parse(body, exchange.header(b"anthropic-version"), exchange.header(b"anthropic-beta"))
+    await answer(state, exchange, parsed)
+
+
+async def answer(
+    state: UpstreamState, exchange: Exchange, parsed: AnthropicRequest | ReplyError
+) -> None:
+    """Answer a parsed Messages request (also Claude on Vertex, which parses its own way)."""
     if isinstance(parsed, ReplyError):
         await exchange.respond(parsed.status, error_body(parsed), headers=parsed.headers)
         return
@@ -215,4 +222,4 @@ def routes() -> list[Route]:
     ]
 
 
-__all__ = ["error_body", "routes"]
+__all__ = ["answer", "error_body", "routes"]

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from common.config.report import Verdict
 from gateway.config import ConfigError, load_config
 
 LITELLM_CONFIG = """
@@ -93,6 +94,23 @@ alerting_settings: {}
         "general_settings.disable_spend_logs_x: unknown key, ignored",
         "model_list[0].litellm_params.aws_region_name: unknown key, ignored",
     ]
+
+
+def test_provider_settings_are_read_not_warned(tmp_path: Path) -> None:
+    text = """
+model_list:
+  - model_name: g
+    litellm_params:
+      model: vertex_ai/gemini-2.0-flash
+      vertex_project: p
+      vertex_location: europe-west4
+      vertex_credentials: /etc/keys/vertex.json
+"""
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.warnings == []
+    honoured = {f.path: f.message for f in config.findings if f.verdict is Verdict.HONOURED}
+    assert honoured["model_list[0].litellm_params.vertex_project"].startswith("vertex_ai/")
+    assert "model_list[0].litellm_params.vertex_credentials" in honoured
 
 
 def test_bad_value_names_file_path_and_expectation(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """A real fake upstream and a real gateway process in front of it, configured with a LiteLLM
-`config.yaml` that mixes `anthropic/`, `gemini/`, `azure/`, `ollama/`, `ollama_chat/` and
-`openai/` entries, written the way LiteLLM users write them (keys from `os.environ/...`).
+`config.yaml` that mixes `anthropic/`, `gemini/`, `azure/`, `ollama/`, `ollama_chat/`,
+`openai/`, `cohere/` and `vertex_ai/` entries, written the way LiteLLM users write them (keys
+from `os.environ/...`; Vertex's a throwaway service account the fake's token endpoint knows).
 
 Model names are `<provider>-<behaviour>`: `anthropic-echo` is `anthropic/echo`, whose fake
 behaviour is chosen by the upstream model name `echo`.
@@ -18,14 +19,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from testing.fake_upstream import command_args
+from tests.gateway.providers.google_keys import new_service_account
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 MASTER_KEY = "sk-gateway-test"
 UPSTREAM_KEY = "sk-upstream-test"
 AZURE_API_VERSION = "2024-10-21"
-PROVIDERS = ("anthropic", "gemini", "azure", "ollama", "ollama_chat", "openai")
+PROVIDERS = (
+    "anthropic",
+    "gemini",
+    "azure",
+    "ollama",
+    "ollama_chat",
+    "openai",
+    "cohere",
+    "vertex_ai",
+)
 BEHAVIOURS = (
     "echo",
     "tool-call",
@@ -63,18 +75,25 @@ def _entry(provider: str, behaviour: str, api_base: str) -> str:
     elif provider == "azure":
         lines.append(f"      api_base: {api_base}")
         lines.append("      api_version: os.environ/AZURE_API_VERSION")
+    elif provider == "vertex_ai":
+        # a throwaway service account registered with the fake's token endpoint
+        lines.append(f"      api_base: {api_base}")
+        lines.append("      vertex_location: us-central1")
+        lines.append("      vertex_credentials: os.environ/VERTEX_CREDENTIALS")
     else:
         lines.append(f"      api_base: {api_base}")
     if behaviour == "hang":
         lines += ["      timeout: 1", "      stream_timeout: 1"]
-    if not provider.startswith("ollama"):
+    if not provider.startswith(("ollama", "vertex_ai")):
         lines.append("      api_key: os.environ/UPSTREAM_API_KEY")
     return "\n".join(lines)
 
 
 def config_yaml(api_base: str) -> str:
     entries = [_entry(p, b, api_base) for p in PROVIDERS for b in BEHAVIOURS]
-    entries += [_entry(p, "text-embedding-fake", api_base) for p in ("gemini", "azure", "ollama")]
+    entries += [
+        _entry(p, "text-embedding-fake", api_base) for p in ("gemini", "azure", "ollama", "cohere")
+    ]
     return (
         "model_list:\n"
         + "\n".join(entries)
@@ -154,6 +173,8 @@ def running_stack(log_dir: Path) -> Iterator[Stack]:
         health_path="/health",
     )
     try:
+        vertex_key = new_service_account(f"{upstream.url}/token")
+        vertex_key.register(upstream.url)
         config = log_dir / f"litellm-config-{upstream_port}.yaml"
         config.write_text(config_yaml(upstream.url))
         port = free_port()
@@ -166,6 +187,7 @@ def running_stack(log_dir: Path) -> Iterator[Stack]:
                 "UPSTREAM_API_KEY": UPSTREAM_KEY,
                 "AZURE_API_VERSION": AZURE_API_VERSION,
                 "GATEWAY_MASTER_KEY": MASTER_KEY,
+                "VERTEX_CREDENTIALS": orjson.dumps(vertex_key.info).decode(),
             },
         )
         try:

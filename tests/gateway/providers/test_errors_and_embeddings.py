@@ -10,7 +10,7 @@ from openai import OpenAI
 
 from tests.gateway.providers.stack import UPSTREAM_KEY, Stack
 
-NATIVE = ("anthropic", "gemini", "azure", "ollama_chat")
+NATIVE = ("anthropic", "gemini", "azure", "ollama_chat", "cohere", "vertex_ai")
 
 # (behaviour, SDK error class, HTTP status, error code or None); Anthropic's overload is 529.
 COMMON = [
@@ -25,13 +25,16 @@ CASES = [
     *[(p, *case) for p in NATIVE for case in COMMON],
     ("anthropic", "error-529", openai.InternalServerError, 503, "service_unavailable"),
     ("gemini", "error-503", openai.InternalServerError, 503, "service_unavailable"),
+    ("vertex_ai", "error-503", openai.InternalServerError, 503, "service_unavailable"),
+    ("cohere", "error-503", openai.InternalServerError, 503, "service_unavailable"),
     # Azure's own error codes are passed through with the mapped class.
     ("azure", "error-503", openai.InternalServerError, 503, "overloaded"),
     *[
         (p, "context-window", openai.BadRequestError, 400, "context_length_exceeded")
-        for p in ("anthropic", "gemini", "azure")
+        for p in ("anthropic", "gemini", "azure", "vertex_ai")
     ],
     ("gemini", "content-policy", openai.BadRequestError, 400, "content_policy_violation"),
+    ("vertex_ai", "content-policy", openai.BadRequestError, 400, "content_policy_violation"),
     ("azure", "content-policy", openai.BadRequestError, 400, "content_filter"),
 ]
 
@@ -106,7 +109,7 @@ def test_unsupported_params_are_refused_unless_dropped(client: OpenAI) -> None:
     assert raised.value.body["code"] == "unsupported_params"
 
 
-@pytest.mark.parametrize("provider", ["gemini", "azure", "ollama"])
+@pytest.mark.parametrize("provider", ["gemini", "azure", "ollama", "cohere"])
 def test_embeddings(provider: str, client: OpenAI, stack: Stack) -> None:
     result = client.embeddings.create(
         model=f"{provider}-text-embedding-fake", input=["first text", "second text"], dimensions=8
@@ -123,6 +126,16 @@ def test_embeddings(provider: str, client: OpenAI, stack: Stack) -> None:
             "content": {"parts": [{"text": "second text"}]},
             "outputDimensionality": 8,
         }
+    elif provider == "cohere":
+        assert got["path"] == "/v2/embed"
+        assert got["body"] == {
+            "model": "text-embedding-fake",
+            "texts": ["first text", "second text"],
+            "input_type": "search_document",
+            "embedding_types": ["float"],
+            "output_dimension": 8,
+        }
+        assert got["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
     elif provider == "ollama":
         assert got["path"] == "/api/embed"
         assert got["body"] == {
