@@ -43,7 +43,7 @@ from .app import FORMATS, FakeUpstream
 from .behaviour import FIXED_TEXT, Behaviour, Content
 from .recorder import RecordedRequest, Recorder
 from .reply import Fault, Prompt, Reply, ReplyError, Timing, ToolCall, Usage
-from .runner import command, command_args, serve_in_thread, uvicorn_config
+from .runner import ServerTls, command, command_args, serve_in_thread, uvicorn_config
 from .scripts import ScriptBook, ScriptedError, ScriptedReply, ScriptedToolCall
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "ScriptedError",
     "ScriptedReply",
     "ScriptedToolCall",
+    "ServerTls",
     "Timing",
     "ToolCall",
     "Usage",
