@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common.tls import SslVerifySetting
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -27,6 +29,8 @@ class McpServerEntry(_Section):
     allowed_tools: list[str] | None = None
     disallowed_tools: list[str] | None = None
     timeout: float | None = Field(default=None, gt=0)
+    # TLS verification of an https url: true, false or a CA bundle (middleware/mcp_pool/tls.py)
+    ssl_verify: SslVerifySetting | None = None
 
     @field_validator("env", mode="before")
     @classmethod
