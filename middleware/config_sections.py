@@ -63,12 +63,9 @@ class StorageSettings(_Section):
     def _origin_only(cls, value: str | None) -> str | None:
         # SigV4 signs the path too: a proxy that added or stripped a prefix would break every
         # link, so the public endpoint is an origin and the proxy routes by host name.
-        if value is not None:
-            parts = urlsplit(value)
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
-                or parts.path not in ("", "/")
-            ):
-                raise ValueError(f"expected http(s)://host[:port] with no path, got {value!r}")
+        if not value:  # an empty variable (`S3_PUBLIC_ENDPOINT=`) means "not set"
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"expected http(s)://host[:port] with no path, got {value!r}")
         return value
