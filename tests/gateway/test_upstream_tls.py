@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from gateway.app import create_app
 from gateway.config import ConfigError, config_from_mapping
 from gateway.deployments import deployment_from_entry
 from gateway.errors import UpstreamTlsError
@@ -17,6 +18,7 @@ from gateway.upstream_http import build_upstream_client
 from gateway.upstream_tls import build_upstream_tls
 from testing.fake_upstream import FakeUpstream, serve_in_thread
 from tests.gateway.conftest import MASTER_KEY, start_gateway
+from tests.gateway.store.databases import admin, gateway_config
 from tests.support.processes import ServiceProcess
 from tests.support.tls import PrivatePki, make_private_pki
 
@@ -188,3 +190,35 @@ def test_bad_settings_are_config_errors_naming_the_key(tmp_path: Path) -> None:
     spelled = config_from_mapping({"litellm_settings": {"ssl_verify": "False"}})
     assert spelled.file.litellm_settings.ssl_verify is False
     assert not [w for w in spelled.warnings if "ssl_verify" in w]
+
+
+@pytest.mark.anyio
+async def test_a_stored_model_with_its_own_ca_bundle_works(
+    https_upstream: str, pki: PrivatePki, tmp_path: Path
+) -> None:
+    """A model added through /model/new gets its host's TLS setting like a config model."""
+    config = gateway_config(f"sqlite:///{tmp_path / 'store.db'}", store_model_in_db=True)
+    config["model_list"] = config["model_list"][:1]
+    app = create_app(config_from_mapping(config, environ={}), data_dir=tmp_path)
+    new = _deployment("stored-tls", f"{https_upstream}/v1", ssl_verify=str(pki.ca_bundle))
+    chat = {"model": "stored-tls", "messages": USER}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client,
+    ):
+        made = await client.post("/model/new", headers=admin(), json=new)
+        assert made.status_code == 200, made.text
+        reply = await client.post("/v1/chat/completions", headers=admin(), json=chat)
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"] == ANSWER
+        await client.post(
+            "/model/update",
+            headers=admin(),
+            json={
+                "model_info": {"id": made.json()["model_id"]},
+                "litellm_params": {"ssl_verify": True},
+            },
+        )
+        refused = await client.post("/v1/chat/completions", headers=admin(), json=chat)
+        assert refused.status_code == 502, refused.text
+        assert refused.json()["error"]["code"] == "upstream_tls_error"
