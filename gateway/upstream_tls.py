@@ -104,6 +104,12 @@ def build_upstream_tls(
     return tls
 
 
+def check_default_tls(setting: bool | str | None, environ: Mapping[str, str]) -> None:
+    """Raise `TlsSettingError` now if the default setting (or SSL_VERIFY, SSL_CERT_FILE)
+    cannot be used: for a parent process about to start workers that would each fail."""
+    SslContexts(environ).get(resolve_verify(None, setting, environ))
+
+
 def _warn_unverified(default_verify: Verify, deployments: list[Deployment]) -> None:
     """One warning at start naming everything that is not verified."""
     own_off = [
@@ -124,4 +130,10 @@ def _warn_unverified(default_verify: Verify, deployments: list[Deployment]) -> N
         )
 
 
-__all__ = ["TlsSettingError", "UpstreamTls", "build_upstream_tls", "origin_of"]
+__all__ = [
+    "TlsSettingError",
+    "UpstreamTls",
+    "build_upstream_tls",
+    "check_default_tls",
+    "origin_of",
+]
