@@ -18,8 +18,8 @@ from gateway.accounts import build_accounts
 from gateway.budgets.soft_budget import SoftBudgetHook
 from gateway.cache import build_response_cache
 from gateway.callbacks import plan_callbacks
-from gateway.config import LoadedConfig, load_config
-from gateway.deployments import deployment_from_entry
+from gateway.config import ConfigError, LoadedConfig, load_config
+from gateway.deployments import Deployment, deployment_from_entry
 from gateway.errors import GatewayError
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
@@ -57,6 +57,7 @@ from gateway.tracing import (
     start_tracing,
 )
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
+from gateway.upstream_tls import TlsSettingError, UpstreamTls, build_upstream_tls
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
 # Redis key prefix for router state: separates gateway fleets (and test runs) sharing a Redis.
@@ -64,13 +65,24 @@ ROUTER_NAMESPACE_ENV = "TOOLRELAY_ROUTER_NAMESPACE"
 log = structlog.get_logger("toolrelay.gateway")
 
 
-def build_http_client() -> httpx.AsyncClient:
+def build_http_client(tls: UpstreamTls | None = None) -> httpx.AsyncClient:
     """The one pooled upstream client shared by every provider (httpx API, aiohttp pool)."""
     return build_upstream_client(
         max_connections=2000,
         keepalive_expiry=IDLE_CONNECTION_EXPIRY,
         timeout=httpx.Timeout(600.0, connect=10.0),
+        tls=tls,
     )
+
+
+def upstream_tls_for(config: LoadedConfig, deployments: list[Deployment]) -> UpstreamTls:
+    """The upstreams' TLS verification; a setting it cannot use (the file's are checked when
+    it loads; SSL_VERIFY and SSL_CERT_FILE here) stops the start with a config error."""
+    try:
+        return build_upstream_tls(config.file.litellm_settings.ssl_verify, deployments, os.environ)
+    except TlsSettingError as exc:
+        where = str(config.path) if config.path else "<config>"
+        raise ConfigError(f"{where}: TLS settings: {exc}") from None
 
 
 def build_state(
@@ -78,8 +90,9 @@ def build_state(
 ) -> GatewayState:
     """`data_dir` holds the SQLite store (when no database_url) and the spend spill file;
     default `$TOOLRELAY_HOME` or ~/.toolrelay."""
-    client = http or build_http_client()
     deployments = [deployment_from_entry(e, i) for i, e in enumerate(config.file.model_list)]
+    tls = upstream_tls_for(config, deployments)
+    client = http or build_http_client(tls)
     groups = ModelGroups.from_deployments(deployments)
     providers = ProviderRegistry(client)
     for deployment in deployments:
@@ -135,7 +148,7 @@ def build_state(
             config.file.general_settings.image_fetch_allow_hosts
         ),
         stored_models=build_stored_models(
-            config, accounts.db, groups, router, providers, deployments, redis
+            config, accounts.db, groups, router, providers, deployments, redis, tls=tls
         ),
         sessions=sessions,
         redis=redis,

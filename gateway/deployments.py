@@ -36,6 +36,7 @@ class Deployment:
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     model_info: Mapping[str, Any] = field(default_factory=dict)
     extra_params: Mapping[str, Any] = field(default_factory=dict)
+    ssl_verify: bool | str | None = None
 
     @property
     def mode(self) -> str:
@@ -81,6 +82,7 @@ def deployment_from_entry(entry: ModelEntry, index: int) -> Deployment:
         extra_headers=dict(params.extra_headers or {}),
         model_info=info,
         extra_params=others,
+        ssl_verify=params.ssl_verify,
     )
 
 

@@ -13,6 +13,8 @@
     ├── RateLimitError                   429 rate_limit_error (keeps the upstream retry-after)
     ├── UpstreamServerError              500 api_error
     │   ├── BadGatewayError              502 api_error (upstream answered something unusable)
+    │   │   └── UpstreamTlsError         502 (code upstream_tls_error: its certificate failed
+    │   │                                verification, or the TLS handshake did)
     │   └── ServiceUnavailableError      503 api_error (overloaded, unreachable)
 
 Provider modules raise these (mapped from upstream statuses and transport errors in
@@ -119,6 +121,13 @@ class UpstreamServerError(GatewayError):
 class BadGatewayError(UpstreamServerError):
     status_code = 502
     default_code = "bad_upstream_response"
+
+
+class UpstreamTlsError(BadGatewayError):
+    """Raised by the upstream transport itself (`gateway.upstream_http`), so the message
+    keeps what failed (an unknown CA, a wrong host name) instead of "cannot connect"."""
+
+    default_code = "upstream_tls_error"
 
 
 class ServiceUnavailableError(UpstreamServerError):

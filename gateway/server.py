@@ -12,10 +12,11 @@ import uvicorn
 
 from common.config.report import log_config_report
 from gateway.app import CONFIG_ENV, create_app
-from gateway.config import LoadedConfig
+from gateway.config import ConfigError, LoadedConfig
 from gateway.logs import configure_logging
 from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 from gateway.tracing import GATEWAY_SERVICE, start_tracing
+from gateway.upstream_tls import TlsSettingError, check_default_tls
 
 
 def serve(
@@ -37,6 +38,12 @@ def serve(
         "timeout_keep_alive": 75,
     }
     if workers > 1:
+        # Each worker builds its own app; a TLS setting none of them could use is reported
+        # here, once, instead of as a traceback per worker.
+        try:
+            check_default_tls(config.file.litellm_settings.ssl_verify, os.environ)
+        except TlsSettingError as exc:
+            raise ConfigError(f"{where}: TLS settings: {exc}") from None
         if config.path is not None:
             os.environ[CONFIG_ENV] = str(config.path.resolve())
         # Workers are spawned processes; with this set before they import prometheus_client,

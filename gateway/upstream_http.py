@@ -9,7 +9,9 @@ transport knows about aiohttp.
 Errors are mapped here, at the transport boundary, to the httpx exceptions httpcore raises
 for the same failure, so `providers.errors.error_from_transport` sees what it always saw:
 
-- no connection (refused, DNS, TLS)  -> `httpx.ConnectError`
+- no connection (refused, DNS)       -> `httpx.ConnectError`
+- certificate or TLS handshake fails -> `gateway.errors.UpstreamTlsError`: the one gateway
+  error raised here, because "cannot connect" would hide what to fix (see upstream_tls.py)
 - connect timed out                  -> `httpx.ConnectTimeout`
 - no bytes within the read timeout   -> `httpx.ReadTimeout`
 - peer closed mid-message, bad HTTP  -> `httpx.RemoteProtocolError`
@@ -24,6 +26,9 @@ from contextlib import contextmanager
 
 import aiohttp
 import httpx
+
+from gateway.errors import UpstreamTlsError
+from gateway.upstream_tls import UpstreamTls
 
 # A request that failed on the wire is never sent again from here: if the upstream read it
 # before the connection dropped, the same generation would run, and be billed, twice, and no
@@ -45,6 +50,19 @@ def _mapped_errors(request: httpx.Request) -> Iterator[None]:
         raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
     except (TimeoutError, aiohttp.SocketTimeoutError) as exc:
         raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
+    except aiohttp.ClientConnectorCertificateError as exc:
+        cause = exc.certificate_error
+        reason = getattr(cause, "verify_message", None) or str(cause)
+        raise UpstreamTlsError(
+            f"the TLS certificate of upstream {exc.host}:{exc.port} failed verification "
+            f"({reason}); if a private CA signed it, set ssl_verify to that CA's bundle "
+            "(litellm_params.ssl_verify of the deployment, or litellm_settings.ssl_verify)"
+        ) from exc
+    except aiohttp.ClientConnectorSSLError as exc:
+        reason = getattr(exc.os_error, "reason", None) or str(exc.os_error)
+        raise UpstreamTlsError(
+            f"the TLS handshake with upstream {exc.host}:{exc.port} failed ({reason})"
+        ) from exc
     except aiohttp.ClientConnectorError as exc:
         raise httpx.ConnectError(str(exc), request=request) from exc
     except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
@@ -76,14 +94,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """`handle_async_request` and `aclose`, like every httpx transport. The aiohttp session
     is created on first use because it must be made inside the running event loop."""
 
-    def __init__(self, *, max_connections: int, keepalive_expiry: float) -> None:
+    def __init__(
+        self, *, max_connections: int, keepalive_expiry: float, tls: UpstreamTls | None = None
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
+        self._tls = tls
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._max_connections, keepalive_timeout=self._keepalive_expiry
+            limit=self._max_connections,
+            keepalive_timeout=self._keepalive_expiry,
+            ssl=self._tls.default if self._tls is not None else True,
         )
         # httpx already sends User-Agent/Accept/Accept-Encoding, so aiohttp adds none of its
         # own (`skip_auto_headers` would cost a sorted multidict per request); no cookie jar.
@@ -105,6 +128,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # `Headers.multi_items()` re-detects the encoding of every header on each call
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         url = str(request.url)
+        # A host with its own ssl_verify gets its context; every other the connector's.
+        own_tls = self._tls.override_for(request.url) if self._tls is not None else None
         with _mapped_errors(request):
             response = await self._session.request(
                 request.method,
@@ -114,6 +139,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=None,
                 timeout=client_timeout,
+                ssl=own_tls or True,
             )
         return httpx.Response(
             status_code=response.status,
@@ -172,7 +198,14 @@ class UpstreamClient(httpx.AsyncClient):
 
 
 def build_upstream_client(
-    *, max_connections: int, keepalive_expiry: float, timeout: httpx.Timeout
+    *,
+    max_connections: int,
+    keepalive_expiry: float,
+    timeout: httpx.Timeout,
+    tls: UpstreamTls | None = None,
 ) -> httpx.AsyncClient:
-    transport = AiohttpTransport(max_connections=max_connections, keepalive_expiry=keepalive_expiry)
+    """`tls`: the upstreams' TLS verification; None keeps aiohttp's default (the system CAs)."""
+    transport = AiohttpTransport(
+        max_connections=max_connections, keepalive_expiry=keepalive_expiry, tls=tls
+    )
     return UpstreamClient(transport, timeout)

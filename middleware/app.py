@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from common.config import ConfigError
+from common.tls import SslContexts, TlsSettingError, resolve_verify
 from gateway.tracing import ServerSpanMiddleware
 from middleware.artifacts import build_store
 from middleware.auth import KeyChecker
@@ -20,7 +23,7 @@ from middleware.errors import MiddlewareError
 from middleware.gateway_client import GatewayClient
 from middleware.http_io import error_response, http_error_response
 from middleware.loop import ToolLoop
-from middleware.mcp_pool import McpPool, PoolSettings
+from middleware.mcp_pool import McpPool, PoolSettings, server_ssl_contexts
 from middleware.metrics import Metrics
 from middleware.routes import chat, files, health, mcp, models, openapi, responses
 from middleware.runner import ToolRunner
@@ -46,14 +49,20 @@ def pool_settings(settings: AppSettings) -> PoolSettings:
 
 def build_state(settings: AppSettings, public_url: str) -> AppState:
     m = settings.middleware
-    gateway = GatewayClient(m.gateway_url, timeout=m.gateway_timeout)
+    contexts = SslContexts(os.environ)
+    try:
+        gateway_tls = contexts.get(resolve_verify(None, m.ssl_verify, os.environ))
+        mcp_tls = server_ssl_contexts(settings.mcp_servers, m.ssl_verify, os.environ, contexts)
+    except TlsSettingError as exc:  # the file's values are checked when it loads; env here
+        raise ConfigError(f"TLS settings: {exc}") from None
+    gateway = GatewayClient(m.gateway_url, timeout=m.gateway_timeout, verify=gateway_tls)
     store = build_store(
         settings.storage,
         public_url=m.public_url or public_url,
         secret=m.signing_secret,
     )
     metrics = Metrics()
-    pool = McpPool(settings.mcp_servers, pool_settings(settings))
+    pool = McpPool(settings.mcp_servers, pool_settings(settings), mcp_tls)
     runner = ToolRunner(pool, store, metrics, max_chars=m.max_tool_result_chars)
     return AppState(
         settings=settings,

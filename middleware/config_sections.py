@@ -7,8 +7,11 @@ Unknown keys are allowed (LiteLLM's own `mcp_servers` keys among them) and repor
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from common.tls import SslVerifySetting
 
 
 class _Section(BaseModel):
@@ -27,6 +30,8 @@ class McpServerEntry(_Section):
     allowed_tools: list[str] | None = None
     disallowed_tools: list[str] | None = None
     timeout: float | None = Field(default=None, gt=0)
+    # TLS verification of an https url: true, false or a CA bundle (middleware/mcp_pool/tls.py)
+    ssl_verify: SslVerifySetting | None = None
 
     @field_validator("env", mode="before")
     @classmethod
@@ -41,6 +46,10 @@ class McpServerEntry(_Section):
 class StorageSettings(_Section):
     backend: Literal["local", "s3"] = "local"
     endpoint: str | None = None
+    # Where presigned links point when browsers cannot reach `endpoint` (an internal name
+    # like seaweedfs:8333): the links are signed for this host, the uploads still go to
+    # `endpoint`. The storage MCP server reads the same key from this section.
+    public_endpoint: str | None = None
     bucket: str = "mcp-storage"
     access_key: str | None = None
     secret_key: str | None = None
@@ -48,3 +57,15 @@ class StorageSettings(_Section):
     secure: bool | None = None
     presign_expiry: int = Field(default=24 * 3600, gt=0, le=7 * 24 * 3600)
     local_dir: str | None = None
+
+    @field_validator("public_endpoint")
+    @classmethod
+    def _origin_only(cls, value: str | None) -> str | None:
+        # SigV4 signs the path too: a proxy that added or stripped a prefix would break every
+        # link, so the public endpoint is an origin and the proxy routes by host name.
+        if not value:  # an empty variable (`S3_PUBLIC_ENDPOINT=`) means "not set"
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"expected http(s)://host[:port] with no path, got {value!r}")
+        return value

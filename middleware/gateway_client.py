@@ -5,6 +5,7 @@ Transport errors and error statuses are mapped here, once, to `GatewayHTTPError`
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -30,11 +31,20 @@ def _error_body(response: httpx.Response) -> JSON:
 
 
 class GatewayClient:
-    def __init__(self, base_url: str, *, timeout: float, client: httpx.AsyncClient | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        client: httpx.AsyncClient | None = None,
+        verify: ssl.SSLContext | None = None,
+    ):
+        """`verify`: TLS verification of an https gateway_url (None: httpx's default)."""
         self.base_url = base_url.rstrip("/")
         self._http = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            verify=verify if verify is not None else True,
         )
 
     async def aclose(self) -> None:

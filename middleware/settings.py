@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config import ConfigDocument, ConfigError, describe_validation_error
 from common.config.report import Finding, Verdict, validation_findings
+from common.tls import SslVerifySetting
 from middleware.config_report import middleware_findings
 from middleware.config_sections import McpServerEntry, StorageSettings
 
@@ -51,6 +52,9 @@ class MiddlewareSettings(BaseModel):
     # Stateful MCP servers (browser, or `session: per_user`): one session per end user.
     user_session_idle_timeout: float = Field(default=900.0, gt=0)
     max_user_sessions: int = Field(default=100, ge=1)
+    # TLS verification of the MCP servers and the gateway (true, false or a CA bundle); a
+    # server's own ssl_verify and SSL_VERIFY win (common/tls.py)
+    ssl_verify: SslVerifySetting | None = None
 
 
 class _Sections(BaseModel):

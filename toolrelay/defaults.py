@@ -158,11 +158,8 @@ def embedded_defaults(
         server_settings["storage"] = {}
         storage = {"backend": "s3", "bucket": "mcp-storage"}
         for setting, name in s3.items():
-            reference = f"os.environ/{name}"
-            if setting == "public_endpoint":  # the storage server's own setting
-                server_settings["storage"][setting] = reference
-            else:
-                storage[setting] = reference
+            # public_endpoint too: the artifacts' links and the server's point at one place
+            storage[setting] = f"os.environ/{name}"
     else:
         result.mcp_skipped.append(
             "storage: no S3 store: install toolrelay[s3] (SeaweedFS) for an embedded one,"

@@ -55,7 +55,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "internal_user_budget_duration",
             "public_teams",
             "return_response_headers",
-            "ssl_verify",
             "telemetry",
             "model_alias_map",
             "redact_messages_in_exceptions",
@@ -252,6 +251,11 @@ ENV_HONOURED = {
     "GENERIC_AUTHORIZATION_ENDPOINT": "admin page sign-in (OIDC)",
     "GENERIC_TOKEN_ENDPOINT": "admin page sign-in (OIDC)",
     "GENERIC_SCOPE": "admin page sign-in (OIDC)",
+    "SSL_VERIFY": "TLS verification of upstreams (true, false or a CA bundle); wins over "
+    "litellm_settings.ssl_verify",
+    "SSL_CERT_FILE": "the CA bundle upstream certificates are verified against",
+    "REQUESTS_CA_BUNDLE": "the CA bundle upstream certificates are verified against "
+    "(when SSL_CERT_FILE is unset)",
 }
 
 # LiteLLM proxy environment variables toolrelay does not act on, and what happens instead.

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.tls import SslVerifySetting
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
@@ -31,6 +33,8 @@ class LiteLLMParams(_Section):
     output_cost_per_token: float | None = Field(default=None, ge=0)
     organization: str | None = None
     extra_headers: dict[str, str] | None = None
+    # TLS verification for this deployment's api_base host (common/tls.py)
+    ssl_verify: SslVerifySetting | None = None
 
 
 class ModelInfo(_Section):
@@ -87,6 +91,8 @@ class LiteLLMSettings(_Section):
     langfuse_secret_key: str | None = None
     langfuse_host: str | None = None
     langfuse_default_tags: list[str] = Field(default_factory=list)
+    # TLS verification for every upstream (common/tls.py; SSL_VERIFY wins, as in LiteLLM)
+    ssl_verify: SslVerifySetting | None = None
 
 
 class GeneralSettings(_Section):

@@ -18,6 +18,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.redis_wiring import SharedRedis
 from gateway.router import ModelGroups, Router
 from gateway.store.database import Database
+from gateway.upstream_tls import UpstreamTls
 
 log = structlog.get_logger("toolrelay.model_store")
 ENV_SWITCH = "STORE_MODEL_IN_DB"
@@ -50,6 +51,7 @@ def build_stored_models(
     config_deployments: list[Deployment],
     redis: SharedRedis | None = None,
     environ: Mapping[str, str] | None = None,
+    tls: UpstreamTls | None = None,
 ) -> StoredModels | None:
     env = os.environ if environ is None else environ
     if not store_model_in_db(config, env):
@@ -59,7 +61,7 @@ def build_stored_models(
     except NoSecretKeyError as exc:
         log.error("store_model_in_db is on but cannot be used", reason=str(exc))
         return None
-    live = LiveModels(groups=groups, router=router, config_deployments=config_deployments)
+    live = LiveModels(groups=groups, router=router, config_deployments=config_deployments, tls=tls)
 
     async def reload() -> None:
         await store.reload()

@@ -11,6 +11,7 @@ import structlog
 
 from gateway.deployments import Deployment
 from gateway.router import ModelGroups, Router
+from gateway.upstream_tls import UpstreamTls
 
 log = structlog.get_logger("toolrelay.model_store")
 
@@ -20,6 +21,8 @@ class LiveModels:
     groups: ModelGroups
     router: Router
     config_deployments: list[Deployment]
+    # A stored model's own ssl_verify applies to its api_base host, as a config model's does.
+    tls: UpstreamTls | None = None
     stored_ids: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -38,6 +41,8 @@ class LiveModels:
         after = {d.id: d for d in merged}
         self.groups.groups.clear()
         self.groups.groups.update(ModelGroups.from_deployments(merged).groups)
+        if self.tls is not None:
+            self.tls.apply(merged)
         state = self.router.state
         for deployment_id, old in before.items():
             if after.get(deployment_id) != old:

@@ -88,14 +88,11 @@ class StorageSettings(BaseModel):
     @field_validator("public_endpoint")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            parts = urlsplit(value)
-            if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
-                or parts.path not in ("", "/")
-            ):
-                raise ValueError(f"expected http(s)://host:port, got {value!r}")
+        if not value:  # an empty variable (`S3_PUBLIC_ENDPOINT=`) means "not set"
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"expected http(s)://host:port, got {value!r}")
         return value
 
     @field_validator("bucket")

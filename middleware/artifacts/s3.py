@@ -16,6 +16,8 @@ from middleware.config_sections import StorageSettings
 
 # Another writer (or replica) created it first: that is what we wanted.
 _BUCKET_EXISTS = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+# The link signer names its region so that signing never asks the (public) endpoint for it.
+DEFAULT_REGION = "us-east-1"
 
 
 def minio_client(storage: StorageSettings) -> Minio:
@@ -31,11 +33,28 @@ def minio_client(storage: StorageSettings) -> Minio:
     )
 
 
+def link_signer(storage: StorageSettings) -> Minio | None:
+    """A client for `public_endpoint` that only signs links (no request goes through it):
+    SigV4 covers the Host header, so a link signed for the internal endpoint would be
+    refused when it arrives through the public one. None: links name `endpoint`."""
+    if not storage.public_endpoint:
+        return None
+    public = urlsplit(storage.public_endpoint)
+    return Minio(
+        public.netloc,
+        access_key=storage.access_key,
+        secret_key=storage.secret_key,
+        secure=public.scheme == "https",
+        region=storage.region or DEFAULT_REGION,
+    )
+
+
 class S3ArtifactStore:
     def __init__(self, storage: StorageSettings, client: Minio | None = None) -> None:
         self.bucket = storage.bucket
         self.expiry = timedelta(seconds=storage.presign_expiry)
         self._client = client or minio_client(storage)
+        self._signer = link_signer(storage) or self._client
         self._bucket_ready = False
         self._bucket_lock = threading.Lock()
 
@@ -58,7 +77,7 @@ class S3ArtifactStore:
         self._client.put_object(
             self.bucket, name, io.BytesIO(data), len(data), content_type=content_type
         )
-        return str(self._client.presigned_get_object(self.bucket, name, expires=self.expiry))
+        return str(self._signer.presigned_get_object(self.bucket, name, expires=self.expiry))
 
     async def put(self, data: bytes, content_type: str) -> str:
         name = object_name(content_type)

@@ -11,6 +11,7 @@ from middleware.mcp_pool.errors import (
     UnknownTool,
 )
 from middleware.mcp_pool.pool import McpPool
+from middleware.mcp_pool.tls import server_ssl_contexts
 
 __all__ = [
     "CircuitOpen",
@@ -23,4 +24,5 @@ __all__ = [
     "ToolCallFailure",
     "ToolTimeout",
     "UnknownTool",
+    "server_ssl_contexts",
 ]

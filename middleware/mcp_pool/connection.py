@@ -16,6 +16,7 @@ method) is the caller's problem and leaves the breaker alone.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,6 +39,7 @@ from middleware.mcp_pool.errors import (
     SessionLimit,
     ToolTimeout,
 )
+from middleware.mcp_pool.tls import describe_tls_failure, tls_failure
 from middleware.mcp_pool.transport import http_client, make_transport
 from middleware.mcp_pool.user_sessions import UserSessions
 
@@ -86,10 +88,17 @@ def session_mode(name: str, entry: McpServerEntry) -> str:
 
 
 class ServerConnection:
-    def __init__(self, name: str, entry: McpServerEntry, settings: PoolSettings) -> None:
+    def __init__(
+        self,
+        name: str,
+        entry: McpServerEntry,
+        settings: PoolSettings,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
         self.entry = entry
         self.settings = settings
+        self.ssl_context = ssl_context  # None: httpx2's default verification
         self.timeout = entry.timeout or settings.tool_timeout
         self.health = "starting"
         self.last_error: str | None = None
@@ -137,7 +146,7 @@ class ServerConnection:
                 await self._lifetime()
                 reason = "connection lost"
             except Exception as exc:  # boundary: any connect/transport failure means "retry"
-                reason = _describe(exc)
+                reason = self._why(exc)
             self._mark_down(reason)
             if time.monotonic() - started > 30.0:
                 backoff = self.settings.initial_backoff
@@ -152,9 +161,11 @@ class ServerConnection:
         async with AsyncExitStack() as stack:
             http = None
             if self.entry.transport not in {"sse", "stdio"}:
-                http = await stack.enter_async_context(http_client(self.entry, self.timeout))
+                http = await stack.enter_async_context(
+                    http_client(self.entry, self.timeout, self.ssl_context)
+                )
             client = Client(
-                make_transport(self.entry, http),
+                make_transport(self.entry, http, self.ssl_context),
                 cache=None,
                 client_info=CLIENT_INFO,
                 message_handler=self._on_message,
@@ -243,6 +254,13 @@ class ServerConnection:
             self.tools = kept
             self.tools_version += 1
 
+    def _why(self, exc: BaseException) -> str:
+        """What went wrong, in words: a TLS failure says what to set."""
+        failure = tls_failure(exc)
+        if failure is not None:
+            return describe_tls_failure(self.name, self.entry.url, failure)
+        return _describe(exc)
+
     def _mark_up(self, client: Client) -> None:
         self._client = client
         self.connects += 1
@@ -321,7 +339,7 @@ class ServerConnection:
         except Exception as exc:  # boundary: transport failures become "unavailable"
             self._transport_failed(sessions, user)
             settled = True
-            raise ServerUnavailable(f"MCP server '{self.name}' failed: {_describe(exc)}") from exc
+            raise ServerUnavailable(f"MCP server '{self.name}' failed: {self._why(exc)}") from exc
         finally:
             if not settled:  # cancelled: no verdict on the server
                 self.breaker.abandon()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,9 +16,18 @@ from middleware.mcp_pool.errors import UnknownTool
 
 
 class McpPool:
-    def __init__(self, servers: Mapping[str, McpServerEntry], settings: PoolSettings) -> None:
+    def __init__(
+        self,
+        servers: Mapping[str, McpServerEntry],
+        settings: PoolSettings,
+        ssl_contexts: Mapping[str, ssl.SSLContext] | None = None,
+    ) -> None:
+        """`ssl_contexts`: each HTTP server's TLS context (`mcp_pool.tls.server_ssl_contexts`);
+        a server without one gets httpx2's default verification."""
+        contexts = ssl_contexts or {}
         self.connections = {
-            name: ServerConnection(name, entry, settings) for name, entry in servers.items()
+            name: ServerConnection(name, entry, settings, contexts.get(name))
+            for name, entry in servers.items()
         }
 
     @asynccontextmanager

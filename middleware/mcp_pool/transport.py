@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+from functools import partial
 from typing import Any
 
 import httpx2
@@ -36,15 +38,34 @@ async def _stamp_request_id(request: httpx2.Request) -> None:
         request.headers[REQUEST_ID_HEADER] = request_id
 
 
-def http_client(entry: McpServerEntry, timeout: float) -> httpx2.AsyncClient:
+def http_client(
+    entry: McpServerEntry, timeout: float, verify: ssl.SSLContext | None = None
+) -> httpx2.AsyncClient:
+    """`verify`: the server's TLS context (mcp_pool/tls.py); None keeps httpx2's default."""
     return httpx2.AsyncClient(
         headers=server_headers(entry),
         timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0)),
         event_hooks={"request": [_stamp_request_id, stamp_trace_headers]},
+        verify=verify if verify is not None else True,
     )
 
 
-def make_transport(entry: McpServerEntry, http: httpx2.AsyncClient | None) -> Any:
+def _sse_http_client(
+    verify: ssl.SSLContext,
+    headers: dict[str, str] | None = None,
+    timeout: httpx2.Timeout | None = None,
+    auth: httpx2.Auth | None = None,
+) -> httpx2.AsyncClient:
+    """The SSE transport's client factory (`sse_client` always passes its timeouts), with the
+    server's TLS context."""
+    return httpx2.AsyncClient(
+        headers=headers, timeout=timeout or httpx2.Timeout(30.0), auth=auth, verify=verify
+    )
+
+
+def make_transport(
+    entry: McpServerEntry, http: httpx2.AsyncClient | None, verify: ssl.SSLContext | None = None
+) -> Any:
     """The object `mcp.Client` connects through (a transport context or stdio params)."""
     if entry.transport == "stdio":
         if not entry.command:
@@ -52,5 +73,11 @@ def make_transport(entry: McpServerEntry, http: httpx2.AsyncClient | None) -> An
         return StdioServerParameters(command=entry.command, args=entry.args, env=entry.env or None)
     assert entry.url is not None  # checked when settings load
     if entry.transport == "sse":
-        return sse_client(entry.url, headers=server_headers(entry))
+        if verify is None:
+            return sse_client(entry.url, headers=server_headers(entry))
+        return sse_client(
+            entry.url,
+            headers=server_headers(entry),
+            httpx_client_factory=partial(_sse_http_client, verify),
+        )
     return streamable_http_client(entry.url, http_client=http)

@@ -53,7 +53,7 @@ from .app import FORMATS, FakeUpstream
 from .behaviour import FIXED_TEXT, Behaviour, Content
 from .recorder import RecordedRequest, Recorder
 from .reply import Fault, Prompt, Reply, ReplyError, Timing, ToolCall, Usage
-from .runner import command, command_args, serve_in_thread, uvicorn_config
+from .runner import ServerTls, command, command_args, serve_in_thread, uvicorn_config
 from .scripts import ScriptBook, ScriptedError, ScriptedReply, ScriptedToolCall
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "ScriptedError",
     "ScriptedReply",
     "ScriptedToolCall",
+    "ServerTls",
     "Timing",
     "ToolCall",
     "Usage",

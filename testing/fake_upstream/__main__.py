@@ -1,15 +1,17 @@
-"""`python -m testing.fake_upstream --host 127.0.0.1 --port N [--require-key KEY]`."""
+"""`python -m testing.fake_upstream --host 127.0.0.1 --port N [--require-key KEY]
+[--certfile CERT.pem --keyfile KEY.pem]`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import structlog
 import uvicorn
 
 from .app import FakeUpstream
-from .runner import uvicorn_config
+from .runner import ServerTls, uvicorn_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="warning", help="uvicorn log level (default warning)"
     )
+    parser.add_argument(
+        "--certfile", type=Path, help="serve HTTPS with this certificate chain (PEM)"
+    )
+    parser.add_argument("--keyfile", type=Path, help="the private key of --certfile (PEM)")
     return parser
 
 
@@ -40,14 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.record_limit < 1:
         print("error: --record-limit must be at least 1", file=sys.stderr)
         return 2
+    if (args.certfile is None) != (args.keyfile is None):
+        print("error: --certfile and --keyfile go together", file=sys.stderr)
+        return 2
+    tls = ServerTls(args.certfile, args.keyfile) if args.certfile else None
     upstream = FakeUpstream(require_key=args.require_key, record_limit=args.record_limit)
     structlog.get_logger("fake_upstream").info(
         "fake upstream starting",
-        url=f"http://{args.host}:{args.port}",
+        url=f"{'https' if tls else 'http'}://{args.host}:{args.port}",
         require_key=args.require_key is not None,
         record_limit=args.record_limit,
     )
-    uvicorn.Server(uvicorn_config(upstream, args.host, args.port, args.log_level)).run()
+    config = uvicorn_config(upstream, args.host, args.port, args.log_level, tls=tls)
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -197,6 +197,7 @@ def test_traefik_labels_route_each_host_to_the_right_service_port(tmp_path: Path
         "middleware": ("Host(`tools.localhost`)", "middleware", 4001),
         "open-webui": ("Host(`chat.localhost`)", "open-webui", 8080),
         "keycloak": ("Host(`auth.localhost`)", "keycloak", 8080),
+        "s3": ("Host(`s3.localhost`)", "seaweedfs", 8333),
     }
     for _, service, port in routes.values():
         assert port == listening_port(service, services[service])
@@ -247,6 +248,36 @@ def test_seaweedfs_is_the_s3_store_of_the_storage_server_and_the_artifacts() -> 
     services = compose_file()["services"]
     for name in ("middleware", "mcp-storage"):
         assert "seaweedfs" in services[name]["depends_on"]
+
+
+def test_presigned_links_name_an_address_browsers_reach(tmp_path: Path) -> None:
+    """storage.public_endpoint (S3_PUBLIC_ENDPOINT) signs the links the storage server and
+    the artifacts hand out: SeaweedFS's published port by default, its Traefik host when the
+    operator sets it, and the same value for both services."""
+    config = yaml.safe_load((ROOT / "deploy" / "config.yaml").read_text())
+    assert config["storage"]["public_endpoint"] == "os.environ/S3_PUBLIC_ENDPOINT"
+    services = resolved_project(tmp_path)["services"]
+    for name in ("middleware", "mcp-storage"):
+        assert services[name]["environment"]["S3_PUBLIC_ENDPOINT"] == "http://localhost:8333"
+    published = {(p["published"], p["target"]) for p in services["seaweedfs"]["ports"]}
+    assert ("8333", 8333) in published
+
+    (tmp_path / "behind-traefik").mkdir()
+    project = project_copy(tmp_path / "behind-traefik")
+    env = (
+        (project / ".env")
+        .read_text()
+        .replace("S3_PUBLIC_ENDPOINT=\n", "S3_PUBLIC_ENDPOINT=https://s3.localhost\n")
+    )
+    (project / ".env").write_text(env)
+    result = compose_config(project, ("traefik",), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    rule, target, port = traefik_routes(services)["s3"]
+    public = urlsplit(services["middleware"]["environment"]["S3_PUBLIC_ENDPOINT"])
+    assert (public.scheme, f"Host(`{public.hostname}`)") == ("https", rule)
+    assert (target, port) == ("seaweedfs", 8333)
+    assert public.path == ""  # SigV4 signs the path: a prefix the proxy strips breaks links
 
 
 def test_keycloak_realm_matches_the_gateway_sso_settings() -> None:

@@ -96,6 +96,7 @@ def test_ingress_terminates_tls_and_keeps_streams_open(
     assert sorted((b["name"], b["port"]["number"]) for b in backends.values()) == [
         ("gateway", 4000),
         ("middleware", 4001),
+        ("seaweedfs", 8333),
     ]
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "600"
@@ -127,6 +128,35 @@ def test_seaweedfs_keeps_its_data_on_a_volume_and_serves_the_config(
     config = yaml.safe_load(find(docs, "ConfigMap", "toolrelay-config")["data"]["config.yaml"])
     assert config["storage"]["endpoint"] == "http://seaweedfs:8333"
     assert find(docs, "Service", "seaweedfs")["spec"]["ports"][0]["port"] == 8333
+
+
+def test_presigned_links_are_signed_for_the_ingress_s3_host(
+    rendered: tuple[str, list[dict[str, Any]]],
+) -> None:
+    _, docs = rendered
+    config = yaml.safe_load(find(docs, "ConfigMap", "toolrelay-config")["data"]["config.yaml"])
+    assert config["storage"]["public_endpoint"] == "os.environ/S3_PUBLIC_ENDPOINT"
+    public = find(docs, "ConfigMap", "toolrelay-public-endpoints")["data"]["S3_PUBLIC_ENDPOINT"]
+    ingress = find(docs, "Ingress", "toolrelay")
+    s3_hosts = [
+        rule["host"]
+        for rule in ingress["spec"]["rules"]
+        if rule["http"]["paths"][0]["backend"]["service"]["name"] == "seaweedfs"
+    ]
+    assert [public] == [f"https://{host}" for host in s3_hosts]
+    assert s3_hosts[0] in ingress["spec"]["tls"][0]["hosts"]
+    for name in ("middleware", "mcp-storage"):
+        env = {
+            e["name"]: e for e in pod_spec(find(docs, "Deployment", name))["containers"][0]["env"]
+        }
+        reference = env["S3_PUBLIC_ENDPOINT"]["valueFrom"]["configMapKeyRef"]
+        assert reference == {"name": "toolrelay-public-endpoints", "key": "S3_PUBLIC_ENDPOINT"}
+    # the ingress controller may reach SeaweedFS (browsers fetch links through it)
+    policy = find(docs, "NetworkPolicy", "seaweedfs-from-middleware-and-storage")
+    sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    assert {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    } in sources
 
 
 def test_postgres_and_redis_are_external_by_default_and_in_cluster_in_dev(kubectl: Path) -> None:

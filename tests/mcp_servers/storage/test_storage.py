@@ -16,6 +16,7 @@ from mcp import Client
 from mcp_servers.storage import ObjectStore, build_app, build_server, parse_settings
 from tests.mcp_servers.storage.conftest import call, s3_settings, storage_client
 from tests.mcp_servers.support import Transport, mcp_client, serve_in_thread
+from tests.support.forwarder import tcp_forwarder
 from tests.support.processes import free_port
 from tests.support.seaweedfs import SeaweedS3
 
@@ -146,6 +147,35 @@ async def test_links_can_point_at_a_public_endpoint(s3: SeaweedS3) -> None:
     async with httpx.AsyncClient() as http:
         response = await http.get(url)
     assert response.status_code == 200 and response.text == "public"
+
+
+async def test_links_for_the_shared_public_endpoint_work_through_a_proxy(
+    s3: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose and k8s set `storage.public_endpoint` (S3_PUBLIC_ENDPOINT) once, for the
+    artifacts and this server: a link made here downloads through another host:port."""
+    async with tcp_forwarder("127.0.0.1", int(s3.endpoint.rsplit(":", 1)[1])) as proxy:
+        monkeypatch.setenv("TEST_S3_PUBLIC_ENDPOINT", proxy.origin)
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "storage:\n"
+            "  backend: s3\n"
+            f"  endpoint: {s3.url}\n"
+            f"  access_key: {s3.access_key}\n"
+            f"  secret_key: {s3.secret_key}\n"
+            "  public_endpoint: os.environ/TEST_S3_PUBLIC_ENDPOINT\n"
+        )
+        store = ObjectStore(parse_settings({"config_path": str(config)}))
+        name = key()
+        async with Client(build_server(store)) as client:
+            await call(client, "minio_upload_object", {"object_name": name, "content": "proxied"})
+            _, text = await call(client, "minio_get_url", {"object_name": name})
+        url = presigned_url(text)
+        assert url.startswith(f"{proxy.origin}/mcp-storage/")
+        async with httpx.AsyncClient() as http:
+            response = await http.get(url)
+        assert response.status_code == 200 and response.text == "proxied"
+        assert proxy.connections >= 1
 
 
 async def test_tampered_presigned_urls_are_refused(s3: SeaweedS3) -> None:
