@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from gateway.errors import BadRequestError
-from gateway.providers import anthropic, azure, gemini, ollama
+from gateway.providers import anthropic, azure, bedrock, gemini, ollama
 from gateway.providers.base import Provider
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
 
@@ -31,6 +31,7 @@ def default_factories() -> dict[str, Factory]:
             "anthropic": anthropic.build,
             "gemini": gemini.build,
             "azure": azure.build,
+            "bedrock": bedrock.build,
             "ollama": ollama.factory("ollama"),
             "ollama_chat": ollama.factory("ollama_chat"),
         }

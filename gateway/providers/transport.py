@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the native-format providers: one JSON POST, one streamed POST.
+"""HTTP plumbing shared by the native-format providers: one JSON POST, streamed POSTs.
 
 Both map failures at the one boundary (`gateway.providers.errors`), passing the provider's
 `classify` hook so its structured error types become the right gateway classes.
@@ -33,9 +33,15 @@ class Upstream:
     async def post_json(
         self, url: str, body: JSON, headers: Mapping[str, str], upstream_timeout: float
     ) -> JSON:
+        return await self.post_bytes(url, orjson.dumps(body), headers, upstream_timeout)
+
+    async def post_bytes(
+        self, url: str, content: bytes, headers: Mapping[str, str], upstream_timeout: float
+    ) -> JSON:
+        """POST a body already serialised (a signed request must send the bytes it signed)."""
         try:
             response = await self.http.post(
-                url, content=orjson.dumps(body), headers=dict(headers), timeout=upstream_timeout
+                url, content=content, headers=dict(headers), timeout=upstream_timeout
             )
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
@@ -72,6 +78,27 @@ class Upstream:
                     )
                 async for line in response.aiter_lines():
                     yield line
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
+
+    async def stream_bytes(
+        self, url: str, content: bytes, headers: Mapping[str, str], upstream_timeout: float
+    ) -> AsyncIterator[bytes]:
+        """The response body as it arrives, for binary stream framings (AWS event streams)."""
+        try:
+            async with self.http.stream(
+                "POST", url, content=content, headers=dict(headers), timeout=upstream_timeout
+            ) as response:
+                if response.status_code >= 400:
+                    raise error_from_status(
+                        self.provider,
+                        response.status_code,
+                        await response.aread(),
+                        response.headers,
+                        classify=self.classify,
+                    )
+                async for data in response.aiter_bytes():
+                    yield data
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
 

@@ -1,0 +1,243 @@
+"""Where a `bedrock/` deployment's region, endpoint and credentials come from, and how its
+requests are signed (SigV4, with botocore's own signer).
+
+Credentials, first hit wins, as in LiteLLM:
+1. `api_key` in litellm_params: a Bedrock API key, sent as `Authorization: Bearer` (no SigV4);
+2. `aws_access_key_id` + `aws_secret_access_key` (+ `aws_session_token`) in litellm_params;
+3. `AWS_BEARER_TOKEN_BEDROCK` in the environment (a Bedrock API key again);
+4. botocore's default chain for `aws_profile_name` (else the default profile): the
+   `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN` variables, the shared
+   credentials and config files, SSO, the container and the instance metadata endpoints.
+
+The region: `aws_region_name`, the region inside an ARN model id, then `AWS_REGION_NAME`,
+`AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`. The endpoint: `api_base`,
+`aws_bedrock_runtime_endpoint`, `AWS_BEDROCK_RUNTIME_ENDPOINT`, else the region's public one.
+
+A deployment that has no region or no credentials gets a 400 naming what to set, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from gateway.deployments import Deployment
+from gateway.errors import BadRequestError
+
+SIGNING_NAME = "bedrock"  # the runtime's SigV4 service name (bedrock-runtime's model says so)
+REGION_VARIABLES = ("AWS_REGION_NAME", "AWS_REGION", "AWS_DEFAULT_REGION")
+BEARER_VARIABLE = "AWS_BEARER_TOKEN_BEDROCK"
+ENDPOINT_VARIABLE = "AWS_BEDROCK_RUNTIME_ENDPOINT"
+# LiteLLM settings that need an STS round trip (assume-role, web identity): not done here, so
+# a deployment that names them is refused rather than silently signed as someone else.
+UNSUPPORTED_PARAMS = ("aws_role_name", "aws_web_identity_token", "aws_sts_endpoint")
+
+
+@dataclass(frozen=True, slots=True)
+class AwsSettings:
+    """A deployment's AWS settings from litellm_params (`os.environ/` already resolved)."""
+
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    region: str | None = None
+    profile: str | None = None
+    endpoint: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, deployment: Deployment) -> AwsSettings:
+        params = deployment.extra_params
+
+        def text(name: str) -> str | None:
+            value = params.get(name)
+            return value if isinstance(value, str) and value else None
+
+        for name in UNSUPPORTED_PARAMS:
+            if text(name):
+                raise BadRequestError(
+                    f"deployment {deployment.model_name!r}: litellm_params.{name} (STS role "
+                    "assumption) is not supported for bedrock/; give aws_access_key_id and "
+                    "aws_secret_access_key (with aws_session_token), or use the AWS "
+                    "environment/profile chain",
+                    code="unsupported_aws_setting",
+                )
+        return cls(
+            access_key_id=text("aws_access_key_id"),
+            secret_access_key=text("aws_secret_access_key"),
+            session_token=text("aws_session_token"),
+            region=text("aws_region_name") or _arn_region(deployment.model),
+            profile=text("aws_profile_name"),
+            endpoint=deployment.api_base or text("aws_bedrock_runtime_endpoint"),
+            api_key=deployment.api_key,
+        )
+
+
+def _arn_region(model: str) -> str | None:
+    """`arn:aws:bedrock:eu-west-1:123:inference-profile/...` -> `eu-west-1`."""
+    parts = model.split(":")
+    if len(parts) > 3 and parts[0] == "arn" and parts[3]:
+        return parts[3]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AwsKeys:
+    access_key: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4:
+    keys: AwsKeys
+
+
+@dataclass(frozen=True, slots=True)
+class Bearer:
+    token: str = field(repr=False)
+
+
+Auth = SigV4 | Bearer
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one deployment's requests go and how they are authenticated."""
+
+    region: str
+    endpoint: str
+    auth: Auth
+
+
+@dataclass(slots=True)
+class _Chain:
+    """What botocore's default chain found for one profile (resolved once, off the loop)."""
+
+    credentials: Credentials | None
+    region: str | None
+
+
+@dataclass
+class AwsAuthority:
+    """Resolves each deployment's `Target`; holds the default-chain results per profile.
+
+    The chain reads files and may call metadata endpoints (blocking I/O), so it runs in a
+    worker thread, once per profile; refreshable credentials refresh in a thread too."""
+
+    environ: Mapping[str, str]
+    _chains: dict[str | None, _Chain] = field(default_factory=dict)
+
+    async def target(self, deployment: Deployment) -> Target:
+        settings = AwsSettings.of(deployment)
+        chain: _Chain | None = None
+        region = settings.region or self._env_region()
+        if region is None:
+            chain = await self._chain(settings.profile)
+            region = chain.region
+        if region is None:
+            raise BadRequestError(
+                f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) has no AWS "
+                "region: set litellm_params.aws_region_name, or AWS_REGION_NAME / AWS_REGION",
+                code="missing_aws_region",
+            )
+        endpoint = (
+            settings.endpoint
+            or self.environ.get(ENDPOINT_VARIABLE)
+            or f"https://bedrock-runtime.{region}.amazonaws.com"
+        ).rstrip("/")
+        return Target(region, endpoint, await self._auth(deployment, settings, chain))
+
+    async def _auth(
+        self, deployment: Deployment, settings: AwsSettings, chain: _Chain | None
+    ) -> Auth:
+        if settings.api_key:
+            return Bearer(settings.api_key)
+        if settings.access_key_id or settings.secret_access_key:
+            if not (settings.access_key_id and settings.secret_access_key):
+                missing = "aws_secret_access_key" if settings.access_key_id else "aws_access_key_id"
+                raise BadRequestError(
+                    f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) sets "
+                    f"only one of the AWS key pair: litellm_params.{missing} is missing "
+                    "(or its os.environ/ variable is unset)",
+                    code="missing_aws_credentials",
+                )
+            return SigV4(
+                AwsKeys(settings.access_key_id, settings.secret_access_key, settings.session_token)
+            )
+        bearer = self.environ.get(BEARER_VARIABLE)
+        if bearer:
+            return Bearer(bearer)
+        keys = await _frozen((chain or await self._chain(settings.profile)).credentials)
+        if keys is None:
+            raise BadRequestError(
+                f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) has no AWS "
+                "credentials: set litellm_params.aws_access_key_id and aws_secret_access_key "
+                "(or api_key for a Bedrock API key), or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY",
+                code="missing_aws_credentials",
+            )
+        return SigV4(keys)
+
+    def _env_region(self) -> str | None:
+        for name in REGION_VARIABLES:
+            value = self.environ.get(name)
+            if value:
+                return value
+        return None
+
+    async def _chain(self, profile: str | None) -> _Chain:
+        chain = self._chains.get(profile)
+        if chain is None:
+            chain = await anyio.to_thread.run_sync(_default_chain, profile)
+            self._chains[profile] = chain
+        return chain
+
+
+async def _frozen(credentials: Credentials | None) -> AwsKeys | None:
+    if credentials is None:
+        return None
+    # Static credentials freeze at once; refreshable ones may call out when they expire.
+    frozen = await anyio.to_thread.run_sync(credentials.get_frozen_credentials)
+    if not frozen.access_key or not frozen.secret_key:
+        return None
+    return AwsKeys(frozen.access_key, frozen.secret_key, frozen.token)
+
+
+def _default_chain(profile: str | None) -> _Chain:
+    session = botocore.session.Session(profile=profile)
+    region = session.get_config_variable("region")
+    return _Chain(session.get_credentials(), region if isinstance(region, str) else None)
+
+
+def signed_headers(
+    keys: AwsKeys,
+    region: str,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> dict[str, str]:
+    """`headers` plus `X-Amz-Date`, `Authorization` (and `X-Amz-Security-Token`), signed over
+    the exact URL and body bytes that will be sent. Every header given here is signed."""
+    request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
+    signer = SigV4Auth(
+        Credentials(keys.access_key, keys.secret_key, keys.token),
+        SIGNING_NAME,
+        region,
+    )
+    signer.add_auth(request)
+    return {name: str(value) for name, value in request.headers.items()}
+
+
+def auth_headers(
+    target: Target, url: str, body: bytes, headers: Mapping[str, str]
+) -> dict[str, str]:
+    if isinstance(target.auth, Bearer):
+        return {**headers, "authorization": f"Bearer {target.auth.token}"}
+    return signed_headers(target.auth.keys, target.region, url, body, headers)
