@@ -32,7 +32,8 @@ JSON body, time, response status, whether it completed); DELETE clears. In proce
 `upstream.recorder`. It is a ring buffer (`--record-limit`, default 10000).
 
 Other wire formats (Anthropic with `count_tokens`, Gemini with `countTokens`, Ollama, Azure,
-and OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`) are modules
+OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`, and Bedrock's
+Converse API with SigV4-checked requests and event-stream replies) are modules
 under `formats/` that parse into the neutral `Prompt` and render the neutral `Reply`; see
 `formats/__init__.py`.
 """

@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import control, errors
 from .exchange import Exchange
-from .formats import anthropic, azure, gemini, ollama, openai, openai_responses
+from .formats import anthropic, azure, bedrock, gemini, ollama, openai, openai_responses
 from .formats.openai_wire import error_body
 from .ids import IdSource
 from .recorder import RecordedRequest, Recorder
@@ -20,8 +20,8 @@ from .scenario import Scenario
 from .scripts import ScriptBook
 from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
 
-# Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
-FORMATS = (openai, anthropic, gemini, ollama, azure, openai_responses)
+# Each wire format contributes its routes; Anthropic, Gemini, Ollama, Azure, Bedrock plug in here.
+FORMATS = (openai, anthropic, gemini, ollama, azure, openai_responses, bedrock)
 
 
 class FakeUpstream:

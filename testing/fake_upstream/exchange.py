@@ -21,6 +21,7 @@ class Exchange:
     __slots__ = (
         "_disconnected",
         "_watcher",
+        "body",
         "method",
         "path",
         "path_params",
@@ -37,6 +38,7 @@ class Exchange:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         self.path_params: dict[str, str] = {}
+        self.body = b""  # the raw request body once read (a signature check needs the bytes)
         self.record: RecordedRequest | None = None
         self._disconnected: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -56,12 +58,14 @@ class Exchange:
         message = await self.receive()
         body: bytes = message.get("body", b"")
         if not message.get("more_body", False):
+            self.body = body
             return body
         parts = [body]
         while message.get("more_body", False):
             message = await self.receive()
             parts.append(message.get("body", b""))
-        return b"".join(parts)
+        self.body = b"".join(parts)
+        return self.body
 
     async def respond(
         self, status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()
