@@ -93,6 +93,16 @@ def classify(status: int, detail: Mapping[str, Any]) -> type[errors.GatewayError
     return _BY_TYPE.get(name)
 
 
+# RFC 3986 characters a path segment may hold unescaped. HTTP clients (yarl under aiohttp)
+# unescape them before sending, and the signature must cover the path as it goes on the wire,
+# so they are left as they are; anything else, such as the `/` of an ARN, is escaped.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
+def path_segment(model: str) -> str:
+    return quote(model, safe=_SEGMENT_SAFE)
+
+
 def model_id(model: str) -> str:
     for prefix in ROUTE_PREFIXES:
         if model.startswith(prefix):
@@ -123,11 +133,7 @@ class BedrockProvider:
             self.http, body.get("messages") or [], call.timeout, call.image_fetch
         )
         request = converse_request(body, call.deployment.model, drop_params=call.drop_params)
-        # the model id is one path segment: `:` and the `/` of an ARN are escaped, as botocore
-        # does, and the signature covers the escaped form that is sent
-        url = (
-            f"{target.endpoint}/model/{quote(model_id(call.deployment.model), safe='')}/{operation}"
-        )
+        url = f"{target.endpoint}/model/{path_segment(model_id(call.deployment.model))}/{operation}"
         content = orjson.dumps(request)
         headers = {
             "content-type": "application/json",

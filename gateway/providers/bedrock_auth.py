@@ -18,7 +18,8 @@ A deployment that has no region or no credentials gets a 400 naming what to set,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -26,6 +27,7 @@ import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError
 
 from gateway.deployments import Deployment
 from gateway.errors import BadRequestError
@@ -139,7 +141,7 @@ class AwsAuthority:
         chain: _Chain | None = None
         region = settings.region or self._env_region()
         if region is None:
-            chain = await self._chain(settings.profile)
+            chain = await self._chain(deployment, settings.profile)
             region = chain.region
         if region is None:
             raise BadRequestError(
@@ -174,7 +176,9 @@ class AwsAuthority:
         bearer = self.environ.get(BEARER_VARIABLE)
         if bearer:
             return Bearer(bearer)
-        keys = await _frozen((chain or await self._chain(settings.profile)).credentials)
+        found = (chain or await self._chain(deployment, settings.profile)).credentials
+        with _chain_errors(deployment):
+            keys = await _frozen(found)
         if keys is None:
             raise BadRequestError(
                 f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) has no AWS "
@@ -192,12 +196,27 @@ class AwsAuthority:
                 return value
         return None
 
-    async def _chain(self, profile: str | None) -> _Chain:
+    async def _chain(self, deployment: Deployment, profile: str | None) -> _Chain:
         chain = self._chains.get(profile)
         if chain is None:
-            chain = await anyio.to_thread.run_sync(_default_chain, profile)
+            with _chain_errors(deployment):
+                chain = await anyio.to_thread.run_sync(_default_chain, profile)
             self._chains[profile] = chain
         return chain
+
+
+@contextmanager
+def _chain_errors(deployment: Deployment) -> Iterator[None]:
+    """botocore's chain failing (a profile that is not in the files, an expired SSO login, a
+    credential process that exits non-zero) is a configuration problem to name, not a 500."""
+    try:
+        yield
+    except BotoCoreError as exc:
+        raise BadRequestError(
+            f"deployment {deployment.model_name!r} (bedrock/{deployment.model}): AWS "
+            f"credentials could not be loaded: {exc}",
+            code="aws_credentials_error",
+        ) from exc
 
 
 async def _frozen(credentials: Credentials | None) -> AwsKeys | None:
@@ -213,7 +232,7 @@ async def _frozen(credentials: Credentials | None) -> AwsKeys | None:
 def _default_chain(profile: str | None) -> _Chain:
     session = botocore.session.Session(profile=profile)
     region = session.get_config_variable("region")
-    return _Chain(session.get_credentials(), region if isinstance(region, str) else None)
+    return _Chain(session.get_credentials(), region if isinstance(region, str) and region else None)
 
 
 def signed_headers(

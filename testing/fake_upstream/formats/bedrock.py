@@ -218,10 +218,10 @@ async def converse_stream(state: UpstreamState, exchange: Exchange, body: Any) -
 def routes() -> list[Route]:
     # The signature is the authentication: checked in the handler, not by `require_key`.
     return [
-        Route("POST", "/model/{model}/converse", converse, error_body, authenticated=False),
+        Route("POST", "/model/{model+}/converse", converse, error_body, authenticated=False),
         Route(
             "POST",
-            "/model/{model}/converse-stream",
+            "/model/{model+}/converse-stream",
             converse_stream,
             error_body,
             authenticated=False,

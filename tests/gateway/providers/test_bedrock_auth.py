@@ -131,6 +131,7 @@ async def test_bedrock_api_keys_are_bearer_tokens() -> None:
         ({"aws_region_name": "us-east-1"}, {}, "missing_aws_credentials", "AWS_ACCESS_KEY_ID"),
         ({"aws_access_key_id": "AK", "aws_region_name": "us-east-1"}, {}, "missing_aws_credentials", "aws_secret_access_key is missing"),
         ({"aws_role_name": "arn:aws:iam::1:role/x", "aws_region_name": "r"}, {}, "unsupported_aws_setting", "aws_role_name"),
+        ({"aws_profile_name": "nowhere", "aws_region_name": "r"}, {}, "aws_credentials_error", "The config profile (nowhere) could not be found"),
     ],
 )  # fmt: skip
 async def test_missing_settings_are_a_clear_400(
