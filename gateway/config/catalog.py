@@ -171,14 +171,19 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
     ),
 }
 
+# Deployment settings beyond the schema that a provider reads, with what they do there.
+LITELLM_PARAMS_HONOURED = {
+    "aws_access_key_id": "bedrock/: signs requests (SigV4)",
+    "aws_secret_access_key": "bedrock/: signs requests (SigV4)",
+    "aws_session_token": "bedrock/: temporary credentials",
+    "aws_region_name": "bedrock/: the region signed for and its endpoint",
+    "aws_profile_name": "bedrock/: the AWS profile for credentials and region",
+    "aws_bedrock_runtime_endpoint": "bedrock/: the runtime endpoint (like api_base)",
+}
+
 # Deployment settings LiteLLM reads that toolrelay's providers do not use.
 LITELLM_PARAMS_IGNORED = frozenset(
     {
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "aws_region_name",
-        "aws_profile_name",
         "aws_role_name",
         "aws_session_name",
         "vertex_project",

@@ -15,6 +15,7 @@ from gateway.config.catalog import (
     ENV_HONOURED,
     ENV_IGNORED,
     HEALTH_CHECK_MODES,
+    LITELLM_PARAMS_HONOURED,
     LITELLM_PARAMS_IGNORED,
     SECTION_IGNORED,
     TOP_LEVEL_IGNORED,
@@ -96,7 +97,9 @@ def _model_entry(
         if key in request_defaults:
             continue
         where = (*path, "litellm_params", key)
-        if key in LITELLM_PARAMS_IGNORED:
+        if key in LITELLM_PARAMS_HONOURED:
+            add(Verdict.HONOURED, where, LITELLM_PARAMS_HONOURED[key])
+        elif key in LITELLM_PARAMS_IGNORED:
             add(Verdict.IGNORED, where, "a LiteLLM deployment setting toolrelay does not use")
         else:
             add(Verdict.UNKNOWN, where)

@@ -119,30 +119,32 @@ class Target:
 
 
 @dataclass(slots=True)
-class _Chain:
-    """What botocore's default chain found for one profile (resolved once, off the loop)."""
+class _Profile:
+    """botocore's view of one AWS profile: its session and region, and the credentials its
+    default chain found, searched only when a deployment needs them (the search may call the
+    instance metadata endpoint)."""
 
-    credentials: Credentials | None
+    session: botocore.session.Session
     region: str | None
+    credentials: Credentials | None = None
+    searched: bool = False
 
 
 @dataclass
 class AwsAuthority:
-    """Resolves each deployment's `Target`; holds the default-chain results per profile.
+    """Resolves each deployment's `Target`; keeps botocore's findings per profile.
 
-    The chain reads files and may call metadata endpoints (blocking I/O), so it runs in a
+    botocore reads files and may call metadata endpoints (blocking I/O), so it runs in a
     worker thread, once per profile; refreshable credentials refresh in a thread too."""
 
     environ: Mapping[str, str]
-    _chains: dict[str | None, _Chain] = field(default_factory=dict)
+    _profiles: dict[str | None, _Profile] = field(default_factory=dict)
 
     async def target(self, deployment: Deployment) -> Target:
         settings = AwsSettings.of(deployment)
-        chain: _Chain | None = None
         region = settings.region or self._env_region()
         if region is None:
-            chain = await self._chain(deployment, settings.profile)
-            region = chain.region
+            region = (await self._profile(deployment, settings.profile)).region
         if region is None:
             raise BadRequestError(
                 f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) has no AWS "
@@ -154,11 +156,9 @@ class AwsAuthority:
             or self.environ.get(ENDPOINT_VARIABLE)
             or f"https://bedrock-runtime.{region}.amazonaws.com"
         ).rstrip("/")
-        return Target(region, endpoint, await self._auth(deployment, settings, chain))
+        return Target(region, endpoint, await self._auth(deployment, settings))
 
-    async def _auth(
-        self, deployment: Deployment, settings: AwsSettings, chain: _Chain | None
-    ) -> Auth:
+    async def _auth(self, deployment: Deployment, settings: AwsSettings) -> Auth:
         if settings.api_key:
             return Bearer(settings.api_key)
         if settings.access_key_id or settings.secret_access_key:
@@ -176,9 +176,14 @@ class AwsAuthority:
         bearer = self.environ.get(BEARER_VARIABLE)
         if bearer:
             return Bearer(bearer)
-        found = (chain or await self._chain(deployment, settings.profile)).credentials
+        profile = await self._profile(deployment, settings.profile)
         with _chain_errors(deployment):
-            keys = await _frozen(found)
+            if not profile.searched:
+                profile.credentials = await anyio.to_thread.run_sync(
+                    profile.session.get_credentials
+                )
+                profile.searched = True
+            keys = await _frozen(profile.credentials)
         if keys is None:
             raise BadRequestError(
                 f"deployment {deployment.model_name!r} (bedrock/{deployment.model}) has no AWS "
@@ -196,13 +201,13 @@ class AwsAuthority:
                 return value
         return None
 
-    async def _chain(self, deployment: Deployment, profile: str | None) -> _Chain:
-        chain = self._chains.get(profile)
-        if chain is None:
+    async def _profile(self, deployment: Deployment, name: str | None) -> _Profile:
+        profile = self._profiles.get(name)
+        if profile is None:
             with _chain_errors(deployment):
-                chain = await anyio.to_thread.run_sync(_default_chain, profile)
-            self._chains[profile] = chain
-        return chain
+                profile = await anyio.to_thread.run_sync(_load_profile, name)
+            self._profiles[name] = profile
+        return profile
 
 
 @contextmanager
@@ -229,10 +234,10 @@ async def _frozen(credentials: Credentials | None) -> AwsKeys | None:
     return AwsKeys(frozen.access_key, frozen.secret_key, frozen.token)
 
 
-def _default_chain(profile: str | None) -> _Chain:
-    session = botocore.session.Session(profile=profile)
+def _load_profile(name: str | None) -> _Profile:
+    session = botocore.session.Session(profile=name)
     region = session.get_config_variable("region")
-    return _Chain(session.get_credentials(), region if isinstance(region, str) and region else None)
+    return _Profile(session, region if isinstance(region, str) and region else None)
 
 
 def signed_headers(
