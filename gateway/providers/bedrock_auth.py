@@ -234,6 +234,27 @@ async def _frozen(credentials: Credentials | None) -> AwsKeys | None:
     return AwsKeys(frozen.access_key, frozen.secret_key, frozen.token)
 
 
+def config_problem(deployment: Deployment, environ: Mapping[str, str]) -> str | None:
+    """What requests to this deployment would be refused for, found at start-up without the
+    network (the credential chain is not searched): a refused setting, half a key pair, no
+    region anywhere. Reading the AWS config file for a profile's region is allowed."""
+    try:
+        settings = AwsSettings.of(deployment)
+    except BadRequestError as exc:
+        return exc.message
+    if bool(settings.access_key_id) != bool(settings.secret_access_key):
+        return "only one of litellm_params.aws_access_key_id and aws_secret_access_key is set"
+    if settings.region or any(environ.get(name) for name in REGION_VARIABLES):
+        return None
+    try:
+        region = _load_profile(settings.profile).region
+    except BotoCoreError as exc:
+        return f"AWS profile: {exc}"
+    if region is None:
+        return "no AWS region: set litellm_params.aws_region_name, or AWS_REGION_NAME / AWS_REGION"
+    return None
+
+
 def _load_profile(name: str | None) -> _Profile:
     session = botocore.session.Session(profile=name)
     region = session.get_config_variable("region")

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
+from gateway.deployments import Deployment
 from gateway.errors import BadRequestError
-from gateway.providers import anthropic, azure, bedrock, gemini, ollama
+from gateway.providers import anthropic, azure, bedrock, bedrock_auth, gemini, ollama
 from gateway.providers.base import Provider
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
 
 Factory = Callable[[httpx.AsyncClient], Provider]
+# What a provider can tell of a deployment's settings at start-up, without the network: the
+# reason its requests would be refused, or None.
+ConfigCheck = Callable[[Deployment], str | None]
 
 
 def _openai_compatible(name: str, base: str | None) -> Factory:
@@ -39,16 +44,25 @@ def default_factories() -> dict[str, Factory]:
     return factories
 
 
+def default_config_checks() -> dict[str, ConfigCheck]:
+    return {"bedrock": lambda deployment: bedrock_auth.config_problem(deployment, os.environ)}
+
+
 @dataclass
 class ProviderRegistry:
     """Provider instances, built once per app around the one shared HTTP client."""
 
     http: httpx.AsyncClient
     factories: Mapping[str, Factory] = field(default_factory=default_factories)
+    config_checks: Mapping[str, ConfigCheck] = field(default_factory=default_config_checks)
     _instances: dict[str, Provider] = field(default_factory=dict)
 
     def known(self, name: str) -> bool:
         return name in self.factories
+
+    def config_problem(self, deployment: Deployment) -> str | None:
+        check = self.config_checks.get(deployment.provider)
+        return check(deployment) if check is not None else None
 
     def get(self, name: str) -> Provider:
         instance = self._instances.get(name)

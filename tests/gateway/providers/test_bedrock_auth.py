@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from gateway.deployments import Deployment
 from gateway.errors import BadRequestError
@@ -18,8 +19,10 @@ from gateway.providers.bedrock_auth import (
     SigV4,
     Target,
     auth_headers,
+    config_problem,
 )
 from testing.fake_upstream.formats.bedrock_sigv4 import PERMANENT, TEMPORARY, SignedRequest, check
+from tests.gateway.store.databases import MASTER, admin, running_gateway
 
 pytestmark = pytest.mark.anyio
 
@@ -164,3 +167,51 @@ def test_signed_headers_pass_the_fakes_botocore_check(known: Any) -> None:
     received = {name.lower(): value for name, value in bad.items()} | {"host": "127.0.0.1:9"}
     problem = check(SignedRequest("POST", path, "", received, body))
     assert problem is not None and problem.error_type == "InvalidSignatureException"
+
+
+@pytest.mark.parametrize(
+    ("params", "environ", "problem"),
+    [
+        ({"aws_region_name": "us-east-1"}, {}, None),  # keys may come from the chain
+        ({}, {"AWS_REGION": "us-east-1"}, None),
+        ({}, {}, "no AWS region"),
+        ({"aws_access_key_id": "AK", "aws_region_name": "r"}, {}, "only one of"),
+        ({"aws_role_name": "x", "aws_region_name": "r"}, {}, "aws_role_name"),
+        ({"aws_profile_name": "nowhere"}, {}, "The config profile (nowhere) could not be found"),
+    ],
+)
+def test_config_problems_are_found_without_the_network(
+    params: dict[str, Any], environ: dict[str, str], problem: str | None
+) -> None:
+    found = config_problem(deployment(**params), environ)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+async def test_the_gateway_names_a_misconfigured_deployment_at_start(tmp_path: Path) -> None:
+    config = {
+        "model_list": [
+            {"model_name": "nova", "litellm_params": {"model": "bedrock/amazon.nova-lite-v1:0"}},
+            {
+                "model_name": "fine",
+                "litellm_params": {
+                    "model": "bedrock/amazon.nova-lite-v1:0",
+                    "aws_region_name": "r",
+                },
+            },
+        ],
+        "general_settings": {"master_key": MASTER},
+    }
+    with structlog.testing.capture_logs() as logs:
+        async with running_gateway(config, tmp_path) as (_app, client):
+            refused = await client.post(
+                "/v1/chat/completions",
+                json={"model": "nova", "messages": [{"role": "user", "content": "hi"}]},
+                headers=admin(),
+            )
+    warned = [e for e in logs if str(e["event"]).startswith("deployment misconfigured")]
+    assert [(e["model_name"], e["provider"]) for e in warned] == [("nova", "bedrock")]
+    assert "no AWS region" in warned[0]["problem"]
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "missing_aws_region"
