@@ -15,9 +15,9 @@ from gateway.providers.base import Provider
 from gateway.providers.openai_compatible import OPENAI_COMPATIBLE_BASES, OpenAICompatibleProvider
 
 Factory = Callable[[httpx.AsyncClient], Provider]
-# What a provider can tell of a deployment's settings at start-up, without the network: the
-# reason its requests would be refused, or None.
-ConfigCheck = Callable[[Deployment], str | None]
+# What a provider can tell of a deployment's settings (and the environment) at start-up,
+# without the network: the reason its requests would be refused, or None.
+ConfigCheck = Callable[[Deployment, Mapping[str, str]], str | None]
 
 
 def _openai_compatible(name: str, base: str | None) -> Factory:
@@ -45,7 +45,7 @@ def default_factories() -> dict[str, Factory]:
 
 
 def default_config_checks() -> dict[str, ConfigCheck]:
-    return {"bedrock": lambda deployment: bedrock_auth.config_problem(deployment, os.environ)}
+    return {"bedrock": bedrock_auth.config_problem}
 
 
 @dataclass
@@ -60,9 +60,11 @@ class ProviderRegistry:
     def known(self, name: str) -> bool:
         return name in self.factories
 
-    def config_problem(self, deployment: Deployment) -> str | None:
+    def config_problem(
+        self, deployment: Deployment, environ: Mapping[str, str] = os.environ
+    ) -> str | None:
         check = self.config_checks.get(deployment.provider)
-        return check(deployment) if check is not None else None
+        return check(deployment, environ) if check is not None else None
 
     def get(self, name: str) -> Provider:
         instance = self._instances.get(name)
