@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -159,15 +160,16 @@ class BedrockProvider:
         decoder = EventStreamDecoder(NAME)
         chunks = BedrockChunks(call.deployment.model, json_mode=_json_mode(call.body))
         body = upstream.stream_bytes(prepared.url, prepared.content, prepared.headers, call.timeout)
-        async for data in body:
-            for message in decoder.feed(data):
-                if message.message_type != "event":
-                    raise _stream_error(message)
-                event = upstream.parse_object(message.payload)
-                with upstream_shape(NAME):
-                    translated = [as_json(chunk) for chunk in chunks.feed(message.name, event)]
-                for chunk in translated:
-                    yield chunk
+        async with aclosing(body):  # an error mid-stream releases the connection at once
+            async for data in body:
+                for message in decoder.feed(data):
+                    if message.message_type != "event":
+                        raise _stream_error(message)
+                    event = upstream.parse_object(message.payload)
+                    with upstream_shape(NAME):
+                        translated = [as_json(c) for c in chunks.feed(message.name, event)]
+                    for chunk in translated:
+                        yield chunk
         decoder.close()
         if not chunks.finished:
             raise malformed_response(NAME, "stream ended before its metadata (usage) event")

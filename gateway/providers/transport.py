@@ -6,7 +6,7 @@ Both map failures at the one boundary (`gateway.providers.errors`), passing the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -83,7 +83,7 @@ class Upstream:
 
     async def stream_bytes(
         self, url: str, content: bytes, headers: Mapping[str, str], upstream_timeout: float
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The response body as it arrives, for binary stream framings (AWS event streams)."""
         try:
             async with self.http.stream(
