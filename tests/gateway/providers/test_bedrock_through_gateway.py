@@ -22,6 +22,7 @@ from openai import OpenAI
 
 from testing.fake_upstream import command_args
 from testing.fake_upstream.formats.bedrock_sigv4 import PERMANENT, TEMPORARY
+from tests.gateway.providers.stack import PNG_DATA_URL
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 MASTER_KEY = "sk-gateway-bedrock-test"
@@ -337,3 +338,24 @@ def test_a_missing_region_is_a_clear_400_not_a_500(client: OpenAI) -> None:
         error = refused.value.body
         assert isinstance(error, dict) and error["code"] == "missing_aws_region"
         assert "aws_region_name" in error["message"]
+
+
+def test_an_inline_image_reaches_bedrock_as_bytes(client: OpenAI, stack: BedrockStack) -> None:
+    reply = client.chat.completions.create(
+        model="nova",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "what is in this picture"},
+                    {"type": "image_url", "image_url": {"url": PNG_DATA_URL}},
+                ],
+            }
+        ],
+    )
+    assert reply.choices[0].finish_reason == "stop"
+    content = stack.received(NOVA)[-1]["body"]["messages"][0]["content"]
+    assert content == [
+        {"text": "what is in this picture"},
+        {"image": {"format": "png", "source": {"bytes": PNG_DATA_URL.split(",", 1)[1]}}},
+    ]
