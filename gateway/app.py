@@ -102,6 +102,14 @@ def build_state(
                 model_name=deployment.model_name,
                 provider=deployment.provider,
             )
+        problem = providers.config_problem(deployment)
+        if problem is not None:
+            log.warning(
+                "deployment misconfigured; its requests will be refused with a 400",
+                model_name=deployment.model_name,
+                provider=deployment.provider,
+                problem=problem,
+            )
     redis = shared_redis_for(config)  # one client for limits, spend, router and cache
     accounts = build_accounts(
         config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, []), redis

@@ -94,22 +94,28 @@ def _price(model_price: types.ModelPrice) -> dict[str, Any] | None:
     return base
 
 
-def _names(logic: Any) -> tuple[list[str], list[str]]:
-    """The exact names and name prefixes a match rule accepts; other clause kinds (contains,
-    regex, ends_with, and) are not kept, and such a model is found by its id only."""
+def _names(logic: Any) -> tuple[list[str], list[str], list[str]]:
+    """The exact names, name prefixes and name parts a match rule accepts; other clause kinds
+    (regex, ends_with, and) are not kept, and such a model is found by its id only. Bedrock's
+    models are matched by name parts (`claude-3-5-sonnet-20240620` in
+    `us.anthropic.claude-3-5-sonnet-20240620-v1:0`), so those are kept too."""
     if isinstance(logic, types.ClauseEquals):
-        return [logic.equals], []
+        return [logic.equals], [], []
     if isinstance(logic, types.ClauseStartsWith):
-        return [], [logic.starts_with]
+        return [], [logic.starts_with], []
+    if isinstance(logic, types.ClauseContains):
+        return [], [], [logic.contains]
     if isinstance(logic, types.ClauseOr):
         exact: list[str] = []
         prefixes: list[str] = []
+        parts: list[str] = []
         for clause in logic.or_:
-            more_exact, more_prefixes = _names(clause)
+            more_exact, more_prefixes, more_parts = _names(clause)
             exact += more_exact
             prefixes += more_prefixes
-        return exact, prefixes
-    return [], []
+            parts += more_parts
+        return exact, prefixes, parts
+    return [], [], []
 
 
 def _current_price(model: types.ModelInfo) -> types.ModelPrice:
@@ -129,6 +135,7 @@ def _provider_table(
 ) -> dict[str, Any]:
     exact: dict[str, dict[str, Any]] = {}
     prefixes: dict[str, dict[str, Any]] = {}
+    parts: dict[str, dict[str, Any]] = {}
     models = list(provider.models)
     # one step of fallback, as genai-prices does (Azure serves OpenAI's models, ...);
     # the provider's own models come first, so they win
@@ -139,12 +146,18 @@ def _provider_table(
         price = _price(_current_price(model))
         if price is None:
             continue
-        names, starts = _names(model.match)
+        names, starts, contained = _names(model.match)
         for name in [model.id.lower(), *(n.lower() for n in names)]:
             exact.setdefault(name, price)
         for start in starts:
             prefixes.setdefault(start.lower(), price)
-    return {"exact": dict(sorted(exact.items())), "prefix": dict(sorted(prefixes.items()))}
+        for part in contained:
+            parts.setdefault(part.lower(), price)
+    return {
+        "exact": dict(sorted(exact.items())),
+        "prefix": dict(sorted(prefixes.items())),
+        "contains": dict(sorted(parts.items())),
+    }
 
 
 def build_table() -> dict[str, Any]:
@@ -169,7 +182,7 @@ def render(table: dict[str, Any]) -> str:
     provider_blocks = []
     for provider_id, provider in table["providers"].items():
         parts = []
-        for kind in ("exact", "prefix"):
+        for kind in ("exact", "prefix", "contains"):
             rows = [
                 f"    {compact(name)}: {compact(price)}" for name, price in provider[kind].items()
             ]

@@ -26,6 +26,19 @@ def isolated_toolrelay_home(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         os.environ["TOOLRELAY_HOME"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_instance_metadata() -> Iterator[None]:
+    """botocore's credential chain ends at the EC2 instance metadata address; no test may
+    reach it (a bedrock/ deployment without keys would). Service processes inherit this."""
+    previous = os.environ.get("AWS_EC2_METADATA_DISABLED")
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("AWS_EC2_METADATA_DISABLED", None)
+    else:
+        os.environ["AWS_EC2_METADATA_DISABLED"] = previous
+
+
 @pytest.fixture(scope="session")
 def service_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where service processes started by tests write their output."""

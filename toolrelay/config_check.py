@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from common.config import ConfigDocument, ConfigError, format_key_path, read_document
 from common.config.report import (
     EXIT_ERRORS,
@@ -24,8 +26,9 @@ from common.config.report import (
     summary,
 )
 from gateway.config.loader import check_gateway
-from gateway.deployments import split_provider
-from gateway.providers.registry import default_factories
+from gateway.config.schema import ModelEntry
+from gateway.deployments import deployment_from_entry, split_provider
+from gateway.providers.registry import ConfigCheck, default_config_checks, default_factories
 from mcp_servers.registry import SERVERS
 from middleware.settings import check_middleware
 
@@ -39,8 +42,10 @@ def service_findings(document: ConfigDocument) -> dict[str, list[Finding]]:
 
 
 def provider_findings(document: ConfigDocument) -> list[Finding]:
-    """Deployments whose `provider/` prefix the gateway has no provider for."""
+    """Deployments whose `provider/` prefix the gateway has no provider for, and those whose
+    provider finds their settings wanting (a bedrock/ deployment with no region)."""
     known = default_factories()
+    checks = default_config_checks()
     findings = []
     entries = document.data.get("model_list")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -49,18 +54,38 @@ def provider_findings(document: ConfigDocument) -> list[Finding]:
         if not isinstance(model, str):
             continue
         provider, _ = split_provider(model)
+        path = ("model_list", index, "litellm_params", "model")
+        problem = None
         if provider not in known:
-            path = ("model_list", index, "litellm_params", "model")
+            problem = (
+                f"provider {provider!r} is not supported; the gateway starts, and requests "
+                f"to this deployment fail (supported: {', '.join(sorted(known))})"
+            )
+        elif provider in checks:
+            problem = _provider_problem(entry, index, checks[provider], document.environ)
+        if problem is not None:
             findings.append(
                 Finding(
                     Verdict.WRONG,
                     format_key_path(path),
-                    f"provider {provider!r} is not supported; the gateway starts, and requests "
-                    f"to this deployment fail (supported: {', '.join(sorted(known))})",
+                    problem,
                     line=line_of(document.lines, path),
                 )
             )
     return findings
+
+
+def _provider_problem(
+    entry: Any, index: int, check: ConfigCheck, environ: Mapping[str, str]
+) -> str | None:
+    try:
+        parsed = ModelEntry.model_validate(entry)
+    except ValidationError:
+        return None  # the gateway's own findings name what is wrong with the entry
+    problem = check(deployment_from_entry(parsed, index), environ)
+    if problem is None:
+        return None
+    return f"{problem}; the gateway starts, and requests to this deployment are refused"
 
 
 def mcp_server_findings(document: ConfigDocument) -> list[Finding]:

@@ -170,21 +170,22 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
     ),
 }
 
-# Provider-specific deployment settings toolrelay's providers read, and which provider reads them.
+# Deployment settings beyond the schema that a provider reads, and what they do there.
 LITELLM_PARAMS_PROVIDER = {
     "vertex_project": "vertex_ai/: the Google Cloud project",
     "vertex_location": "vertex_ai/: the region",
     "vertex_credentials": "vertex_ai/: the service-account key (else ADC)",
+    "aws_access_key_id": "bedrock/: signs requests (SigV4)",
+    "aws_secret_access_key": "bedrock/: signs requests (SigV4)",
+    "aws_session_token": "bedrock/: temporary credentials",
+    "aws_region_name": "bedrock/: the region signed for and its endpoint",
+    "aws_profile_name": "bedrock/: the AWS profile for credentials and region",
+    "aws_bedrock_runtime_endpoint": "bedrock/: the runtime endpoint (like api_base)",
 }
 
 # Deployment settings LiteLLM reads that toolrelay's providers do not use.
 LITELLM_PARAMS_IGNORED = frozenset(
     {
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "aws_region_name",
-        "aws_profile_name",
         "aws_role_name",
         "aws_session_name",
         "region_name",

@@ -2,6 +2,10 @@
 
 This is the one boundary where provider failures become `gateway.errors` classes; provider
 modules may pass a `classify` hook to recognise their own error codes.
+
+AWS services (Bedrock) name the error in a header, `x-amzn-ErrorType: ThrottlingException:...`,
+and send only `{"message": ...}`; the name is added to the error object as `__type` (where
+AWS's JSON protocols put it in the body), so `classify` reads it from the one place.
 """
 
 from __future__ import annotations
@@ -59,7 +63,19 @@ def parse_error_object(body: bytes) -> dict[str, Any]:
             return {"message": inner}
         if isinstance(parsed.get("message"), str):
             return parsed
+        if isinstance(parsed.get("Message"), str):  # some AWS services capitalise it
+            return {**parsed, "message": parsed["Message"]}
     return {"message": str(parsed)[:500]}
+
+
+AWS_ERROR_TYPE = "x-amzn-errortype"
+
+
+def _with_aws_error_type(detail: dict[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+    named = headers.get(AWS_ERROR_TYPE)
+    if not named or "__type" in detail:
+        return detail
+    return {**detail, "__type": named}
 
 
 def error_from_status(
@@ -69,7 +85,7 @@ def error_from_status(
     headers: Mapping[str, str],
     classify: Classifier | None = None,
 ) -> errors.GatewayError:
-    detail = parse_error_object(body)
+    detail = _with_aws_error_type(parse_error_object(body), headers)
     cls = classify(status, detail) if classify else None
     code = detail.get("code")
     if cls is None and isinstance(code, str):

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the native-format providers: one JSON POST, one streamed POST,
+"""HTTP plumbing shared by the native-format providers: one JSON POST, streamed POSTs,
 and for media a multipart upload and a POST whose binary body is relayed as it arrives.
 
 Both map failures at the one boundary (`gateway.providers.errors`), passing the provider's
@@ -7,7 +7,7 @@ Both map failures at the one boundary (`gateway.providers.errors`), passing the 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -35,9 +35,15 @@ class Upstream:
     async def post_json(
         self, url: str, body: JSON, headers: Mapping[str, str], upstream_timeout: float
     ) -> JSON:
+        return await self.post_bytes(url, orjson.dumps(body), headers, upstream_timeout)
+
+    async def post_bytes(
+        self, url: str, content: bytes, headers: Mapping[str, str], upstream_timeout: float
+    ) -> JSON:
+        """POST a body already serialised (a signed request must send the bytes it signed)."""
         try:
             response = await self.http.post(
-                url, content=orjson.dumps(body), headers=dict(headers), timeout=upstream_timeout
+                url, content=content, headers=dict(headers), timeout=upstream_timeout
             )
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
@@ -126,6 +132,27 @@ class Upstream:
         self, status: int, content: bytes, headers: Mapping[str, str]
     ) -> GatewayError:
         return error_from_status(self.provider, status, content, headers, classify=self.classify)
+
+    async def stream_bytes(
+        self, url: str, content: bytes, headers: Mapping[str, str], upstream_timeout: float
+    ) -> AsyncGenerator[bytes, None]:
+        """The response body as it arrives, for binary stream framings (AWS event streams)."""
+        try:
+            async with self.http.stream(
+                "POST", url, content=content, headers=dict(headers), timeout=upstream_timeout
+            ) as response:
+                if response.status_code >= 400:
+                    raise error_from_status(
+                        self.provider,
+                        response.status_code,
+                        await response.aread(),
+                        response.headers,
+                        classify=self.classify,
+                    )
+                async for data in response.aiter_bytes():
+                    yield data
+        except httpx.HTTPError as exc:
+            raise error_from_transport(self.provider, exc) from exc
 
     def parse_object(self, raw: bytes | str) -> JSON:
         try:

@@ -6,7 +6,9 @@ Lookup order for a deployment (first hit wins):
    `model_info`; a field left out takes the table's value;
 2. `model_info.base_model`, then the deployment's model, in the table of its provider:
    the exact name, then the longest name prefix the table lists, then the longest listed
-   name followed by `-` (a dated snapshot such as `gpt-4o-2024-08-06`).
+   name followed by `-` (a dated snapshot such as `gpt-4o-2024-08-06`), then the longest
+   name part the table lists (how genai-prices matches Bedrock ids such as
+   `us.anthropic.claude-3-5-sonnet-20241022-v2:0` or `converse/amazon.nova-lite-v1:0`).
    So `o3-pro` is priced as `o3-pro`, never as `o3`.
 Media calls are priced per unit where the deployment or the table has a unit price and the
 call counted that unit: per image (`output_cost_per_image`, LiteLLM's name; the table has
@@ -190,7 +192,11 @@ class PriceTable:
         if starts:
             return _price(prefixes[max(starts, key=len)])
         dated = [known for known in exact if name.startswith(known + "-")]
-        return _price(exact[max(dated, key=len)]) if dated else None
+        if dated:
+            return _price(exact[max(dated, key=len)])
+        parts = table.get("contains") or {}
+        inside = [part for part in parts if part in name]
+        return _price(parts[max(inside, key=len)]) if inside else None
 
     def _table_price(self, deployment: Deployment) -> Price | None:
         base_model = deployment.model_info.get("base_model")

@@ -14,6 +14,7 @@ from .exchange import Exchange
 from .formats import (
     anthropic,
     azure,
+    bedrock,
     cohere,
     gemini,
     ollama,
@@ -32,7 +33,7 @@ from .scripts import ScriptBook
 from .state import DEFAULT_MODELS, INVALID_JSON, UpstreamState
 from .uploads import Upload, UploadError, is_multipart, parse_upload
 
-# Each wire format contributes its routes; Anthropic, Gemini, Ollama and Azure plug in here.
+# Each wire format contributes its routes; Anthropic, Gemini, Ollama, Azure, Bedrock plug in here.
 FORMATS = (
     openai,
     openai_media,
@@ -44,6 +45,7 @@ FORMATS = (
     openai_responses,
     vertex,
     cohere,
+    bedrock,
 )
 
 

@@ -21,10 +21,10 @@ class Exchange:
     __slots__ = (
         "_disconnected",
         "_watcher",
+        "body",
         "method",
         "path",
         "path_params",
-        "raw_body",
         "receive",
         "record",
         "scope",
@@ -38,8 +38,8 @@ class Exchange:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         self.path_params: dict[str, str] = {}
+        self.body = b""  # the raw request body once read (a signature check needs the bytes)
         self.record: RecordedRequest | None = None
-        self.raw_body = b""  # as received; handlers of non-JSON bodies (OAuth forms) read it
         self._disconnected: asyncio.Event | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -57,14 +57,15 @@ class Exchange:
     async def read_body(self) -> bytes:
         message = await self.receive()
         body: bytes = message.get("body", b"")
-        if message.get("more_body", False):
-            parts = [body]
-            while message.get("more_body", False):
-                message = await self.receive()
-                parts.append(message.get("body", b""))
-            body = b"".join(parts)
-        self.raw_body = body
-        return body
+        if not message.get("more_body", False):
+            self.body = body
+            return body
+        parts = [body]
+        while message.get("more_body", False):
+            message = await self.receive()
+            parts.append(message.get("body", b""))
+        self.body = b"".join(parts)
+        return self.body
 
     async def respond(
         self, status: int, body: bytes, content_type: bytes = JSON, headers: Headers = ()

@@ -122,7 +122,7 @@ def _check_assertion(
 
 
 async def token(accounts: GoogleAccounts, exchange: Exchange) -> None:
-    form = parse_qs(exchange.raw_body.decode("latin-1"))
+    form = parse_qs(exchange.body.decode("latin-1"))
     grant = form.get("grant_type", [""])[0]
     if grant != JWT_BEARER:
         await exchange.respond(

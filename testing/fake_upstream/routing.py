@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .formats import Route
 
 VERSION_PREFIX = "/v1"
-_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
+_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*\+?)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,16 @@ class RouteTable:
 
 def _compile(path: str) -> re.Pattern[str]:
     """`/openai/deployments/{deployment}/chat/completions` or `/v1beta/models/{model}:generate`
-    -> a regex with one named group per parameter, each matching within a path segment."""
+    -> a regex with one named group per parameter, each matching within a path segment; a
+    greedy `{name+}` (AWS's URI labels) spans segments: a Bedrock ARN model id holds a `/`."""
     pieces = _PARAM.split(path)  # literal, name, literal, name, ..., literal
     regex = "".join(
-        re.escape(piece) if index % 2 == 0 else f"(?P<{piece}>[^/]+?)"
-        for index, piece in enumerate(pieces)
+        re.escape(piece) if index % 2 == 0 else _group(piece) for index, piece in enumerate(pieces)
     )
     return re.compile(regex + "$")
+
+
+def _group(name: str) -> str:
+    if name.endswith("+"):
+        return f"(?P<{name[:-1]}>.+?)"
+    return f"(?P<{name}>[^/]+?)"

@@ -130,15 +130,24 @@ def test_litellm_environment_variables_are_checked() -> None:
     assert _check("toolrelay-clean.yaml").rstrip().endswith("0 wrong)")
 
 
-def test_unknown_and_ignored_keys_and_unsupported_providers() -> None:
+def test_unknown_and_ignored_keys_and_provider_problems(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # no AWS config of this machine may give the bedrock/ entry a region
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
     text = _check("litellm-docs-configs-quick_start.yaml")
     assert (
         "general_settings.alerting (line 41): a LiteLLM setting toolrelay does not implement"
         in text
     )
     assert (
-        "model_list[1].litellm_params.model (line 11): provider 'bedrock' is not supported" in text
+        "model_list[1].litellm_params.model (line 11): no AWS region: set "
+        "litellm_params.aws_region_name" in text
     )
+    assert "model_list[3].litellm_params.model" not in text  # it names its region
+    assert "aws_region_name (line 22): bedrock/: the region signed for" in text
 
 
 def test_per_unit_prices_are_honoured_where_litellm_puts_them() -> None:

@@ -75,6 +75,30 @@ def test_providers_beyond_the_big_three_are_priced(
     assert price is not None and price.base.input > 0 and price.base.output > 0
 
 
+@pytest.mark.parametrize(
+    ("model", "same_as"),
+    [
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", None),
+        ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", None),
+        ("anthropic.claude-3-haiku-20240307-v1:0", None),
+        ("amazon.nova-lite-v1:0", None),
+        ("us.amazon.nova-pro-v1:0", "amazon.nova-pro-v1:0"),
+        ("converse/amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0"),
+        ("meta.llama3-1-70b-instruct-v1:0", None),
+    ],
+)
+def test_bedrock_ids_with_region_and_route_prefixes_are_priced(
+    prices: PriceTable, model: str, same_as: str | None
+) -> None:
+    price = prices.lookup("bedrock", model)
+    assert price is not None and price.base.input > 0 and price.base.output > 0
+    if same_as is not None:
+        assert price == prices.lookup("bedrock", same_as)
+    haiku = prices.lookup("bedrock", "anthropic.claude-3-haiku-20240307-v1:0")
+    sonnet = prices.lookup("bedrock", "us.anthropic.claude-3-5-sonnet-20241022-v2:0")
+    assert haiku is not None and sonnet is not None and haiku.base.input < sonnet.base.input
+
+
 def test_exact_name_wins_over_a_shorter_family(prices: PriceTable) -> None:
     o3, o3_pro = prices.lookup("openai", "o3"), prices.lookup("openai", "o3-pro")
     assert o3 is not None and o3_pro is not None
