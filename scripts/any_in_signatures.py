@@ -4,7 +4,9 @@
 
 A parameter or return annotation counts once per `Any` it spells, and once more when it names
 a module-level alias that spells `Any` (such as `JSON = dict[str, Any]`), because such an alias
-hides the same hole from mypy. Prints one line per path and the total.
+hides the same hole from mypy. Aliases are collected from the scanned paths and from `common/`
+(the shared chat contract's `JSONObject` is imported by both services). Prints one line per
+path and the total.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def count_file(path: Path, aliases: set[str]) -> int:
 
 def main(paths: list[str]) -> None:
     # aliases imported from elsewhere (`from gateway.providers.base import JSON`) are found by
-    # collecting every alias in the scanned files first
-    files = [f for p in paths for f in sorted(Path(p).rglob("*.py"))]
+    # collecting every alias in the scanned files, and in the shared contract, first
+    files = [f for p in [*paths, "common"] for f in sorted(Path(p).rglob("*.py"))]
     aliases: set[str] = set()
     for file in files:
         aliases |= _any_aliases(ast.parse(file.read_text(encoding="utf-8")))
