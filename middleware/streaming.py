@@ -14,7 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Literal
 
 import anyio
 import orjson
@@ -22,6 +22,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.types import Receive, Scope, Send
 
+from common.chat import ChatCompletionChunk, Delta, ToolCallDelta
 from middleware.errors import MiddlewareError
 from middleware.loop import LoopEvents, LoopOutcome
 
@@ -35,7 +36,14 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 
-Event = tuple[str, Any]
+# What the loop's task tells the response: a streamed delta, a finished tool's progress block,
+# the loop's failure, or its outcome.
+Event = (
+    tuple[Literal["delta"], Delta]
+    | tuple[Literal["block"], str]
+    | tuple[Literal["error"], MiddlewareError]
+    | tuple[Literal["done"], LoopOutcome]
+)
 
 
 class _Events:
@@ -47,11 +55,11 @@ class _Events:
         if self.progress:
             await self.channel.send(("block", block))
 
-    async def answer_delta(self, delta: dict[str, Any]) -> None:
+    async def answer_delta(self, delta: Delta) -> None:
         await self.channel.send(("delta", delta))
 
 
-def _sse(payload: dict[str, Any]) -> bytes:
+def _sse(payload: ChatCompletionChunk | dict[str, object]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
@@ -75,7 +83,7 @@ class LoopStream:
         # Whether the streamed text so far ends a line: a progress block must start one.
         self._at_line_start = True
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def _chunk(self, delta: Delta, finish: str | None = None) -> bytes:
         return _sse(
             {
                 "id": self.id,
@@ -133,21 +141,20 @@ class LoopStream:
                             await start()
                         await body(HEARTBEAT)
                         continue
-                    if await self._handle(*event, started, start, body, send):
+                    if await self._handle(event, started, start, body, send):
                         break
                 tg.cancel_scope.cancel()
 
     async def _handle(
         self,
-        kind: str,
-        payload: Any,
+        event: Event,
         started: bool,
         start: Callable[[], Awaitable[None]],
         body: Callable[[bytes], Awaitable[None]],
         send: Send,
     ) -> bool:
-        if kind == "error" and not started:
-            exc: MiddlewareError = payload
+        if event[0] == "error" and not started:
+            exc = event[1]
             await send(
                 {
                     "type": "http.response.start",
@@ -159,28 +166,28 @@ class LoopStream:
             return True
         if not started:
             await start()
-        if kind == "delta":
-            text = payload.get("content")
+        if event[0] == "delta":
+            text = event[1].get("content")
             if text:
                 self._at_line_start = text.endswith("\n")
-            await body(self._chunk(payload))
+            await body(self._chunk(event[1]))
             return False
-        if kind == "block":
+        if event[0] == "block":
             separator = "" if self._at_line_start else "\n"
             self._at_line_start = True
-            await body(self._chunk({"content": separator + payload}))
+            await body(self._chunk({"content": separator + event[1]}))
             return False
-        if kind == "error":
-            await body(_sse(payload.body()))
+        if event[0] == "error":
+            await body(_sse(event[1].body()))
             await send({"type": "http.response.body", "body": DONE, "more_body": False})
             return True
-        await self._finish(payload, body, send)
+        await self._finish(event[1], body, send)
         return True
 
     async def _finish(
         self, outcome: LoopOutcome, body: Callable[[bytes], Awaitable[None]], send: Send
     ) -> None:
-        content = outcome.message.get("content") or ""
+        content = outcome.message["content"] or ""
         if outcome.streamed:
             # The model's text went out as it came; so did the blocks, unless progress is off
             # (then they still travel once, for the next turn's history).
@@ -191,12 +198,15 @@ class LoopStream:
         for start in range(0, len(content), ANSWER_PIECE):
             await body(self._chunk({"content": content[start : start + ANSWER_PIECE]}))
         if outcome.client_calls:
-            deltas = [
+            deltas: list[ToolCallDelta] = [
                 {
                     "index": i,
                     "id": call["id"],
                     "type": "function",
-                    "function": call.get("function") or {},
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": call["function"]["arguments"],
+                    },
                 }
                 for i, call in enumerate(outcome.client_calls)
             ]

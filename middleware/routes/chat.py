@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.chat import ChatCompletion, ChatRequest, Message, MessageContent
+from common.chat_validation import ChatBodyError, parse_chat_request
 from middleware.errors import BadRequestError
 from middleware.history import prepare_history
 from middleware.http_io import JSONResponse, bearer_key, read_json_object
@@ -18,27 +19,34 @@ from middleware.loop import LoopEvents, LoopOutcome, NoEvents
 from middleware.routes._state import app_state
 from middleware.state import AppState
 from middleware.streaming import LoopStream
-from middleware.tools import merge_tools, should_inject
+from middleware.tools import RequestTools, merge_tools, should_inject
 
 TASK_PREFIX = "### Task:"
 
 
-def _text(content: Any) -> str:
+def _text(content: MessageContent) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text":
-                return str(part.get("text") or "")
+    for part in content or ():
+        if part.get("type") == "text":
+            return part.get("text") or ""
     return ""
 
 
-def is_auxiliary(body: dict[str, Any]) -> bool:
+def is_auxiliary(body: ChatRequest) -> bool:
     """Open WebUI's title/tags/follow-up tasks: non-streaming, no tools, one `### Task:`."""
     if body.get("stream") or body.get("tools"):
         return False
-    users = [m for m in body["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+    users = [m for m in body["messages"] if m["role"] == "user"]
     return len(users) == 1 and _text(users[0].get("content")).lstrip().startswith(TASK_PREFIX)
+
+
+async def read_chat_request(request: Request) -> ChatRequest:
+    """The body, checked once: a malformed one is a 400 naming the field, never a 500 later."""
+    try:
+        return parse_chat_request(await read_json_object(request))
+    except ChatBodyError as exc:
+        raise BadRequestError(exc.message, code=exc.code, param=exc.param) from None
 
 
 def _authorization(request: Request) -> str | None:
@@ -46,8 +54,8 @@ def _authorization(request: Request) -> str | None:
     return f"Bearer {key}" if key else None
 
 
-def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
-    body = dict(outcome.response)
+def reply_body(outcome: LoopOutcome) -> ChatCompletion:
+    body = outcome.response.copy()
     body["choices"] = [
         {
             "index": 0,
@@ -63,10 +71,7 @@ def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
 async def chat_completions(request: Request) -> Response | ASGIApp:
     started = time.perf_counter()
     state = app_state(request)
-    body = await read_json_object(request)
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError("Missing required parameter: 'messages' (a non-empty list).")
+    body = await read_chat_request(request)
     authorization = _authorization(request)
     if is_auxiliary(body):
         state.metrics.requests.labels("auxiliary", "ok").inc()
@@ -77,11 +82,12 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
     end_user = state.end_users.resolve(request.headers, body.get("user"), key)
     if end_user.from_openwebui:
         # The gateway's end-user spend, budgets and limits then apply per person.
-        body = {**body, "user": end_user.id}
+        body = body.copy()
+        body["user"] = end_user.id
     tools = merge_tools(
         state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
     )
-    history = prepare_history(messages, settings.history_tool_blocks)
+    history = prepare_history(body["messages"], settings.history_tool_blocks)
     streaming = bool(body.get("stream"))
     run = functools.partial(
         _run,
@@ -97,7 +103,7 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
         options = body.get("stream_options")
         return LoopStream(
             run,
-            model=str(body.get("model") or ""),
+            model=body["model"],
             heartbeat=settings.heartbeat_interval,
             progress=settings.progress,
             include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
@@ -119,9 +125,9 @@ def _server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
 
 async def _run(
     state: AppState,
-    body: dict[str, Any],
-    history: list[dict[str, Any]],
-    tools: Any,
+    body: ChatRequest,
+    history: list[Message],
+    tools: RequestTools,
     authorization: str | None,
     stream: bool,
     user: str,
@@ -142,7 +148,7 @@ async def _run(
 class _Endpoint:
     """Starlette calls an endpoint's result as ASGI, so a `LoopStream` can be returned."""
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         response = await chat_completions(request)
         await response(scope, receive, send)
