@@ -14,7 +14,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Any
 
 import anyio
 import orjson
@@ -36,14 +36,7 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 
-# What the loop's task tells the response: a streamed delta, a finished tool's progress block,
-# the loop's failure, or its outcome.
-Event = (
-    tuple[Literal["delta"], Delta]
-    | tuple[Literal["block"], str]
-    | tuple[Literal["error"], MiddlewareError]
-    | tuple[Literal["done"], LoopOutcome]
-)
+Event = tuple[str, Any]
 
 
 class _Events:
@@ -141,20 +134,21 @@ class LoopStream:
                             await start()
                         await body(HEARTBEAT)
                         continue
-                    if await self._handle(event, started, start, body, send):
+                    if await self._handle(*event, started, start, body, send):
                         break
                 tg.cancel_scope.cancel()
 
     async def _handle(
         self,
-        event: Event,
+        kind: str,
+        payload: Any,
         started: bool,
         start: Callable[[], Awaitable[None]],
         body: Callable[[bytes], Awaitable[None]],
         send: Send,
     ) -> bool:
-        if event[0] == "error" and not started:
-            exc = event[1]
+        if kind == "error" and not started:
+            exc: MiddlewareError = payload
             await send(
                 {
                     "type": "http.response.start",
@@ -166,28 +160,28 @@ class LoopStream:
             return True
         if not started:
             await start()
-        if event[0] == "delta":
-            text = event[1].get("content")
+        if kind == "delta":
+            text = payload.get("content")
             if text:
                 self._at_line_start = text.endswith("\n")
-            await body(self._chunk(event[1]))
+            await body(self._chunk(payload))
             return False
-        if event[0] == "block":
+        if kind == "block":
             separator = "" if self._at_line_start else "\n"
             self._at_line_start = True
-            await body(self._chunk({"content": separator + event[1]}))
+            await body(self._chunk({"content": separator + payload}))
             return False
-        if event[0] == "error":
-            await body(_sse(event[1].body()))
+        if kind == "error":
+            await body(_sse(payload.body()))
             await send({"type": "http.response.body", "body": DONE, "more_body": False})
             return True
-        await self._finish(event[1], body, send)
+        await self._finish(payload, body, send)
         return True
 
     async def _finish(
         self, outcome: LoopOutcome, body: Callable[[bytes], Awaitable[None]], send: Send
     ) -> None:
-        content = outcome.message["content"] or ""
+        content = outcome.message.get("content") or ""
         if outcome.streamed:
             # The model's text went out as it came; so did the blocks, unless progress is off
             # (then they still travel once, for the next turn's history).

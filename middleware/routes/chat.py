@@ -72,6 +72,7 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
     started = time.perf_counter()
     state = app_state(request)
     body = await read_chat_request(request)
+    messages = body["messages"]
     authorization = _authorization(request)
     if is_auxiliary(body):
         state.metrics.requests.labels("auxiliary", "ok").inc()
@@ -82,12 +83,11 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
     end_user = state.end_users.resolve(request.headers, body.get("user"), key)
     if end_user.from_openwebui:
         # The gateway's end-user spend, budgets and limits then apply per person.
-        body = body.copy()
-        body["user"] = end_user.id
+        body = {**body, "user": end_user.id}
     tools = merge_tools(
         state.catalog(), check.permissions, body.get("tools"), should_inject(settings, body)
     )
-    history = prepare_history(body["messages"], settings.history_tool_blocks)
+    history = prepare_history(messages, settings.history_tool_blocks)
     streaming = bool(body.get("stream"))
     run = functools.partial(
         _run,
@@ -103,7 +103,7 @@ async def chat_completions(request: Request) -> Response | ASGIApp:
         options = body.get("stream_options")
         return LoopStream(
             run,
-            model=body["model"],
+            model=str(body.get("model") or ""),
             heartbeat=settings.heartbeat_interval,
             progress=settings.progress,
             include_usage=isinstance(options, dict) and bool(options.get("include_usage")),
