@@ -36,7 +36,8 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 
-Event = tuple[str, Any]
+# ("delta", Delta) | ("block", str) | ("error", MiddlewareError) | ("done", LoopOutcome)
+Event = tuple[str, Delta | str | MiddlewareError | LoopOutcome]
 
 
 class _Events:
