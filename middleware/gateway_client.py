@@ -19,10 +19,10 @@ from middleware.errors import GatewayHTTPError, GatewayUnreachable
 from middleware.tracing import inject_trace_headers, model_call_span, record_model_response
 from middleware.usage import read_usage
 
-JSONObject = dict[str, object]  # parsed, not yet checked
+WireObject = dict[str, object]  # parsed, not yet checked
 
 
-def _error_body(response: httpx.Response) -> JSONObject:
+def _error_body(response: httpx.Response) -> WireObject:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -75,7 +75,7 @@ class GatewayClient:
             record_model_response(span, data)
             return _completion(data)
 
-    async def _chat(self, body: ChatRequest, authorization: str | None) -> JSONObject:
+    async def _chat(self, body: ChatRequest, authorization: str | None) -> WireObject:
         response = await self._send("POST", "/v1/chat/completions", authorization, body)
         if response.status_code >= 400:
             raise GatewayHTTPError(response.status_code, _error_body(response))
@@ -94,13 +94,13 @@ class GatewayClient:
 
     async def chat_stream(
         self, body: ChatRequest, authorization: str | None
-    ) -> AsyncGenerator[JSONObject, None]:
+    ) -> AsyncGenerator[WireObject, None]:
         """The chunks of a `stream=true` call, parsed, as they arrive. An error status before
         the stream is a `GatewayHTTPError`; an error event inside it is one too (status 502
         unless the event names one); a broken connection is `GatewayUnreachable`."""
         url = f"{self.base_url}/v1/chat/completions"
         # the span's summary: what a whole response would say (model, id, finish, usage)
-        summary: JSONObject = {"choices": []}
+        summary: WireObject = {"choices": []}
         try:
             with model_call_span(body) as span:
                 async with self._http.stream(
@@ -136,7 +136,7 @@ class GatewayClient:
         return response.status_code < 500
 
 
-def _summarise(summary: JSONObject, chunk: JSONObject) -> None:
+def _summarise(summary: WireObject, chunk: WireObject) -> None:
     for key in ("id", "model", "usage"):
         if chunk.get(key) is not None:
             summary[key] = chunk[key]
@@ -146,7 +146,7 @@ def _summarise(summary: JSONObject, chunk: JSONObject) -> None:
             summary["choices"] = [{"finish_reason": choice["finish_reason"]}]
 
 
-def _stream_event(data: str) -> JSONObject:
+def _stream_event(data: str) -> WireObject:
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -169,7 +169,7 @@ def _stream_event(data: str) -> JSONObject:
     return event
 
 
-def _completion(data: JSONObject) -> ChatCompletion:
+def _completion(data: WireObject) -> ChatCompletion:
     """A whole answer as the contract's `chat.completion`, for the loop to read.
 
     The gateway relays OpenAI-compatible upstreams as they answer, so what the loop reads is
@@ -195,7 +195,7 @@ def _completion(data: JSONObject) -> ChatCompletion:
     return cast(ChatCompletion, data)  # checked above, as far as the loop reads it
 
 
-def _shape_message(message: JSONObject) -> None:
+def _shape_message(message: WireObject) -> None:
     content = message.get("content")
     if content is not None and not isinstance(content, str):
         parts = content if isinstance(content, list) else ()
