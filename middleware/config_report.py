@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -33,7 +32,7 @@ LITELLM_MCP_KEYS = frozenset(
 
 def middleware_findings(
     document: ConfigDocument,
-    middleware_settings: Mapping[str, Any],
+    middleware_settings: Mapping[str, object],
     declared: set[str],
     sections: BaseModel,
 ) -> list[Finding]:

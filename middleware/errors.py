@@ -13,7 +13,7 @@ Tool failures are not errors here: they become tool messages for the model (see 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import orjson
 
@@ -22,21 +22,22 @@ class MiddlewareError(Exception):
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "api_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.param = param
 
     @property
     def status(self) -> int:
         return self.status_code
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, object]:
         return {
             "error": {
                 "message": self.message,
                 "type": self.error_type,
-                "param": None,
+                "param": self.param,
                 "code": self.code,
             }
         }
@@ -65,7 +66,7 @@ class NotFoundError(MiddlewareError):
 class GatewayHTTPError(MiddlewareError):
     """The gateway answered with an error: keep its status and body for the client."""
 
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(self, status: int, body: dict[str, object]) -> None:
         error = body.get("error")
         message = error.get("message") if isinstance(error, dict) else None
         super().__init__(str(message or f"gateway answered {status}"))
@@ -76,13 +77,13 @@ class GatewayHTTPError(MiddlewareError):
     def status(self) -> int:
         return self._status
 
-    def body(self) -> dict[str, Any]:
+    def body(self) -> dict[str, object]:
         return self._body
 
 
 class GatewayUnreachable(GatewayHTTPError):
     def __init__(self, detail: str) -> None:
-        body = {
+        body: dict[str, object] = {
             "error": {
                 "message": f"gateway unreachable: {detail}",
                 "type": "api_error",

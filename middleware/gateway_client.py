@@ -1,25 +1,29 @@
 """The one pooled HTTP client to the gateway: chat (whole or streamed), models, key info.
 
-Transport errors and error statuses are mapped here, once, to `GatewayHTTPError`.
+Transport errors and error statuses are mapped here, once, to `GatewayHTTPError`. A whole
+answer is read into the contract's `ChatCompletion` here too (`_completion`); streamed chunks
+are parsed JSON objects that `StreamAccumulator` reads.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import cast
 
 import httpx
 import orjson
 
+from common.chat import ChatCompletion, ChatRequest
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
 from middleware.tracing import inject_trace_headers, model_call_span, record_model_response
+from middleware.usage import read_usage
 
-JSON = dict[str, Any]
+WireObject = dict[str, object]  # parsed, not yet checked
 
 
-def _error_body(response: httpx.Response) -> JSON:
+def _error_body(response: httpx.Response) -> WireObject:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
@@ -61,7 +65,7 @@ class GatewayClient:
         return headers
 
     async def _send(
-        self, method: str, path: str, authorization: str | None, body: JSON | None = None
+        self, method: str, path: str, authorization: str | None, body: ChatRequest | None = None
     ) -> httpx.Response:
         try:
             return await self._http.request(
@@ -75,13 +79,13 @@ class GatewayClient:
         except httpx.TransportError as exc:
             raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
-    async def chat(self, body: JSON, authorization: str | None) -> JSON:
+    async def chat(self, body: ChatRequest, authorization: str | None) -> ChatCompletion:
         with model_call_span(body) as span:
             data = await self._chat(body, authorization)
             record_model_response(span, data)
-            return data
+            return _completion(data)
 
-    async def _chat(self, body: JSON, authorization: str | None) -> JSON:
+    async def _chat(self, body: ChatRequest, authorization: str | None) -> WireObject:
         response = await self._send("POST", "/v1/chat/completions", authorization, body)
         if response.status_code >= 400:
             raise GatewayHTTPError(response.status_code, _error_body(response))
@@ -99,14 +103,14 @@ class GatewayClient:
         return data
 
     async def chat_stream(
-        self, body: JSON, authorization: str | None
-    ) -> AsyncGenerator[JSON, None]:
+        self, body: ChatRequest, authorization: str | None
+    ) -> AsyncGenerator[WireObject, None]:
         """The chunks of a `stream=true` call, parsed, as they arrive. An error status before
         the stream is a `GatewayHTTPError`; an error event inside it is one too (status 502
         unless the event names one); a broken connection is `GatewayUnreachable`."""
         url = f"{self.base_url}/v1/chat/completions"
         # the span's summary: what a whole response would say (model, id, finish, usage)
-        summary: JSON = {"choices": []}
+        summary: WireObject = {"choices": []}
         try:
             with model_call_span(body) as span:
                 async with self._http.stream(
@@ -142,16 +146,17 @@ class GatewayClient:
         return response.status_code < 500
 
 
-def _summarise(summary: JSON, chunk: JSON) -> None:
+def _summarise(summary: WireObject, chunk: WireObject) -> None:
     for key in ("id", "model", "usage"):
         if chunk.get(key) is not None:
             summary[key] = chunk[key]
-    for choice in chunk.get("choices") or ():
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
         if isinstance(choice, dict) and choice.get("finish_reason"):
             summary["choices"] = [{"finish_reason": choice["finish_reason"]}]
 
 
-def _stream_event(data: str) -> JSON:
+def _stream_event(data: str) -> WireObject:
     try:
         event = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -172,3 +177,62 @@ def _stream_event(data: str) -> JSON:
         )
         raise GatewayHTTPError(status if 400 <= status <= 599 else 502, {"error": error})
     return event
+
+
+def _completion(data: WireObject) -> ChatCompletion:
+    """A whole answer as the contract's `chat.completion`, for the loop to read.
+
+    The gateway relays OpenAI-compatible upstreams as they answer, so what the loop reads is
+    checked here and an upstream's quirk is put in shape in place: no usable first choice is
+    an empty answer; a tool call without an id gets an empty one (the loop names it);
+    arguments sent as an object become their JSON text; content sent as a list of parts
+    becomes their text. Everything else (the envelope, unknown fields) is relayed as it came.
+    """
+    choices = data.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(first, dict) or not isinstance(message, dict):
+        data["choices"] = []
+    else:
+        if not isinstance(first.get("finish_reason"), str):
+            first["finish_reason"] = None
+        _shape_message(message)
+    usage = read_usage(data.get("usage"))
+    if usage is None:
+        data.pop("usage", None)
+    else:
+        data["usage"] = usage
+    return cast(ChatCompletion, data)  # checked above, as far as the loop reads it
+
+
+def _shape_message(message: WireObject) -> None:
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        parts = content if isinstance(content, list) else ()
+        message["content"] = "".join(
+            str(part["text"])
+            for part in parts
+            if isinstance(part, dict) and part.get("type") == "text" and "text" in part
+        )
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        message.pop("tool_calls", None)
+        return
+    shaped = [call for call in calls if isinstance(call, dict)]
+    for call in shaped:
+        if not isinstance(call.get("id"), str):
+            call["id"] = ""
+        if not isinstance(call.get("type"), str):
+            call["type"] = "function"
+        function = call.get("function")
+        if not isinstance(function, dict):
+            function = call["function"] = {}
+        if not isinstance(function.get("name"), str):
+            function["name"] = ""
+        arguments = function.get("arguments")
+        if arguments is None:
+            function["arguments"] = ""
+        elif not isinstance(arguments, str):
+            function["arguments"] = orjson.dumps(arguments).decode()
+    if len(shaped) != len(calls):
+        message["tool_calls"] = shaped

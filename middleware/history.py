@@ -9,16 +9,15 @@ lost: the middleware stays stateless). `strip` just removes them.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal
+from typing import Literal
 
+from common.chat import Message, ToolCall
 from middleware.progress import ProgressCall, has_blocks, split_content
-
-Message = dict[str, Any]
 
 
 def _call_messages(run: list[ProgressCall], text: str, ids: itertools.count[int]) -> list[Message]:
-    calls = []
-    tool_messages = []
+    calls: list[ToolCall] = []
+    tool_messages: list[Message] = []
     for call in run:
         call_id = call.id or f"call_rebuilt_{next(ids)}"
         calls.append(
@@ -33,11 +32,13 @@ def _call_messages(run: list[ProgressCall], text: str, ids: itertools.count[int]
     return [assistant, *tool_messages]
 
 
-def _rebuild(message: Message, ids: itertools.count[int], answered: set[str]) -> list[Message]:
+def _rebuild(
+    message: Message, content: str, ids: itertools.count[int], answered: set[str]
+) -> list[Message]:
     out: list[Message] = []
     text = ""
     run: list[ProgressCall] = []
-    for part in split_content(message["content"]):
+    for part in split_content(content):
         if isinstance(part, ProgressCall):
             # A block for a call the history already answers (the client's own tool,
             # which Open WebUI also renders as a block) must not be duplicated.
@@ -51,7 +52,8 @@ def _rebuild(message: Message, ids: itertools.count[int], answered: set[str]) ->
     if run:
         out.extend(_call_messages(run, text, ids))
         text = ""
-    tail: Message = {key: value for key, value in message.items() if key != "content"}
+    tail = message.copy()
+    del tail["content"]
     if text.strip() or message.get("tool_calls"):
         tail["content"] = text.strip() or None
         out.append(tail)
@@ -61,32 +63,37 @@ def _rebuild(message: Message, ids: itertools.count[int], answered: set[str]) ->
     return out
 
 
-def _strip(message: Message) -> Message:
-    text = "".join(part for part in split_content(message["content"]) if isinstance(part, str))
-    return {**message, "content": text.strip()}
+def _strip(message: Message, content: str) -> Message:
+    text = "".join(part for part in split_content(content) if isinstance(part, str))
+    stripped = message.copy()
+    stripped["content"] = text.strip()
+    return stripped
+
+
+def _blocks_in(message: Message) -> str | None:
+    """The content of an assistant message that carries progress blocks, else None."""
+    content = message.get("content")
+    if message["role"] == "assistant" and isinstance(content, str) and has_blocks(content):
+        return content
+    return None
 
 
 def prepare_history(
     messages: list[Message], mode: Literal["rebuild", "strip"] = "rebuild"
 ) -> list[Message]:
-    if not any(
-        isinstance(m, dict) and m.get("role") == "assistant" and has_blocks(m.get("content"))
-        for m in messages
-    ):
+    if not any(_blocks_in(m) is not None for m in messages):
         return messages
     ids = itertools.count(1)
     answered = {
-        str(m.get("tool_call_id"))
-        for m in messages
-        if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")
+        call_id for m in messages if m["role"] == "tool" and (call_id := m.get("tool_call_id"))
     }
     out: list[Message] = []
     for message in messages:
-        if message.get("role") == "assistant" and has_blocks(message.get("content")):
-            if mode == "strip":
-                out.append(_strip(message))
-            else:
-                out.extend(_rebuild(message, ids, answered))
-        else:
+        content = _blocks_in(message)
+        if content is None:
             out.append(message)
+        elif mode == "strip":
+            out.append(_strip(message, content))
+        else:
+            out.extend(_rebuild(message, content, ids, answered))
     return out

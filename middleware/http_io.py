@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -12,14 +11,13 @@ from starlette.responses import Response
 
 from middleware.errors import BadRequestError, MiddlewareError
 
-JSON = dict[str, Any]
 MAX_BODY_BYTES = 32 * 1024 * 1024
 
 
 class JSONResponse(Response):
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
+    def render(self, content: object) -> bytes:
         return orjson.dumps(content)
 
 
@@ -41,7 +39,7 @@ def http_error_response(exc: HTTPException) -> Response:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def read_json_object(request: Request) -> JSON:
+async def read_json_object(request: Request) -> dict[str, object]:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequestError("Request body too large.", code="request_too_large")

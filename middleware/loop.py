@@ -23,11 +23,21 @@ import itertools
 import time
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, cast
 
 import anyio
 import orjson
 
+from common.chat import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatRequest,
+    Delta,
+    Message,
+    OutputToolCall,
+    ToolCall,
+    Usage,
+)
 from middleware.gateway_client import GatewayClient
 from middleware.progress import ProgressCall, render_block
 from middleware.runner import ToolRunner
@@ -36,7 +46,6 @@ from middleware.tools import RequestTools
 from middleware.tracing import iteration_span
 from middleware.usage import add_usage, empty_usage
 
-JSON = dict[str, Any]
 FINAL_NOTE = (
     "[toolrelay] The tool-call limit for this request was reached. Answer now with what "
     "you have, without calling tools."
@@ -46,7 +55,7 @@ FINAL_NOTE = (
 class LoopEvents(Protocol):
     async def tool_finished(self, block: str) -> None: ...
 
-    async def answer_delta(self, delta: JSON) -> None:
+    async def answer_delta(self, delta: Delta) -> None:
         """Text (`content`) or `reasoning_content` the model just streamed."""
         ...
 
@@ -55,7 +64,7 @@ class NoEvents:
     async def tool_finished(self, block: str) -> None:
         return None
 
-    async def answer_delta(self, delta: JSON) -> None:
+    async def answer_delta(self, delta: Delta) -> None:
         return None
 
 
@@ -69,13 +78,13 @@ class LoopTimings:
 
 @dataclass
 class LoopOutcome:
-    response: JSON  # the last gateway response, with the final message and summed usage
-    message: JSON
+    response: ChatCompletion  # the last gateway response (its envelope goes to the client)
+    message: AssistantMessage  # the final message
     finish_reason: str
-    usage: dict[str, int]
+    usage: Usage  # summed over every model call
     iterations: int
     blocks: list[str] = field(default_factory=list)
-    client_calls: list[JSON] = field(default_factory=list)
+    client_calls: list[OutputToolCall] = field(default_factory=list)
     response_text: str = ""  # the model's own text in the final message (no blocks)
     timings: LoopTimings = field(default_factory=LoopTimings)
     streamed: bool = False  # the model's text already went out through `answer_delta`
@@ -89,10 +98,8 @@ def _call_key(name: str, arguments: str) -> tuple[str, str]:
     return name, orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def _parse_arguments(raw: Any) -> dict[str, Any] | str:
+def _parse_arguments(raw: str) -> dict[str, object] | str:
     """The arguments object, or a message saying why it is unusable."""
-    if isinstance(raw, dict):
-        return raw
     if not raw:
         return {}
     try:
@@ -106,7 +113,7 @@ def _parse_arguments(raw: Any) -> dict[str, Any] | str:
 
 @dataclass
 class _Turn:
-    call: JSON
+    call: OutputToolCall
     name: str
     arguments: str
     result: str = ""
@@ -120,8 +127,8 @@ class ToolLoop:
 
     async def run(
         self,
-        body: JSON,
-        messages: list[JSON],
+        body: ChatRequest,
+        messages: list[Message],
         tools: RequestTools,
         authorization: str | None,
         events: LoopEvents,
@@ -136,15 +143,16 @@ class ToolLoop:
 
     async def _run(
         self,
-        body: JSON,
-        messages: list[JSON],
+        body: ChatRequest,
+        messages: list[Message],
         tools: RequestTools,
         authorization: str | None,
         events: LoopEvents,
         stream: bool,
         user: str | None,
     ) -> LoopOutcome:
-        request = {k: v for k, v in body.items() if k not in {"stream", "stream_options"}}
+        request = body.copy()
+        request.pop("stream_options", None)
         request["stream"] = stream
         if stream:
             request["stream_options"] = {"include_usage": True}
@@ -164,7 +172,7 @@ class ToolLoop:
                 response = await self._model(request, messages, authorization, timings, events)
                 add_usage(usage, response.get("usage"))
                 message, finish = _first_choice(response)
-                calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+                calls = message.get("tool_calls") or []
                 if not calls:
                     return LoopOutcome(
                         response,
@@ -176,7 +184,7 @@ class ToolLoop:
                         timings=timings,
                     )
                 for call in calls:
-                    if not call.get("id"):
+                    if not call["id"]:
                         call["id"] = f"call_toolrelay_{next(ids)}"
                 client_calls = [c for c in calls if _name(c) in tools.client_names]
                 server_calls = [c for c in calls if _name(c) not in tools.client_names]
@@ -184,8 +192,8 @@ class ToolLoop:
                     server_calls, tools, seen, events, blocks, timings, user
                 )
                 if client_calls:
-                    reply = dict(message)
-                    reply["content"] = "".join(blocks) + (message.get("content") or "")
+                    reply = message.copy()
+                    reply["content"] = "".join(blocks) + (message["content"] or "")
                     reply["tool_calls"] = client_calls
                     return LoopOutcome(
                         response,
@@ -195,37 +203,47 @@ class ToolLoop:
                         iteration,
                         blocks,
                         client_calls,
-                        message.get("content") or "",
+                        message["content"] or "",
                         timings,
                     )
+                # a call as the model made it is one the gateway accepts back (TypedDict items
+                # are invariant, so mypy cannot see that `str` fits `str | None`)
+                history_calls = cast(list[ToolCall], calls)
                 messages.append(
-                    {"role": "assistant", "content": message.get("content"), "tool_calls": calls}
+                    {
+                        "role": "assistant",
+                        "content": message["content"],
+                        "tool_calls": history_calls,
+                    }
                 )
                 messages.extend(
                     {"role": "tool", "tool_call_id": t.call["id"], "content": t.result}
                     for t in turns
                 )
         # OpenAI refuses `tool_choice`/`parallel_tool_calls` without `tools`.
-        dropped = {"tools", "tool_choice", "parallel_tool_calls"}
-        final_request = {k: v for k, v in request.items() if k not in dropped}
+        final_request = request.copy()
+        final_request.pop("tools", None)
+        final_request.pop("tool_choice", None)
+        final_request.pop("parallel_tool_calls", None)
         messages.append({"role": "user", "content": FINAL_NOTE})
         with iteration_span(self.max_iterations + 1):
             response = await self._model(final_request, messages, authorization, timings, events)
         add_usage(usage, response.get("usage"))
         message, _ = _first_choice(response)
-        message = {k: v for k, v in message.items() if k != "tool_calls"}
+        message = message.copy()
+        message.pop("tool_calls", None)
         return LoopOutcome(
             response, message, "stop", usage, self.max_iterations + 1, blocks, timings=timings
         )
 
     async def _model(
         self,
-        request: JSON,
-        messages: list[JSON],
+        request: ChatRequest,
+        messages: list[Message],
         authorization: str | None,
         timings: LoopTimings,
         events: LoopEvents,
-    ) -> JSON:
+    ) -> ChatCompletion:
         request["messages"] = messages
         started = time.perf_counter()
         try:
@@ -243,7 +261,7 @@ class ToolLoop:
 
     async def _run_calls(
         self,
-        calls: list[JSON],
+        calls: list[OutputToolCall],
         tools: RequestTools,
         seen: dict[tuple[str, str], str],
         events: LoopEvents,
@@ -251,10 +269,7 @@ class ToolLoop:
         timings: LoopTimings,
         user: str | None,
     ) -> list[_Turn]:
-        turns = [
-            _Turn(c, _name(c), str((c.get("function") or {}).get("arguments") or "{}"))
-            for c in calls
-        ]
+        turns = [_Turn(c, _name(c), c["function"]["arguments"] or "{}") for c in calls]
         started = time.perf_counter()
 
         async def finish(turn: _Turn, result: str) -> None:
@@ -293,18 +308,14 @@ class ToolLoop:
         return turns
 
 
-def _name(call: JSON) -> str:
-    function = call.get("function")
-    return str(function.get("name")) if isinstance(function, dict) else ""
+def _name(call: OutputToolCall) -> str:
+    return call["function"]["name"]
 
 
-def _first_choice(response: JSON) -> tuple[JSON, str | None]:
-    choices = response.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        message = choices[0].get("message")
-        finish = choices[0].get("finish_reason")
-        if isinstance(message, dict):
-            return message, finish if isinstance(finish, str) else None
+def _first_choice(response: ChatCompletion) -> tuple[AssistantMessage, str | None]:
+    if response["choices"]:
+        first = response["choices"][0]
+        return first["message"], first["finish_reason"]
     return {"role": "assistant", "content": ""}, None
 
 

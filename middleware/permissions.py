@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +28,13 @@ class ToolPermissions:
 ALL_TOOLS = ToolPermissions()
 
 
-def _names(value: Any) -> frozenset[str] | None:
+def _names(value: object) -> frozenset[str] | None:
     if isinstance(value, list):
         return frozenset(str(item) for item in value)
     return None
 
 
-def permissions_from_metadata(metadata: Mapping[str, Any] | None) -> ToolPermissions:
+def permissions_from_metadata(metadata: Mapping[str, object] | None) -> ToolPermissions:
     if not metadata:
         return ALL_TOOLS
     return ToolPermissions(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from common.chat import Delta, ToolCallDelta
 from common.responses.stream import ResponseEvents, encode_event
 from middleware.errors import GatewayHTTPError, MiddlewareError
 from middleware.loop import LoopEvents, LoopOutcome
@@ -24,7 +25,7 @@ from middleware.streaming import SseLoopStream
 JSON = dict[str, Any]
 
 
-def _chunk(delta: JSON, finish: str | None = None, usage: Any = None) -> JSON:
+def _chunk(delta: Delta, finish: str | None = None, usage: Any = None) -> JSON:
     chunk: JSON = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
     if usage is not None:
         chunk["usage"] = usage
@@ -57,7 +58,7 @@ class ResponsesLoopStream(SseLoopStream):
     def opening(self) -> bytes:
         return self._encode(self.events.start())
 
-    def answer_delta(self, delta: JSON) -> bytes:
+    def answer_delta(self, delta: Delta) -> bytes:
         return self._encode(self.events.feed(_chunk(delta)))
 
     def tool_block(self, block: str) -> bytes:
@@ -79,8 +80,16 @@ class ResponsesLoopStream(SseLoopStream):
         carried = carry_item(outcome.blocks) if outcome.client_calls else None
         if carried is not None:
             yield self._encode(self.events.whole_item(carried))
-        calls = [
-            {"index": i, "id": call["id"], "function": call.get("function") or {}}
+        calls: list[ToolCallDelta] = [
+            {
+                "index": i,
+                "id": call["id"],
+                "type": "function",
+                "function": {
+                    "name": call["function"]["name"],
+                    "arguments": call["function"]["arguments"],
+                },
+            }
             for i, call in enumerate(outcome.client_calls)
         ]
         if calls:

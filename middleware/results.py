@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
 
 import mcp_types
 import orjson
@@ -24,8 +23,8 @@ logger = structlog.get_logger("middleware.results")
 class ShapedResult:
     text: str
     is_error: bool = False
-    content: list[dict[str, Any]] = field(default_factory=list)
-    structured: Any = None
+    content: list[dict[str, object]] = field(default_factory=list)  # for the REST API
+    structured: object = None  # the tool's `structuredContent`, as it sent it
     outcome: str = "ok"
 
 
@@ -51,7 +50,7 @@ async def _store_or_reason(
 
 async def _binary(
     store: ArtifactStore, kind: str, b64: str, mime: str
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, dict[str, object]]:
     try:
         data = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
@@ -75,7 +74,9 @@ async def _binary(
     }
 
 
-async def _block(store: ArtifactStore, block: Any) -> tuple[str, dict[str, Any]]:
+async def _block(
+    store: ArtifactStore, block: mcp_types.ContentBlock
+) -> tuple[str, dict[str, object]]:
     if isinstance(block, mcp_types.TextContent):
         return block.text, {"type": "text", "text": block.text}
     if isinstance(block, mcp_types.ImageContent):
@@ -99,7 +100,7 @@ async def shape_result(
     result: mcp_types.CallToolResult, store: ArtifactStore, max_chars: int
 ) -> ShapedResult:
     texts: list[str] = []
-    content: list[dict[str, Any]] = []
+    content: list[dict[str, object]] = []
     for block in result.content:
         text, item = await _block(store, block)
         texts.append(text)

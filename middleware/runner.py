@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import structlog
 
@@ -27,7 +26,7 @@ class ToolRunner:
         self.max_chars = max_chars
 
     async def run(
-        self, server: str, tool: str, arguments: dict[str, Any], user: str | None = None
+        self, server: str, tool: str, arguments: dict[str, object], user: str | None = None
     ) -> ShapedResult:
         """`user` is the end user's session scope (see `end_user`), for stateful servers."""
         with tool_span(server, tool) as span:
@@ -36,7 +35,7 @@ class ToolRunner:
             return shaped
 
     async def _run(
-        self, server: str, tool: str, arguments: dict[str, Any], user: str | None
+        self, server: str, tool: str, arguments: dict[str, object], user: str | None
     ) -> ShapedResult:
         started = time.perf_counter()
         outcome = "ok"

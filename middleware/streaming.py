@@ -24,6 +24,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectSendStream
 from starlette.types import Receive, Scope, Send
 
+from common.chat import ChatCompletionChunk, Delta, ToolCallDelta
 from middleware.errors import MiddlewareError
 from middleware.loop import LoopEvents, LoopOutcome
 
@@ -37,7 +38,8 @@ SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 
-Event = tuple[str, Any]
+# ("delta", Delta) | ("block", str) | ("error", MiddlewareError) | ("done", LoopOutcome)
+Event = tuple[str, Delta | str | MiddlewareError | LoopOutcome]
 
 
 class _Events:
@@ -49,11 +51,11 @@ class _Events:
         if self.progress:
             await self.channel.send(("block", block))
 
-    async def answer_delta(self, delta: dict[str, Any]) -> None:
+    async def answer_delta(self, delta: Delta) -> None:
         await self.channel.send(("delta", delta))
 
 
-def _sse(payload: dict[str, Any]) -> bytes:
+def _sse(payload: ChatCompletionChunk | dict[str, object]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
@@ -77,7 +79,7 @@ class SseLoopStream:
         """What goes out first, once the status is sent."""
         raise NotImplementedError
 
-    def answer_delta(self, delta: dict[str, Any]) -> bytes:
+    def answer_delta(self, delta: Delta) -> bytes:
         raise NotImplementedError
 
     def tool_block(self, block: str) -> bytes:
@@ -202,7 +204,7 @@ class LoopStream(SseLoopStream):
         # Whether the streamed text so far ends a line: a progress block must start one.
         self._at_line_start = True
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def _chunk(self, delta: Delta, finish: str | None = None) -> bytes:
         return _sse(
             {
                 "id": self.id,
@@ -216,7 +218,7 @@ class LoopStream(SseLoopStream):
     def opening(self) -> bytes:
         return self._chunk({"role": "assistant", "content": ""})
 
-    def answer_delta(self, delta: dict[str, Any]) -> bytes:
+    def answer_delta(self, delta: Delta) -> bytes:
         text = delta.get("content")
         if text:
             self._at_line_start = text.endswith("\n")
@@ -242,12 +244,15 @@ class LoopStream(SseLoopStream):
         for start in range(0, len(content), ANSWER_PIECE):
             yield self._chunk({"content": content[start : start + ANSWER_PIECE]})
         if outcome.client_calls:
-            deltas = [
+            deltas: list[ToolCallDelta] = [
                 {
                     "index": i,
                     "id": call["id"],
                     "type": "function",
-                    "function": call.get("function") or {},
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": call["function"]["arguments"],
+                    },
                 }
                 for i, call in enumerate(outcome.client_calls)
             ]

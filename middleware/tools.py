@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
 
 import mcp_types
 
+from common.chat import ChatRequest, JSONObject, Tool
 from middleware.permissions import ToolPermissions
 from middleware.settings import MiddlewareSettings
 
@@ -46,9 +46,9 @@ class CatalogEntry:
     server: str
     tool: str
     description: str
-    parameters: dict[str, Any]
+    parameters: JSONObject  # the MCP tool's input JSON schema
 
-    def spec(self, name: str | None = None) -> dict[str, Any]:
+    def spec(self, name: str | None = None) -> Tool:
         return {
             "type": "function",
             "function": {
@@ -106,26 +106,28 @@ class ToolCatalog:
 class RequestTools:
     """The tools of one chat request: what the model is offered and who runs each."""
 
-    specs: list[dict[str, Any]]
+    specs: list[Tool]
     mcp: dict[str, CatalogEntry]  # name the model uses -> MCP tool
     client_names: frozenset[str]
 
 
-def client_tool_names(tools: Any) -> frozenset[str]:
+def client_tool_names(tools: list[Tool]) -> frozenset[str]:
     names: set[str] = set()
-    if isinstance(tools, list):
-        for tool in tools:
-            if isinstance(tool, dict):
-                function = tool.get("function")
-                if isinstance(function, dict) and isinstance(function.get("name"), str):
-                    names.add(function["name"])
+    for tool in tools:
+        function = tool.get("function")
+        # a tool's `function` is an object, but its `name` is not checked at the route
+        if function is not None and isinstance(function.get("name"), str):
+            names.add(function["name"])
     return frozenset(names)
 
 
 def merge_tools(
-    catalog: ToolCatalog, permissions: ToolPermissions, client_tools: Any, inject: bool
+    catalog: ToolCatalog,
+    permissions: ToolPermissions,
+    client_tools: list[Tool] | None,
+    inject: bool,
 ) -> RequestTools:
-    client = list(client_tools) if isinstance(client_tools, list) else []
+    client = list(client_tools or ())
     client_names = client_tool_names(client)
     if not inject:
         return RequestTools(client, {}, client_names)
@@ -142,10 +144,10 @@ def merge_tools(
     return RequestTools(specs, mcp, client_names)
 
 
-def should_inject(settings: MiddlewareSettings, body: Mapping[str, Any]) -> bool:
+def should_inject(settings: MiddlewareSettings, body: ChatRequest) -> bool:
     if settings.inject_tools == "never":
         return False
-    model = str(body.get("model") or "")
+    model = body["model"]
     if any(fnmatchcase(model, pattern) for pattern in settings.no_tool_models):
         return False
     if settings.inject_tools == "always":

@@ -7,19 +7,19 @@ with tracing off they are OpenTelemetry's no-op spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from common.chat import ChatRequest
 from gateway.tracing import active_settings, genai
 
 # The API's proxy tracer: resolves the installed provider on first use, then caches it.
 TRACER = trace.get_tracer("toolrelay.middleware")
-JSON = dict[str, Any]
 
 
 def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
@@ -45,16 +45,18 @@ def iteration_span(number: int) -> Iterator[Span]:
 
 
 @contextmanager
-def model_call_span(body: JSON) -> Iterator[Span]:
+def model_call_span(request: ChatRequest) -> Iterator[Span]:
     """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
-    model = body.get("model") if isinstance(body.get("model"), str) else ""
+    model = request["model"]
     settings = active_settings()
     with TRACER.start_as_current_span(
         f"chat {model}",
         kind=SpanKind.CLIENT,
-        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: str(model)},
+        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: model},
     ) as span:
         if span.is_recording():
+            # the gateway's helpers read any body (chat, completion, embedding) as a plain dict
+            body = cast(dict[str, Any], request)
             tags = settings.default_tags if settings is not None else ()
             span.set_attributes(genai.trace_attributes(body, tags))
             if settings is not None and settings.record_content:
@@ -62,7 +64,7 @@ def model_call_span(body: JSON) -> Iterator[Span]:
         yield span
 
 
-def record_model_response(span: Span, response: JSON) -> None:
+def record_model_response(span: Span, response: Mapping[str, object]) -> None:
     if not span.is_recording():
         return
     span.set_attributes(genai.response_attributes(response))

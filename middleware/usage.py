@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
-_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+from common.chat import Usage
+
+COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
-def add_usage(total: dict[str, int], usage: Any) -> None:
-    if not isinstance(usage, dict):
+def read_usage(value: object) -> Usage | None:
+    """A `usage` the gateway sent, as a `Usage`: None unless it is an object. One whose counts
+    are all integers is kept as it is (details included); in any other, a count that is missing
+    or not an integer is 0."""
+    if not isinstance(value, dict):
+        return None
+    prompt, completion, total = (value.get(name) for name in COUNTS)
+    if isinstance(prompt, int) and isinstance(completion, int) and isinstance(total, int):
+        return cast(Usage, value)  # the required counts were checked; the rest passes through
+    return {
+        "prompt_tokens": prompt if isinstance(prompt, int) else 0,
+        "completion_tokens": completion if isinstance(completion, int) else 0,
+        "total_tokens": total if isinstance(total, int) else 0,
+    }
+
+
+def add_usage(total: Usage, usage: Usage | None) -> None:
+    if usage is None:
         return
-    for name in _FIELDS:
-        value = usage.get(name)
-        if isinstance(value, int):
-            total[name] = total.get(name, 0) + value
+    total["prompt_tokens"] += usage["prompt_tokens"]
+    total["completion_tokens"] += usage["completion_tokens"]
+    total["total_tokens"] += usage["total_tokens"]
 
 
-def empty_usage() -> dict[str, int]:
-    return dict.fromkeys(_FIELDS, 0)
+def empty_usage() -> Usage:
+    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from common.chat import JSONObject as JSON
@@ -109,7 +110,7 @@ def finished(base: JSON, output: list[JSON], chat_usage: Any, finish_reason: Any
     return response
 
 
-def from_completion(base: JSON, completion: JSON) -> JSON:
+def from_completion(base: JSON, completion: Mapping[str, Any]) -> JSON:
     choice = (completion.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     output: list[JSON] = []

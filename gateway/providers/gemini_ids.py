@@ -8,12 +8,10 @@ split off again when the history is translated back.
 
 from __future__ import annotations
 
-from typing import Any
-
 SEPARATOR = "__thought__"
 
 
-def with_signature(call_id: str, signature: Any) -> str:
+def with_signature(call_id: str, signature: object) -> str:
     if isinstance(signature, str) and signature:
         return f"{call_id}{SEPARATOR}{signature}"
     return call_id

@@ -9,7 +9,7 @@ error, so `content_policy_fallbacks` apply.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -63,7 +63,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _check_blocked(response: JSON, provider: str) -> None:
+def _check_blocked(response: Mapping[str, object], provider: str) -> None:
     feedback = response.get("promptFeedback")
     if not response.get("candidates") and isinstance(feedback, dict):
         reason = feedback.get("blockReason")

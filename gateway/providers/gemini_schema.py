@@ -9,10 +9,9 @@ is read as `anyOf`, a single-entry `allOf` is merged, and anything else unsuppor
 
 from __future__ import annotations
 
-from typing import Any
-
 from gateway.errors import BadRequestError
-from gateway.providers.base import JSON
+
+Schema = dict[str, object]  # a JSON schema object, read with checks
 
 _KEPT = frozenset(
     {
@@ -43,19 +42,27 @@ _KEPT = frozenset(
 _MAX_DEPTH = 32
 
 
-def gemini_schema(schema: Any) -> JSON:
+def gemini_schema(schema: object) -> Schema:
     if not isinstance(schema, dict):
         raise BadRequestError("a JSON schema must be an object", param="tools")
-    definitions = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+    definitions = {**_object(schema.get("definitions")), **_object(schema.get("$defs"))}
     return _convert(schema, definitions, 0)
 
 
-def _convert(schema: JSON, definitions: JSON, depth: int) -> JSON:
+def _object(value: object) -> Schema:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _convert(schema: Schema, definitions: Schema, depth: int) -> Schema:
     if depth > _MAX_DEPTH:
         raise BadRequestError("JSON schema nests too deeply (recursive $ref?)", param="tools")
     schema = _resolve(schema, definitions)
     schema = _merge_all_of(schema, definitions)
-    out: JSON = {}
+    out: Schema = {}
     kind = schema.get("type")
     if isinstance(kind, list):
         types = [t for t in kind if t != "null"]
@@ -98,7 +105,7 @@ def _convert(schema: JSON, definitions: JSON, depth: int) -> JSON:
     return out
 
 
-def _resolve(schema: JSON, definitions: JSON) -> JSON:
+def _resolve(schema: Schema, definitions: Schema) -> Schema:
     ref = schema.get("$ref")
     if not isinstance(ref, str):
         return schema
@@ -110,19 +117,19 @@ def _resolve(schema: JSON, definitions: JSON) -> JSON:
     return _resolve(merged, definitions) if "$ref" in target else merged
 
 
-def _merge_all_of(schema: JSON, definitions: JSON) -> JSON:
+def _merge_all_of(schema: Schema, definitions: Schema) -> Schema:
     parts = schema.get("allOf")
     if not isinstance(parts, list):
         return schema
-    merged: JSON = {k: v for k, v in schema.items() if k != "allOf"}
+    merged: Schema = {k: v for k, v in schema.items() if k != "allOf"}
     for part in parts:
         if isinstance(part, dict):
             part = _resolve(part, definitions)
             for key, value in part.items():
                 if key == "properties" and isinstance(value, dict):
-                    merged["properties"] = {**(merged.get("properties") or {}), **value}
+                    merged["properties"] = {**_object(merged.get("properties")), **value}
                 elif key == "required" and isinstance(value, list):
-                    merged["required"] = [*(merged.get("required") or []), *value]
+                    merged["required"] = [*_list(merged.get("required")), *value]
                 else:
                     merged.setdefault(key, value)
     return merged

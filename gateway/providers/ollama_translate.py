@@ -3,7 +3,7 @@ object arguments, tool results named by `tool_name`, sampling settings under `op
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -156,7 +156,7 @@ def _with_images(role: str, content: MessageContent) -> JSON:
     return message
 
 
-def token_usage(response: JSON) -> TokenUsage:
+def token_usage(response: Mapping[str, object]) -> TokenUsage:
     prompt, output = response.get("prompt_eval_count"), response.get("eval_count")
     return TokenUsage(
         prompt if isinstance(prompt, int) else 0, output if isinstance(output, int) else 0
@@ -177,7 +177,7 @@ def _calls(message: JSON) -> list[OutputToolCall]:
     return calls
 
 
-def finish_reason(response: JSON, has_calls: bool) -> str:
+def finish_reason(response: Mapping[str, object], has_calls: bool) -> str:
     if has_calls:
         return "tool_calls"
     return _FINISH.get(str(response.get("done_reason")), "stop")

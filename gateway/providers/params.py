@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import cast
 
 from common.chat import ChatRequest
 from gateway.errors import BadRequestError
@@ -62,7 +62,7 @@ def enforce_supported(
     return cast(ChatRequest, {k: v for k, v in body.items() if k in allowed})
 
 
-def as_float(value: Any, default: float) -> float:
+def as_float(value: object, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 

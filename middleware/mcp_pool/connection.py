@@ -282,7 +282,7 @@ class ServerConnection:
     # -- calls ----------------------------------------------------------------------------
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], user: str | None = None
+        self, tool: str, arguments: dict[str, object], user: str | None = None
     ) -> mcp_types.CallToolResult:
         """Call a tool on the shared session, or on `user`'s own session when this server
         keeps one per end user."""

@@ -50,7 +50,7 @@ class McpPool:
         return {name: list(conn.tools) for name, conn in self.connections.items()}
 
     async def call(
-        self, server: str, tool: str, arguments: dict[str, Any], user: str | None = None
+        self, server: str, tool: str, arguments: dict[str, object], user: str | None = None
     ) -> mcp_types.CallToolResult:
         """`user` selects the end user's own session on servers that keep one per user."""
         connection = self.connections.get(server)

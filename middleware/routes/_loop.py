@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 
+from common.chat import ChatRequest, Message
 from middleware.history import prepare_history
 from middleware.http_io import bearer_key
 from middleware.loop import LoopEvents, LoopOutcome
@@ -25,7 +25,7 @@ def authorization(request: Request) -> str | None:
 
 
 async def prepare_run(
-    request: Request, state: AppState, body: dict[str, Any], messages: list[Any], *, kind: str
+    request: Request, state: AppState, body: ChatRequest, messages: list[Message], *, kind: str
 ) -> LoopRun:
     """The loop for a chat-shaped `body` whose conversation is `messages`, ready to run with
     the route's events (a stream's, or none)."""
@@ -56,8 +56,8 @@ async def prepare_run(
 async def _run(
     state: AppState,
     kind: str,
-    body: dict[str, Any],
-    history: list[dict[str, Any]],
+    body: ChatRequest,
+    history: list[Message],
     tools: RequestTools,
     authorization: str | None,
     stream: bool,

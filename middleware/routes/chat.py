@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.chat import ChatCompletion, ChatRequest, MessageContent
+from common.chat_validation import ChatBodyError, parse_chat_request
 from middleware.errors import BadRequestError
 from middleware.http_io import JSONResponse, read_json_object
 from middleware.loop import LoopOutcome, NoEvents
@@ -20,26 +21,33 @@ from middleware.streaming import LoopStream
 TASK_PREFIX = "### Task:"
 
 
-def _text(content: Any) -> str:
+def _text(content: MessageContent) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, dict) and part.get("type") == "text":
-                return str(part.get("text") or "")
+    for part in content or ():
+        if part.get("type") == "text":
+            return part.get("text") or ""
     return ""
 
 
-def is_auxiliary(body: dict[str, Any]) -> bool:
+def is_auxiliary(body: ChatRequest) -> bool:
     """Open WebUI's title/tags/follow-up tasks: non-streaming, no tools, one `### Task:`."""
     if body.get("stream") or body.get("tools"):
         return False
-    users = [m for m in body["messages"] if isinstance(m, dict) and m.get("role") == "user"]
+    users = [m for m in body["messages"] if m["role"] == "user"]
     return len(users) == 1 and _text(users[0].get("content")).lstrip().startswith(TASK_PREFIX)
 
 
-def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
-    body = dict(outcome.response)
+async def read_chat_request(request: Request) -> ChatRequest:
+    """The body, checked once: a malformed one is a 400 naming the field, never a 500 later."""
+    try:
+        return parse_chat_request(await read_json_object(request))
+    except ChatBodyError as exc:
+        raise BadRequestError(exc.message, code=exc.code, param=exc.param) from None
+
+
+def reply_body(outcome: LoopOutcome) -> ChatCompletion:
+    body = outcome.response.copy()
     body["choices"] = [
         {
             "index": 0,
@@ -55,14 +63,11 @@ def reply_body(outcome: LoopOutcome) -> dict[str, Any]:
 async def chat_completions(request: Request) -> Response | ASGIApp:
     started = time.perf_counter()
     state = app_state(request)
-    body = await read_json_object(request)
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequestError("Missing required parameter: 'messages' (a non-empty list).")
+    body = await read_chat_request(request)
     if is_auxiliary(body):
         state.metrics.requests.labels("auxiliary", "ok").inc()
         return JSONResponse(await state.gateway.chat(body, authorization(request)))
-    run = await prepare_run(request, state, body, messages, kind="chat")
+    run = await prepare_run(request, state, body, body["messages"], kind="chat")
     settings = state.settings.middleware
     if body.get("stream"):
         options = body.get("stream_options")
@@ -91,7 +96,7 @@ def server_timing(outcome: LoopOutcome, started: float) -> dict[str, str]:
 class _Endpoint:
     """Starlette calls an endpoint's result as ASGI, so a `LoopStream` can be returned."""
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         response = await chat_completions(request)
         await response(scope, receive, send)

@@ -23,6 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from common.chat import ChatRequest
+from common.chat_validation import ChatBodyError, parse_chat_request
 from common.responses.request import (
     ResponsesBodyError,
     chat_request,
@@ -42,7 +44,7 @@ from middleware.routes.chat import reply_body, server_timing
 logger = structlog.get_logger("middleware.responses")
 
 
-def chat_body(native: dict[str, Any]) -> dict[str, Any]:
+def chat_body(native: dict[str, Any]) -> ChatRequest:
     """The chat request for a Responses body, or a 400 naming what is wrong."""
     model = native.get("model")
     if not isinstance(model, str) or not model:
@@ -61,9 +63,12 @@ def chat_body(native: dict[str, Any]) -> dict[str, Any]:
         )
     try:
         items = expand_carried(input_items(native["input"]))
-        body = chat_request(native, items, hosted_tools="drop")
+        # checked like a chat body: the loop and the gateway client take the typed contract
+        body = parse_chat_request(chat_request(native, items, hosted_tools="drop"))
     except ResponsesBodyError as exc:
         raise BadRequestError(exc.message, code=exc.code) from None
+    except ChatBodyError as exc:
+        raise BadRequestError(exc.message, code=exc.code, param=exc.param) from None
     dropped = [
         str(tool.get("type")) if isinstance(tool, dict) else repr(tool)
         for tool in native.get("tools") or []

@@ -73,10 +73,32 @@ def test_text_and_reasoning_pass_through_and_tool_call_deltas_are_gathered() -> 
             {"id": "call_b", "type": "function", "function": {"name": "now", "arguments": ""}},
         ],
     }
-    assert response["usage"] == {"total_tokens": 9}
+    # a count the gateway left out is 0 (the loop sums the three counts)
+    assert response["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 9}
 
 
 def test_an_empty_stream_is_an_empty_answer() -> None:
     response = StreamAccumulator().response()
     assert response["choices"][0]["message"] == {"role": "assistant", "content": None}
-    assert response["usage"] is None
+    assert "usage" not in response
+
+
+def test_calls_without_index_or_id_and_fields_of_the_wrong_type() -> None:
+    """Some OpenAI-compatible servers stream whole calls without an `index`; junk is skipped."""
+    turn = StreamAccumulator()
+    whole = {"type": "function", "function": {"name": "now", "arguments": "{}"}}
+    chunks: list[dict[str, Any]] = [
+        _chunk({"tool_calls": [whole]}),
+        _chunk({"tool_calls": [whole, "junk"]}),
+        _chunk({"content": 7, "reasoning_content": None, "tool_calls": "junk"}),
+        {"choices": "junk"},
+        {"choices": [{"delta": "junk", "finish_reason": 1}]},
+        {"choices": [], "usage": {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}},
+    ]
+
+    assert [turn.add(chunk) for chunk in chunks] == [None] * len(chunks)
+    response = turn.response()
+    call = {"id": "", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+    assert response["choices"][0]["message"]["tool_calls"] == [call, call]
+    assert response["choices"][0]["finish_reason"] is None
+    assert response["usage"] == {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}
