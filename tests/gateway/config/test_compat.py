@@ -102,7 +102,7 @@ def test_thinking_and_other_forwarded_params_are_request_defaults() -> None:
         "thinking": {"type": "enabled", "budget_tokens": 2048},
         "reasoning_effort": "high",
         "top_k": 5,
-        "aws_region_name": "us-east-1",
+        "not_a_litellm_param": "us-east-1",
     }
     config = config_from_mapping(
         {"model_list": [{"model_name": "c", "litellm_params": params}]}, environ={}
@@ -113,7 +113,9 @@ def test_thinking_and_other_forwarded_params_are_request_defaults() -> None:
         "reasoning_effort": "high",
         "top_k": 5,
     }
-    assert config.warnings == ["model_list[0].litellm_params.aws_region_name: unknown key, ignored"]
+    assert config.warnings == [
+        "model_list[0].litellm_params.not_a_litellm_param: unknown key, ignored"
+    ]
 
 
 def test_unset_variable_under_mcp_server_env_is_a_warning(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def test_unknown_keys_are_warned_with_their_path(tmp_path: Path) -> None:
     text = """
 model_list:
   - model_name: a
-    litellm_params: {model: openai/a, aws_region_name: x}
+    litellm_params: {model: openai/a, not_a_litellm_param: x}
 general_settings: {master_key: k, disable_spend_logs_x: true}
 alerting_settings: {}
 """
@@ -92,7 +92,7 @@ alerting_settings: {}
     assert sorted(config.warnings) == [
         "alerting_settings: unknown key, ignored",
         "general_settings.disable_spend_logs_x: unknown key, ignored",
-        "model_list[0].litellm_params.aws_region_name: unknown key, ignored",
+        "model_list[0].litellm_params.not_a_litellm_param: unknown key, ignored",
     ]
 
 
