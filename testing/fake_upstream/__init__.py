@@ -37,7 +37,7 @@ JSON body, time, response status, whether it completed); DELETE clears. In proce
 
 Other wire formats (Anthropic with `count_tokens`, Gemini with `countTokens`, Ollama, Azure,
 OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`, Cohere's
-`/v2/chat` and `/v2/embed`, and Vertex AI's Gemini and Claude routes) are modules under
+`/v2/chat`, `/v2/embed` and `/v2/rerank`, and Vertex AI's Gemini and Claude routes) are modules under
 `formats/` that parse into the neutral `Prompt` and render the neutral `Reply`; see
 `formats/__init__.py`.
 
