@@ -13,6 +13,8 @@ import cohere
 import httpx
 import pytest
 
+from gateway.errors import BadGatewayError
+from gateway.providers.cohere_rerank import rerank_answer
 from tests.gateway.conftest import MASTER_KEY, UPSTREAM_KEY, start_gateway
 from tests.support.processes import ServiceProcess
 
@@ -171,3 +173,18 @@ def test_a_parameter_cohere_v2_lacks_is_refused_by_name(gateway: ServiceProcess,
 
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "max_chunks_per_doc"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"id": "r"},
+        {"results": [{"index": 2, "relevance_score": 0.5}]},
+        {"results": [{"index": True, "relevance_score": 0.5}]},
+        {"results": [{"index": 0, "relevance_score": "high"}]},
+        {"results": ["not an object"]},
+    ],
+)
+def test_an_answer_cohere_would_not_give_is_a_502(response: dict[str, Any]) -> None:
+    with pytest.raises(BadGatewayError, match="cohere error: malformed upstream response"):
+        rerank_answer(response, ["a", "b"], return_documents=True)
