@@ -1,5 +1,5 @@
 """`cohere/` (and LiteLLM's `cohere_chat/`): Cohere's Chat v2 API (`POST /v2/chat`, SSE when
-streaming), authenticated with `Authorization: Bearer` and the deployment's `api_key`, else
+streaming), `/v2/embed` and `/v2/rerank`, authenticated with `Authorization: Bearer` and the deployment's `api_key`, else
 `COHERE_API_KEY` as LiteLLM reads it."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import httpx
 from gateway import errors
 from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.cohere_request import chat_request
+from gateway.providers.cohere_rerank import document_texts, rerank_answer, rerank_request
 from gateway.providers.cohere_response import NAME, CohereChunks, chat_completion
 from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.images import inline_remote_images
@@ -123,6 +124,23 @@ class CohereProvider:
         if not isinstance(tokens, int | float):
             tokens = sum(estimate_tokens(t) for t in texts)  # for spend tracking only
         return embedding_list(call.deployment.model, vectors, int(tokens))
+
+    async def rerank(self, call: ProviderCall) -> JSON:
+        """`/v2/rerank`; the answer carries Cohere's `meta.billed_units.search_units`."""
+        body = upstream_body(call)
+        request = rerank_request(body, drop_params=call.drop_params)
+        base = call.deployment.api_base or DEFAULT_BASE
+        response = await self.upstream.post_json(
+            chat_url(base).removesuffix("/chat") + "/rerank",
+            request,
+            self._headers(call),
+            call.timeout,
+        )
+        return rerank_answer(
+            response,
+            document_texts(body["documents"]),
+            return_documents=body.get("return_documents") is not False,
+        )
 
 
 def build(http: httpx.AsyncClient) -> CohereProvider:

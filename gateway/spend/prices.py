@@ -14,7 +14,7 @@ Media calls are priced per unit where the deployment or the table has a unit pri
 call counted that unit: per image (`output_cost_per_image`, LiteLLM's name; the table has
 none), per character spoken (`input_cost_per_character`, or the table's `per_character`), per
 second of audio transcribed (`input_cost_per_second`, or the table's `per_second`), per rerank
-query (`input_cost_per_query`). Otherwise
+query (`input_cost_per_query`, or `PER_QUERY`: genai-prices has no search prices). Otherwise
 by tokens, with audio tokens in and image tokens out at their own rates where the table has them.
 Local inference (`ollama/`, `lm_studio/`, `hosted_vllm/`, ...) is free by definition.
 Anything else is unpriced: named once at start-up, costed 0, and refused for keys with a
@@ -60,6 +60,15 @@ PRICE_PROVIDERS: Mapping[str, str] = {
     "perplexity": "perplexity",
     "xai": "x-ai",
     "cerebras": "cerebras",
+}
+# Rerank models billed per search (Cohere: one search is up to 100 documents), which the
+# generated table cannot hold; USD per search, the values LiteLLM's price map uses.
+PER_QUERY: Mapping[str, Mapping[str, float]] = {
+    "cohere": {
+        "rerank-v3.5": 0.002,
+        "rerank-english-v3.0": 0.002,
+        "rerank-multilingual-v3.0": 0.002,
+    },
 }
 LOCAL_PROVIDERS = frozenset(
     {"ollama", "ollama_chat", "lm_studio", "hosted_vllm", "vllm", "llamafile"}
@@ -181,10 +190,14 @@ class PriceTable:
     def lookup(self, provider: str, model: str) -> Price | None:
         if provider in LOCAL_PROVIDERS:
             return FREE
-        table = self.providers.get(PRICE_PROVIDERS.get(provider, provider))
+        table_id = PRICE_PROVIDERS.get(provider, provider)
+        name = model.lower()
+        per_query = PER_QUERY.get(table_id, {}).get(name)
+        if per_query is not None:
+            return Price(Rates(0.0, 0.0, per_query=per_query))
+        table = self.providers.get(table_id)
         if table is None:
             return None
-        name = model.lower()
         exact, prefixes = table["exact"], table["prefix"]
         if name in exact:
             return _price(exact[name])

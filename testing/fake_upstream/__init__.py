@@ -37,9 +37,9 @@ JSON body, time, response status, whether it completed); DELETE clears. In proce
 
 Other wire formats (Anthropic with `count_tokens`, Gemini with `countTokens`, Ollama, Azure,
 OpenAI's Responses API at `/v1/responses` and Azure's `/openai/v1/responses`, Cohere's
-`/v2/chat` and `/v2/embed`, Vertex AI's Gemini and Claude routes, and Bedrock's Converse API
-with SigV4-checked requests and event-stream replies) are modules under `formats/` that parse
-into the neutral `Prompt` and render the neutral `Reply`; see
+`/v2/chat`, `/v2/embed` and `/v2/rerank`, Vertex AI's Gemini and Claude routes, and Bedrock's
+Converse API with SigV4-checked requests and event-stream replies) are modules under `formats/`
+that parse into the neutral `Prompt` and render the neutral `Reply`; see
 `formats/__init__.py`.
 
 Vertex AI: register a service account's public key with POST /__fake__/google/service_accounts

@@ -1,12 +1,14 @@
-"""Cohere's v2 API: `POST /v2/chat`, whole or as SSE events, and `POST /v2/embed`, with
-`Authorization: Bearer KEY`.
+"""Cohere's v2 API: `POST /v2/chat`, whole or as SSE events, `POST /v2/embed` and
+`POST /v2/rerank`, with `Authorization: Bearer KEY`.
 
 Replies look like the API reference's: `message` with `content` text blocks, or a `tool_plan`
 and `tool_calls` (JSON-text arguments), `finish_reason` (`COMPLETE`, `MAX_TOKENS`,
 `TOOL_CALL`) and `usage` with `billed_units` and `tokens`. Streams are `message-start`,
 `content-start/delta/end` or `tool-plan-delta` + `tool-call-start/delta/end`, then
 `message-end` with the finish reason and usage; each SSE event also names its type in
-`event:`. Errors are Cohere's `{"id", "message"}`.
+`event:`. Rerank takes string documents only (v2) and refuses fields it does not know;
+it scores each by the share of the query's words it holds, best first, and bills one search
+unit per 100 documents. Errors are Cohere's `{"id", "message"}`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ..reply import Reply, ReplyError, estimate_tokens
 from ..state import UpstreamState
 from . import Route
 from .cohere_wire import invalid, parse
+from .openai_extras import relevance
 from .openai_wire import argument_pieces, text_pieces
 
 TOOL_PLAN = "I will call the tools to answer this."
@@ -170,10 +173,67 @@ async def embed(state: UpstreamState, exchange: Exchange, body: Any) -> None:
     await exchange.respond(200, orjson.dumps(payload))
 
 
+_RERANK_FIELDS = frozenset(
+    {"model", "query", "documents", "top_n", "max_tokens_per_doc", "priority", "relevant_spans"}
+)
+_DOCUMENTS_PER_SEARCH = 100
+
+
+def _rerank_problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    unknown = sorted(set(body) - _RERANK_FIELDS)
+    if unknown:
+        return f"unknown field: {unknown[0]}"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model is required"
+    if not isinstance(body.get("query"), str) or not body["query"]:
+        return "query is required"
+    documents = body.get("documents")
+    if not isinstance(documents, list) or not documents or len(documents) > 10_000:
+        return "documents must be a list of 1 to 10000 strings"
+    if not all(isinstance(d, str) for d in documents):
+        return "documents must be a list of 1 to 10000 strings"
+    for field in ("top_n", "max_tokens_per_doc"):
+        value = body.get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"{field} must be an integer"
+        if value is not None and value < 1:
+            return f"{field} must be at least 1"
+    return None
+
+
+async def rerank(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """`POST /v2/rerank`: `results` of `index` and `relevance_score` only (v2 never echoes
+    documents), and the billed search units in `meta`."""
+    problem = _rerank_problem(body)
+    if problem is not None:
+        await exchange.respond(400, error_body(invalid(problem)))
+        return
+    behaviour = state.scenario.behaviour(body["model"])
+    if behaviour.error is not None:
+        await exchange.respond(behaviour.error.status, error_body(behaviour.error))
+        return
+    documents: list[str] = body["documents"]
+    scored = sorted(
+        ((index, relevance(body["query"], text)) for index, text in enumerate(documents)),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    top_n = body.get("top_n") or len(documents)
+    searches = -(-len(documents) // _DOCUMENTS_PER_SEARCH)
+    payload = {
+        "id": state.ids.next("rerank"),
+        "results": [{"index": i, "relevance_score": score} for i, score in scored[:top_n]],
+        "meta": {"api_version": {"version": "2"}, "billed_units": {"search_units": searches}},
+    }
+    await exchange.respond(200, orjson.dumps(payload))
+
+
 def routes() -> list[Route]:
     return [
         Route("POST", "/v2/chat", chat, error_body),
         Route("POST", "/v2/embed", embed, error_body),
+        Route("POST", "/v2/rerank", rerank, error_body),
     ]
 
 

@@ -76,7 +76,7 @@ def _document_text(document: Any) -> str | None:
     return None
 
 
-def _score(query: str, text: str) -> float:
+def relevance(query: str, text: str) -> float:
     wanted = set(query.lower().split())
     found = set(text.lower().split())
     return round(len(wanted & found) / len(wanted), 6) if wanted else 0.0
@@ -96,7 +96,7 @@ def rerank_answer(body: dict[str, Any], model: str) -> dict[str, Any] | ReplyErr
     if not isinstance(top_n, int) or top_n < 1:
         return errors.invalid_parameter("top_n", "top_n must be a positive integer.")
     ranked = sorted(
-        ((index, _score(query, str(text))) for index, text in enumerate(texts)),
+        ((index, relevance(query, str(text))) for index, text in enumerate(texts)),
         key=lambda pair: (-pair[1], pair[0]),
     )[:top_n]
     results = []

@@ -243,3 +243,21 @@ def test_committed_table_matches_the_pinned_genai_prices_package() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_cohere_rerank_is_priced_per_search_and_a_deployment_price_overrides(
+    prices: PriceTable,
+) -> None:
+    # LiteLLM's price map: $0.002 per search for Cohere's v3 and v3.5 rerankers
+    for model in ("rerank-v3.5", "rerank-english-v3.0", "rerank-multilingual-v3.0"):
+        reranker = deployment("cohere", model)
+        assert prices.unpriced([reranker]) == []
+        assert prices.cost(media_record(reranker, "rerank", queries=3)) == pytest.approx(0.006)
+    own = Deployment(
+        id="own-price",
+        model_name="reranker",
+        provider="cohere",
+        model="rerank-v3.5",
+        model_info={"input_cost_per_query": 0.01},
+    )
+    assert prices.cost(media_record(own, "rerank", queries=2)) == pytest.approx(0.02)
