@@ -63,7 +63,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _check_blocked(response: JSON) -> None:
+def check_blocked(response: JSON) -> None:
     feedback = response.get("promptFeedback")
     if not response.get("candidates") and isinstance(feedback, dict):
         reason = feedback.get("blockReason")
@@ -99,7 +99,7 @@ def _read_parts(candidate: object) -> _Parts:
 
 
 def chat_completion(response: JSON, model: str) -> ChatCompletion:
-    _check_blocked(response)
+    check_blocked(response)
     candidates = response.get("candidates") or [{}]
     candidate = candidates[0]
     parts = _read_parts(candidate)
@@ -124,7 +124,7 @@ class GeminiChunks:
     calls_seen: int = 0
 
     def feed(self, response: JSON) -> Iterator[ChatCompletionChunk]:
-        _check_blocked(response)
+        check_blocked(response)
         if self.writer is None:
             model = str(response.get("modelVersion") or self.model)
             self.writer = ChunkWriter.start(model, response.get("responseId"))
