@@ -43,6 +43,7 @@ def gemini_config(upstream: str) -> dict[str, Any]:
             entry("gemini-image", IMAGE_MODEL),
             entry("gemini-tts", TTS_MODEL),
             entry("refusing-image", REFUSING_IMAGE_MODEL),
+            entry("busy-image", f"{IMAGE_MODEL}+error-429"),
         ],
         "router_settings": {"num_retries": 0},
         "general_settings": {"master_key": MASTER_KEY},
@@ -129,6 +130,16 @@ def test_a_refused_gemini_image_is_a_content_policy_error(client: openai.OpenAI)
     error = raised.value.body
     assert isinstance(error, dict) and error["code"] == "content_policy_violation"
     assert "IMAGE_SAFETY" in error["message"]
+
+
+def test_one_failed_call_of_several_images_fails_the_request_with_its_status(
+    client: openai.OpenAI, gateway: ServiceProcess, key: str
+) -> None:
+    with pytest.raises(openai.RateLimitError):
+        client.images.generate(model="busy-image", prompt="three of them", n=3)
+
+    [row] = spend_rows(gateway, key, 1)
+    assert row["status"] == "failure" and row["http_status"] == 429
 
 
 def test_gemini_speech_is_a_wav_of_its_pcm_priced_by_tokens(
