@@ -18,7 +18,10 @@ from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.errors import malformed_response, upstream_shape
 from gateway.providers.gemini_media import (
     image_request,
+    imagen_answer,
+    imagen_request,
     images_answer,
+    is_imagen,
     speech_answer,
     speech_format,
     speech_request,
@@ -157,9 +160,15 @@ class GeminiProvider:
         return embedding_list(call.deployment.model, vectors, tokens)
 
     async def generate_image(self, call: ProviderCall) -> JSON:
-        """One `generateContent` per image asked for (`n`), made concurrently: Gemini image
-        models draw one image per call."""
+        """Imagen: one `:predict` for all `n`. Gemini image models: one `generateContent` per
+        image asked for, made concurrently, since they draw one image per call."""
         body = upstream_body(call)
+        if is_imagen(call.deployment.model):
+            response = await self.upstream.post_json(
+                self._url(call, "predict"), imagen_request(body), self._headers(call), call.timeout
+            )
+            with upstream_shape(NAME):
+                return imagen_answer(response, int(time.time()))
         request = image_request(body)
         count = body.get("n") or 1
         url, headers = self._url(call, "generateContent"), self._headers(call)

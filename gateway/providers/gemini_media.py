@@ -11,6 +11,11 @@ with `responseModalities: ["AUDIO"]` and a prebuilt voice. OpenAI voice names ma
 little-endian mono PCM (`audio/L16;codec=pcm;rate=24000`), returned as `wav` (the default) or
 raw `pcm`; compressed formats would need an encoder, so they are a 400.
 
+Imagen models (`imagen-*`) draw through `:predict` instead: `instances[0].prompt`, and
+`parameters.sampleCount` for `n` (one call), `aspectRatio` from Imagen's shorter list. Their
+answers (`predictions[].bytesBase64Encoded`) carry no usage: price them per image with
+`output_cost_per_image` on the deployment.
+
 Usage (`usageMetadata`) is reported in OpenAI's media usage shape (`input_tokens`,
 `output_tokens`), so spend is priced by tokens, image tokens out at the image rate.
 """
@@ -31,6 +36,7 @@ from gateway.providers.gemini_response import check_blocked
 
 NAME = "gemini"
 IMAGE_MODALITIES = ["TEXT", "IMAGE"]
+IMAGEN_ASPECT_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 SPEECH_FORMATS = ("wav", "pcm")
 DEFAULT_SPEECH_FORMAT = "wav"
@@ -56,7 +62,16 @@ OPENAI_VOICES = {
 }
 # finishReasons that mean the model declined to draw or speak
 _REFUSALS = frozenset(
-    {"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"}
+    {
+        "SAFETY",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+    }
 )
 
 
@@ -64,15 +79,19 @@ def _user_turn(text: str) -> list[JSON]:
     return [{"role": "user", "parts": [{"text": text}]}]
 
 
-def _aspect_ratio(size: Any) -> str | None:
-    """`WIDTHxHEIGHT` -> the closest ratio Gemini offers; None for `auto` or no size."""
+def is_imagen(model: str) -> bool:
+    return model.startswith("imagen-")
+
+
+def _aspect_ratio(size: Any, offered: tuple[str, ...] = ASPECT_RATIOS) -> str | None:
+    """`WIDTHxHEIGHT` -> the closest ratio offered; None for `auto` or no size."""
     if size is None or size == "auto":
         return None
     width, sep, height = str(size).partition("x")
     if not (sep and width.isdigit() and height.isdigit() and int(width) and int(height)):
         raise BadRequestError(
             f"'size' must be WIDTHxHEIGHT or 'auto' (got {size!r}); Gemini takes it as the "
-            f"nearest of the aspect ratios {', '.join(ASPECT_RATIOS)}.",
+            f"nearest of the aspect ratios {', '.join(offered)}.",
             param="size",
             code="invalid_value",
         )
@@ -82,10 +101,10 @@ def _aspect_ratio(size: Any) -> str | None:
         w, _, h = ratio.partition(":")
         return abs(int(w) / int(h) - wanted)
 
-    return min(ASPECT_RATIOS, key=distance)
+    return min(offered, key=distance)
 
 
-def image_request(body: JSON) -> JSON:
+def _no_urls(body: JSON) -> None:
     if body.get("response_format") == "url":
         raise BadRequestError(
             "Gemini image models return the image itself, not a URL: use "
@@ -93,11 +112,45 @@ def image_request(body: JSON) -> JSON:
             param="response_format",
             code="unsupported_value",
         )
+
+
+def image_request(body: JSON) -> JSON:
+    _no_urls(body)
     config: JSON = {"responseModalities": IMAGE_MODALITIES}
     ratio = _aspect_ratio(body.get("size"))
     if ratio is not None:
         config["imageConfig"] = {"aspectRatio": ratio}
     return {"contents": _user_turn(str(body["prompt"])), "generationConfig": config}
+
+
+def imagen_request(body: JSON) -> JSON:
+    _no_urls(body)
+    parameters: JSON = {"sampleCount": body.get("n") or 1}
+    ratio = _aspect_ratio(body.get("size"), IMAGEN_ASPECT_RATIOS)
+    if ratio is not None:
+        parameters["aspectRatio"] = ratio
+    return {"instances": [{"prompt": str(body["prompt"])}], "parameters": parameters}
+
+
+def imagen_answer(response: JSON, created: int) -> JSON:
+    """OpenAI `ImagesResponse` from `predictions`; none at all means every image was filtered
+    (Imagen drops filtered images silently), a content-policy error."""
+    predictions = response.get("predictions")
+    data: list[JSON] = []
+    for prediction in predictions if isinstance(predictions, list) else []:
+        encoded = prediction.get("bytesBase64Encoded") if isinstance(prediction, dict) else None
+        if not isinstance(encoded, str):
+            continue
+        try:
+            base64.b64decode(encoded, validate=True)
+        except binascii.Error as exc:
+            raise malformed_response(NAME, "an image is not valid base64") from exc
+        data.append({"b64_json": encoded})
+    if not data:
+        raise ContentPolicyViolationError(
+            "gemini error: Imagen returned no image (all were filtered)", provider=NAME
+        )
+    return {"created": created, "data": data}
 
 
 def _count(value: Any) -> int:

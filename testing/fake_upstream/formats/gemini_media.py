@@ -5,6 +5,8 @@ An image answer is a 1x1 PNG as an `inlineData` part (after a short text part wh
 asked for too), with the 1290 output tokens Gemini reports per image; a speech answer is a
 440 Hz tone as `audio/L16;codec=pcm;rate=24000`, one second per 15 characters, at 32 tokens a
 second. A content-policy scenario is a candidate with no parts and a safety `finishReason`.
+Imagen's `:predict` answers `sampleCount` PNGs as `predictions` (no usage, as the API reports
+none).
 """
 
 from __future__ import annotations
@@ -83,3 +85,51 @@ def refused_body(media: MediaOutput, prompt_tokens: int) -> bytes:
             "usageMetadata": usage,
         }
     )
+
+
+IMAGEN_PARAMETERS = frozenset(
+    {"sampleCount", "aspectRatio", "personGeneration", "imageSize", "outputOptions"}
+)
+IMAGEN_ASPECT_RATIOS = frozenset({"1:1", "3:4", "4:3", "9:16", "16:9"})
+MAX_IMAGEN_SAMPLES = 4
+
+
+def imagen_count(model: str, body: Any) -> int | str:
+    """The number of images an Imagen `:predict` asks for, or what is wrong with it."""
+    if not model.startswith("imagen-"):
+        return (
+            f"models/{model} is not found for API version v1beta, or is not supported for predict"
+        )
+    if not isinstance(body, dict) or set(body) - {"instances", "parameters"}:
+        return "Invalid JSON payload received: only instances and parameters are allowed"
+    instances = body.get("instances")
+    if (
+        not isinstance(instances, list)
+        or len(instances) != 1
+        or not isinstance(instances[0], dict)
+        or not isinstance(instances[0].get("prompt"), str)
+        or not instances[0]["prompt"]
+    ):
+        return "instances: exactly one instance with a non-empty prompt is required"
+    parameters = body.get("parameters") or {}
+    if not isinstance(parameters, dict) or set(parameters) - IMAGEN_PARAMETERS:
+        return f"parameters: only {', '.join(sorted(IMAGEN_PARAMETERS))} are allowed"
+    ratio = parameters.get("aspectRatio")
+    if ratio is not None and ratio not in IMAGEN_ASPECT_RATIOS:
+        return f"parameters.aspectRatio: unsupported value {ratio!r}"
+    count = parameters.get("sampleCount", 4)
+    if (
+        not isinstance(count, int)
+        or isinstance(count, bool)
+        or not 1 <= count <= MAX_IMAGEN_SAMPLES
+    ):
+        return f"parameters.sampleCount: must be from 1 to {MAX_IMAGEN_SAMPLES}"
+    return count
+
+
+def imagen_body(count: int) -> bytes:
+    image = {
+        "bytesBase64Encoded": base64.b64encode(media_files.PNG).decode(),
+        "mimeType": "image/png",
+    }
+    return orjson.dumps({"predictions": [image] * count})

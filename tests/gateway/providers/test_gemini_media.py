@@ -15,6 +15,8 @@ from gateway.errors import BadGatewayError, BadRequestError, ContentPolicyViolat
 from gateway.providers.gemini_media import (
     OPENAI_VOICES,
     image_request,
+    imagen_answer,
+    imagen_request,
     images_answer,
     speech_answer,
     speech_format,
@@ -148,3 +150,24 @@ def test_the_wav_takes_the_sample_rate_of_the_mime_type() -> None:
 def test_audio_that_is_not_one_pcm_stream_is_a_502(response: dict[str, Any]) -> None:
     with pytest.raises(BadGatewayError):
         speech_answer(response, "wav")
+
+
+def test_imagen_takes_n_as_sample_count_and_its_own_aspect_ratios() -> None:
+    request = imagen_request({"prompt": "p", "n": 2, "size": "1536x1024"})
+    assert request == {
+        "instances": [{"prompt": "p"}],
+        "parameters": {"sampleCount": 2, "aspectRatio": "4:3"},
+    }
+    with pytest.raises(BadRequestError):
+        imagen_request({"prompt": "p", "response_format": "url"})
+
+
+def test_imagen_with_every_image_filtered_is_a_content_policy_error() -> None:
+    encoded = base64.b64encode(b"png").decode()
+    assert imagen_answer({"predictions": [{"bytesBase64Encoded": encoded}]}, 1)["data"] == [
+        {"b64_json": encoded}
+    ]
+    with pytest.raises(ContentPolicyViolationError):
+        imagen_answer({}, 1)
+    with pytest.raises(BadGatewayError):
+        imagen_answer({"predictions": [{"bytesBase64Encoded": "not base64!"}]}, 1)

@@ -31,12 +31,14 @@ ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
 IMAGE_MODEL = "gemini-2.5-flash-image-preview"
 TTS_MODEL = "gemini-2.5-flash-preview-tts"
 REFUSING_IMAGE_MODEL = f"{IMAGE_MODEL}+content-policy"
+IMAGEN_MODEL = "imagen-4.0-generate-001"
+IMAGEN_PRICE = 0.04  # LiteLLM's `output_cost_per_image`: Imagen reports no usage
 
 
 def gemini_config(upstream: str) -> dict[str, Any]:
-    def entry(name: str, model: str) -> dict[str, Any]:
+    def entry(name: str, model: str, **info: Any) -> dict[str, Any]:
         params = {"model": f"gemini/{model}", "api_base": upstream, "api_key": UPSTREAM_KEY}
-        return {"model_name": name, "litellm_params": params}
+        return {"model_name": name, "litellm_params": params, "model_info": info}
 
     return {
         "model_list": [
@@ -44,6 +46,7 @@ def gemini_config(upstream: str) -> dict[str, Any]:
             entry("gemini-tts", TTS_MODEL),
             entry("refusing-image", REFUSING_IMAGE_MODEL),
             entry("busy-image", f"{IMAGE_MODEL}+error-429"),
+            entry("imagen", IMAGEN_MODEL, output_cost_per_image=IMAGEN_PRICE),
         ],
         "router_settings": {"num_retries": 0},
         "general_settings": {"master_key": MASTER_KEY},
@@ -112,6 +115,23 @@ def test_a_gemini_image_comes_back_as_b64_json_priced_by_image_tokens(
     assert row["call_type"] == "image_generation"
     assert row["prompt_tokens"] == answer.usage.input_tokens
     assert row["completion_tokens"] == answer.usage.output_tokens
+
+
+def test_imagen_draws_n_images_in_one_predict_priced_per_image(
+    client: openai.OpenAI, gateway: ServiceProcess, fake_upstream: ServiceProcess, key: str
+) -> None:
+    answer = client.images.generate(model="imagen", prompt="a red square", n=3, size="1792x1024")
+
+    assert answer.data is not None and len(answer.data) == 3
+    assert base64.b64decode(str(answer.data[0].b64_json)) == media_files.PNG
+    sent = received(fake_upstream, IMAGEN_MODEL)
+    assert sent["path"] == f"/v1beta/models/{IMAGEN_MODEL}:predict"
+    assert sent["body"] == {
+        "instances": [{"prompt": "a red square"}],
+        "parameters": {"sampleCount": 3, "aspectRatio": "16:9"},
+    }
+    [row] = spend_rows(gateway, key, 1)
+    assert row["spend"] == pytest.approx(3 * IMAGEN_PRICE)
 
 
 def test_a_gemini_image_url_is_a_clear_400(client: openai.OpenAI) -> None:

@@ -230,3 +230,36 @@ def test_gemini_media_requests_are_checked(
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT" and fragment in error["message"]
+
+
+def test_imagen_predict_answers_sample_count_pngs(control: httpx.Client) -> None:
+    body = {"instances": [{"prompt": "a cat"}], "parameters": {"sampleCount": 2}}
+    answer = control.post("/v1beta/models/imagen-4.0-generate-001:predict", json=body).json()
+
+    images = [base64.b64decode(p["bytesBase64Encoded"]) for p in answer["predictions"]]
+    assert images == [media_files.PNG] * 2
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "fragment"),
+    [
+        ("gemini-2.5-flash", {"instances": [{"prompt": "x"}]}, "not supported for predict"),
+        ("imagen-4.0-generate-001", {"instances": []}, "exactly one instance"),
+        (
+            "imagen-4.0-generate-001",
+            {"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 5}},
+            "sampleCount",
+        ),
+        (
+            "imagen-4.0-generate-001",
+            {"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "3:2"}},
+            "aspectRatio",
+        ),
+    ],
+)
+def test_imagen_predict_is_checked(
+    control: httpx.Client, model: str, body: dict[str, Any], fragment: str
+) -> None:
+    response = control.post(f"/v1beta/models/{model}:predict", json=body)
+
+    assert response.status_code == 400 and fragment in response.json()["error"]["message"]
