@@ -3,7 +3,9 @@
 OpenAI's media usage is not chat's: images and transcriptions report `input_tokens` /
 `output_tokens` (with `input_tokens_details` or `input_token_details`), a duration-billed
 transcription reports `{"type": "duration", "seconds": N}`, and `verbose_json` carries the
-recording's `duration`. Speech reports nothing: it is counted by the characters sent.
+recording's `duration`. OpenAI's speech reports nothing: it is counted by the characters
+sent. Gemini's speech reports tokens, priced by tokens where the model has no per-character
+price.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ def record_images(record: CallRecord, answer: dict[str, Any]) -> None:
     record_token_usage(record, answer.get("usage"))
 
 
-def record_speech(record: CallRecord) -> None:
+def record_speech(record: CallRecord, usage: Any = None) -> None:
+    """Characters sent, and the tokens of a provider that reports them (Gemini)."""
     text = record.body.get("input")
     record.characters = len(text) if isinstance(text, str) else 0
+    record_token_usage(record, usage)
 
 
 def record_transcription(record: CallRecord, answer: dict[str, Any]) -> None:

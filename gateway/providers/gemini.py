@@ -1,8 +1,12 @@
 """`gemini/`: Google AI Studio's Gemini API (`generateContent`, `streamGenerateContent?alt=sse`,
-`embedContent`/`batchEmbedContents`), authenticated with `x-goog-api-key`."""
+`embedContent`/`batchEmbedContents`), authenticated with `x-goog-api-key`. Image models and
+TTS models serve `/images/generations` and `/audio/speech` through `generateContent` (see
+`gemini_media`)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +16,20 @@ import httpx
 from gateway import errors
 from gateway.providers.base import JSON, ProviderCall, as_json
 from gateway.providers.errors import malformed_response, upstream_shape
+from gateway.providers.gemini_media import (
+    image_request,
+    imagen_answer,
+    imagen_request,
+    images_answer,
+    is_imagen,
+    speech_answer,
+    speech_format,
+    speech_request,
+)
 from gateway.providers.gemini_request import generate_request
 from gateway.providers.gemini_response import GeminiChunks, chat_completion
 from gateway.providers.images import inline_remote_images
+from gateway.providers.media import BufferedAudio
 from gateway.providers.openai_shapes import embedding_list, estimate_tokens
 from gateway.providers.params import upstream_body, upstream_chat_request
 from gateway.providers.sse import server_events
@@ -125,6 +140,41 @@ class GeminiProvider:
         # The API reports no token count for embeddings: estimated, for spend tracking.
         tokens = sum(estimate_tokens(t) for t in texts)
         return embedding_list(call.deployment.model, vectors, tokens)
+
+    async def generate_image(self, call: ProviderCall) -> JSON:
+        """Imagen: one `:predict` for all `n`. Gemini image models: one `generateContent` per
+        image asked for, made concurrently, since they draw one image per call."""
+        body = upstream_body(call)
+        if is_imagen(call.deployment.model):
+            response = await self.upstream.post_json(
+                self._url(call, "predict"), imagen_request(body), self._headers(call), call.timeout
+            )
+            with upstream_shape(NAME):
+                return imagen_answer(response, int(time.time()))
+        request = image_request(body)
+        count = body.get("n") or 1
+        url, headers = self._url(call, "generateContent"), self._headers(call)
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+                tasks = [
+                    group.create_task(self.upstream.post_json(url, request, headers, call.timeout))
+                    for _ in range(count)
+                ]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the route maps one typed error
+        with upstream_shape(NAME):
+            return images_answer([task.result() for task in tasks], int(time.time()))
+
+    async def speech(self, call: ProviderCall) -> BufferedAudio:
+        body = upstream_body(call)
+        response_format = speech_format(body)
+        request = speech_request(body, drop_params=call.drop_params)
+        response = await self.upstream.post_json(
+            self._url(call, "generateContent"), request, self._headers(call), call.timeout
+        )
+        with upstream_shape(NAME):
+            spoken = speech_answer(response, response_format)
+        return BufferedAudio(spoken.content_type, spoken.audio, spoken.usage)
 
 
 async def translate_stream(

@@ -63,7 +63,7 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _check_blocked(response: Mapping[str, object], provider: str) -> None:
+def check_blocked(response: Mapping[str, object], provider: str = "gemini") -> None:
     feedback = response.get("promptFeedback")
     if not response.get("candidates") and isinstance(feedback, dict):
         reason = feedback.get("blockReason")
@@ -100,7 +100,7 @@ def _read_parts(candidate: object) -> _Parts:
 
 def chat_completion(response: JSON, model: str, provider: str = "gemini") -> ChatCompletion:
     """`provider` names who answered in errors: `gemini` or `vertex_ai`, one wire format."""
-    _check_blocked(response, provider)
+    check_blocked(response, provider)
     candidates = response.get("candidates") or [{}]
     candidate = candidates[0]
     parts = _read_parts(candidate)
@@ -126,7 +126,7 @@ class GeminiChunks:
     calls_seen: int = 0
 
     def feed(self, response: JSON) -> Iterator[ChatCompletionChunk]:
-        _check_blocked(response, self.provider)
+        check_blocked(response, self.provider)
         if self.writer is None:
             model = str(response.get("modelVersion") or self.model)
             self.writer = ChunkWriter.start(model, response.get("responseId"))

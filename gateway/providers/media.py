@@ -3,7 +3,8 @@ speech, transcription), moderation and rerank.
 
 A provider that can do one has the matching method; the routes look for it and answer a
 clear 400 (`unsupported`) for providers without it. Bodies
-and answers are OpenAI's wire shapes; audio is relayed as bytes, never parsed.
+and answers are OpenAI's wire shapes; audio is relayed as bytes, never parsed, except where
+a provider answers it inside JSON (Gemini) and hands it over whole (`BufferedAudio`).
 """
 
 from __future__ import annotations
@@ -73,6 +74,45 @@ class BinaryStream:
             self._closed = True
             await self.response.aclose()
 
+    @property
+    def usage(self) -> JSON | None:
+        """OpenAI's speech answers carry no usage: they are priced per character."""
+        return None
+
+
+BUFFERED_PIECE = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class BufferedAudio:
+    """Audio already in memory (a provider that answers it inside JSON), with the token usage
+    that answer reported, in OpenAI's media usage shape (`input_tokens`/`output_tokens`)."""
+
+    content_type: str
+    body: bytes
+    usage: JSON | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.body), BUFFERED_PIECE):
+            yield self.body[start : start + BUFFERED_PIECE]
+
+    async def aclose(self) -> None:
+        return None
+
+
+class AudioStream(Protocol):
+    """What a speech call opens: relayed upstream bytes or buffered audio."""
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def usage(self) -> JSON | None: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
 
 @runtime_checkable
 class ImageProvider(Protocol):
@@ -82,7 +122,7 @@ class ImageProvider(Protocol):
 
 @runtime_checkable
 class SpeechProvider(Protocol):
-    async def speech(self, call: ProviderCall) -> BinaryStream:
+    async def speech(self, call: ProviderCall) -> AudioStream:
         """Open the audio; an upstream error raises before any byte is relayed."""
 
 

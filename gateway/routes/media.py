@@ -31,8 +31,8 @@ from gateway.providers.errors import malformed_response
 from gateway.providers.media import (
     Answer,
     AudioForm,
+    AudioStream,
     AudioTask,
-    BinaryStream,
     ImageProvider,
     SpeechProvider,
     TranscriptionProvider,
@@ -116,7 +116,7 @@ class MediaRoutes:
 
         async def open_audio(
             provider: Provider, call: ProviderCall
-        ) -> tuple[BinaryStream, AsyncIterator[bytes], bytes]:
+        ) -> tuple[AudioStream, AsyncIterator[bytes], bytes]:
             if not isinstance(provider, SpeechProvider):
                 raise unsupported(call, "speech")
             audio = await provider.speech(call)
@@ -129,13 +129,13 @@ class MediaRoutes:
             return audio, chunks, first
 
         audio, chunks, first = await self.calls.route(record, open_audio)
-        record_speech(record)
+        record_speech(record, audio.usage)
         return RelayedAudio(
             self._relay(record, audio, chunks, first), media_type=audio.content_type
         )
 
     async def _relay(
-        self, record: CallRecord, audio: BinaryStream, chunks: AsyncIterator[bytes], first: bytes
+        self, record: CallRecord, audio: AudioStream, chunks: AsyncIterator[bytes], first: bytes
     ) -> AsyncIterator[bytes]:
         """The audio as it arrives; a failure is recorded, then raised to `RelayedAudio`."""
         error: GatewayError | None = None

@@ -2,12 +2,14 @@
 and how it measures an uploaded recording.
 
 Every file decodes: the PNG is a 1x1 pixel, the WAV and PCM are silence at 24 kHz mono 16-bit
-(OpenAI's `pcm` format), the MP3 is silent MPEG-1 Layer III frames.
+(OpenAI's `pcm` format), the MP3 is silent MPEG-1 Layer III frames. Gemini's speech is a
+440 Hz tone in the same PCM format, so a client can tell real samples from padding.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 import struct
 
 PNG = base64.b64decode(
@@ -26,6 +28,18 @@ SPEECH_CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "pcm": "audio/p
 
 def pcm_silence(seconds: float) -> bytes:
     return bytes(int(seconds * SAMPLE_RATE) * SAMPLE_BYTES)
+
+
+TONE_HERTZ = 440
+TONE_AMPLITUDE = 8_000
+
+
+def pcm_tone(seconds: float) -> bytes:
+    """A sine tone, 16-bit little-endian mono at `SAMPLE_RATE` (Gemini's `audio/L16` answer)."""
+    count = int(seconds * SAMPLE_RATE)
+    step = 2 * math.pi * TONE_HERTZ / SAMPLE_RATE
+    samples = (round(TONE_AMPLITUDE * math.sin(step * i)) for i in range(count))
+    return struct.pack(f"<{count}h", *samples)
 
 
 def wav(seconds: float) -> bytes:

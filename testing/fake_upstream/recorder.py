@@ -30,11 +30,14 @@ class RecordedRequest:
 
     @property
     def model(self) -> str | None:
+        """The body's `model`, else Gemini's `/models/{model}:method` path segment."""
         if isinstance(self.body, dict):
             model = self.body.get("model")
             if isinstance(model, str):
                 return model
-        return None
+        _, found, rest = self.path.partition("/models/")
+        name, colon, _ = rest.partition(":")
+        return name if found and colon and name else None
 
     def to_json(self) -> dict[str, Any]:
         return {

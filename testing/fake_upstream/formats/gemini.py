@@ -4,7 +4,8 @@
 
 Replies look like the reference's examples: `candidates[0].content.parts` (text, a `thought`
 part when `includeThoughts` was asked for, `functionCall` with an id), `finishReason`,
-`usageMetadata`. Errors are `{"error": {"code", "message", "status"}}` with google.rpc status
+`usageMetadata`; image and speech answers (and Imagen's `:predict`) come from
+`gemini_media`. Errors are `{"error": {"code", "message", "status"}}` with google.rpc status
 names; a content-policy scenario is a blocked prompt (`promptFeedback.blockReason`, no
 candidates), and an over-long prompt is INVALID_ARGUMENT with the API's token-count message.
 """
@@ -23,7 +24,9 @@ from ..exchange import Exchange
 from ..reply import Reply, ReplyError, estimate_tokens
 from ..state import UpstreamState
 from . import Route
+from .gemini_media import imagen_body, imagen_count, media_body, refused_body
 from .gemini_wire import GeminiRequest, invalid, parse, signature_for
+from .openai_media import answer
 from .openai_wire import text_pieces
 
 PREFIX = "/v1beta/models/{model}"
@@ -167,11 +170,42 @@ async def _generate(state: UpstreamState, exchange: Exchange, body: Any, stream:
         await _reject(exchange, parsed)
         return
     request: GeminiRequest = parsed
+    if request.media is not None:
+        await _media(state, exchange, request)
+        return
     reply = state.scenario.plan(request.prompt)
     if reply.error is not None and reply.error.code == "content_policy_violation":
         reply = Reply(usage=reply.usage, finish_reason="blocked", timing=reply.timing)
     renderer = GenerateRenderer(state.ids.next("resp"), model, request.thoughts)
     await deliver(exchange, reply, renderer, stream=stream)
+
+
+async def _media(state: UpstreamState, exchange: Exchange, request: GeminiRequest) -> None:
+    """An image or speech answer; the model name's errors, latency and faults apply."""
+    assert request.media is not None
+    model = request.prompt.model
+    error = state.scenario.behaviour(model).error
+    if error is not None and error.code == "content_policy_violation":
+        body = refused_body(request.media, estimate_tokens(request.prompt.prompt_chars))
+        await exchange.respond(200, body)
+        return
+    body = media_body(request, request.media, state.ids.next("resp"))
+    await answer(state, exchange, model, body, errors_as=error_body)
+
+
+async def predict(state: UpstreamState, exchange: Exchange, body: Any) -> None:
+    """Imagen's `:predict`: PNGs as `predictions`; a content-policy model filters them all,
+    which the API answers as an empty object."""
+    model = exchange.path_params["model"]
+    count = imagen_count(model, body)
+    if isinstance(count, str):
+        await _reject(exchange, invalid(count))
+        return
+    error = state.scenario.behaviour(model).error
+    if error is not None and error.code == "content_policy_violation":
+        await exchange.respond(200, b"{}")
+        return
+    await answer(state, exchange, model, imagen_body(count), errors_as=error_body)
 
 
 async def generate(state: UpstreamState, exchange: Exchange, body: Any) -> None:
@@ -259,6 +293,7 @@ def routes() -> list[Route]:
     return [
         Route("POST", f"{PREFIX}:countTokens", count_tokens, error_body, key_from=api_key),
         Route("POST", f"{PREFIX}:generateContent", generate, error_body, key_from=api_key),
+        Route("POST", f"{PREFIX}:predict", predict, error_body, key_from=api_key),
         Route(
             "POST", f"{PREFIX}:streamGenerateContent", stream_generate, error_body, key_from=api_key
         ),

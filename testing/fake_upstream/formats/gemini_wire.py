@@ -43,6 +43,46 @@ _GENERATION = frozenset(
         "thinkingConfig",
         "responseLogprobs",
         "logprobs",
+        "responseModalities",
+        "speechConfig",
+        "imageConfig",
+    }
+)
+MODALITIES = frozenset({"TEXT", "IMAGE", "AUDIO"})
+ASPECT_RATIOS = frozenset({"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"})
+# The prebuilt voices of Gemini's speech generation guide.
+VOICES = frozenset(
+    {
+        "zephyr",
+        "puck",
+        "charon",
+        "kore",
+        "fenrir",
+        "leda",
+        "orus",
+        "aoede",
+        "callirrhoe",
+        "autonoe",
+        "enceladus",
+        "iapetus",
+        "umbriel",
+        "algieba",
+        "despina",
+        "erinome",
+        "algenib",
+        "rasalgethi",
+        "laomedeia",
+        "achernar",
+        "alnilam",
+        "schedar",
+        "gacrux",
+        "pulcherrima",
+        "achird",
+        "zubenelgenubi",
+        "vindemiatrix",
+        "sadachbia",
+        "sadaltager",
+        "sulafat",
     }
 )
 _SCHEMA = frozenset(
@@ -93,9 +133,59 @@ def unknown_name(name: str, where: str) -> ReplyError:
 
 
 @dataclass(frozen=True, slots=True)
+class MediaOutput:
+    """What a request asked to get besides text: `IMAGE` (with an aspect ratio) or `AUDIO`
+    (with a voice)."""
+
+    modalities: tuple[str, ...]
+    voice: str | None = None
+    aspect_ratio: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class GeminiRequest:
     prompt: Prompt
     thoughts: bool
+    media: MediaOutput | None = None
+
+
+def _media(config: dict[str, Any], model: str) -> MediaOutput | ReplyError | None:
+    """`responseModalities` checked against what the model can produce, as the API does:
+    images from `*-image*` models, audio only (with a prebuilt voice) from `*-tts` models."""
+    modalities = config.get("responseModalities")
+    speech = config.get("speechConfig")
+    image = config.get("imageConfig")
+    tts_model, image_model = "tts" in model, "image" in model
+    if modalities is None:
+        if tts_model:
+            return invalid("This model only supports AUDIO output: set responseModalities.")
+        return None
+    if not isinstance(modalities, list) or not modalities or not set(modalities) <= MODALITIES:
+        return invalid(f"generation_config.response_modalities: invalid value {modalities!r}")
+    wanted = tuple(modalities)
+    if "AUDIO" in wanted:
+        if not tts_model or wanted != ("AUDIO",):
+            return invalid(f"Model {model} does not support the requested response modalities")
+        voice = (((speech or {}).get("voiceConfig") or {}).get("prebuiltVoiceConfig") or {}).get(
+            "voiceName"
+        )
+        if voice is None:
+            return MediaOutput(wanted, "Kore")  # the API's default voice
+        if not isinstance(voice, str) or voice.lower() not in VOICES:
+            return invalid(f"speech_config.voice_config: unknown voice name {voice!r}")
+        return MediaOutput(wanted, voice)
+    if speech is not None:
+        return invalid("speech_config is only valid with response_modalities AUDIO")
+    if "IMAGE" in wanted:
+        if not image_model or not set(wanted) <= {"TEXT", "IMAGE"}:
+            return invalid(f"Model {model} does not support the requested response modalities")
+        ratio = (image or {}).get("aspectRatio")
+        if ratio is not None and ratio not in ASPECT_RATIOS:
+            return invalid(f"image_config.aspect_ratio: unsupported value {ratio!r}")
+        return MediaOutput(wanted, aspect_ratio=ratio)
+    if tts_model or image is not None:
+        return invalid(f"Model {model} does not support the requested response modalities")
+    return None
 
 
 def parse(body: Any, model: str, *, stream: bool) -> GeminiRequest | ReplyError:
@@ -135,9 +225,14 @@ def parse(body: Any, model: str, *, stream: bool) -> GeminiRequest | ReplyError:
         mode = (tool_config.get("functionCallingConfig") or {}).get("mode")
         if mode not in ("AUTO", "ANY", "NONE", "VALIDATED"):
             return invalid(f"toolConfig.functionCallingConfig.mode: invalid value {mode!r}")
+    media = _media(config, model)
+    if isinstance(media, ReplyError):
+        return media
+    if media is not None and stream:
+        return invalid("this fake answers image and audio output from generateContent only")
     thinking = config.get("thinkingConfig") or {}
     prompt = Prompt(model, last_user, names, chars, stream, stream)
-    return GeminiRequest(prompt, bool(thinking.get("includeThoughts")))
+    return GeminiRequest(prompt, bool(thinking.get("includeThoughts")), media)
 
 
 def _check_contents(contents: list[Any]) -> tuple[str, int] | ReplyError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 import openai
@@ -156,3 +157,109 @@ def test_moderation_flags_marked_inputs_and_rerank_ranks_by_overlap(
         (0, 0.0),
     ]
     assert ranked["usage"]["total_tokens"] > 0
+
+
+def _gemini_media(
+    control: httpx.Client, model: str, config: dict[str, Any], text: str = "Read this aloud."
+) -> httpx.Response:
+    body = {"contents": [{"role": "user", "parts": [{"text": text}]}], "generationConfig": config}
+    return control.post(f"/v1beta/models/{model}:generateContent", json=body)
+
+
+def test_gemini_image_models_answer_an_inline_png_with_image_tokens(
+    control: httpx.Client,
+) -> None:
+    config = {"responseModalities": ["TEXT", "IMAGE"], "imageConfig": {"aspectRatio": "16:9"}}
+    answer = _gemini_media(control, "gemini-2.5-flash-image", config).json()
+
+    parts = answer["candidates"][0]["content"]["parts"]
+    assert parts[0]["text"]
+    assert parts[1]["inlineData"]["mimeType"] == "image/png"
+    assert base64.b64decode(parts[1]["inlineData"]["data"]) == media_files.PNG
+    details = answer["usageMetadata"]["candidatesTokensDetails"]
+    assert {d["modality"] for d in details} == {"TEXT", "IMAGE"}
+
+
+def test_gemini_tts_models_answer_a_pcm_tone(control: httpx.Client) -> None:
+    text = "Fifteen chars. " * 2
+    voice = {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Puck"}}}
+    config = {"responseModalities": ["AUDIO"], "speechConfig": voice}
+    answer = _gemini_media(control, "gemini-2.5-flash-preview-tts", config, text).json()
+
+    [part] = answer["candidates"][0]["content"]["parts"]
+    assert part["inlineData"]["mimeType"] == "audio/L16;codec=pcm;rate=24000"
+    pcm = base64.b64decode(part["inlineData"]["data"])
+    assert len(pcm) == 2 * media_files.SAMPLE_RATE * 2  # two seconds of 16-bit samples
+    assert any(pcm)
+    assert answer["usageMetadata"]["candidatesTokensDetails"][0]["modality"] == "AUDIO"
+
+
+@pytest.mark.parametrize(
+    ("model", "config", "fragment"),
+    [
+        ("gemini-2.5-flash", {"responseModalities": ["IMAGE"]}, "does not support"),
+        ("gemini-2.5-flash-image", {"responseModalities": ["AUDIO"]}, "does not support"),
+        ("gemini-2.5-flash-preview-tts", {}, "only supports AUDIO"),
+        ("gemini-2.5-flash-preview-tts", {"responseModalities": ["TEXT"]}, "does not support"),
+        ("gemini-2.5-flash-preview-tts", {"responseModalities": ["VIDEO"]}, "invalid value"),
+        (
+            "gemini-2.5-flash-preview-tts",
+            {
+                "responseModalities": ["AUDIO"],
+                "speechConfig": {"voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "alloy"}}},
+            },
+            "unknown voice name",
+        ),
+        (
+            "gemini-2.5-flash-image",
+            {"responseModalities": ["IMAGE"], "imageConfig": {"aspectRatio": "7:4"}},
+            "aspect_ratio",
+        ),
+        (
+            "gemini-2.5-flash-image",
+            {"responseModalities": ["IMAGE"], "speechConfig": {}},
+            "speech_config",
+        ),
+    ],
+)
+def test_gemini_media_requests_are_checked(
+    control: httpx.Client, model: str, config: dict[str, Any], fragment: str
+) -> None:
+    response = _gemini_media(control, model, config)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and fragment in error["message"]
+
+
+def test_imagen_predict_answers_sample_count_pngs(control: httpx.Client) -> None:
+    body = {"instances": [{"prompt": "a cat"}], "parameters": {"sampleCount": 2}}
+    answer = control.post("/v1beta/models/imagen-4.0-generate-001:predict", json=body).json()
+
+    images = [base64.b64decode(p["bytesBase64Encoded"]) for p in answer["predictions"]]
+    assert images == [media_files.PNG] * 2
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "fragment"),
+    [
+        ("gemini-2.5-flash", {"instances": [{"prompt": "x"}]}, "not supported for predict"),
+        ("imagen-4.0-generate-001", {"instances": []}, "exactly one instance"),
+        (
+            "imagen-4.0-generate-001",
+            {"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 5}},
+            "sampleCount",
+        ),
+        (
+            "imagen-4.0-generate-001",
+            {"instances": [{"prompt": "x"}], "parameters": {"aspectRatio": "3:2"}},
+            "aspectRatio",
+        ),
+    ],
+)
+def test_imagen_predict_is_checked(
+    control: httpx.Client, model: str, body: dict[str, Any], fragment: str
+) -> None:
+    response = control.post(f"/v1beta/models/{model}:predict", json=body)
+
+    assert response.status_code == 400 and fragment in response.json()["error"]["message"]
