@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from common.netguard import AddressPolicy
+from common.tracing import ServerSpanMiddleware
 from gateway import ui
 from gateway.accounts import build_accounts
 from gateway.budgets.soft_budget import SoftBudgetHook
@@ -39,13 +40,7 @@ from gateway.routes import token_counter as token_counter_routes
 from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
-from gateway.tracing import (
-    GATEWAY_SERVICE,
-    ServerSpanMiddleware,
-    TracingHook,
-    gateway_tracing_settings,
-    start_tracing,
-)
+from gateway.tracing import TracingHook, gateway_tracing_settings, start_gateway_tracing
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
@@ -205,5 +200,5 @@ def app_from_env() -> Starlette:
     """uvicorn factory for multi-worker mode: the config path comes from the environment."""
     config = load_config(os.environ.get(CONFIG_ENV) or None)
     configure_logging(json_logs=config.file.litellm_settings.json_logs)
-    start_tracing(config, GATEWAY_SERVICE)
+    start_gateway_tracing(config)
     return create_app(config)

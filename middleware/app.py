@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.tracing import ServerSpanMiddleware
+from common.tracing import ServerSpanMiddleware
 from middleware.artifacts import build_store
 from middleware.auth import KeyChecker
 from middleware.context import RequestIdMiddleware

@@ -7,31 +7,36 @@ with tracing off they are OpenTelemetry's no-op spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx2
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from gateway.tracing import active_settings, genai
+from common.config import ConfigDocument
+from common.tracing import TracingKeys, active_settings, genai, inject_trace_headers, start_tracing
 
+MIDDLEWARE_SERVICE = "toolrelay-middleware"
 # The API's proxy tracer: resolves the installed provider on first use, then caches it.
 TRACER = trace.get_tracer("toolrelay.middleware")
 JSON = dict[str, Any]
 
 
-def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
-    """Add `traceparent` (and `tracestate`) for the current span, if there is one."""
-    propagate.inject(headers)
+def start_middleware_tracing(document: ConfigDocument) -> object | None:
+    """Install the tracer provider from the file's `litellm_settings` (as the gateway does)."""
+    return start_tracing(
+        TracingKeys.from_section(document.section("litellm_settings"), document.where),
+        MIDDLEWARE_SERVICE,
+    )
 
 
 async def stamp_trace_headers(request: httpx2.Request) -> None:
     """httpx2 request hook for the MCP HTTP client. The MCP SDK sends each message in its
     sender's context, so the current span here is the tool call's."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    inject_trace_headers(carrier)
     for name, value in carrier.items():
         request.headers[name] = value
 

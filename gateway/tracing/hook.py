@@ -12,9 +12,9 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from common.tracing import genai
+from common.tracing.settings import TracingSettings
 from gateway.hooks import CallRecord, CallType
-from gateway.tracing import genai
-from gateway.tracing.settings import TracingSettings
 
 OPERATIONS: dict[CallType, str] = {
     "chat": "chat",

@@ -10,9 +10,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
+from common.tracing import genai
+from common.tracing.provider import active_settings
 from gateway.deployments import Deployment
-from gateway.tracing import genai
-from gateway.tracing.provider import active_settings
 
 # The API's proxy tracer: resolves the installed provider on first use, then caches it.
 TRACER = trace.get_tracer("toolrelay.gateway.router")

@@ -1,6 +1,6 @@
 """The SDK tracer provider with one bounded OTLP/HTTP export queue per target.
 
-Imported only when tracing is on (see `gateway.tracing.provider`): the SDK, the exporter
+Imported only when tracing is on (see `common.tracing.provider`): the SDK, the exporter
 and protobuf cost start-up time that a gateway without tracing should not pay.
 """
 
@@ -10,8 +10,8 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.tracing.export import BoundedSpanProcessor
-from gateway.tracing.settings import TracingSettings
+from common.tracing.export import BoundedSpanProcessor
+from common.tracing.settings import TracingSettings
 
 EXPORT_TIMEOUT = 5.0  # seconds per export request; only the export thread waits on it
 

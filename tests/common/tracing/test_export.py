@@ -6,7 +6,7 @@ from __future__ import annotations
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.tracing.export import BoundedSpanProcessor
+from common.tracing.export import BoundedSpanProcessor
 from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import free_port
 
