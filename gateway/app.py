@@ -40,7 +40,7 @@ from gateway.routes import token_counter as token_counter_routes
 from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
-from gateway.tracing import TracingHook, gateway_tracing_settings, start_gateway_tracing
+from gateway.tracing import start_gateway_tracing, tracing_hooks
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"
@@ -104,7 +104,7 @@ def build_state(
             ),
         ),
         hooks=[
-            TracingHook(gateway_tracing_settings(config)),
+            *tracing_hooks(),
             wiring.first,
             accounts.limits_hook,
             accounts.model_budget_hook,

@@ -8,7 +8,7 @@ with tracing off they are OpenTelemetry's no-op spans.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx2
@@ -16,7 +16,15 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from common.config import ConfigDocument
-from common.tracing import TracingKeys, active_settings, genai, inject_trace_headers, start_tracing
+from common.tracing import (
+    NO_SPAN,
+    TracingKeys,
+    TracingSettings,
+    active_settings,
+    genai,
+    inject_trace_headers,
+    start_tracing,
+)
 
 MIDDLEWARE_SERVICE = "toolrelay-middleware"
 # The API's proxy tracer: resolves the installed provider on first use, then caches it.
@@ -41,29 +49,35 @@ async def stamp_trace_headers(request: httpx2.Request) -> None:
         request.headers[name] = value
 
 
-@contextmanager
-def iteration_span(number: int) -> Iterator[Span]:
-    with TRACER.start_as_current_span(
-        f"iteration {number}", attributes={"toolrelay.loop.iteration": number}
-    ) as span:
-        yield span
+def mark_iteration(number: int) -> None:
+    """An event on the request's span: iterations are moments of one request, not spans of
+    their own (each span costs CPU on the request path and in the export)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event("iteration", {"toolrelay.loop.iteration": number})
 
 
-@contextmanager
-def model_call_span(body: JSON) -> Iterator[Span]:
+def model_call_span(body: JSON) -> AbstractContextManager[Span]:
     """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
-    model = body.get("model") if isinstance(body.get("model"), str) else ""
     settings = active_settings()
+    if settings is None:
+        return NO_SPAN
+    return _model_call_span(body, settings)
+
+
+@contextmanager
+def _model_call_span(body: JSON, settings: TracingSettings) -> Iterator[Span]:
+    model = body.get("model") if isinstance(body.get("model"), str) else ""
+    attributes = {
+        genai.OPERATION: "chat",
+        genai.REQUEST_MODEL: str(model),
+        **genai.trace_attributes(body, settings.default_tags),
+    }
     with TRACER.start_as_current_span(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: str(model)},
+        f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes
     ) as span:
-        if span.is_recording():
-            tags = settings.default_tags if settings is not None else ()
-            span.set_attributes(genai.trace_attributes(body, tags))
-            if settings is not None and settings.record_content:
-                genai.record_prompt(span, body)
+        if settings.record_content:
+            genai.record_prompt(span, body)
         yield span
 
 
@@ -76,9 +90,10 @@ def record_model_response(span: Span, response: JSON) -> None:
         genai.record_completion(span, response)
 
 
-@contextmanager
-def tool_span(server: str, tool: str) -> Iterator[Span]:
-    with TRACER.start_as_current_span(
+def tool_span(server: str, tool: str) -> AbstractContextManager[Span]:
+    if active_settings() is None:
+        return NO_SPAN
+    return TRACER.start_as_current_span(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
         attributes={
@@ -86,14 +101,14 @@ def tool_span(server: str, tool: str) -> Iterator[Span]:
             genai.TOOL_NAME: tool,
             "toolrelay.mcp.server": server,
         },
-    ) as span:
-        yield span
+    )
 
 
 def record_tool_outcome(span: Span, outcome: str) -> None:
     if not span.is_recording():
         return
-    span.set_attribute("toolrelay.tool.outcome", outcome)
-    if outcome != "ok":
-        span.set_status(Status(StatusCode.ERROR, outcome))
-        span.set_attribute("error.type", outcome)
+    if outcome == "ok":
+        span.set_attribute("toolrelay.tool.outcome", outcome)
+        return
+    span.set_attributes({"toolrelay.tool.outcome": outcome, "error.type": outcome})
+    span.set_status(Status(StatusCode.ERROR, outcome))

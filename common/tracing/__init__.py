@@ -9,10 +9,11 @@ the MCP servers the JSON-RPC method on their server span (`mcp_servers._tracing`
 
 from common.tracing.asgi import ServerSpanMiddleware
 from common.tracing.propagation import context_from_scope, inject_trace_headers
-from common.tracing.provider import active_settings, install_tracing, start_tracing
+from common.tracing.provider import NO_SPAN, active_settings, install_tracing, start_tracing
 from common.tracing.settings import OtlpTarget, TracingKeys, TracingSettings, tracing_settings
 
 __all__ = [
+    "NO_SPAN",
     "OtlpTarget",
     "ServerSpanMiddleware",
     "TracingKeys",

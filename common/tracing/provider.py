@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import structlog
 from opentelemetry import trace
+from opentelemetry.trace import INVALID_SPAN, Span
 
 from common.tracing.settings import TracingKeys, TracingSettings, tracing_settings
 
@@ -35,6 +38,27 @@ def active_settings() -> TracingSettings | None:
     """The installed provider's settings (None when tracing is off)."""
     settings = getattr(trace.get_tracer_provider(), "settings", None)
     return settings if isinstance(settings, TracingSettings) else None
+
+
+class _NoSpan(AbstractContextManager[Span]):
+    """What a span helper returns with tracing off: a `with` that does nothing. The API's
+    no-op tracer would still make a span object and switch the context twice per span."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> Span:
+        return INVALID_SPAN
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+
+NO_SPAN: AbstractContextManager[Span] = _NoSpan()
 
 
 def start_tracing(

@@ -4,9 +4,7 @@ span per router attempt (`router`). Settings, provider, export and the SERVER sp
 
 from __future__ import annotations
 
-import os
-
-from common.tracing import TracingSettings, active_settings, start_tracing, tracing_settings
+from common.tracing import active_settings, start_tracing
 from gateway.config import LoadedConfig
 from gateway.tracing.hook import TracingHook
 
@@ -17,16 +15,15 @@ def start_gateway_tracing(config: LoadedConfig) -> object | None:
     return start_tracing(config.file.litellm_settings, GATEWAY_SERVICE)
 
 
-def gateway_tracing_settings(config: LoadedConfig) -> TracingSettings:
-    """The installed settings when this process traces, else the config's own (unexported)."""
-    return active_settings() or tracing_settings(
-        config.file.litellm_settings, os.environ, service_name=GATEWAY_SERVICE
-    )
+def tracing_hooks() -> list[TracingHook]:
+    """The hook when this process traces; none otherwise (the request path pays nothing)."""
+    settings = active_settings()
+    return [] if settings is None else [TracingHook(settings)]
 
 
 __all__ = [
     "GATEWAY_SERVICE",
     "TracingHook",
-    "gateway_tracing_settings",
     "start_gateway_tracing",
+    "tracing_hooks",
 ]

@@ -34,14 +34,12 @@ class TracingHook:
             return
         operation = OPERATIONS[record.call_type]
         span.update_name(f"{operation} {record.model_group}")
-        span.set_attributes(
-            {
-                genai.OPERATION: operation,
-                genai.REQUEST_MODEL: record.model_group,
-                "toolrelay.request_id": record.request_id,
-                **genai.trace_attributes(record.body, self.settings.default_tags),
-            }
-        )
+        attributes: dict[str, AttributeValue] = {
+            genai.OPERATION: operation,
+            genai.REQUEST_MODEL: record.model_group,
+            "toolrelay.request_id": record.request_id,
+            **genai.trace_attributes(record.body, self.settings.default_tags),
+        }
         principal = record.principal
         if self.settings.record_key_info:
             for name, value in (
@@ -51,7 +49,8 @@ class TracingHook:
                 ("toolrelay.user.id", principal.user_id),
             ):
                 if value:
-                    span.set_attribute(name, value)
+                    attributes[name] = value
+        span.set_attributes(attributes)  # once: each call takes the span's lock
         if self.settings.record_content:
             genai.record_prompt(span, record.body)
 
