@@ -7,8 +7,7 @@ with tracing off they are OpenTelemetry's no-op spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx2
@@ -19,16 +18,15 @@ from common.config import ConfigDocument
 from common.tracing import (
     NO_SPAN,
     TracingKeys,
-    TracingSettings,
     active_settings,
     genai,
     inject_trace_headers,
     start_tracing,
 )
+from common.tracing.light import light_tracer
 
 MIDDLEWARE_SERVICE = "toolrelay-middleware"
-# The API's proxy tracer: resolves the installed provider on first use, then caches it.
-TRACER = trace.get_tracer("toolrelay.middleware")
+TRACER_NAME = "toolrelay.middleware"
 JSON = dict[str, Any]
 
 
@@ -59,26 +57,20 @@ def mark_iteration(number: int) -> None:
 
 def model_call_span(body: JSON) -> AbstractContextManager[Span]:
     """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
+    tracer = light_tracer(TRACER_NAME)
     settings = active_settings()
-    if settings is None:
+    if tracer is None or settings is None:
         return NO_SPAN
-    return _model_call_span(body, settings)
-
-
-@contextmanager
-def _model_call_span(body: JSON, settings: TracingSettings) -> Iterator[Span]:
     model = body.get("model") if isinstance(body.get("model"), str) else ""
     attributes = {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: str(model),
         **genai.trace_attributes(body, settings.default_tags),
     }
-    with TRACER.start_as_current_span(
-        f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes
-    ) as span:
-        if settings.record_content:
-            genai.record_prompt(span, body)
-        yield span
+    current = tracer.start_as_current(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+    if settings.record_content and current.span.is_recording():
+        genai.record_prompt(current.span, body)
+    return current
 
 
 def record_model_response(span: Span, response: JSON) -> None:
@@ -91,9 +83,10 @@ def record_model_response(span: Span, response: JSON) -> None:
 
 
 def tool_span(server: str, tool: str) -> AbstractContextManager[Span]:
-    if active_settings() is None:
+    tracer = light_tracer(TRACER_NAME)
+    if tracer is None:
         return NO_SPAN
-    return TRACER.start_as_current_span(
+    return tracer.start_as_current(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
         attributes={

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.tracing.light import light_tracer
 from common.tracing.propagation import context_from_scope, has_trace_parent
-from common.tracing.provider import active_settings
 
 QUIET_PATHS = frozenset(
     {"/health", "/health/liveliness", "/health/readiness", "/metrics", "/healthz"}
@@ -37,15 +36,14 @@ class ServerSpanMiddleware:
         attributes: Mapping[str, AttributeValue] | None = None,
     ) -> None:
         self.app = app
-        self.tracer = trace.get_tracer(tracer_name)
+        self.tracer = light_tracer(tracer_name)  # None with tracing off
         self.quiet_paths = frozenset(quiet_paths)
         self.traced_callers_only = traced_callers_only
         self.attributes = dict(attributes or {})
-        self.enabled = active_settings() is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            not self.enabled
+            self.tracer is None
             or scope["type"] != "http"
             or scope["path"] in self.quiet_paths
             or (self.traced_callers_only and not has_trace_parent(scope))
@@ -53,7 +51,7 @@ class ServerSpanMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        with self.tracer.start_as_current_span(
+        with self.tracer.start_as_current(
             f"{method} {path}",
             context=context_from_scope(scope),
             kind=SpanKind.SERVER,

@@ -10,6 +10,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from common.tracing.export import BoundedSpanProcessor
+from common.tracing.light import LightTracer
 from common.tracing.otlp import OtlpHttpSpanExporter
 from common.tracing.settings import TracingSettings
 
@@ -23,11 +24,18 @@ class ToolrelayTracerProvider(TracerProvider):
         super().__init__(resource=Resource.create({"service.name": settings.service_name}))
         self.settings = settings
         self.processors: list[BoundedSpanProcessor] = []
+        self._light_tracers: dict[str, LightTracer] = {}
         for target in settings.targets:
             exporter = OtlpHttpSpanExporter(target.endpoint, target.headers, EXPORT_TIMEOUT)
             processor = BoundedSpanProcessor(exporter, name=target.name)
             self.processors.append(processor)
             self.add_span_processor(processor)
+
+    def light_tracer(self, name: str) -> LightTracer:
+        tracer = self._light_tracers.get(name)
+        if tracer is None:
+            tracer = self._light_tracers[name] = LightTracer(self, name)
+        return tracer
 
     def dropped_spans(self) -> int:
         return sum(p.dropped for p in self.processors)

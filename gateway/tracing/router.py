@@ -6,15 +6,15 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
 from common.tracing import genai
+from common.tracing.light import light_tracer
 from common.tracing.provider import NO_SPAN, active_settings
 from gateway.deployments import Deployment
 
-# The API's proxy tracer: resolves the installed provider on first use, then caches it.
-TRACER = trace.get_tracer("toolrelay.gateway.router")
+TRACER_NAME = "toolrelay.gateway.router"
 
 
 def attempt_span(
@@ -22,9 +22,10 @@ def attempt_span(
 ) -> AbstractContextManager[Span]:
     """Exceptions leave the span marked as an error (the SDK records them). With tracing
     off: a `with` that does nothing."""
-    if active_settings() is None:
+    tracer = light_tracer(TRACER_NAME)
+    if tracer is None:
         return NO_SPAN
-    attributes: dict[str, Any] = {
+    attributes: dict[str, AttributeValue] = {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: deployment.model,
         genai.PROVIDER: deployment.provider,
@@ -35,7 +36,7 @@ def attempt_span(
     }
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base
-    return TRACER.start_as_current_span(
+    return tracer.start_as_current(
         f"upstream {deployment.provider}/{deployment.model}",
         kind=SpanKind.CLIENT,
         attributes=attributes,
