@@ -62,6 +62,9 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
 
 
 def start_stack(name: str, upstream: str, logs: Path, env: dict[str, str]) -> Stack:
+    # Each stack its own data directory: a shared SQLite file and spend journal would make
+    # the stacks wait on each other, unevenly.
+    env = {**env, "TOOLRELAY_HOME": str(logs / f"home-{name}")}
     gateway_file = _write(
         logs / f"{name}-gateway.yaml",
         {
