@@ -1,8 +1,8 @@
 """The middleware's spans: loop iterations, model calls to the gateway and MCP tool calls,
 and the W3C trace headers that carry the trace on to the gateway and the MCP servers.
 
-Each helper is a thin wrapper over the process's tracer provider (installed in `serve()`);
-with tracing off they are OpenTelemetry's no-op spans.
+The spans are light spans (`common.tracing.light`) on the process's tracer provider
+(installed in `serve()`); with tracing off each helper returns one shared do-nothing `with`.
 """
 
 from __future__ import annotations

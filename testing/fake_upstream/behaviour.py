@@ -1,4 +1,5 @@
-"""Read a model name as a behaviour: `echo+latency-50`, `size-200`, `error-429`, `tool-call`.
+"""Read a model name as a behaviour: `echo+latency-50`, `size-200`, `error-429`, `tool-call`,
+`ratelimit-N` (the answer says N requests and N*1000 tokens remain, as OpenAI's headers do).
 
 Tokens are joined by `+`. Each token is looked up in a registry, first as an exact name, then
 by prefix with an integer argument; a token that matches nothing (such as `gpt-4o`) leaves the
@@ -33,6 +34,7 @@ class Behaviour:
     timing: Timing = field(default_factory=Timing)
     error: ReplyError | None = None
     fault: Fault = Fault.NONE
+    ratelimit_remaining: int | None = None  # answer with x-ratelimit-remaining-* headers
 
 
 _Exact = Callable[[Behaviour], Behaviour]
@@ -63,6 +65,10 @@ def _slow_stream(b: Behaviour, ms: int) -> Behaviour:
     return dataclasses.replace(b, timing=dataclasses.replace(b.timing, chunk_delay_ms=ms))
 
 
+def _ratelimit(b: Behaviour, remaining: int) -> Behaviour:
+    return dataclasses.replace(b, ratelimit_remaining=remaining)
+
+
 def _status_error(b: Behaviour, status: int) -> Behaviour:
     if not 400 <= status <= 599:
         return b
@@ -85,6 +91,7 @@ _EXACT: dict[str, _Exact] = {
 _NUMBERED: tuple[tuple[str, _Numbered], ...] = (
     ("slow-stream-", _slow_stream),
     ("latency-", _latency),
+    ("ratelimit-", _ratelimit),
     ("error-", _status_error),
     ("size-", _sized),
 )
