@@ -11,7 +11,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
-from tests.gateway.conftest import MASTER_KEY, start_gateway
+from tests.gateway.conftest import MASTER_KEY, UPSTREAM_KEY, start_gateway
 from tests.gateway.metrics.conftest import metrics_config, sample_values, scrape
 from tests.support.processes import ServiceProcess
 
@@ -28,7 +28,11 @@ def gateway(
         config["model_list"].append(
             {
                 "model_name": name,
-                "litellm_params": {"model": f"openai/{model}", "api_base": base, "api_key": "k"},
+                "litellm_params": {
+                    "model": f"openai/{model}",
+                    "api_base": base,
+                    "api_key": UPSTREAM_KEY,
+                },
                 "model_info": {"id": f"{name}-id"},
             }
         )
