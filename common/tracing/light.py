@@ -17,24 +17,36 @@ spans (the MCP SDK's, say) share one trace and one export queue, and the standar
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
-from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import Decision, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util.types import Attributes, AttributeValue
 
-if TYPE_CHECKING:
-    from common.tracing.sdk_provider import ToolrelayTracerProvider
-
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 _RANDOM = TraceFlags.RANDOM_TRACE_ID
+
+
+class SpanSource(Protocol):
+    """What light spans take from the installed provider (`ToolrelayTracerProvider`)."""
+
+    @property
+    def resource(self) -> Resource: ...
+    @property
+    def sampler(self) -> Sampler: ...
+    @property
+    def id_generator(self) -> IdGenerator: ...
+    @property
+    def processors(self) -> Sequence[SpanProcessor]: ...
 
 
 class LightSpan(trace_api.Span):
@@ -139,7 +151,7 @@ class LightTracer:
     """Starts `LightSpan`s with the provider's ids and sampler; ends them into its
     processors."""
 
-    def __init__(self, provider: ToolrelayTracerProvider, name: str) -> None:
+    def __init__(self, provider: SpanSource, name: str) -> None:
         self.provider = provider
         # The instrumentation scope the exporter groups spans by, as the SDK's tracer has it.
         self.scope = InstrumentationScope(name)
