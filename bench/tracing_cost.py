@@ -3,7 +3,7 @@
 Starts two identical stacks on loopback (fake upstream shared; gateway + middleware each),
 one exporting every span over OTLP/HTTP to a local receiver, the other with tracing off. It
 then sends interleaved rounds of chat requests to both, through the middleware (one model
-call per chat: 5 spans across both services) and straight to the gateway (2 spans), and
+call per chat: 4 spans across both services) and straight to the gateway (2 spans), and
 reads the services' CPU time (utime+stime from /proc) before and after each round.
 
     uv run python bench/tracing_cost.py [--requests 400] [--rounds 5] [--concurrency 8]
@@ -62,6 +62,9 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
 
 
 def start_stack(name: str, upstream: str, logs: Path, env: dict[str, str]) -> Stack:
+    # Each stack its own data directory: a shared SQLite file and spend journal would make
+    # the stacks wait on each other, unevenly.
+    env = {**env, "TOOLRELAY_HOME": str(logs / f"home-{name}")}
     gateway_file = _write(
         logs / f"{name}-gateway.yaml",
         {

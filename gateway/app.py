@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from common.netguard import AddressPolicy
+from common.tracing import ServerSpanMiddleware
 from gateway import ui
 from gateway.accounts import build_accounts
 from gateway.budgets.soft_budget import SoftBudgetHook
@@ -49,13 +50,7 @@ from gateway.routes import token_counter as token_counter_routes
 from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
-from gateway.tracing import (
-    GATEWAY_SERVICE,
-    ServerSpanMiddleware,
-    TracingHook,
-    gateway_tracing_settings,
-    start_tracing,
-)
+from gateway.tracing import start_gateway_tracing, tracing_hooks
 from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
 from gateway.upstream_tls import TlsSettingError, UpstreamTls, build_upstream_tls
 
@@ -140,7 +135,7 @@ def build_state(
             ),
         ),
         hooks=[
-            TracingHook(gateway_tracing_settings(config)),
+            *tracing_hooks(),
             wiring.first,
             accounts.limits_hook,
             accounts.model_budget_hook,
@@ -238,5 +233,5 @@ def app_from_env() -> Starlette:
     """uvicorn factory for multi-worker mode: the config path comes from the environment."""
     config = load_config(os.environ.get(CONFIG_ENV) or None)
     configure_logging(json_logs=config.file.litellm_settings.json_logs)
-    start_tracing(config, GATEWAY_SERVICE)
+    start_gateway_tracing(config)
     return create_app(config)

@@ -3,7 +3,7 @@
 LiteLLM takes callback names in three `litellm_settings` keys: `success_callback`,
 `failure_callback` and `callbacks` (a list, or one name). toolrelay implements:
 
-- `otel`: OpenTelemetry traces over OTLP/HTTP (see `gateway.tracing`);
+- `otel`: OpenTelemetry traces over OTLP/HTTP (see `common.tracing`);
 - `langfuse` (and LiteLLM's `langfuse_otel` preset): the same traces, sent to Langfuse's
   OTLP endpoint with the key pair as basic auth;
 - `prometheus`: `/metrics`, which is always served.
@@ -17,13 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.tracing.settings import CALLBACK_KEYS, LANGFUSE_CALLBACKS, OTEL_CALLBACKS
 from gateway.config.schema import LiteLLMSettings
 
-OTEL = frozenset({"otel"})
-LANGFUSE = frozenset({"langfuse", "langfuse_otel"})
 PROMETHEUS = frozenset({"prometheus"})
-HONOURED = OTEL | LANGFUSE | PROMETHEUS
-CALLBACK_KEYS = ("success_callback", "failure_callback", "callbacks")
+HONOURED = OTEL_CALLBACKS | LANGFUSE_CALLBACKS | PROMETHEUS
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +68,8 @@ def plan_callbacks(settings: LiteLLMSettings) -> CallbackPlan:
         RefusedCallback(key, name) for name, key in found.items() if name not in HONOURED
     )
     return CallbackPlan(
-        otel=bool(names & OTEL),
-        langfuse=bool(names & LANGFUSE),
+        otel=bool(names & OTEL_CALLBACKS),
+        langfuse=bool(names & LANGFUSE_CALLBACKS),
         prometheus=bool(names & PROMETHEUS),
         refused=refused,
     )

@@ -22,6 +22,12 @@ class FallbackOutcome:
     succeeded: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderRemaining:
+    requests: int | None
+    tokens: int | None
+
+
 @dataclass(slots=True)
 class RequestContext:
     """The HTTP request's facts. An inference call's facts (model, deployment, tokens,
@@ -34,6 +40,8 @@ class RequestContext:
     call: CallRecord | None = None
     # Fallbacks the router tried for this request (read by the metrics hook).
     fallbacks: list[FallbackOutcome] = field(default_factory=list)
+    # The provider's x-ratelimit-remaining-{requests,tokens} on its last answer, if it sent any.
+    provider_remaining: ProviderRemaining | None = None
 
     @property
     def upstream_seconds(self) -> float:

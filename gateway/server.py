@@ -15,7 +15,7 @@ from gateway.app import CONFIG_ENV, create_app
 from gateway.config import ConfigError, LoadedConfig
 from gateway.logs import configure_logging
 from gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
-from gateway.tracing import GATEWAY_SERVICE, start_tracing
+from gateway.tracing import start_gateway_tracing
 from gateway.upstream_tls import TlsSettingError, check_default_tls
 
 
@@ -58,5 +58,5 @@ def serve(
             if given is None:
                 shutil.rmtree(metrics_dir, ignore_errors=True)
         return
-    start_tracing(config, GATEWAY_SERVICE)
+    start_gateway_tracing(config)
     uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ import httpx
 
 from gateway.errors import UpstreamTlsError
 from gateway.upstream_tls import UpstreamTls
+from gateway.context import ProviderRemaining, current_context
 
 # A request that failed on the wire is never sent again from here: if the upstream read it
 # before the connection dropped, the same generation would run, and be billed, twice, and no
@@ -40,6 +41,8 @@ from gateway.upstream_tls import UpstreamTls
 # The stale keep-alive race (the upstream times an idle connection out just as it is reused)
 # is kept rare instead by expiring idle connections before common servers do (uvicorn: 5 s).
 IDLE_CONNECTION_EXPIRY = 4.0
+REMAINING_REQUESTS = "x-ratelimit-remaining-requests"
+REMAINING_TOKENS = "x-ratelimit-remaining-tokens"
 
 
 @contextmanager
@@ -141,6 +144,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 timeout=client_timeout,
                 ssl=own_tls or True,
             )
+        _note_provider_remaining(response)
         return httpx.Response(
             status_code=response.status,
             headers=response.raw_headers,
@@ -156,6 +160,25 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _header_int(response: aiohttp.ClientResponse, name: str) -> int | None:
+    value = response.headers.get(name)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _note_provider_remaining(response: aiohttp.ClientResponse) -> None:
+    """Keep the provider's rate-limit headroom on the request's context, for the
+    `litellm_remaining_{requests,tokens}_metric` gauges (providers only see bodies)."""
+    if response.status >= 400:  # an error's headers could be read as another deployment's
+        return
+    if REMAINING_REQUESTS not in response.headers and REMAINING_TOKENS not in response.headers:
+        return
+    ctx = current_context()
+    if ctx is not None:
+        ctx.provider_remaining = ProviderRemaining(
+            _header_int(response, REMAINING_REQUESTS), _header_int(response, REMAINING_TOKENS)
+        )
 
 
 class UpstreamClient(httpx.AsyncClient):

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_servers._tracing import TraceContextMiddleware
+from mcp_servers._tracing import add_tracing
 
 logger = structlog.get_logger(__name__)
 
@@ -148,7 +148,7 @@ def build_http_app(
     app = Starlette(routes=routes, lifespan=app_lifespan)
     if auth_token:
         app.add_middleware(BearerAuthMiddleware, token=auth_token)
-    app.add_middleware(TraceContextMiddleware, server_name=server.name)
+    add_tracing(app, server.name)
     return app
 
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from common.config import ConfigError
 from common.tls import SslContexts, TlsSettingError, resolve_verify
-from gateway.tracing import ServerSpanMiddleware
+from common.tracing import ServerSpanMiddleware
 from middleware.artifacts import build_store
 from middleware.auth import KeyChecker
 from middleware.context import RequestIdMiddleware

@@ -15,9 +15,10 @@ import httpx
 import orjson
 
 from common.chat import ChatCompletion, ChatRequest
+from common.tracing import inject_trace_headers
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
-from middleware.tracing import inject_trace_headers, model_call_span, record_model_response
+from middleware.tracing import model_call_span, record_model_response
 from middleware.usage import read_usage
 
 WireObject = dict[str, object]  # parsed, not yet checked

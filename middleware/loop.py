@@ -43,7 +43,7 @@ from middleware.progress import ProgressCall, render_block
 from middleware.runner import ToolRunner
 from middleware.stream_accumulator import StreamAccumulator
 from middleware.tools import RequestTools
-from middleware.tracing import iteration_span
+from middleware.tracing import mark_iteration
 from middleware.usage import add_usage, empty_usage
 
 FINAL_NOTE = (
@@ -168,66 +168,63 @@ class ToolLoop:
         blocks: list[str] = []
         ids = itertools.count(1)
         for iteration in range(1, self.max_iterations + 1):
-            with iteration_span(iteration):
-                response = await self._model(request, messages, authorization, timings, events)
-                add_usage(usage, response.get("usage"))
-                message, finish = _first_choice(response)
-                calls = message.get("tool_calls") or []
-                if not calls:
-                    return LoopOutcome(
-                        response,
-                        message,
-                        _answer_finish(finish),
-                        usage,
-                        iteration,
-                        blocks,
-                        timings=timings,
-                    )
-                for call in calls:
-                    if not call["id"]:
-                        call["id"] = f"call_toolrelay_{next(ids)}"
-                client_calls = [c for c in calls if _name(c) in tools.client_names]
-                server_calls = [c for c in calls if _name(c) not in tools.client_names]
-                turns = await self._run_calls(
-                    server_calls, tools, seen, events, blocks, timings, user
+            mark_iteration(iteration)
+            response = await self._model(request, messages, authorization, timings, events)
+            add_usage(usage, response.get("usage"))
+            message, finish = _first_choice(response)
+            calls = message.get("tool_calls") or []
+            if not calls:
+                return LoopOutcome(
+                    response,
+                    message,
+                    _answer_finish(finish),
+                    usage,
+                    iteration,
+                    blocks,
+                    timings=timings,
                 )
-                if client_calls:
-                    reply = message.copy()
-                    reply["content"] = "".join(blocks) + (message["content"] or "")
-                    reply["tool_calls"] = client_calls
-                    return LoopOutcome(
-                        response,
-                        reply,
-                        "tool_calls",
-                        usage,
-                        iteration,
-                        blocks,
-                        client_calls,
-                        message["content"] or "",
-                        timings,
-                    )
-                # a call as the model made it is one the gateway accepts back (TypedDict items
-                # are invariant, so mypy cannot see that `str` fits `str | None`)
-                history_calls = cast(list[ToolCall], calls)
-                messages.append(
-                    {
-                        "role": "assistant",
-                        "content": message["content"],
-                        "tool_calls": history_calls,
-                    }
+            for call in calls:
+                if not call["id"]:
+                    call["id"] = f"call_toolrelay_{next(ids)}"
+            client_calls = [c for c in calls if _name(c) in tools.client_names]
+            server_calls = [c for c in calls if _name(c) not in tools.client_names]
+            turns = await self._run_calls(server_calls, tools, seen, events, blocks, timings, user)
+            if client_calls:
+                reply = message.copy()
+                reply["content"] = "".join(blocks) + (message["content"] or "")
+                reply["tool_calls"] = client_calls
+                return LoopOutcome(
+                    response,
+                    reply,
+                    "tool_calls",
+                    usage,
+                    iteration,
+                    blocks,
+                    client_calls,
+                    message["content"] or "",
+                    timings,
                 )
-                messages.extend(
-                    {"role": "tool", "tool_call_id": t.call["id"], "content": t.result}
-                    for t in turns
-                )
+            # a call as the model made it is one the gateway accepts back (TypedDict items
+            # are invariant, so mypy cannot see that `str` fits `str | None`)
+            history_calls = cast(list[ToolCall], calls)
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": message["content"],
+                    "tool_calls": history_calls,
+                }
+            )
+            messages.extend(
+                {"role": "tool", "tool_call_id": t.call["id"], "content": t.result} for t in turns
+            )
         # OpenAI refuses `tool_choice`/`parallel_tool_calls` without `tools`.
         final_request = request.copy()
         final_request.pop("tools", None)
         final_request.pop("tool_choice", None)
         final_request.pop("parallel_tool_calls", None)
         messages.append({"role": "user", "content": FINAL_NOTE})
-        with iteration_span(self.max_iterations + 1):
-            response = await self._model(final_request, messages, authorization, timings, events)
+        mark_iteration(self.max_iterations + 1)
+        response = await self._model(final_request, messages, authorization, timings, events)
         add_usage(usage, response.get("usage"))
         message, _ = _first_choice(response)
         message = message.copy()

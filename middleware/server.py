@@ -7,10 +7,10 @@ import uvicorn
 
 from common.config import ConfigDocument
 from common.config.report import log_config_report
-from gateway.logs import configure_logging
-from gateway.tracing import MIDDLEWARE_SERVICE, start_tracing_for
+from common.logs import configure_logging
 from middleware.app import create_app
 from middleware.settings import settings_from_config
+from middleware.tracing import start_middleware_tracing
 
 
 def serve(
@@ -18,7 +18,7 @@ def serve(
 ) -> None:
     settings = settings_from_config(config)
     configure_logging(json_logs=settings.json_logs, level=log_level)
-    start_tracing_for(config, MIDDLEWARE_SERVICE)
+    start_middleware_tracing(config)
     log = structlog.get_logger("middleware")
     log_config_report(log, "middleware", config.where, settings.findings)
     app = create_app(settings, public_url=f"http://{host}:{port}")

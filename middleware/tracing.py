@@ -1,67 +1,80 @@
 """The middleware's spans: loop iterations, model calls to the gateway and MCP tool calls,
 and the W3C trace headers that carry the trace on to the gateway and the MCP servers.
 
-Each helper is a thin wrapper over the process's tracer provider (installed in `serve()`);
-with tracing off they are OpenTelemetry's no-op spans.
+The spans are light spans (`common.tracing.light`) on the process's tracer provider
+(installed in `serve()`); with tracing off each helper returns one shared do-nothing `with`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any, cast
 
 import httpx2
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from common.chat import ChatRequest
-from gateway.tracing import active_settings, genai
+from common.config import ConfigDocument
+from common.tracing import (
+    NO_SPAN,
+    TracingKeys,
+    active_settings,
+    genai,
+    inject_trace_headers,
+    start_tracing,
+)
+from common.tracing.light import light_tracer
 
-# The API's proxy tracer: resolves the installed provider on first use, then caches it.
-TRACER = trace.get_tracer("toolrelay.middleware")
+MIDDLEWARE_SERVICE = "toolrelay-middleware"
+TRACER_NAME = "toolrelay.middleware"
+JSON = dict[str, Any]
 
 
-def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
-    """Add `traceparent` (and `tracestate`) for the current span, if there is one."""
-    propagate.inject(headers)
+def start_middleware_tracing(document: ConfigDocument) -> object | None:
+    """Install the tracer provider from the file's `litellm_settings` (as the gateway does)."""
+    return start_tracing(
+        TracingKeys.from_section(document.section("litellm_settings"), document.where),
+        MIDDLEWARE_SERVICE,
+    )
 
 
 async def stamp_trace_headers(request: httpx2.Request) -> None:
     """httpx2 request hook for the MCP HTTP client. The MCP SDK sends each message in its
     sender's context, so the current span here is the tool call's."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    inject_trace_headers(carrier)
     for name, value in carrier.items():
         request.headers[name] = value
 
 
-@contextmanager
-def iteration_span(number: int) -> Iterator[Span]:
-    with TRACER.start_as_current_span(
-        f"iteration {number}", attributes={"toolrelay.loop.iteration": number}
-    ) as span:
-        yield span
+def mark_iteration(number: int) -> None:
+    """An event on the request's span: iterations are moments of one request, not spans of
+    their own (each span costs CPU on the request path and in the export)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.add_event("iteration", {"toolrelay.loop.iteration": number})
 
 
-@contextmanager
-def model_call_span(request: ChatRequest) -> Iterator[Span]:
+def model_call_span(request: ChatRequest) -> AbstractContextManager[Span]:
     """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
-    model = request["model"]
+    tracer = light_tracer(TRACER_NAME)
     settings = active_settings()
-    with TRACER.start_as_current_span(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: model},
-    ) as span:
-        if span.is_recording():
-            # the gateway's helpers read any body (chat, completion, embedding) as a plain dict
-            body = cast(dict[str, Any], request)
-            tags = settings.default_tags if settings is not None else ()
-            span.set_attributes(genai.trace_attributes(body, tags))
-            if settings is not None and settings.record_content:
-                genai.record_prompt(span, body)
-        yield span
+    if tracer is None or settings is None:
+        return NO_SPAN
+    model = request["model"]
+    # the attribute helpers read any body (chat, completion, embedding) as a plain dict
+    body = cast(JSON, request)
+    attributes = {
+        genai.OPERATION: "chat",
+        genai.REQUEST_MODEL: str(model),
+        **genai.trace_attributes(body, settings.default_tags),
+    }
+    current = tracer.start_as_current(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
+    if settings.record_content and current.span.is_recording():
+        genai.record_prompt(current.span, body)
+    return current
 
 
 def record_model_response(span: Span, response: Mapping[str, object]) -> None:
@@ -73,9 +86,11 @@ def record_model_response(span: Span, response: Mapping[str, object]) -> None:
         genai.record_completion(span, response)
 
 
-@contextmanager
-def tool_span(server: str, tool: str) -> Iterator[Span]:
-    with TRACER.start_as_current_span(
+def tool_span(server: str, tool: str) -> AbstractContextManager[Span]:
+    tracer = light_tracer(TRACER_NAME)
+    if tracer is None:
+        return NO_SPAN
+    return tracer.start_as_current(
         f"execute_tool {tool}",
         kind=SpanKind.INTERNAL,
         attributes={
@@ -83,14 +98,14 @@ def tool_span(server: str, tool: str) -> Iterator[Span]:
             genai.TOOL_NAME: tool,
             "toolrelay.mcp.server": server,
         },
-    ) as span:
-        yield span
+    )
 
 
 def record_tool_outcome(span: Span, outcome: str) -> None:
     if not span.is_recording():
         return
-    span.set_attribute("toolrelay.tool.outcome", outcome)
-    if outcome != "ok":
-        span.set_status(Status(StatusCode.ERROR, outcome))
-        span.set_attribute("error.type", outcome)
+    if outcome == "ok":
+        span.set_attribute("toolrelay.tool.outcome", outcome)
+        return
+    span.set_attributes({"toolrelay.tool.outcome": outcome, "error.type": outcome})
+    span.set_status(Status(StatusCode.ERROR, outcome))

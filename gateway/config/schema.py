@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.tls import SslVerifySetting
+from common.tracing.settings import TracingKeys
 
 
 class _Section(BaseModel):
@@ -71,26 +72,19 @@ class RouterSettings(_Section):
     routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
 
 
-class LiteLLMSettings(_Section):
+class LiteLLMSettings(_Section, TracingKeys):
+    """The tracing keys (callbacks, content switches, `langfuse_*`) come from `TracingKeys`,
+    which every service reads alike."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
     drop_params: bool = False
     num_retries: int | None = Field(default=None, ge=0)
     request_timeout: float | None = Field(default=None, gt=0)
     cache: bool = False
     cache_params: dict[str, Any] = Field(default_factory=dict)
-    success_callback: list[str] = Field(default_factory=list)
-    failure_callback: list[str] = Field(default_factory=list)
-    callbacks: list[str] | str | None = None
     set_verbose: bool | None = None
     json_logs: bool | None = None
-    # Tracing content controls and Langfuse settings (see gateway/callbacks.py).
-    # None (unset) means off for both: content and key ids stay out of traces by default.
-    turn_off_message_logging: bool | None = None
-    redact_user_api_key_info: bool | None = None
-    langfuse_public_key: str | None = None
-    langfuse_secret: str | None = None
-    langfuse_secret_key: str | None = None
-    langfuse_host: str | None = None
-    langfuse_default_tags: list[str] = Field(default_factory=list)
     # TLS verification for every upstream (common/tls.py; SSL_VERIFY wins, as in LiteLLM)
     ssl_verify: SslVerifySetting | None = None
 

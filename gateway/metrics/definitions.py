@@ -29,6 +29,10 @@ TTFT_LABELS = ("model", *KEY, *TEAM)
 SPEND_LABELS = ("end_user", *KEY, "model", *TEAM, "user")
 DEPLOYMENT = ("litellm_model_name", "model_id", "api_base", "api_provider")
 DEPLOYMENT_CALL_LABELS = ("requested_model", *DEPLOYMENT, *KEY, *TEAM)
+# LiteLLM's labels for the provider's own rate-limit headroom (x-ratelimit-remaining-*).
+PROVIDER_LIMIT_LABELS = (
+    "model_group", "api_provider", "api_base", "litellm_model_name", *KEY, "model_id",
+)  # fmt: skip
 
 
 @dataclass
@@ -182,6 +186,16 @@ class GatewayMetrics:
             "litellm_remaining_api_key_tokens_for_model",
             "Tokens an API key may still use this minute (its tpm limit)",
             KEY_MODEL_LABELS, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.remaining_requests = Gauge(
+            "litellm_remaining_requests_metric",
+            "Requests the provider still allows this deployment (its x-ratelimit-remaining-requests)",
+            PROVIDER_LIMIT_LABELS, registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
+        self.remaining_tokens = Gauge(
+            "litellm_remaining_tokens_metric",
+            "Tokens the provider still allows this deployment (its x-ratelimit-remaining-tokens)",
+            PROVIDER_LIMIT_LABELS, registry=r, multiprocess_mode="mostrecent",
         )  # fmt: skip
         self.remaining_team_budget = Gauge(
             "litellm_remaining_team_budget_metric", "Remaining budget for a team (USD)",

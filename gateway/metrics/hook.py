@@ -190,6 +190,7 @@ class BudgetGaugeHook:
     async def post_call(self, record: CallRecord) -> None:
         principal = record.principal
         self._key_limits(record)
+        self._provider_limits(record)
         if principal.team_id:
             self._team(principal.team_id)
         if principal.user_id:
@@ -220,6 +221,23 @@ class BudgetGaugeHook:
             found = ctx.response_headers.get(header)
             if found is not None and found.lstrip("-").isdigit():
                 gauge.labels(*values).set(int(found))
+
+    def _provider_limits(self, record: CallRecord) -> None:
+        """The provider's own headroom for the deployment that answered (upstream headers)."""
+        ctx = current_context()
+        deployment = record.deployment
+        if ctx is None or ctx.provider_remaining is None or deployment is None:
+            return
+        principal = record.principal
+        values = (
+            record.model_group, deployment.provider, deployment.api_base or "", deployment.model,
+            principal.token or "", principal.key_alias or "", deployment.id,
+        )  # fmt: skip
+        remaining = ctx.provider_remaining
+        if remaining.requests is not None:
+            self.metrics.remaining_requests.labels(*values).set(remaining.requests)
+        if remaining.tokens is not None:
+            self.metrics.remaining_tokens.labels(*values).set(remaining.tokens)
 
     def _team(self, team_id: str) -> None:
         team = self.entity("team", team_id)

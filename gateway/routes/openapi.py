@@ -2,7 +2,7 @@
 plus `/docs` and `/redoc` over it.
 
 Second paths of a route (LiteLLM's unprefixed `/chat/completions`, ...) are listed once in
-the file's `x-path-aliases` and expanded here (see `gateway.apidocs.aliases`).
+the file's `x-path-aliases` and expanded here (see `common.apidocs.aliases`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.apidocs import docs_routes, expand_aliases
+from common.apidocs import docs_routes, expand_aliases
 from gateway.http_io import JSONResponse
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"

@@ -12,9 +12,9 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from common.tracing import genai
+from common.tracing.settings import TracingSettings
 from gateway.hooks import CallRecord, CallType
-from gateway.tracing import genai
-from gateway.tracing.settings import TracingSettings
 
 # gen_ai.operation.name: the semantic conventions' names where they have one, else ours.
 # Every call type needs an entry (a test walks CallType): a missing one was a KeyError, a 500
@@ -43,14 +43,12 @@ class TracingHook:
             return
         operation = OPERATIONS[record.call_type]
         span.update_name(f"{operation} {record.model_group}")
-        span.set_attributes(
-            {
-                genai.OPERATION: operation,
-                genai.REQUEST_MODEL: record.model_group,
-                "toolrelay.request_id": record.request_id,
-                **genai.trace_attributes(record.body, self.settings.default_tags),
-            }
-        )
+        attributes: dict[str, AttributeValue] = {
+            genai.OPERATION: operation,
+            genai.REQUEST_MODEL: record.model_group,
+            "toolrelay.request_id": record.request_id,
+            **genai.trace_attributes(record.body, self.settings.default_tags),
+        }
         principal = record.principal
         if self.settings.record_key_info:
             for name, value in (
@@ -60,7 +58,8 @@ class TracingHook:
                 ("toolrelay.user.id", principal.user_id),
             ):
                 if value:
-                    span.set_attribute(name, value)
+                    attributes[name] = value
+        span.set_attributes(attributes)  # once: each call takes the span's lock
         if self.settings.record_content:
             genai.record_prompt(span, record.body)
 

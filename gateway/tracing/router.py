@@ -3,25 +3,29 @@ fallbacks show as sibling children of the request's span, each with its own outc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 
+from common.tracing import genai
+from common.tracing.light import light_tracer
+from common.tracing.provider import NO_SPAN, active_settings
 from gateway.deployments import Deployment
-from gateway.tracing import genai
-from gateway.tracing.provider import active_settings
 
-# The API's proxy tracer: resolves the installed provider on first use, then caches it.
-TRACER = trace.get_tracer("toolrelay.gateway.router")
+TRACER_NAME = "toolrelay.gateway.router"
 
 
-@contextmanager
-def attempt_span(group: str, deployment: Deployment, retry: int, fallback: int) -> Iterator[Span]:
-    """Exceptions leave the span marked as an error (the SDK records them)."""
-    attributes: dict[str, Any] = {
+def attempt_span(
+    group: str, deployment: Deployment, retry: int, fallback: int
+) -> AbstractContextManager[Span]:
+    """Exceptions leave the span marked as an error (the SDK records them). With tracing
+    off: a `with` that does nothing."""
+    tracer = light_tracer(TRACER_NAME)
+    if tracer is None:
+        return NO_SPAN
+    attributes: dict[str, AttributeValue] = {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: deployment.model,
         genai.PROVIDER: deployment.provider,
@@ -32,12 +36,11 @@ def attempt_span(group: str, deployment: Deployment, retry: int, fallback: int) 
     }
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base
-    with TRACER.start_as_current_span(
+    return tracer.start_as_current(
         f"upstream {deployment.provider}/{deployment.model}",
         kind=SpanKind.CLIENT,
         attributes=attributes,
-    ) as span:
-        yield span
+    )
 
 
 def record_attempt_result(span: Span, result: Any) -> None:

@@ -2,14 +2,14 @@
 
 The page loads nothing from elsewhere and runs no inline script, so the policy can be strict:
 a script injected into the page (or a framing site) gets nowhere. `StaticFiles` is wrapped
-in `WithHeaders` (gateway.asgi_headers), so the assets carry the same headers as the page.
+in `WithHeaders` (common.asgi_headers), so the assets carry the same headers as the page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.asgi_headers import WithHeaders
+from common.asgi_headers import WithHeaders
 
 __all__ = ["ADMIN_PAGE_HEADERS", "CONTENT_SECURITY_POLICY", "WithHeaders"]
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.apidocs import docs_routes, expand_aliases
+from common.apidocs import docs_routes, expand_aliases
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 

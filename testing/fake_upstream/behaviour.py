@@ -1,6 +1,7 @@
 """Read a model name as a behaviour: `echo+latency-50`, `size-200`, `error-429`, `tool-call`,
 `tool-result` (answers with the last tool result in the conversation, so a test can see that a
-tool's real output reached the model).
+tool's real output reached the model), `ratelimit-N` (the answer says N requests and N*1000
+tokens remain, as OpenAI's headers do).
 
 Tokens are joined by `+`. Each token is looked up in a registry, first as an exact name, then
 by prefix with an integer argument; a token that matches nothing (such as `gpt-4o`) leaves the
@@ -36,6 +37,7 @@ class Behaviour:
     timing: Timing = field(default_factory=Timing)
     error: ReplyError | None = None
     fault: Fault = Fault.NONE
+    ratelimit_remaining: int | None = None  # answer with x-ratelimit-remaining-* headers
 
 
 _Exact = Callable[[Behaviour], Behaviour]
@@ -66,6 +68,10 @@ def _slow_stream(b: Behaviour, ms: int) -> Behaviour:
     return dataclasses.replace(b, timing=dataclasses.replace(b.timing, chunk_delay_ms=ms))
 
 
+def _ratelimit(b: Behaviour, remaining: int) -> Behaviour:
+    return dataclasses.replace(b, ratelimit_remaining=remaining)
+
+
 def _status_error(b: Behaviour, status: int) -> Behaviour:
     if not 400 <= status <= 599:
         return b
@@ -89,6 +95,7 @@ _EXACT: dict[str, _Exact] = {
 _NUMBERED: tuple[tuple[str, _Numbered], ...] = (
     ("slow-stream-", _slow_stream),
     ("latency-", _latency),
+    ("ratelimit-", _ratelimit),
     ("error-", _status_error),
     ("size-", _sized),
 )

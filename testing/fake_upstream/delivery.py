@@ -54,12 +54,14 @@ async def _deliver(
         return
     if reply.error is not None:
         error = reply.error
-        await exchange.respond(error.status, renderer.error_body(error), headers=error.headers)
+        await exchange.respond(
+            error.status, renderer.error_body(error), headers=(*error.headers, *reply.headers)
+        )
         return
     if not stream:
         await _deliver_body(exchange, reply, renderer)
         return
-    await exchange.start(200, content_type, SSE_HEADERS)
+    await exchange.start(200, content_type, (*SSE_HEADERS, *reply.headers))
     frames = renderer.frames(reply)
     if reply.fault is Fault.DISCONNECT:
         for frame in itertools.islice(frames, DISCONNECT_AFTER_FRAMES):
@@ -87,7 +89,7 @@ async def _deliver_body(exchange: Exchange, reply: Reply, renderer: Renderer) ->
         await exchange.chunk(body[: len(body) // 2])
         _dropping(exchange)
         return
-    await exchange.respond(200, body)
+    await exchange.respond(200, body, headers=reply.headers)
 
 
 def _with_garbage(frames: Iterator[bytes], garbage: bytes) -> Iterator[bytes]:

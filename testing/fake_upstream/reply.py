@@ -85,3 +85,4 @@ class Reply:
     error: ReplyError | None = None
     fault: Fault = Fault.NONE
     timing: Timing = NO_TIMING
+    headers: tuple[tuple[bytes, bytes], ...] = ()  # extra answer headers (rate limits)

@@ -35,6 +35,17 @@ class Scenario:
 
     def plan(self, prompt: Prompt) -> Reply:
         behaviour = self._behaviours.get(prompt.model)
+        reply = self._plan(prompt, behaviour)
+        if behaviour.ratelimit_remaining is None:
+            return reply
+        remaining = behaviour.ratelimit_remaining
+        headers = (
+            (b"x-ratelimit-remaining-requests", str(remaining).encode()),
+            (b"x-ratelimit-remaining-tokens", str(remaining * 1000).encode()),
+        )
+        return dataclasses.replace(reply, headers=headers)
+
+    def _plan(self, prompt: Prompt, behaviour: Behaviour) -> Reply:
         scripted = self.scripts.take(prompt.model)
         if scripted is not None:
             return self._scripted(prompt, behaviour, scripted)

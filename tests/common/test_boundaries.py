@@ -41,3 +41,13 @@ def test_middleware_and_mcp_servers_do_not_import_the_gateway_config() -> None:
             if bad:
                 offenders[path] = bad
     assert offenders == {}
+
+
+def test_middleware_and_mcp_servers_import_nothing_of_the_gateway() -> None:
+    """Tracing, logging and the API docs they share with the gateway live in `common`."""
+    offenders = {
+        path: sorted(n for n in names if n.split(".")[0] == "gateway")
+        for package in ("middleware", "mcp_servers")
+        for path, names in _imports(package).items()
+    }
+    assert {p: n for p, n in offenders.items() if n} == {}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from common.tracing.sdk_provider import ToolrelayTracerProvider
+from common.tracing.settings import OtlpTarget, TracingSettings
 from gateway.metrics.tracing import TracingExportCollector
-from gateway.tracing.sdk_provider import ToolrelayTracerProvider
-from gateway.tracing.settings import OtlpTarget, TracingSettings
 from tests.support.processes import free_port
 
 

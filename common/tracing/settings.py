@@ -16,15 +16,59 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
-from gateway.callbacks import CallbackPlan
-from gateway.config.schema import LiteLLMSettings
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from common.config.errors import ConfigError, describe_validation_error
+
+OTEL_CALLBACKS = frozenset({"otel"})
+LANGFUSE_CALLBACKS = frozenset({"langfuse", "langfuse_otel"})  # LiteLLM's preset too
+CALLBACK_KEYS = ("success_callback", "failure_callback", "callbacks")
 
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 TRACES_PATH = "/v1/traces"
 DEFAULT_LANGFUSE_HOST = "https://cloud.langfuse.com"
 LANGFUSE_OTLP_PATH = "/api/public/otel/v1/traces"
+
+
+class TracingKeys(BaseModel):
+    """The `litellm_settings` keys that decide tracing, as every service reads them.
+
+    The gateway's `LiteLLMSettings` extends this; the middleware and the MCP servers validate
+    just these keys from the same section. None (unset) means off for both content switches:
+    content and key ids stay out of traces by default.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    success_callback: list[str] = Field(default_factory=list)
+    failure_callback: list[str] = Field(default_factory=list)
+    callbacks: list[str] | str | None = None
+    turn_off_message_logging: bool | None = None
+    redact_user_api_key_info: bool | None = None
+    langfuse_public_key: str | None = None
+    langfuse_secret: str | None = None
+    langfuse_secret_key: str | None = None
+    langfuse_host: str | None = None
+    langfuse_default_tags: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_section(cls, section: Any, where: str) -> TracingKeys:
+        """From a raw `litellm_settings` mapping (None or absent: all defaults); a bad value
+        is a `ConfigError` naming `where` (the file) and the key."""
+        try:
+            return cls.model_validate(section if isinstance(section, Mapping) else {})
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(where, exc, "litellm_settings")) from None
+
+    def callback_names(self) -> set[str]:
+        names: set[str] = set()
+        for key in CALLBACK_KEYS:
+            value = getattr(self, key)
+            names.update([value] if isinstance(value, str) else value or [])
+        return {name.strip() for name in names}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +126,7 @@ def otel_target(environ: Mapping[str, str], *, forced: bool) -> OtlpTarget | Non
 
 
 def langfuse_target(
-    settings: LiteLLMSettings, environ: Mapping[str, str]
+    settings: TracingKeys, environ: Mapping[str, str]
 ) -> tuple[OtlpTarget | None, str | None]:
     public = settings.langfuse_public_key or environ.get("LANGFUSE_PUBLIC_KEY")
     secret = (
@@ -107,18 +151,15 @@ def langfuse_target(
 
 
 def tracing_settings(
-    settings: LiteLLMSettings,
-    plan: CallbackPlan,
-    environ: Mapping[str, str],
-    *,
-    service_name: str,
+    settings: TracingKeys, environ: Mapping[str, str], *, service_name: str
 ) -> TracingSettings:
     targets: list[OtlpTarget] = []
     problems: list[str] = []
-    otel = otel_target(environ, forced=plan.otel)
+    callbacks = settings.callback_names()
+    otel = otel_target(environ, forced=bool(callbacks & OTEL_CALLBACKS))
     if otel is not None:
         targets.append(otel)
-    if plan.langfuse:
+    if callbacks & LANGFUSE_CALLBACKS:
         langfuse, problem = langfuse_target(settings, environ)
         if langfuse is not None:
             targets.append(langfuse)

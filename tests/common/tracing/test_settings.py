@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 
-from gateway.callbacks import plan_callbacks
-from gateway.config.schema import LiteLLMSettings
-from gateway.tracing.settings import TracingSettings, parse_headers, tracing_settings
+from common.tracing.settings import TracingKeys, TracingSettings, parse_headers, tracing_settings
 
 
 def _settings(env: dict[str, str], **litellm: object) -> TracingSettings:
-    config = LiteLLMSettings.model_validate(litellm)
-    return tracing_settings(config, plan_callbacks(config), env, service_name="svc")
+    return tracing_settings(TracingKeys.from_section(litellm, "<test>"), env, service_name="svc")
 
 
 def test_off_without_callback_or_environment() -> None:

@@ -1,7 +1,7 @@
 """A pure ASGI wrapper that adds fixed response headers (security headers on static files).
 
-Kept apart from `gateway.ui` so the API docs (which the middleware mounts too) can use it
-without importing the gateway's state."""
+Shared: the gateway's `/ui` assets and the API docs that both the gateway and the middleware
+mount use it."""
 
 from __future__ import annotations
 

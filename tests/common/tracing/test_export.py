@@ -3,10 +3,10 @@ dropped and counted, and every other span arrives once it answers again."""
 
 from __future__ import annotations
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.tracing.export import BoundedSpanProcessor
+from common.tracing.export import BoundedSpanProcessor
+from common.tracing.otlp import OtlpHttpSpanExporter
 from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import free_port
 
@@ -15,7 +15,7 @@ def test_stalled_receiver_drops_and_counts_overflow() -> None:
     with running_receiver() as receiver:
         receiver.hold()
         processor = BoundedSpanProcessor(
-            OTLPSpanExporter(endpoint=receiver.endpoint, timeout=30),
+            OtlpHttpSpanExporter(receiver.endpoint, {}, timeout=30),
             max_queue=10,
             batch_size=5,
             interval=0.05,
@@ -37,7 +37,7 @@ def test_stalled_receiver_drops_and_counts_overflow() -> None:
 
 def test_unreachable_receiver_counts_failures_and_never_raises_into_the_caller() -> None:
     processor = BoundedSpanProcessor(
-        OTLPSpanExporter(endpoint=f"http://127.0.0.1:{free_port()}/v1/traces", timeout=1),
+        OtlpHttpSpanExporter(f"http://127.0.0.1:{free_port()}/v1/traces", {}, timeout=1),
         max_queue=4,
         batch_size=2,
         interval=0.05,

@@ -1,17 +1,18 @@
 """The SDK tracer provider with one bounded OTLP/HTTP export queue per target.
 
-Imported only when tracing is on (see `gateway.tracing.provider`): the SDK, the exporter
-and protobuf cost start-up time that a gateway without tracing should not pay.
+Imported only when tracing is on (see `common.tracing.provider`): the SDK and the exporter
+cost start-up time that a gateway without tracing should not pay.
 """
 
 from __future__ import annotations
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from gateway.tracing.export import BoundedSpanProcessor
-from gateway.tracing.settings import TracingSettings
+from common.tracing.export import BoundedSpanProcessor
+from common.tracing.light import LightTracer
+from common.tracing.otlp import OtlpHttpSpanExporter
+from common.tracing.settings import TracingSettings
 
 EXPORT_TIMEOUT = 5.0  # seconds per export request; only the export thread waits on it
 
@@ -23,13 +24,18 @@ class ToolrelayTracerProvider(TracerProvider):
         super().__init__(resource=Resource.create({"service.name": settings.service_name}))
         self.settings = settings
         self.processors: list[BoundedSpanProcessor] = []
+        self._light_tracers: dict[str, LightTracer] = {}
         for target in settings.targets:
-            exporter = OTLPSpanExporter(
-                endpoint=target.endpoint, headers=target.headers, timeout=EXPORT_TIMEOUT
-            )
+            exporter = OtlpHttpSpanExporter(target.endpoint, target.headers, EXPORT_TIMEOUT)
             processor = BoundedSpanProcessor(exporter, name=target.name)
             self.processors.append(processor)
             self.add_span_processor(processor)
+
+    def light_tracer(self, name: str) -> LightTracer:
+        tracer = self._light_tracers.get(name)
+        if tracer is None:
+            tracer = self._light_tracers[name] = LightTracer(self, name)
+        return tracer
 
     def dropped_spans(self) -> int:
         return sum(p.dropped for p in self.processors)

@@ -2,8 +2,7 @@
 from this process: Swagger UI and Redoc come from the `openapi-ui-bundles` package, and the
 two small start-up scripts from here, so the pages work on machines with no internet.
 
-The gateway and the middleware both mount these routes (the middleware imports this package,
-like it imports the gateway's config helpers).
+The gateway and the middleware both mount these routes.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from gateway.asgi_headers import WithHeaders
+from common.asgi_headers import WithHeaders
 
 ASSETS = "/docs/assets"
 OWN_STATIC = Path(__file__).parent / "static"

@@ -1,0 +1,69 @@
+"""Pure ASGI middleware: one SERVER span per HTTP request, continuing the caller's trace.
+
+The caller's W3C `traceparent` is read from the request (see `propagation`), so a request the
+middleware sends to the gateway is a child of the middleware's model-call span. Health and
+metrics paths are not traced. With no tracer provider installed this middleware passes
+requests straight through: the hot path pays one attribute check, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from common.tracing.light import light_tracer
+from common.tracing.propagation import context_from_scope, has_trace_parent
+
+QUIET_PATHS = frozenset(
+    {"/health", "/health/liveliness", "/health/readiness", "/metrics", "/healthz"}
+)
+
+
+class ServerSpanMiddleware:
+    """`traced_callers_only`: open a span only for requests that carry a `traceparent` (the
+    MCP servers: session set-up, pings and tool listing belong to no user request)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        tracer_name: str,
+        quiet_paths: Iterable[str] = QUIET_PATHS,
+        traced_callers_only: bool = False,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> None:
+        self.app = app
+        self.tracer = light_tracer(tracer_name)  # None with tracing off
+        self.quiet_paths = frozenset(quiet_paths)
+        self.traced_callers_only = traced_callers_only
+        self.attributes = dict(attributes or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.tracer is None
+            or scope["type"] != "http"
+            or scope["path"] in self.quiet_paths
+            or (self.traced_callers_only and not has_trace_parent(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        with self.tracer.start_as_current(
+            f"{method} {path}",
+            context=context_from_scope(scope),
+            kind=SpanKind.SERVER,
+            attributes={**self.attributes, "http.request.method": method, "url.path": path},
+        ) as span:
+
+            async def send_with_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status = int(message["status"])
+                    span.set_attribute("http.response.status_code", status)
+                    if status >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                await send(message)
+
+            await self.app(scope, receive, send_with_status)

@@ -1,0 +1,97 @@
+"""The hand-written OTLP protobuf says exactly what the SDK's own encoder says: both are
+decoded with `opentelemetry-proto` and compared message for message."""
+
+from __future__ import annotations
+
+from opentelemetry import propagate
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter
+from tests.support.otlp_receiver import running_receiver
+from tests.support.processes import free_port
+
+REMOTE_PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def _spans(resource: Resource) -> tuple[ReadableSpan, ...]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=resource, span_limits=SpanLimits(max_attributes=12))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    plain = provider.get_tracer("plain")
+    versioned = provider.get_tracer(
+        "versioned", "1.2.3", schema_url="https://example.com/s", attributes={"scope.k": "v"}
+    )
+    remote = propagate.extract({"traceparent": REMOTE_PARENT, "tracestate": "vendor=a,other=b"})
+    with plain.start_as_current_span(
+        "POST /v1/chat/completions", context=remote, kind=SpanKind.SERVER
+    ) as root:
+        root.set_attributes(
+            {
+                "text": "héllo",
+                "empty": "",
+                "zero": 0,
+                "negative": -42,
+                "big": 2**62,
+                "false": False,
+                "true": True,
+                "ratio": 0.25,
+                "strings": ["a", "b"],
+                "ints": [1, -2],
+                "floats": [1.5],
+                "bools": [True, False],
+            }
+        )
+        root.set_attribute("over the limit", 1)  # dropped: counts as a dropped attribute
+        root.add_event("gen_ai.content.prompt", {"gen_ai.prompt": "[]"})
+        root.add_event("bare")
+        with versioned.start_as_current_span(
+            "upstream openai/gpt", kind=SpanKind.CLIENT, links=[Link(root.get_span_context())]
+        ) as child:
+            child.set_status(Status(StatusCode.ERROR, "RateLimitError"))
+        with plain.start_as_current_span("ok") as ok:
+            ok.set_status(Status(StatusCode.OK))
+    with plain.start_as_current_span("another root", kind=SpanKind.PRODUCER):
+        pass
+    provider.shutdown()
+    return memory.get_finished_spans()
+
+
+def test_encoding_matches_the_sdk_encoder() -> None:
+    resource = Resource.create({"service.name": "toolrelay-test"}, schema_url="https://r/s")
+    spans = _spans(resource)
+    assert len(spans) == 4
+    ours = ExportTraceServiceRequest.FromString(OtlpEncoder().encode(spans))
+    assert ours == sdk_encode(spans)
+    encoded = {s.name: s for scope in ours.resource_spans[0].scope_spans for s in scope.spans}
+    assert encoded["POST /v1/chat/completions"].dropped_attributes_count == 1
+    assert encoded["POST /v1/chat/completions"].trace_state == "vendor=a,other=b"
+
+
+def test_encoder_reuses_its_caches_across_batches() -> None:
+    spans = _spans(Resource.create({"service.name": "svc"}))
+    encoder = OtlpEncoder(max_keys=2, max_scopes=1)
+    for _ in range(3):  # over both bounds: the caches are reset, the output is unchanged
+        assert ExportTraceServiceRequest.FromString(encoder.encode(spans)) == sdk_encode(spans)
+
+
+def test_exporter_posts_protobuf_the_receiver_decodes() -> None:
+    spans = _spans(Resource.create({"service.name": "svc"}))
+    with running_receiver(required_auth="Basic abc") as receiver:
+        exporter = OtlpHttpSpanExporter(receiver.endpoint, {"Authorization": "Basic abc"}, 5.0)
+        assert exporter.export(spans).name == "SUCCESS"
+        refused = OtlpHttpSpanExporter(receiver.endpoint, {"Authorization": "Basic no"}, 5.0)
+        assert refused.export(spans).name == "FAILURE"
+        received = receiver.wait_for(lambda got: len(got) >= 4)
+        exporter.shutdown()
+        refused.shutdown()
+    assert {s.name for s in received} == {s.name for s in spans}
+    assert {s.service for s in received} == {"svc"}
+    dead = OtlpHttpSpanExporter(f"http://127.0.0.1:{free_port()}/v1/traces", {}, 1.0)
+    assert dead.export(spans).name == "FAILURE"
+    dead.shutdown()
