@@ -38,7 +38,7 @@ def test_structlog_and_stdlib_lines_share_the_format_and_stream(
     ours = structlog.get_logger("toolrelay.gateway.access")
     ours.info("request", status=200)
     ours.debug("below the level")
-    logging.getLogger("uvicorn.error").info("started %s", "server")
+    logging.getLogger("tests.a_library").info("started %s", "server")
     logging.getLogger("httpx").info("chatter, lowered to debug")
     structlog.get_logger("toolrelay.spend").bind(rows=3).warning("bound")
 
@@ -46,7 +46,7 @@ def test_structlog_and_stdlib_lines_share_the_format_and_stream(
     assert [line["event"] for line in lines] == ["request", "started server", "bound"]
     assert [line["logger"] for line in lines] == [
         "toolrelay.gateway.access",
-        "uvicorn.error",
+        "tests.a_library",
         "toolrelay.spend",
     ]
     assert [line["level"] for line in lines] == ["info", "info", "warning"]
