@@ -70,6 +70,10 @@ class HandlerLineWriter:
         try:
             handler.stream.write(line + handler.terminator)
             handler.flush()
+        except Exception:
+            # as `StreamHandler.emit` does: a log line that cannot be written (a closed or
+            # full stream) is reported on stderr, never raised into the request
+            handler.handleError(logging.makeLogRecord({"msg": line, "name": self.name}))
         finally:
             handler.release()
 

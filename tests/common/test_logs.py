@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 
@@ -66,3 +67,16 @@ def test_an_exception_is_rendered_into_the_line(
     (line,) = _lines(capsys)
     assert line["level"] == "error" and line["step"] == "flush"
     assert "ValueError: bad value" in str(line["exception"])
+
+
+def test_a_line_that_cannot_be_written_is_reported_not_raised(
+    capsys: pytest.CaptureFixture[str], restored_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure_logging(json_logs=True, level="INFO")
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    closed = io.StringIO()
+    closed.close()
+    monkeypatch.setattr(handler, "stream", closed)
+    structlog.get_logger("toolrelay.gateway.access").info("request", status=200)
+    assert "--- Logging error ---" in capsys.readouterr().err
