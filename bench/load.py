@@ -98,6 +98,9 @@ def saturation_table(runs: dict[str, list[LoadRun]]) -> dict[str, object]:
             "requests": sum(i.wrk.requests for i in items),
             "errors": sum(i.wrk.errors for i in items),
             "cpu_us_per_request": median([i.cpu_us_per_request for i in items]),
+            # per round, in round order: targets of one round ran back to back, so ratios of
+            # the same round are the steadiest before/after figure on a shared machine
+            "cpu_us_all": [round(i.cpu_us_per_request, 1) for i in items],
             # What one otherwise idle core would sustain at this CPU cost per request; on a
             # shared machine the measured req/s depends on how much of the core we got.
             "rps_per_core": 1e6 / median([i.cpu_us_per_request for i in items]),

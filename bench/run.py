@@ -9,6 +9,7 @@ figure side by side in one run, and writes `bench/results/<stamp>/results.json`,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -102,7 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--baseline-ref",
         metavar="REF",
-        help="also run the gateway at git REF (e.g. main) as target 'toolrelay-base'",
+        action="append",
+        default=[],
+        help="also run the gateway at git REF (e.g. main) as target 'toolrelay-base'; "
+        "repeat for more refs (targets 'toolrelay-<sha>', in results.json)",
+    )
+    parser.add_argument(
+        "--sat-rounds",
+        type=int,
+        metavar="N",
+        help="saturation rounds per target (interleaved A/B); default 1 quick, 3 full",
     )
     parser.add_argument(
         "--only", default="", help="comma list of figures: c1,stream,sat,open,growth,cold,mw"
@@ -113,6 +123,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     profile = QUICK if args.quick else FULL
+    if args.sat_rounds:
+        profile = dataclasses.replace(profile, sat_rounds=args.sat_rounds)
     only = set(filter(None, args.only.split(",")))
 
     def wanted(figure: str) -> bool:
@@ -129,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {
             "started": stamp,
             "mode": "quick" if args.quick else "full",
-            "command": "uv run python bench/run.py" + (" --quick" if args.quick else ""),
+            "command": " ".join(["uv run python bench/run.py", *(argv or sys.argv[1:])]),
             "host": f"{platform.node()} {os.cpu_count()} cpus, Python {platform.python_version()}",
             "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),
             "server_core": args.server_core,
@@ -147,11 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         launches: dict[str, Callable[[], Launch]] = {
             "toolrelay": lambda: gateway_launch(config, free_port())
         }
-        if args.baseline_ref:
-            base_src = export_ref(args.baseline_ref)
-            results["meta"]["baseline_ref"] = f"{args.baseline_ref} = {base_src.name[9:]}"
-            launches["toolrelay-base"] = lambda: gateway_launch(
-                config, free_port(), name="toolrelay-base", source=base_src
+        for index, ref in enumerate(args.baseline_ref):
+            source = export_ref(ref)
+            name = "toolrelay-base" if index == 0 else f"toolrelay-{source.name[9:]}"
+            if index == 0:
+                results["meta"]["baseline_ref"] = f"{ref} = {source.name[9:]}"
+            launches[name] = lambda name=name, source=source: gateway_launch(
+                config, free_port(), name=name, source=source
             )
         if litellm_python is not None:
             launches["litellm"] = lambda: litellm_launch(

@@ -121,8 +121,17 @@ def export_ref(ref: str) -> Path:
     target = REPO / ".cache" / f"baseline-{sha}"
     if not target.exists():
         target.mkdir(parents=True)
+        listed = subprocess.run(
+            ["git", "ls-tree", "--name-only", sha],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        # every package the gateway imports from the tree, as it was at `ref`
+        packages = [p for p in ("gateway", "toolrelay", "common") if p in listed]
         archive = subprocess.run(
-            ["git", "archive", sha, "gateway", "toolrelay"],
+            ["git", "archive", sha, *packages],
             cwd=REPO,
             capture_output=True,
             check=True,

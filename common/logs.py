@@ -1,8 +1,9 @@
 """Logging setup shared by every service: one format for every line, ours and any library's.
 
-structlog renders everything. Our own `structlog` loggers and stdlib loggers (uvicorn,
-httpx/httpx2, alembic, asyncio, the MCP SDK, ...) end in the same `ProcessorFormatter` on
-stderr, so each line is one JSON object (or a readable console line on a TTY), carrying the
+structlog renders everything. Stdlib loggers (uvicorn, httpx/httpx2, alembic, asyncio, the
+MCP SDK, ...) end in a `ProcessorFormatter` on stderr, and our own `structlog` loggers run the
+same processors and write to that handler's stream directly (`HandlerLineWriter`), so each
+line is one JSON object (or a readable console line on a TTY), carrying the
 trace and span ids of the current OpenTelemetry span when tracing is on. A service adds its
 own processors (the gateway: its request id).
 
@@ -52,6 +53,33 @@ class DemoteChatter(logging.Filter):
         return record.levelno >= self.level
 
 
+class HandlerLineWriter:
+    """The logger under our own structlog loggers: their events run the same processors as a
+    library's line does in the `ProcessorFormatter`, and the rendered line goes straight to the
+    root handler's stream, under its lock. Going through stdlib logging instead (a LogRecord,
+    the caller lookup, the handler chain, the formatter's copy of the record) cost two thirds
+    of each line, and the access log writes one line per request."""
+
+    def __init__(self, handler: logging.StreamHandler[Any], name: str) -> None:
+        self.handler = handler
+        self.name = name  # read by `structlog.stdlib.add_logger_name`
+
+    def msg(self, line: str) -> None:
+        handler = self.handler
+        handler.acquire()
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except Exception:
+            # as `StreamHandler.emit` does: a log line that cannot be written (a closed or
+            # full stream) is reported on stderr, never raised into the request
+            handler.handleError(logging.makeLogRecord({"msg": line, "name": self.name}))
+        finally:
+            handler.release()
+
+    debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
 def _orjson_text(obj: Any, **kwargs: Any) -> str:
     return orjson.dumps(obj, default=kwargs.get("default")).decode()
 
@@ -82,22 +110,23 @@ def configure_logging(
         add_trace_ids,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
-    )
+    renderer = _renderer(json_logs)
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            _renderer(json_logs),
+            renderer,
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=lambda *args: HandlerLineWriter(handler, str(args[0]) if args else ""),
+        cache_logger_on_first_use=True,
+    )
     handler.addFilter(DemoteChatter(numeric, chatty))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -22,6 +22,7 @@ from gateway.callbacks import plan_callbacks
 from gateway.config import ConfigError, LoadedConfig, load_config
 from gateway.deployments import Deployment, deployment_from_entry
 from gateway.errors import GatewayError
+from gateway.heap import settle_after_startup
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
 from gateway.logs import configure_logging
@@ -164,7 +165,10 @@ def create_app(
     access_log: bool = True,
     http: httpx.AsyncClient | None = None,
     data_dir: Path | None = None,
+    settle_heap: bool = False,
 ) -> Starlette:
+    """`settle_heap`: tune the process's garbage collector once the app is up (`heap.py`);
+    for a server process, not for a test that builds many apps in one process."""
     state = build_state(config, http, data_dir)
     if config.master_key is None:
         log.warning("no master_key configured: the gateway accepts requests without a key")
@@ -185,6 +189,8 @@ def create_app(
             models=state.groups.names(),
             config=str(config.path) if config.path else None,
         )
+        if settle_heap:
+            settle_after_startup()
         try:
             yield
         finally:
@@ -234,4 +240,4 @@ def app_from_env() -> Starlette:
     config = load_config(os.environ.get(CONFIG_ENV) or None)
     configure_logging(json_logs=config.file.litellm_settings.json_logs)
     start_gateway_tracing(config)
-    return create_app(config)
+    return create_app(config, settle_heap=True)

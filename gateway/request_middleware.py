@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.context import RequestContext, bind_context, unbind_context
+from gateway.ids import uuid4_hex
 
 REQUEST_ID_HEADER = b"x-request-id"
 OVERHEAD_HEADER = b"x-litellm-overhead-duration-ms"
@@ -25,7 +25,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or uuid4_hex()
         ctx = RequestContext(request_id=request_id)
         token = bind_context(ctx)
         status = 500

@@ -59,4 +59,4 @@ def serve(
                 shutil.rmtree(metrics_dir, ignore_errors=True)
         return
     start_gateway_tracing(config)
-    uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]
+    uvicorn.run(create_app(config, settle_heap=True), **common)  # type: ignore[arg-type]

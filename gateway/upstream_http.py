@@ -27,9 +27,9 @@ from contextlib import contextmanager
 import aiohttp
 import httpx
 
+from gateway.context import ProviderRemaining, current_context
 from gateway.errors import UpstreamTlsError
 from gateway.upstream_tls import UpstreamTls
-from gateway.context import ProviderRemaining, current_context
 
 # A request that failed on the wire is never sent again from here: if the upstream read it
 # before the connection dropped, the same generation would run, and be billed, twice, and no

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from gateway.cache.backends import CacheBackend
 from gateway.cache.backends.local import LocalBackend
 from gateway.cache.backends.redis import RedisBackend
-from gateway.cache.backends.s3 import S3Backend
 from gateway.cache.response_cache import ResponseCache
 from gateway.cache.settings import CacheParams, parse_cache_params
 from gateway.config import ConfigError, LoadedConfig
@@ -64,6 +63,10 @@ def _s3(
 ) -> CacheBackend:
     if not params.s3_bucket_name:
         raise ConfigError("litellm_settings.cache_params.s3_bucket_name: required for type s3")
+    # imported here: the S3 client (minio, urllib3, pycryptodome) is ~6 MB of RSS and a
+    # second of start-up that a gateway without an S3 cache never uses
+    from gateway.cache.backends.s3 import S3Backend
+
     return S3Backend.create(
         bucket=params.s3_bucket_name,
         endpoint_url=params.s3_endpoint_url,

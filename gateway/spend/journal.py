@@ -22,7 +22,7 @@ from typing import BinaryIO
 import orjson
 import structlog
 
-from gateway.spend.rows import Row, to_json_ready
+from gateway.spend.rows import Row
 
 log = structlog.get_logger("toolrelay.spend")
 PREFIX = "spend-journal-"
@@ -59,7 +59,8 @@ class SpendJournal:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("ab", buffering=0)
-        self._handle.write(orjson.dumps(to_json_ready(row)) + b"\n")
+        # orjson writes an aware datetime as `isoformat()` does, which `from_json_ready` reads
+        self._handle.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         self.appended += 1
 
     def seal(self) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from gateway.hooks import CallRecord
+from gateway.ids import uuid4_hex
 
 Row = dict[str, Any]
 _DATETIME_FIELDS = ("start_time", "end_time")
@@ -49,7 +49,7 @@ def row_from_record(record: CallRecord, cost: float) -> Row:
     principal, deployment = record.principal, record.deployment
     ended = record.ended_at if record.ended_at is not None else record.started_at
     return {
-        "id": uuid.uuid4().hex,
+        "id": uuid4_hex(),
         "request_id": record.request_id[:128],
         "call_type": record.call_type,
         "api_key": principal.token,
