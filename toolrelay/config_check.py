@@ -87,7 +87,7 @@ def _load_time_defaults(entry: Any, index: int, document: ConfigDocument) -> lis
     findings = []
     if deployment.provider_inferred:
         path: KeyPath = ("model_list", index, "litellm_params", "model")
-        message = f"{deployment.model}: a {deployment.provider} model (inferred from its name)"
+        message = f"provider {deployment.provider}, inferred from the model name"
         findings.append(
             Finding(
                 Verdict.HONOURED, format_key_path(path), message, line=line_of(document.lines, path)
