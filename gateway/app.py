@@ -20,7 +20,12 @@ from gateway.budgets.soft_budget import SoftBudgetHook
 from gateway.cache import build_response_cache
 from gateway.callbacks import plan_callbacks
 from gateway.config import ConfigError, LoadedConfig, load_config
-from gateway.deployments import Deployment, deployment_from_entry
+from gateway.deployments import (
+    Deployment,
+    deployment_from_entry,
+    environment_summary,
+    inference_summary,
+)
 from gateway.errors import GatewayError
 from gateway.heap import settle_after_startup
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
@@ -81,6 +86,16 @@ def upstream_tls_for(config: LoadedConfig, deployments: list[Deployment]) -> Ups
         raise ConfigError(f"{where}: TLS settings: {exc}") from None
 
 
+def log_load_time_defaults(deployments: list[Deployment]) -> None:
+    """What the gateway filled in for the config, once at start: one line each."""
+    inferred = inference_summary(deployments)
+    if inferred is not None:
+        log.info("provider inferred from the model name", deployments=inferred)
+    from_env = environment_summary(deployments)
+    if from_env is not None:
+        log.info("deployment settings from the environment", deployments=from_env)
+
+
 def build_state(
     config: LoadedConfig, http: httpx.AsyncClient | None = None, data_dir: Path | None = None
 ) -> GatewayState:
@@ -91,6 +106,7 @@ def build_state(
     client = http or build_http_client(tls)
     groups = ModelGroups.from_deployments(deployments)
     providers = ProviderRegistry(client)
+    log_load_time_defaults(deployments)
     for deployment in deployments:
         if not providers.known(deployment.provider):
             log.warning(

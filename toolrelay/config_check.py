@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from common.config import ConfigDocument, ConfigError, format_key_path, read_document
+from common.config import ConfigDocument, ConfigError, KeyPath, format_key_path, read_document
 from common.config.report import (
     EXIT_ERRORS,
     Finding,
@@ -63,6 +63,7 @@ def provider_findings(document: ConfigDocument) -> list[Finding]:
             )
         elif provider in checks:
             problem = _provider_problem(entry, index, checks[provider], document.environ)
+        findings += _load_time_defaults(entry, index, document)
         if problem is not None:
             findings.append(
                 Finding(
@@ -72,6 +73,34 @@ def provider_findings(document: ConfigDocument) -> list[Finding]:
                     line=line_of(document.lines, path),
                 )
             )
+    return findings
+
+
+def _load_time_defaults(entry: Any, index: int, document: ConfigDocument) -> list[Finding]:
+    """What the gateway fills in for this entry: the provider of a bare model name, and the
+    settings it takes from the provider's environment variables (named, never shown)."""
+    try:
+        parsed = ModelEntry.model_validate(entry)
+    except ValidationError:
+        return []
+    deployment = deployment_from_entry(parsed, index, document.environ)
+    findings = []
+    if deployment.provider_inferred:
+        path: KeyPath = ("model_list", index, "litellm_params", "model")
+        message = f"provider {deployment.provider}, inferred from the model name"
+        findings.append(
+            Finding(
+                Verdict.HONOURED, format_key_path(path), message, line=line_of(document.lines, path)
+            )
+        )
+    for name, variable in sorted(deployment.from_environment.items()):
+        path = ("model_list", index, "litellm_params")
+        message = f"{name} not set: taken from the environment variable {variable}"
+        findings.append(
+            Finding(
+                Verdict.HONOURED, format_key_path(path), message, line=line_of(document.lines, path)
+            )
+        )
     return findings
 
 

@@ -18,11 +18,11 @@ from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.errors import malformed_response
 from gateway.providers.media import Answer, AudioForm, BinaryStream
 from gateway.providers.params import upstream_body
+from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
 NAME = "azure"
 DEFAULT_API_VERSION = "2024-10-21"
-SSE_DATA = "data:"
 SSE_DONE = "[DONE]"
 
 
@@ -75,10 +75,8 @@ class AzureProvider:
         lines = upstream.stream_lines(
             self._url(call, "chat/completions"), body, self._headers(call), call.timeout
         )
-        async for line in lines:
-            if not line.startswith(SSE_DATA):
-                continue
-            data = line[len(SSE_DATA) :].strip()
+        async for event in server_events(lines):
+            data = event.data.strip()
             if data == SSE_DONE:
                 return
             chunk = upstream.parse_object(data)

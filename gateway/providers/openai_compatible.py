@@ -13,9 +13,9 @@ from gateway.providers.base import JSON, ProviderCall
 from gateway.providers.errors import error_from_status, error_from_transport, malformed_response
 from gateway.providers.media import Answer, AudioForm, BinaryStream
 from gateway.providers.params import upstream_body
+from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
 
-SSE_DATA = "data:"
 SSE_DONE = "[DONE]"
 
 
@@ -90,10 +90,9 @@ class OpenAICompatibleProvider:
                     raise error_from_status(
                         self.name, response.status_code, content, response.headers
                     )
-                async for line in response.aiter_lines():
-                    if not line.startswith(SSE_DATA):
-                        continue
-                    data = line[len(SSE_DATA) :].strip()
+                # one event per blank line; a `data:` field split over lines is joined
+                async for event in server_events(response.aiter_lines()):
+                    data = event.data.strip()
                     if data == SSE_DONE:
                         return
                     try:

@@ -87,6 +87,7 @@ _EXACT: dict[str, _Exact] = {
     "malformed": _fault(Fault.MALFORMED),
     "disconnect": _fault(Fault.DISCONNECT),
     "hang": _fault(Fault.HANG),
+    "sse-multiline": _fault(Fault.MULTILINE_DATA),
     "context-window": _error(errors.context_window),
     "content-policy": _error(errors.content_policy),
 }

@@ -2,7 +2,8 @@
 
 Faults are acted out at the transport: `hang` never answers, `disconnect` drops the connection
 mid-body (uvicorn closes the socket when the app returns before the body is complete, and logs
-one line saying so), `malformed` sends a 200 whose body or one SSE event is not JSON.
+one line saying so), `malformed` sends a 200 whose body or one SSE event is not JSON, `sse-multiline` splits every
+SSE event's JSON over several `data:` lines.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import itertools
 from collections.abc import Iterator
 
+import orjson
 import structlog
 
 from .exchange import EVENT_STREAM, Exchange
@@ -70,6 +72,8 @@ async def _deliver(
         return
     if reply.fault is Fault.MALFORMED:
         frames = _with_garbage(frames, renderer.malformed_frame())
+    if reply.fault is Fault.MULTILINE_DATA:
+        frames = (_multiline_data(frame) for frame in frames)
     delay = reply.timing.chunk_delay_ms
     for index, frame in enumerate(frames):
         if delay and index and not await exchange.pause(delay):
@@ -94,6 +98,24 @@ async def _deliver_body(exchange: Exchange, reply: Reply, renderer: Renderer) ->
 
 def _with_garbage(frames: Iterator[bytes], garbage: bytes) -> Iterator[bytes]:
     return itertools.chain(itertools.islice(frames, 1), (garbage,), frames)
+
+
+def _multiline_data(frame: bytes) -> bytes:
+    """The same SSE event with its JSON data spread over several `data:` lines (pretty-printed,
+    so the line breaks fall between JSON tokens) and comment lines around them. Frames that
+    are not SSE (Ollama's NDJSON) pass unchanged."""
+    lines = frame.rstrip(b"\n").split(b"\n")
+    if not any(line.startswith(b"data: {") for line in lines):
+        return frame
+    out = [b": keep-alive"]
+    for line in lines:
+        if not line.startswith(b"data: {"):
+            out.append(line)
+            continue
+        pretty = orjson.dumps(orjson.loads(line[len(b"data: ") :]), option=orjson.OPT_INDENT_2)
+        first, *rest = pretty.split(b"\n")
+        out += [b"data: " + first, b": a comment inside the event", *(b"data:" + r for r in rest)]
+    return b"\n".join(out) + b"\n\n"
 
 
 def _dropping(exchange: Exchange) -> None:

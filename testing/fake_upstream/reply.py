@@ -65,6 +65,10 @@ class Fault(enum.Enum):
     MALFORMED = "malformed"
     DISCONNECT = "disconnect"
     HANG = "hang"
+    # Legal but unusual SSE framing: each JSON `data:` field pretty-printed over several
+    # `data:` lines, with comment lines before and inside the event. A reader that joins an
+    # event's data lines gets the same JSON; a line-at-a-time reader gets fragments.
+    MULTILINE_DATA = "sse-multiline"
 
 
 @dataclass(frozen=True, slots=True)

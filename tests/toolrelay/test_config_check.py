@@ -172,3 +172,32 @@ def test_cli_exit_codes_and_one_line_error(
     assert error["path"] == "model_list[0].litellm_params.rpm"
     assert error["fatal"] is True
     assert error["line"] == 6
+
+
+def test_inferred_providers_and_keys_from_the_environment_are_reported(tmp_path: Path) -> None:
+    config = tmp_path / "bare.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: claude\n"
+        "    litellm_params:\n"
+        "      model: claude-3-5-sonnet-20241022\n"
+        "  - model_name: local\n"
+        "    litellm_params:\n"
+        "      model: my-local-model\n"
+        "      api_base: http://127.0.0.1:9/v1\n"
+        "      api_key: sk-local\n"
+    )
+    out = io.StringIO()
+    environ = {"ANTHROPIC_API_KEY": "sk-ant-never-shown"}
+    assert run_check(str(config), out, as_json_output=False, environ=environ) == 0
+    text = out.getvalue()
+    assert (
+        "model_list[0].litellm_params.model (line 4): provider anthropic, "
+        "inferred from the model name" in text
+    )
+    assert (
+        "model_list[0].litellm_params (line 3): api_key not set: taken from the "
+        "environment variable ANTHROPIC_API_KEY" in text
+    )
+    assert "model_list[1].litellm_params.model" not in text  # unknown: OpenAI-compatible
+    assert "sk-ant-never-shown" not in text

@@ -225,3 +225,47 @@ async def test_patch_update_and_masked_info(database_url: str, tmp_path: Path) -
         assert gone.json()["error"]["code"] == "model_not_found"
         missing = await client.patch("/model/nope/update", headers=admin(), json={})
         assert missing.status_code == 404
+
+
+async def test_a_stored_bare_model_name_is_resolved_as_a_config_one(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/model/new` with a bare `claude-...` and no api_key: Anthropic, ANTHROPIC_API_KEY."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-env")
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            json={
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-3-5-sonnet-20241022",
+                "content": [{"type": "text", "text": "hi from claude"}],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 3, "output_tokens": 4},
+            },
+        )
+
+    config = stored_config(database_url)
+    async with running_gateway(config, tmp_path, httpx.MockTransport(handle)) as (_app, client):
+        made = await client.post(
+            "/model/new",
+            headers=admin(),
+            json={
+                "model_name": "bare-claude",
+                "litellm_params": {
+                    "model": "claude-3-5-sonnet-20241022",
+                    "api_base": "http://anthropic.test",
+                },
+            },
+        )
+        assert made.status_code == 200, made.text
+        chat = {**CHAT, "model": "bare-claude"}
+        reply = await client.post("/v1/chat/completions", headers=admin(), json=chat)
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"] == "hi from claude"
+        assert seen[-1].url == "http://anthropic.test/v1/messages"
+        assert seen[-1].headers["x-api-key"] == "sk-ant-from-env"

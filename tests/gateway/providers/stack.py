@@ -56,6 +56,7 @@ BEHAVIOURS = (
     "hang",
     "malformed",
     "disconnect",
+    "echo+sse-multiline",  # every SSE event's JSON split over several `data:` lines
 )
 # A 1x1 PNG: what the image tests send, inline and from a loopback URL.
 PNG = base64.b64decode(

@@ -321,6 +321,28 @@ def test_streaming_text_with_usage(provider: str, client: OpenAI, stack: Stack) 
         assert got["body"]["stream"] is True
 
 
+@pytest.mark.parametrize("provider", ["openai", "azure", "anthropic", "gemini", "cohere"])
+def test_streaming_joins_multi_line_data_fields_and_skips_comments(
+    provider: str, client: OpenAI
+) -> None:
+    """Each SSE event's JSON arrives over several `data:` lines with comment lines in between
+    (legal SSE); every provider reads it as one event, as the openai SDK would."""
+    text = "one two three four five"
+    chunks = list(
+        client.chat.completions.create(
+            model=f"{provider}-echo+sse-multiline",
+            messages=[{"role": "user", "content": text}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == text
+    assert [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ] == ["stop"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
 @pytest.mark.parametrize("provider", NATIVE)
 def test_streaming_without_usage_request_has_no_usage_chunk(provider: str, client: OpenAI) -> None:
     chunks = list(
