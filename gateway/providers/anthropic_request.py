@@ -42,7 +42,7 @@ SUPPORTED = frozenset(
 )
 
 # Thinking budgets for OpenAI's `reasoning_effort` (Anthropic's minimum budget is 1024).
-_EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
+CLAUDE_EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 
 
 def messages_request(body: ChatRequest, model: str, *, drop_params: bool) -> JSON:
@@ -85,8 +85,8 @@ def _thinking(body: ChatRequest, out: JSON) -> None:
         out["thinking"] = thinking
         return
     effort = body.get("reasoning_effort")
-    if isinstance(effort, str) and effort in _EFFORT_BUDGET:
-        budget = _EFFORT_BUDGET[effort]
+    if isinstance(effort, str) and effort in CLAUDE_EFFORT_BUDGET:
+        budget = CLAUDE_EFFORT_BUDGET[effort]
         out["thinking"] = {"type": "enabled", "budget_tokens": budget}
         out["max_tokens"] = max(int(out["max_tokens"]), budget + 1024)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from common.chat import ChatRequest, JSONObject, Message, MessageContent, Tool, ToolChoice
 from gateway.errors import BadRequestError
+from gateway.providers.anthropic_request import CLAUDE_EFFORT_BUDGET
 from gateway.providers.base import JSON
 from gateway.providers.images import image_url_of, parse_data_url
 from gateway.providers.openai_shapes import text_of, tool_arguments
@@ -42,9 +43,6 @@ SUPPORTED = frozenset(
         "n",
     }
 )
-
-# Thinking budgets for OpenAI's `reasoning_effort` on Claude (its minimum budget is 1024).
-_EFFORT_BUDGET = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 
 
 def is_anthropic(model: str) -> bool:
@@ -97,8 +95,8 @@ def _additional_fields(body: ChatRequest, model: str, inference: JSON) -> JSON:
     effort = body.get("reasoning_effort")
     if isinstance(thinking, dict):
         fields["thinking"] = thinking
-    elif isinstance(effort, str) and effort in _EFFORT_BUDGET:
-        budget = _EFFORT_BUDGET[effort]
+    elif isinstance(effort, str) and effort in CLAUDE_EFFORT_BUDGET:
+        budget = CLAUDE_EFFORT_BUDGET[effort]
         fields["thinking"] = {"type": "enabled", "budget_tokens": budget}
         # Claude wants max_tokens above the thinking budget.
         inference["maxTokens"] = max(int(inference.get("maxTokens") or 0), budget + 1024)
