@@ -39,6 +39,7 @@ from gateway.providers.registry import ProviderRegistry
 from gateway.redis_wiring import shared_redis_for
 from gateway.request_middleware import RequestContextMiddleware
 from gateway.router import DEFAULT_NAMESPACE, ModelGroups, RouterUsageHook, build_router
+from gateway.router.aliases import install_aliases
 from gateway.routes import (
     health,
     inference,
@@ -105,6 +106,7 @@ def build_state(
     tls = upstream_tls_for(config, deployments)
     client = http or build_http_client(tls)
     groups = ModelGroups.from_deployments(deployments)
+    install_aliases(groups, config.file.router_settings.model_group_alias)
     providers = ProviderRegistry(client)
     log_load_time_defaults(deployments)
     for deployment in deployments:
@@ -123,9 +125,7 @@ def build_state(
                 problem=problem,
             )
     redis = shared_redis_for(config)  # one client for limits, spend, router and cache
-    accounts = build_accounts(
-        config, data_dir or default_data_dir(), lambda name: groups.groups.get(name, []), redis
-    )
+    accounts = build_accounts(config, data_dir or default_data_dir(), groups.find, redis)
     accounts.prices.warn_unpriced(deployments)
     wiring = build_metrics(config, accounts)
     router = build_router(

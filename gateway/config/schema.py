@@ -57,6 +57,11 @@ class ModelEntry(_Section):
     model_info: ModelInfo = Field(default_factory=ModelInfo)
 
 
+class ModelGroupAlias(_Section):
+    model: str
+    hidden: bool = False  # served, but left out of /v1/models
+
+
 class RouterSettings(_Section):
     routing_strategy: str = "simple-shuffle"
     num_retries: int | None = Field(default=None, ge=0)
@@ -70,6 +75,8 @@ class RouterSettings(_Section):
     redis_port: int | None = None
     redis_password: str | None = None
     routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
+    model_group_alias: dict[str, str | ModelGroupAlias] = Field(default_factory=dict)
+    disable_cooldowns: bool = False
 
 
 class LiteLLMSettings(_Section, TracingKeys):

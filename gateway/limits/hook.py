@@ -98,10 +98,18 @@ class LimitsHook:
         principal = record.principal
         checks: list[Check] = []
         model = record.model_group
+        requested = record.body.get("model")
+
+        def permitted(models: tuple[str, ...]) -> bool:
+            # a key or team may name a group or one of its aliases (router model_group_alias)
+            return allows(models, model) or (
+                isinstance(requested, str) and requested != model and allows(models, requested)
+            )
+
         if principal.token is not None:
             key = self.cache.get("key", principal.token)
             checks.append(_check(key, "key", principal.token))
-            if not allows(principal.models, model):
+            if not permitted(principal.models):
                 raise PermissionDeniedError(
                     f"This key is not allowed to use model={model}. Allowed models: "
                     f"{', '.join(principal.models)}.",
@@ -115,7 +123,7 @@ class LimitsHook:
                     raise PermissionDeniedError(
                         f"Team '{team.id}' is blocked.", code="team_blocked"
                     )
-                if not allows(team.limits.models, model):
+                if not permitted(team.limits.models):
                     raise PermissionDeniedError(
                         f"Team '{team.id}' is not allowed to use model={model}.",
                         code="model_access_denied",

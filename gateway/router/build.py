@@ -63,7 +63,11 @@ def build_router(
             DEFAULT_ALLOWED_FAILS if settings.allowed_fails is None else settings.allowed_fails
         ),
         cooldown_seconds=(
-            DEFAULT_COOLDOWN_SECONDS if settings.cooldown_time is None else settings.cooldown_time
+            0.0
+            if settings.disable_cooldowns
+            else DEFAULT_COOLDOWN_SECONDS
+            if settings.cooldown_time is None
+            else settings.cooldown_time
         ),
     )
     return Router(

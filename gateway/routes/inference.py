@@ -79,7 +79,7 @@ class InferenceCalls:
             request_id=ctx.request_id,
             principal=principal,
             call_type=call_type,
-            model_group=model,
+            model_group=self.state.groups.group_name(model),  # an alias names its group
             body=body,
             stream=bool(body.get("stream")),
         )

@@ -30,7 +30,7 @@ def routes(state: GatewayState) -> list[Route]:
     async def get_model(request: Request) -> Response:
         principal = await state.authenticator.authenticate(request.headers)
         name = request.path_params["model"]
-        if name not in state.groups.groups or not allows(principal.models, name):
+        if name not in state.groups or not allows(principal.models, name):
             raise NotFoundError(
                 f"The model '{name}' does not exist.", code="model_not_found", param="model"
             )
@@ -79,8 +79,8 @@ def routes(state: GatewayState) -> list[Route]:
         principal = await state.authenticator.authenticate(request.headers)
         wanted = request.query_params.get("model_group")
         data = [
-            group_info(name, deployments)
-            for name, deployments in state.groups.groups.items()
+            group_info(name, state.groups.find(name))
+            for name in state.groups.names()
             if allows(principal.models, name) and (wanted is None or wanted == name)
         ]
         return JSONResponse({"data": data})

@@ -32,7 +32,7 @@ class TokenCounterRoute:
             raise BadRequestError(
                 "token_counter needs 'messages' (a list) or 'prompt'", param="messages"
             )
-        deployments = self.state.groups.groups.get(model) or []
+        deployments = self.state.groups.find(model)
         counted = await self.counter.for_chat(model, body)
         tokenizer = counted.method.split(":", 1)[0]
         return JSONResponse(

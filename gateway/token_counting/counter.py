@@ -26,7 +26,7 @@ class TokenCounter:
         self.state = state
 
     def _deployment(self, model: str) -> Deployment | None:
-        deployments = self.state.groups.groups.get(model) or []
+        deployments = self.state.groups.find(model)
         return deployments[0] if deployments else None
 
     async def for_messages(self, native: JSON, beta: str | None) -> TokenCount:
