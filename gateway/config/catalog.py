@@ -223,9 +223,6 @@ PRICE_FIELDS = {
 
 # Settings toolrelay's schema declares for compatibility but does not act on.
 DECLARED_BUT_IGNORED = {
-    ("litellm_settings", "success_callback"): "logging callbacks are not run; use /metrics",
-    ("litellm_settings", "failure_callback"): "logging callbacks are not run; use /metrics",
-    ("litellm_settings", "callbacks"): "callbacks are not run; Prometheus /metrics is always on",
     ("litellm_settings", "set_verbose"): "use --log-level debug",
 }
 

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from common.config import ConfigDocument, KeyPath, format_key_path
 from common.config.report import Finding, Verdict, line_of
+from common.tracing.settings import CALLBACK_KEYS
+from gateway.callbacks import HONOURED as HONOURED_CALLBACKS
 from gateway.config.catalog import (
     DECLARED_BUT_IGNORED,
     ENV_HONOURED,
@@ -60,11 +62,44 @@ def gateway_findings(
     return findings
 
 
+_CALLBACK_MEANING = {
+    "otel": "OpenTelemetry traces over OTLP/HTTP",
+    "langfuse": "traces sent to Langfuse's OTLP endpoint",
+    "langfuse_otel": "traces sent to Langfuse's OTLP endpoint",
+    "prometheus": "/metrics (always served)",
+}
+
+
+def _callback_findings(section: BaseModel, key: str, add: _Add) -> None:
+    """Each callback name is honoured or named as not supported (the start-up warning says the
+    same), never silently accepted."""
+    value = getattr(section, key)
+    names = [value] if isinstance(value, str) else list(value or [])
+    done = [n for n in names if n in HONOURED_CALLBACKS]
+    refused = [n for n in names if n not in HONOURED_CALLBACKS]
+    path = ("litellm_settings", key)
+    if done:
+        add(
+            Verdict.HONOURED,
+            path,
+            "; ".join(f"{n}: {_CALLBACK_MEANING.get(n, 'implemented')}" for n in done),
+        )
+    if refused:
+        add(
+            Verdict.IGNORED,
+            path,
+            f"not supported by toolrelay, not run: {', '.join(refused)} "
+            f"(supported: {', '.join(sorted(HONOURED_CALLBACKS))})",
+        )
+
+
 def _settings_section(section: BaseModel, name: str, in_file: set[str], add: _Add) -> None:
     # Keys set by env overrides or LiteLLM's tolerances have their own findings.
     for key in sorted(section.model_fields_set & set(type(section).model_fields) & in_file):
         reason = DECLARED_BUT_IGNORED.get((name, key))
-        if reason:
+        if name == "litellm_settings" and key in CALLBACK_KEYS:
+            _callback_findings(section, key, add)
+        elif reason:
             add(Verdict.IGNORED, (name, key), reason)
         else:
             add(Verdict.HONOURED, (name, key))

@@ -45,7 +45,7 @@ EXPECTED = {
     "litellm-example-okta_jwt_auth_config.yaml": 1,
     "litellm-example-otel_test_config.yaml": 1,
     "litellm-example-pass_through_config.yaml": 1,
-    "litellm-example-prometheus_test_config.yaml": 1,
+    "litellm-example-prometheus_test_config.yaml": 0,  # otel and prometheus both run here
     "litellm-example-queue.yaml": 0,
     "litellm-example-reject_clientside_metadata_tags_config.yaml": 1,
     "litellm-example-simple_config.yaml": 0,
@@ -120,6 +120,21 @@ def test_report_sorts_keys_into_honoured_ignored_unknown_wrong() -> None:
     assert missing["line"] == 6
     assert "ANTHROPIC_API_KEY is not set" in missing["message"]
     assert report["status"] == 1
+
+
+def test_each_callback_is_reported_as_run_or_not_supported() -> None:
+    """LiteLLM's docs config names langfuse, otel and sentry: the first two run here."""
+    report = json.loads(_check("litellm-docs-config_settings-all_settings.yaml", as_json=True))
+    found = {
+        (f["verdict"], f["path"]): f["message"]
+        for f in report["services"]["gateway"]
+        if f["path"].endswith("callback") or f["path"].endswith("callbacks")
+    }
+    assert "langfuse" in found[("honoured", "litellm_settings.success_callback")]
+    assert "OpenTelemetry" in found[("honoured", "litellm_settings.callbacks")]
+    refused = found[("ignored", "litellm_settings.failure_callback")]
+    assert refused.startswith("not supported by toolrelay, not run: sentry")
+    assert ("ignored", "litellm_settings.success_callback") not in found
 
 
 def test_litellm_environment_variables_are_checked() -> None:
