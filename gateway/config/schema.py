@@ -79,6 +79,33 @@ class RouterSettings(_Section):
     disable_cooldowns: bool = False
 
 
+class KeyGenerateDefaults(_Section):
+    """`litellm_settings.default_key_generate_params`: what /key/generate uses for a field the
+    request leaves out."""
+
+    max_budget: float | None = Field(default=None, ge=0)
+    budget_duration: str | None = None
+    duration: str | None = None
+    max_parallel_requests: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=0)
+    rpm_limit: int | None = Field(default=None, ge=0)
+    models: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    user_id: str | None = None
+    team_id: str | None = None
+
+
+class KeyUpperbound(_Section):
+    """`litellm_settings.upperbound_key_generate_params`: the most a key may be given."""
+
+    max_budget: float | None = Field(default=None, ge=0)
+    budget_duration: str | None = None
+    duration: str | None = None
+    max_parallel_requests: int | None = Field(default=None, ge=1)
+    tpm_limit: int | None = Field(default=None, ge=0)
+    rpm_limit: int | None = Field(default=None, ge=0)
+
+
 class LiteLLMSettings(_Section, TracingKeys):
     """The tracing keys (callbacks, content switches, `langfuse_*`) come from `TracingKeys`,
     which every service reads alike."""
@@ -94,6 +121,8 @@ class LiteLLMSettings(_Section, TracingKeys):
     json_logs: bool | None = None
     # TLS verification for every upstream (common/tls.py; SSL_VERIFY wins, as in LiteLLM)
     ssl_verify: SslVerifySetting | None = None
+    default_key_generate_params: KeyGenerateDefaults | None = None
+    upperbound_key_generate_params: KeyUpperbound | None = None
 
 
 class GeneralSettings(_Section):

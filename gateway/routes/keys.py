@@ -14,6 +14,7 @@ from starlette.routing import Route
 from gateway.access import Scope, owned_scope
 from gateway.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from gateway.http_io import JSONResponse
+from gateway.keys.generate_policy import KeyParamPolicy
 from gateway.keys.hashing import hash_key
 from gateway.keys.service import column_values
 from gateway.keys.wire import DeleteKeys, GenerateKey, KeyRef, RegenerateKey, UpdateKey
@@ -26,8 +27,11 @@ def routes(state: GatewayState) -> list[Route]:
         if not scope.everything:
             scope.check_owner((await management_of(state).get("key", token)).user_id, "keys")
 
+    def policy() -> KeyParamPolicy:
+        return KeyParamPolicy.of(state.config.file.litellm_settings)
+
     async def generate(request: Request, scope: Scope) -> Response:
-        body = await parse(state, request, GenerateKey)
+        body = policy().for_new_key(await parse(state, request, GenerateKey))
         values = await limits_of(state, column_values("key", body, creating=True))
         if not scope.everything:
             values["user_id"] = values.get("user_id") or scope.user_id
@@ -55,6 +59,7 @@ def routes(state: GatewayState) -> list[Route]:
 
     async def update(request: Request, scope: Scope) -> Response:
         body = await parse(state, request, UpdateKey)
+        policy().check(body)
         values = await limits_of(state, column_values("key", body, creating=False))
         await owned(scope, hash_key(body.key))
         scope.check_owner(values.get("user_id") or scope.user_id, "keys")
@@ -116,6 +121,7 @@ def routes(state: GatewayState) -> list[Route]:
 
     async def regenerate(request: Request, scope: Scope) -> Response:
         body = await parse(state, request, RegenerateKey)
+        policy().check(body)
         key = request.path_params.get("key") or body.key
         if not key:
             raise BadRequestError("Pass the key to regenerate.", param="key")
