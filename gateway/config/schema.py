@@ -79,22 +79,6 @@ class RouterSettings(_Section):
     disable_cooldowns: bool = False
 
 
-class KeyGenerateDefaults(_Section):
-    """`litellm_settings.default_key_generate_params`: what /key/generate uses for a field the
-    request leaves out."""
-
-    max_budget: float | None = Field(default=None, ge=0)
-    budget_duration: str | None = None
-    duration: str | None = None
-    max_parallel_requests: int | None = Field(default=None, ge=1)
-    tpm_limit: int | None = Field(default=None, ge=0)
-    rpm_limit: int | None = Field(default=None, ge=0)
-    models: list[str] | None = None
-    metadata: dict[str, Any] | None = None
-    user_id: str | None = None
-    team_id: str | None = None
-
-
 class KeyUpperbound(_Section):
     """`litellm_settings.upperbound_key_generate_params`: the most a key may be given."""
 
@@ -104,6 +88,16 @@ class KeyUpperbound(_Section):
     max_parallel_requests: int | None = Field(default=None, ge=1)
     tpm_limit: int | None = Field(default=None, ge=0)
     rpm_limit: int | None = Field(default=None, ge=0)
+
+
+class KeyGenerateDefaults(KeyUpperbound):
+    """`litellm_settings.default_key_generate_params`: what /key/generate uses for a field the
+    request leaves out (the bounded limits, and these)."""
+
+    models: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    user_id: str | None = None
+    team_id: str | None = None
 
 
 class LiteLLMSettings(_Section, TracingKeys):
