@@ -27,6 +27,7 @@ from gateway.deployments import (
     inference_summary,
 )
 from gateway.errors import GatewayError
+from gateway.health_checks import BackgroundHealth
 from gateway.heap import settle_after_startup
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
@@ -200,6 +201,12 @@ def create_app(
             await state.accounts.start()
         if state.stored_models is not None:
             await state.stored_models.start()
+        general = config.file.general_settings
+        if general.background_health_checks:
+            state.background_health = BackgroundHealth(
+                state.providers, state.groups.all, interval=general.health_check_interval
+            )
+            state.background_health.start()
         log.info(
             "gateway ready",
             models=state.groups.names(),
@@ -210,6 +217,8 @@ def create_app(
         try:
             yield
         finally:
+            if state.background_health is not None:
+                await state.background_health.stop()
             if state.stored_models is not None:
                 await state.stored_models.stop()
             if state.accounts is not None:

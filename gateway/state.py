@@ -19,6 +19,7 @@ from gateway.signin.session import SessionCodec, random_session_codec
 
 if TYPE_CHECKING:
     from gateway.accounts import Accounts
+    from gateway.health_checks import BackgroundHealth
     from gateway.model_store.build import StoredModels
     from gateway.redis_wiring import SharedRedis
 
@@ -42,6 +43,7 @@ class GatewayState:
     stored_models: StoredModels | None = None  # store_model_in_db: models added at runtime
     sessions: SessionCodec = field(default_factory=random_session_codec)  # admin page cookies
     redis: SharedRedis | None = None  # the one Redis client, its circuit and the lease
+    background_health: BackgroundHealth | None = None  # general_settings.background_health_checks
 
     @property
     def drop_params(self) -> bool:

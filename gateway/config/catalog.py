@@ -87,8 +87,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "custom_auth",
             "global_max_parallel_requests",
             "infer_model_from_keys",
-            "background_health_checks",
-            "health_check_interval",
             "health_check_details",
             "alerting",
             "alerting_threshold",

@@ -121,6 +121,8 @@ class LiteLLMSettings(_Section, TracingKeys):
 
 class GeneralSettings(_Section):
     master_key: str | None = None
+    background_health_checks: bool = False
+    health_check_interval: float = Field(default=300.0, gt=0)
     database_url: str | None = None
     proxy_batch_write_at: float | None = Field(default=None, gt=0)
     allow_requests_on_db_unavailable: bool = False
