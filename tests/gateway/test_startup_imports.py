@@ -69,3 +69,7 @@ def test_a_gateway_with_redis_imports_it(tmp_path: Path) -> None:
     with_redis = {**CONFIG, "router_settings": {"redis_url": REDIS_URL}}
     assert imported_at_start(with_redis, tmp_path, "redis") == {"redis"}
 
+
+def test_alembic_runs_only_when_the_schema_is_behind(tmp_path: Path) -> None:
+    assert imported_at_start(CONFIG, tmp_path, "alembic") == {"alembic"}  # a new store
+    assert imported_at_start(CONFIG, tmp_path, "alembic") == set()  # already at head
