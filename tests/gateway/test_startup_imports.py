@@ -64,6 +64,25 @@ def test_a_gateway_without_redis_never_imports_redis(tmp_path: Path) -> None:
     assert imported_at_start(CONFIG, tmp_path, "redis") == set()
 
 
+def test_packages_for_other_configurations_stay_out(tmp_path: Path) -> None:
+    """PyJWT/cryptography (JWT auth, SSO, stored models), the Bedrock and Vertex SDKs (their
+    deployments), tiktoken (token counting) and the PostgreSQL dialect (a SQLite store)."""
+    optional = ("jwt", "cryptography", "botocore", "google.auth", "tiktoken")
+    dialect = "sqlalchemy.dialects.postgresql"  # Alembic loads it: see the second start
+    assert imported_at_start(CONFIG, tmp_path, *optional) == set()
+    assert imported_at_start(CONFIG, tmp_path, *optional, dialect) == set()
+
+
+def test_a_bedrock_deployment_loads_its_provider_at_start(tmp_path: Path) -> None:
+    """Its settings are checked at start, which takes the provider's module (botocore)."""
+    bedrock = {
+        "model_name": "b",
+        "litellm_params": {"model": "bedrock/anthropic.claude-3-haiku", "aws_region_name": "x"},
+    }
+    config = {**CONFIG, "model_list": [*CONFIG["model_list"], bedrock]}  # type: ignore[misc]
+    assert imported_at_start(config, tmp_path, "botocore", "google.auth") == {"botocore"}
+
+
 def test_a_gateway_with_redis_imports_it(tmp_path: Path) -> None:
     """The other side of the test above: the lazy import is reached when Redis is set."""
     with_redis = {**CONFIG, "router_settings": {"redis_url": REDIS_URL}}
