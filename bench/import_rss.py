@@ -110,9 +110,7 @@ def package_table(records: dict[str, list[object]]) -> list[tuple[str, float, in
         # the outermost module of this package that something outside the package imported
         if parent is None or str(parent).split(".")[0] != top:
             first[top] = f"{parent} -> {name}"
-    return sorted(
-        ((p, sizes[p], counts[p], first.get(p, "?")) for p in sizes), key=lambda r: -r[1]
-    )
+    return sorted(((p, sizes[p], counts[p], first.get(p, "?")) for p in sizes), key=lambda r: -r[1])
 
 
 def main(argv: list[str] | None = None) -> int:
