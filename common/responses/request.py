@@ -7,7 +7,11 @@ text right before them), each `function_call_output` a `tool` message. `instruct
 first system message. `reasoning` items carry no text a chat provider could take back; they
 are left out. Hosted tools (web search, file search, ...) exist only on OpenAI's servers and
 are refused with a clear 400, or dropped where the caller says so (the middleware, whose own
-tools take their place).
+tools take their place, and the gateway under `drop_params`).
+
+A `namespace` tool (Codex sends its sub-agent tools as one) is a group of function tools: each
+becomes a chat function named `<namespace>__<name>` (`tool_names`), and a call to that name
+goes back as a `function_call` with the tool's own `name` and its `namespace`.
 
 Errors are `ResponsesBodyError`s (message, param, code); each service maps them to its own
 error type at its boundary.
@@ -94,11 +98,12 @@ def chat_request(request: JSON, items: list[JSON], *, hosted_tools: HostedTools 
     if not messages:
         raise ResponsesBodyError("input: at least one input item is required", param="input")
     out: JSON = {"model": request.get("model"), "messages": messages}
-    tools = [
-        _tool(t, k)
-        for k, t in enumerate(request.get("tools") or [])
-        if hosted_tools == "refuse" or is_function_tool(t)
-    ]
+    tools: list[JSON] = []
+    for k, t in enumerate(request.get("tools") or []):
+        if _is_namespace(t):
+            tools += _namespace_tools(t, k)
+        elif hosted_tools == "refuse" or is_function_tool(t):
+            tools.append(_tool(t, k))
     if tools:
         out["tools"] = tools
     choice = _tool_choice(request.get("tool_choice"))
@@ -157,11 +162,13 @@ def _add_item(messages: list[JSON], item: JSON, index: int) -> None:
         content = _content(item.get("content"), where, role)
         messages.append({"role": role, "content": content})
     elif kind == "function_call":
+        name = _required_str(item, "name", where)
+        namespace = item.get("namespace")
         call = {
             "id": _required_str(item, "call_id", where),
             "type": "function",
             "function": {
-                "name": _required_str(item, "name", where),
+                "name": flat_tool_name(namespace, name) if isinstance(namespace, str) else name,
                 "arguments": item.get("arguments")
                 if isinstance(item.get("arguments"), str)
                 else "{}",
@@ -237,8 +244,59 @@ def is_function_tool(tool: Any) -> bool:
     return isinstance(tool, dict) and tool.get("type") == "function"
 
 
-def _tool(tool: Any, index: int) -> JSON:
+def _is_namespace(tool: Any) -> bool:
+    return isinstance(tool, dict) and tool.get("type") == "namespace"
+
+
+def hosted_tool_types(tools: Any) -> list[str]:
+    """The types of the tools that run only on OpenAI's servers (neither function tools nor
+    namespaces of them)."""
+    return [
+        str(tool.get("type")) if isinstance(tool, dict) else repr(tool)
+        for tool in tools or []
+        if not is_function_tool(tool) and not _is_namespace(tool)
+    ]
+
+
+def flat_tool_name(namespace: str, name: str) -> str:
+    """The chat function name of tool `name` in `namespace` (`mcp__docs_` + `search` gives
+    `mcp__docs__search`, the usual MCP spelling)."""
+    return f"{namespace.rstrip('_')}__{name}"
+
+
+def tool_names(tools: Any) -> dict[str, tuple[str, str]]:
+    """Chat function name -> (namespace, name) for every tool inside a namespace."""
+    names: dict[str, tuple[str, str]] = {}
+    for tool in tools or []:
+        if not _is_namespace(tool) or not isinstance(tool.get("name"), str):
+            continue
+        for inner in tool.get("tools") or []:
+            if isinstance(inner, dict) and isinstance(inner.get("name"), str):
+                names[flat_tool_name(tool["name"], inner["name"])] = (tool["name"], inner["name"])
+    return names
+
+
+def _namespace_tools(namespace: JSON, index: int) -> list[JSON]:
     where = f"tools[{index}]"
+    prefix = _required_str(namespace, "name", where)
+    inner = namespace.get("tools")
+    if not isinstance(inner, list):
+        raise ResponsesBodyError(f"{where}.tools: must be a list of function tools", param=where)
+    tools = []
+    for k, tool in enumerate(inner):
+        if not is_function_tool(tool):
+            raise ResponsesBodyError(
+                f"{where}.tools[{k}]: a namespace holds function tools only",
+                param=f"{where}.tools[{k}]",
+            )
+        chat_tool = _tool(tool, k, where=f"{where}.tools[{k}]")
+        chat_tool["function"]["name"] = flat_tool_name(prefix, chat_tool["function"]["name"])
+        tools.append(chat_tool)
+    return tools
+
+
+def _tool(tool: Any, index: int, *, where: str | None = None) -> JSON:
+    where = where or f"tools[{index}]"
     if not is_function_tool(tool):
         kind = tool.get("type") if isinstance(tool, dict) else None
         raise ResponsesBodyError(
@@ -260,7 +318,10 @@ def _tool_choice(choice: Any) -> Any:
     if choice is None or choice in ("auto", "none", "required"):
         return choice
     if isinstance(choice, dict) and choice.get("type") == "function" and choice.get("name"):
-        return {"type": "function", "function": {"name": choice["name"]}}
+        name = choice["name"]
+        if isinstance(choice.get("namespace"), str):
+            name = flat_tool_name(choice["namespace"], name)
+        return {"type": "function", "function": {"name": name}}
     raise ResponsesBodyError(
         "tool_choice: must be auto, none, required or {'type': 'function', 'name': ...}",
         param="tool_choice",

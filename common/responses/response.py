@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from common.chat import JSONObject as JSON
+from common.responses.request import tool_names
 
 
 def new_item_id(prefix: str) -> str:
@@ -85,8 +86,16 @@ def message_item(item_id: str, text: str, status: str = "completed") -> JSON:
     }
 
 
-def function_call_item(item_id: str, call_id: str, name: str, arguments: str) -> JSON:
-    return {
+def function_call_item(
+    item_id: str,
+    call_id: str,
+    name: str,
+    arguments: str,
+    namespaced: Mapping[str, tuple[str, str]] | None = None,
+) -> JSON:
+    """A call item; a call to a namespaced tool's chat name gets the tool's own name and its
+    `namespace` back (`namespaced` from `request.tool_names`)."""
+    item: JSON = {
         "id": item_id,
         "type": "function_call",
         "status": "completed",
@@ -94,6 +103,9 @@ def function_call_item(item_id: str, call_id: str, name: str, arguments: str) ->
         "name": name,
         "arguments": arguments,
     }
+    if namespaced and name in namespaced:
+        item["namespace"], item["name"] = namespaced[name]
+    return item
 
 
 def finished(base: JSON, output: list[JSON], chat_usage: Any, finish_reason: Any) -> JSON:
@@ -119,6 +131,7 @@ def from_completion(base: JSON, completion: Mapping[str, Any]) -> JSON:
         output.append(reasoning_item(new_item_id("rs"), reasoning))
     if isinstance(message.get("content"), str) and message["content"]:
         output.append(message_item(new_item_id("msg"), message["content"]))
+    namespaced = tool_names(base.get("tools"))
     for call in message.get("tool_calls") or []:
         function = call.get("function") or {}
         output.append(
@@ -127,6 +140,7 @@ def from_completion(base: JSON, completion: Mapping[str, Any]) -> JSON:
                 str(call.get("id") or new_item_id("call")),
                 str(function.get("name") or ""),
                 str(function.get("arguments") or "{}"),
+                namespaced,
             )
         )
     return finished(base, output, completion.get("usage"), choice.get("finish_reason"))
@@ -151,14 +165,15 @@ def history_items(output: list[JSON]) -> list[JSON]:
                 }
             )
         elif kind == "function_call":
-            items.append(
-                {
-                    "type": "function_call",
-                    "call_id": item.get("call_id"),
-                    "name": item.get("name"),
-                    "arguments": item.get("arguments"),
-                }
-            )
+            call = {
+                "type": "function_call",
+                "call_id": item.get("call_id"),
+                "name": item.get("name"),
+                "arguments": item.get("arguments"),
+            }
+            if item.get("namespace") is not None:
+                call["namespace"] = item["namespace"]
+            items.append(call)
     return items
 
 

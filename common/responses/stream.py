@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from common.chat import JSONObject as JSON
+from common.responses.request import tool_names
 from common.responses.response import (
     finished,
     function_call_item,
@@ -50,6 +51,10 @@ class ResponseEvents:
     _calls: dict[int, _Call] = field(default_factory=dict)
     _usage: Any = None
     _finish_reason: Any = None
+    _namespaced: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._namespaced = tool_names(self.base.get("tools"))
 
     def _event(self, kind: str, **fields: Any) -> JSON:
         event = {"type": kind, "sequence_number": self._sequence, **fields}
@@ -234,6 +239,7 @@ class ResponseEvents:
                 str(call.get("id") or new_item_id("call")),
                 str(function.get("name") or ""),
                 "",
+                self._namespaced,
             )
             item["status"] = "in_progress"
             known = self._calls[position] = _Call(len(self._output), item)

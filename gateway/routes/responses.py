@@ -21,6 +21,7 @@ from starlette.routing import Route
 from common.responses.request import (
     ResponsesBodyError,
     chat_request,
+    hosted_tool_types,
     input_items,
     untranslated_fields,
 )
@@ -52,6 +53,23 @@ from gateway.state import GatewayState
 log = structlog.get_logger("toolrelay.gateway.responses")
 
 
+def _check_hosted_tools(types: list[str], call: ProviderCall) -> None:
+    """drop_params semantics for tools only OpenAI's servers run (Codex sends `web_search` in
+    every request): left out with it, a 400 that says so without it."""
+    if not types:
+        return
+    if not call.drop_params:
+        raise BadRequestError(
+            f"tools: {', '.join(repr(t) for t in types)} tools run on OpenAI's servers; only "
+            f"openai/ and azure/ models take them, and this model is served by "
+            f"{call.deployment.provider}/. Set litellm_settings.drop_params: true to leave them "
+            "out (function tools work everywhere).",
+            param="tools",
+            code="unsupported_tool",
+        )
+    log.debug("hosted tools left out", types=types, provider=call.deployment.provider)
+
+
 def _sse(event: JSON) -> bytes:
     return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
@@ -77,10 +95,11 @@ class ResponsesRoutes:
         history = await self._history(principal, native)
         try:
             conversation = history + input_items(native["input"])
-            body = chat_request(native, conversation)
+            body = chat_request(native, conversation, hosted_tools="drop")
         except ResponsesBodyError as exc:
             raise BadRequestError(exc.message, param=exc.param, code=exc.code) from None
         untranslated = untranslated_fields(native)
+        hosted = hosted_tool_types(native.get("tools"))
         record = await self.calls.begin_with_body(principal, body, "responses")
         base = skeleton(native, new_item_id("resp"), model)
 
@@ -88,6 +107,7 @@ class ResponsesRoutes:
             check_untranslated(
                 untranslated, drop_params=call.drop_params, provider=call.deployment.provider
             )
+            _check_hosted_tools(hosted, call)
             return call
 
         http = state.http

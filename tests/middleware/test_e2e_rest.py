@@ -168,3 +168,58 @@ def test_a_limited_key_gets_and_runs_only_its_tools_in_chat(stack: Stack, limite
     results = [m["content"] for m in second["messages"] if m["role"] == "tool"]
     assert results[0] == "Tool error: there is no tool named 'picture'."
     assert results[1] == "echo: v"
+
+
+def test_litellm_rest_shapes_list_and_call_tools(stack: Stack) -> None:
+    """LiteLLM's `/mcp-rest/*`: one tool list with `mcp_info`, a call naming `server_id`."""
+    url = stack.middleware.url
+    listed = httpx.get(f"{url}/mcp-rest/tools/list", headers=_auth(MASTER_KEY)).json()
+    assert listed["error"] is None and listed["message"] == "Successfully retrieved tools"
+    by_server: dict[str, set[str]] = {}
+    for tool in listed["tools"]:
+        assert set(tool) == {"name", "description", "inputSchema", "mcp_info"}
+        by_server.setdefault(tool["mcp_info"]["server_name"], set()).add(tool["name"])
+    assert {"echo", "barrier", "picture"} <= by_server["test"]
+    assert by_server["victim"] == {"echo"}  # the server's own names, as LiteLLM lists them
+
+    only = httpx.get(
+        f"{url}/mcp-rest/tools/list", params={"server_id": "victim"}, headers=_auth(MASTER_KEY)
+    ).json()
+    assert [(t["name"], t["mcp_info"]["server_id"]) for t in only["tools"]] == [("echo", "victim")]
+    unknown = httpx.get(
+        f"{url}/mcp-rest/tools/list", params={"server_id": "nope"}, headers=_auth(MASTER_KEY)
+    ).json()
+    assert unknown["tools"] == [] and unknown["error"] == "server_not_found"
+
+    called = httpx.post(
+        f"{url}/mcp-rest/tools/call",
+        json={"server_id": "victim", "name": "echo", "arguments": {"text": "via litellm"}},
+        headers={"x-litellm-api-key": MASTER_KEY},
+    )
+    assert called.status_code == 200
+    assert called.json()["content"] == [{"type": "text", "text": "echo: via litellm"}]
+    assert called.json()["isError"] is False
+    ambiguous = httpx.post(
+        f"{url}/mcp-rest/tools/call", json={"name": "echo"}, headers=_auth(MASTER_KEY)
+    )
+    assert ambiguous.status_code == 400 and "server_id" in ambiguous.json()["error"]["message"]
+    assert httpx.get(f"{url}/mcp-rest/tools/list").status_code == 401
+
+
+def test_litellm_rest_keeps_a_limited_key_to_its_servers(limited: Limited) -> None:
+    listed = httpx.get(
+        f"{limited.url}/mcp-rest/tools/list", headers=_auth(limited.victim_key)
+    ).json()
+    assert {t["mcp_info"]["server_name"] for t in listed["tools"]} == {"victim"}
+    refused_list = httpx.get(
+        f"{limited.url}/mcp-rest/tools/list",
+        params={"server_id": "test"},
+        headers=_auth(limited.victim_key),
+    )
+    assert refused_list.status_code == 403
+    refused = httpx.post(
+        f"{limited.url}/mcp-rest/tools/call",
+        json={"server_id": "test", "name": "picture"},
+        headers=_auth(limited.victim_key),
+    )
+    assert refused.status_code == 403

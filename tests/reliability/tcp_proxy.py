@@ -12,7 +12,9 @@ from contextlib import contextmanager
 
 class TcpProxy:
     """Forwards 127.0.0.1:port to target. `cut()` resets every open connection and refuses new
-    ones (accepted, then closed at once); `restore()` forwards again."""
+    ones (accepted, then closed at once); `restore()` forwards again. `lose_replies()` still
+    delivers what clients send, but resets a connection instead of passing its reply back: the
+    server ran the command and the client cannot know it."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -21,6 +23,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._cut = False
+        self._losing_replies = False
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._accept_thread = threading.Thread(target=self._accept, daemon=True)
@@ -36,10 +39,17 @@ class TcpProxy:
     def restore(self) -> None:
         with self._lock:
             self._cut = False
+            self._losing_replies = False
+
+    def lose_replies(self) -> None:
+        with self._lock:
+            self._losing_replies = True
 
     def close(self) -> None:
         self._closed = True
         self.cut()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked on it
         self._listener.close()
         self._accept_thread.join(5)
         for thread in self._threads:
@@ -64,15 +74,17 @@ class TcpProxy:
             upstream.settimeout(None)
             with self._lock:
                 self._open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                thread = threading.Thread(target=self._pipe, args=(a, b), daemon=True)
+            for a, b, replies in ((client, upstream, False), (upstream, client, True)):
+                thread = threading.Thread(target=self._pipe, args=(a, b, replies), daemon=True)
                 thread.start()
                 self._threads.append(thread)
             self._threads = [t for t in self._threads if t.is_alive()]
 
-    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, replies: bool) -> None:
         try:
             while data := source.recv(65536):
+                if replies and self._losing_replies:
+                    break  # the reply is dropped and both sides reset
                 sink.sendall(data)
         except OSError:
             pass

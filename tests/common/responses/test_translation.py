@@ -3,10 +3,17 @@ stream that reasons, writes and calls tools."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from common.responses.request import ResponsesBodyError, chat_request, input_items
-from common.responses.response import history_items, skeleton
+from common.responses.request import (
+    ResponsesBodyError,
+    chat_request,
+    hosted_tool_types,
+    input_items,
+)
+from common.responses.response import from_completion, history_items, skeleton
 from common.responses.stream import ResponseEvents
 
 
@@ -187,3 +194,102 @@ def test_hosted_tools_can_be_dropped_instead_of_refused() -> None:
     with pytest.raises(ResponsesBodyError) as raised:
         chat_request(request, input_items("hi"))
     assert raised.value.param == "tools[0]"
+
+
+CODEX_TOOLS: Any = [
+    {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+    {
+        "type": "namespace",
+        "name": "multi_agent_v1",
+        "description": "Tools for sub-agents.",
+        "tools": [
+            {"type": "function", "name": "wait_agent", "parameters": {"type": "object"}},
+            {"type": "function", "name": "spawn_agent", "description": "Start one."},
+        ],
+    },
+    {"type": "web_search", "external_web_access": True},
+]
+
+
+def test_a_namespace_becomes_chat_functions_and_its_calls_go_back_with_it() -> None:
+    request = {"model": "m", "tools": CODEX_TOOLS}
+    body = chat_request(request, input_items("hi"), hosted_tools="drop")
+    assert [t["function"]["name"] for t in body["tools"]] == [
+        "exec_command",
+        "multi_agent_v1__wait_agent",
+        "multi_agent_v1__spawn_agent",
+    ]
+    assert body["tools"][2]["function"]["description"] == "Start one."
+    assert hosted_tool_types(CODEX_TOOLS) == ["web_search"]
+
+    base = skeleton(request, "resp_1", "m")
+    completion = {
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "tool_calls": [
+                        _chat_call("c1", "multi_agent_v1__wait_agent"),
+                        _chat_call("c2", "exec_command"),
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ]
+    }
+    calls = from_completion(base, completion)["output"]
+    assert [(c["name"], c.get("namespace")) for c in calls] == [
+        ("wait_agent", "multi_agent_v1"),
+        ("exec_command", None),
+    ]
+
+    # Streamed, the same.
+    events = ResponseEvents(skeleton(request, "resp_2", "m"))
+    chunk = {
+        "choices": [
+            {
+                "index": 0,
+                "delta": {
+                    "tool_calls": [{"index": 0, **_chat_call("c1", "multi_agent_v1__wait_agent")}]
+                },
+            }
+        ]
+    }
+    out = [*events.feed(chunk), *events.close()]
+    done = [e["item"] for e in out if e["type"] == "response.output_item.done"]
+    assert done[0]["name"] == "wait_agent" and done[0]["namespace"] == "multi_agent_v1"
+
+    # Sent back as history, the call is the chat function again.
+    history = [*input_items("hi"), *history_items(calls[:1])]
+    assert history[-1]["namespace"] == "multi_agent_v1"
+    again = chat_request(request, history, hosted_tools="drop")
+    assert again["messages"][-1]["tool_calls"][0]["function"]["name"] == (
+        "multi_agent_v1__wait_agent"
+    )
+
+
+def test_tool_choice_names_a_namespaced_tool() -> None:
+    request = {
+        "model": "m",
+        "tools": CODEX_TOOLS[:2],
+        "tool_choice": {"type": "function", "name": "wait_agent", "namespace": "multi_agent_v1"},
+    }
+    body = chat_request(request, input_items("hi"))
+    assert body["tool_choice"] == {
+        "type": "function",
+        "function": {"name": "multi_agent_v1__wait_agent"},
+    }
+
+
+def test_a_namespace_holds_function_tools_only() -> None:
+    request = {
+        "model": "m",
+        "tools": [{"type": "namespace", "name": "n", "tools": [{"type": "web_search"}]}],
+    }
+    with pytest.raises(ResponsesBodyError) as raised:
+        chat_request(request, input_items("hi"), hosted_tools="drop")
+    assert raised.value.param == "tools[0].tools[0]"
+
+
+def _chat_call(call_id: str, name: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{}"}}

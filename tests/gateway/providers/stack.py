@@ -90,7 +90,7 @@ def _entry(provider: str, behaviour: str, api_base: str) -> str:
     return "\n".join(lines)
 
 
-def config_yaml(api_base: str) -> str:
+def config_yaml(api_base: str, *, drop_params: bool = False) -> str:
     entries = [_entry(p, b, api_base) for p in PROVIDERS for b in BEHAVIOURS]
     entries += [
         _entry(p, "text-embedding-fake", api_base) for p in ("gemini", "azure", "ollama", "cohere")
@@ -98,7 +98,7 @@ def config_yaml(api_base: str) -> str:
     return (
         "model_list:\n"
         + "\n".join(entries)
-        + "\n\nlitellm_settings:\n  drop_params: false\n"
+        + f"\n\nlitellm_settings:\n  drop_params: {str(drop_params).lower()}\n"
         + "\ngeneral_settings:\n  master_key: os.environ/GATEWAY_MASTER_KEY\n"
         # the loopback image server stands in for a host the operator allowed
         + "  image_fetch_allow_hosts: ['127.0.0.1']\n"
@@ -164,7 +164,7 @@ class Stack:
 
 
 @contextmanager
-def running_stack(log_dir: Path) -> Iterator[Stack]:
+def running_stack(log_dir: Path, *, drop_params: bool = False) -> Iterator[Stack]:
     upstream_port = free_port()
     upstream = start_service(
         "fake-upstream",
@@ -177,7 +177,7 @@ def running_stack(log_dir: Path) -> Iterator[Stack]:
         vertex_key = new_service_account(f"{upstream.url}/token")
         vertex_key.register(upstream.url)
         config = log_dir / f"litellm-config-{upstream_port}.yaml"
-        config.write_text(config_yaml(upstream.url))
+        config.write_text(config_yaml(upstream.url, drop_params=drop_params))
         port = free_port()
         gateway = start_service(
             "gateway",

@@ -106,6 +106,6 @@ async def test_unknown_tokenizers_get_a_labelled_estimate(client: httpx.AsyncCli
     assert (await client.post("/utils/token_counter", json={"model": "gpt"})).status_code == 401
 
 
-def test_o200k_models_are_marked_as_estimates() -> None:
+def test_o200k_models_count_exactly() -> None:
     counted = count_locally("gpt-4o-mini", {"messages": [{"role": "user", "content": "hi"}]})
-    assert counted.method == "tiktoken:cl100k_base" and counted.estimated is True
+    assert counted.method == "tiktoken:o200k_base" and counted.estimated is False
