@@ -145,7 +145,7 @@ def build_accounts(
     invalidations: Invalidations = LocalInvalidations(cache)
     stream: SpendStream | None = None
     if redis is not None:
-        # Imported here: only a gateway with Redis loads redis-py (about 20 MB resident).
+        # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
         from gateway.keys.redis_invalidations import RedisInvalidations
         from gateway.limits.redis_counters import RedisCounters, namespace_for
         from gateway.spend.stream import SpendStream

@@ -2,7 +2,7 @@
 lease. Built once by the app factory when Redis is configured, passed to limits, spend, the
 router, key invalidations and the response cache, and closed once by the lifespan.
 
-This module is imported by every gateway; redis-py (about 20 MB of resident memory) and the
+This module is imported by every gateway; redis-py (about 7 MB of resident memory) and the
 modules built on it are imported only when a Redis URL is configured, by `connect`."""
 
 from __future__ import annotations

@@ -80,8 +80,8 @@ class EndUserResolver:
         if len(token) > MAX_TOKEN_LENGTH:
             logger.warning("open webui user token ignored", reason="token too long")
             return None
-        # Imported here (a no-op after the first token): PyJWT loads cryptography, about 7 MB
-        # of resident memory, which a middleware without `openwebui_jwt_secret` never needs.
+        # Imported here (a no-op after the first token): PyJWT, about 2 MB of resident memory
+        # here (the MCP SDK loads cryptography anyway), is needed only with a JWT secret.
         import jwt
 
         try:

@@ -52,7 +52,7 @@ def _redis(
     shared: SharedRedis | None,
 ) -> CacheBackend:
     url = _redis_url(params, config, env)
-    # Imported here: only a gateway with Redis loads redis-py (about 20 MB resident).
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
     from gateway.cache.backends.redis import RedisBackend
 
     if shared is not None and url == shared.url:

@@ -44,7 +44,7 @@ class StoredModels:
 def _channel(redis: SharedRedis | None) -> ModelChannel | None:
     if redis is None:
         return None
-    # Imported here: only a gateway with Redis loads redis-py (about 20 MB resident).
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
     from gateway.model_store.channel import ModelChannel
 
     return ModelChannel(redis.client)

@@ -2,7 +2,7 @@
 
 The table names every provider, so an unknown prefix is known at config load, but a
 provider's module is imported when its prefix is first used: Bedrock brings botocore, Vertex
-google-auth, requests and cryptography, together over 10 MB of resident memory that a
+google-auth, requests and cryptography, together about 20 MB of resident memory that a
 gateway without such a deployment should not hold.
 """
 

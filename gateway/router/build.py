@@ -83,7 +83,7 @@ def build_state(
 ) -> RouterState:
     if not config.redis_url:
         return LocalState(groups.all())
-    # Imported here: only a gateway with Redis loads redis-py (about 20 MB resident).
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
     from gateway.router.redis_io import redis_client
     from gateway.router.redis_state import RedisState
 

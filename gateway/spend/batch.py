@@ -23,7 +23,7 @@ from gateway.store.repository import now
 def _upsert(dialect: str) -> Callable[[Table], Any]:
     """The dialect's INSERT with ON CONFLICT (`postgresql` or `sqlite`), from the dialect
     package the engine has loaded already: naming both here would load PostgreSQL's
-    (about 3 MB resident) into every SQLite gateway."""
+    (about 2 MB resident) into every SQLite gateway."""
     insert: Callable[[Table], Any] = importlib.import_module(
         f"sqlalchemy.dialects.{dialect}"
     ).insert

@@ -1,7 +1,7 @@
 """Apply the Alembic migrations at start (the same versioned schema on SQLite and PostgreSQL).
 
 A database already at `HEAD_REVISION` is left alone without importing Alembic: Alembic, Mako
-and Pygments are about 8 MB of a gateway's resident memory, and every start after the first
+and Pygments are about 10 MB of a gateway's resident memory, and every start after the first
 finds the schema current. The version is read from Alembic's own `alembic_version` table; a
 new, older or foreign database goes through `command.upgrade` exactly as before.
 """
