@@ -90,6 +90,8 @@ class Launch:
     port: int
     health_path: str = LIVENESS
     cwd: Path = REPO
+    # run to completion (same env and cwd) before the first start of the service
+    prepare: tuple[str, ...] = ()
 
 
 def pinned(argv: list[str], core: int | None) -> list[str]:
@@ -110,7 +112,12 @@ def gateway_launch(
     # Each target its own store: a baseline cannot open a database migrated by newer code,
     # and a benchmark has no business in the user's ~/.toolrelay.
     home = {"TOOLRELAY_HOME": str(config.parent / f"home-{name}")}
-    return Launch(name, [*argv, "--port", str(port)], home, port, cwd=source)
+    # The store is migrated first, as by a deploy's migration job: the figures are those of a
+    # gateway (re)starting on its existing store, which is every start but the first.
+    # (`toolrelay migrate` does not create the SQLite file's directory, the gateway does)
+    (config.parent / f"home-{name}").mkdir(parents=True, exist_ok=True)
+    migrate = (sys.executable, "-m", "toolrelay", "migrate", "--config", str(config))
+    return Launch(name, [*argv, "--port", str(port)], home, port, cwd=source, prepare=migrate)
 
 
 def export_ref(ref: str) -> Path:
@@ -119,8 +126,8 @@ def export_ref(ref: str) -> Path:
         ["git", "rev-parse", "--short", ref], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
     target = REPO / ".cache" / f"baseline-{sha}"
-    if not target.exists():
-        target.mkdir(parents=True)
+    if not (target / "middleware").exists():  # an export from before it held the middleware
+        target.mkdir(parents=True, exist_ok=True)
         listed = subprocess.run(
             ["git", "ls-tree", "--name-only", sha],
             cwd=REPO,
@@ -128,8 +135,8 @@ def export_ref(ref: str) -> Path:
             text=True,
             check=True,
         ).stdout.split()
-        # every package the gateway imports from the tree, as it was at `ref`
-        packages = [p for p in ("gateway", "toolrelay", "common") if p in listed]
+        # every package the gateway and the middleware import from the tree, as at `ref`
+        packages = [p for p in ("gateway", "toolrelay", "common", "middleware") if p in listed]
         archive = subprocess.run(
             ["git", "archive", sha, *packages],
             cwd=REPO,
@@ -185,9 +192,14 @@ class Service:
             self.process.wait(timeout)
 
 
-def spawn(launch: Launch, core: int | None, log_dir: Path) -> Service:
+def _environment(launch: Launch) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update({k: v for k, v in launch.env.items() if v})
+    return env
+
+
+def spawn(launch: Launch, core: int | None, log_dir: Path) -> Service:
+    env = _environment(launch)
     log = (log_dir / f"{launch.name}-{launch.port}.log").open("ab")
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -217,6 +229,17 @@ def wait_healthy(service: Service, timeout: float = 120.0, interval: float = 0.0
 
 
 def start(launch: Launch, core: int | None, log_dir: Path, timeout: float = 120.0) -> Service:
+    if launch.prepare:
+        with (log_dir / f"{launch.name}-prepare.log").open("ab") as log:
+            subprocess.run(
+                launch.prepare,
+                cwd=launch.cwd,
+                env=_environment(launch),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                check=True,
+                timeout=timeout,
+            )
     service = spawn(launch, core, log_dir)
     try:
         wait_healthy(service, timeout)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -18,18 +19,15 @@ from gateway.config import LoadedConfig
 from gateway.deployments import Deployment
 from gateway.keys.authenticator import VirtualKeyAuthenticator
 from gateway.keys.cache import EntityCache
-from gateway.keys.invalidation import Invalidations, LocalInvalidations, RedisInvalidations
+from gateway.keys.invalidation import Invalidations, LocalInvalidations
 from gateway.keys.service import Management
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.hook import LimitsHook
 from gateway.limits.ledger import LocalCounters, MemoryLedger
-from gateway.limits.redis_counters import RedisCounters, namespace_for
-from gateway.redis_wiring import SharedRedis
 from gateway.spend.hook import SpendLogHook
 from gateway.spend.journal import journal_for
 from gateway.spend.maintenance import Maintenance
 from gateway.spend.prices import PriceTable
-from gateway.spend.stream import SpendStream
 from gateway.spend.writer import DEFAULT_INTERVAL_SECONDS, SpendWriter
 from gateway.store.database import (
     Database,
@@ -38,6 +36,11 @@ from gateway.store.database import (
     database_url_for,
     migrate_database,
 )
+
+if TYPE_CHECKING:
+    from gateway.limits.redis_counters import RedisCounters
+    from gateway.redis_wiring import SharedRedis
+    from gateway.spend.stream import SpendStream
 
 log = structlog.get_logger("toolrelay.keys")
 SPILL_FILENAME = "spend-spill.jsonl"
@@ -142,6 +145,11 @@ def build_accounts(
     invalidations: Invalidations = LocalInvalidations(cache)
     stream: SpendStream | None = None
     if redis is not None:
+        # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
+        from gateway.keys.redis_invalidations import RedisInvalidations
+        from gateway.limits.redis_counters import RedisCounters, namespace_for
+        from gateway.spend.stream import SpendStream
+
         counters = RedisCounters.create(
             ledger, redis.client, db.describe(), redis.circuit, redis.lease
         )

@@ -30,6 +30,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway.background import cancel_and_wait
+
 log = structlog.get_logger("toolrelay.redis")
 
 HOT_PATH_TIMEOUT_SECONDS = 0.25
@@ -38,17 +40,6 @@ TIMEOUT_WINDOW_SECONDS = 10.0
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
 Recovery = Callable[[], Awaitable[None]]
-
-
-async def cancel_and_wait(task: asyncio.Task[None]) -> None:
-    """Cancel a task that talks to Redis and wait for it to end. redis-py can swallow a
-    cancellation that lands inside a command (it cleans up the connection and carries on),
-    which would leave the task running and the waiter hanging: cancel again until it ends."""
-    while not task.done():
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    with contextlib.suppress(asyncio.CancelledError):
-        task.result()
 
 
 def build_redis_client(url: str, timeout: float = HOT_PATH_TIMEOUT_SECONDS) -> Redis:

@@ -21,7 +21,6 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jwt
 import structlog
 
 logger = structlog.get_logger("middleware.end_user")
@@ -81,6 +80,10 @@ class EndUserResolver:
         if len(token) > MAX_TOKEN_LENGTH:
             logger.warning("open webui user token ignored", reason="token too long")
             return None
+        # Imported here (a no-op after the first token): PyJWT, about 2 MB of resident memory
+        # here (the MCP SDK loads cryptography anyway), is needed only with a JWT secret.
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from gateway.cache.backends import CacheBackend
 from gateway.cache.backends.local import LocalBackend
-from gateway.cache.backends.redis import RedisBackend
 from gateway.cache.response_cache import ResponseCache
 from gateway.cache.settings import CacheParams, parse_cache_params
 from gateway.config import ConfigError, LoadedConfig
-from gateway.redis_wiring import SharedRedis
+
+if TYPE_CHECKING:
+    from gateway.redis_wiring import SharedRedis
 
 BackendFactory = Callable[
     [CacheParams, LoadedConfig, Mapping[str, str], "SharedRedis | None"], CacheBackend
@@ -50,6 +52,9 @@ def _redis(
     shared: SharedRedis | None,
 ) -> CacheBackend:
     url = _redis_url(params, config, env)
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
+    from gateway.cache.backends.redis import RedisBackend
+
     if shared is not None and url == shared.url:
         return RedisBackend(shared.client, owns_client=False)
     return RedisBackend.from_url(url)

@@ -1,19 +1,16 @@
-"""JWT auth against an OIDC issuer's JWKS, with LiteLLM's `litellm_jwtauth` settings."""
+"""JWT auth against an OIDC issuer's JWKS, with LiteLLM's `litellm_jwtauth` settings.
 
-from gateway.jwt.authenticator import JWTAuthenticator
+The verifier (`verify.py`, `jwks.py`) is imported by `with_jwt_auth` only when
+`enable_jwt_auth` is on: PyJWT and the `cryptography` it loads are about 9 MB of resident memory.
+"""
+
 from gateway.jwt.build import with_jwt_auth
 from gateway.jwt.claims import ClaimMapper
-from gateway.jwt.jwks import JWKSCache
 from gateway.jwt.settings import JWTAuthSettings, parse_jwt_settings
-from gateway.jwt.verify import TokenVerifier, looks_like_jwt
 
 __all__ = [
     "ClaimMapper",
-    "JWKSCache",
     "JWTAuthSettings",
-    "JWTAuthenticator",
-    "TokenVerifier",
-    "looks_like_jwt",
     "parse_jwt_settings",
     "with_jwt_auth",
 ]

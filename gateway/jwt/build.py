@@ -9,11 +9,8 @@ import httpx
 
 from gateway.auth import Authenticator
 from gateway.config import LoadedConfig
-from gateway.jwt.authenticator import JWTAuthenticator
 from gateway.jwt.claims import ClaimMapper, TeamExists
-from gateway.jwt.jwks import JWKSCache
 from gateway.jwt.settings import parse_jwt_settings
-from gateway.jwt.verify import TokenVerifier
 
 
 def with_jwt_auth(
@@ -26,6 +23,11 @@ def with_jwt_auth(
     general = config.file.general_settings
     if not general.enable_jwt_auth:
         return inner
+    # Imported here: PyJWT and cryptography stay out of a gateway without JWT auth.
+    from gateway.jwt.authenticator import JWTAuthenticator
+    from gateway.jwt.jwks import JWKSCache
+    from gateway.jwt.verify import TokenVerifier
+
     settings = parse_jwt_settings(
         general.litellm_jwtauth, os.environ if environ is None else environ
     )

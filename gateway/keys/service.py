@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -21,7 +21,6 @@ from gateway.keys.wire import LIMIT_FIELDS
 from gateway.limits.calendar import next_reset_at
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.ledger import LocalCounters
-from gateway.limits.redis_counters import RedisCounters
 from gateway.store.database import StoreUnavailableError
 from gateway.store.repository import (
     DuplicateError,
@@ -32,6 +31,9 @@ from gateway.store.repository import (
     replace_pk,
     update_row,
 )
+
+if TYPE_CHECKING:
+    from gateway.limits.redis_counters import RedisCounters
 
 _COLUMNS: dict[EntityKind, tuple[str, ...]] = {
     "key": (*LIMIT_FIELDS, "key_alias", "team_id", "user_id", "tags"),

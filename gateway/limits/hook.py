@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.context import current_context
 from gateway.deployments import Deployment
@@ -27,10 +27,12 @@ from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.keys.model import Entity
 from gateway.limits.ledger import Check, LocalCounters, MemoryLedger, Reservation
-from gateway.limits.redis_counters import RedisCounters
 from gateway.spend.prices import PriceTable
 from gateway.spend.rows import row_from_record
-from gateway.spend.stream import SpendStream
+
+if TYPE_CHECKING:
+    from gateway.limits.redis_counters import RedisCounters
+    from gateway.spend.stream import SpendStream
 
 ALL_MODELS = frozenset({"*", "all-proxy-models", "all-team-models"})
 CHARS_PER_TOKEN = 4
@@ -168,7 +170,13 @@ class LimitsHook:
         cost = self.prices.cost(record)
         counters = self.counters or LocalCounters(self.ledger)
         tokens = record.prompt_tokens + record.completion_tokens
-        if self.stream is not None and isinstance(counters, RedisCounters) and reservation.shared:
+        # with a spend stream the counters are Redis's (not tested by class: redis-py is
+        # imported only when Redis is configured)
+        if (
+            self.stream is not None
+            and not isinstance(counters, LocalCounters)
+            and reservation.shared
+        ):
             row = row_from_record(record, cost)
             entry = (self.stream.key, self.stream.entry(row))
             appended = await counters.settle(reservation, cost, tokens, append=entry)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import structlog
 from redis.asyncio import Redis
 
-from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit, cancel_and_wait
+from gateway.background import cancel_and_wait
+from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit
 
 log = structlog.get_logger("toolrelay.limits")
 

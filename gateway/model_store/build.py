@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -15,10 +16,13 @@ from gateway.model_store.secrets import NoSecretKeyError, SecretBox, salt_key_fr
 from gateway.model_store.store import ModelStore
 from gateway.model_store.sync import ModelSync
 from gateway.providers.registry import ProviderRegistry
-from gateway.redis_wiring import SharedRedis
 from gateway.router import ModelGroups, Router
 from gateway.store.database import Database
 from gateway.upstream_tls import UpstreamTls
+
+if TYPE_CHECKING:
+    from gateway.model_store.channel import ModelChannel
+    from gateway.redis_wiring import SharedRedis
 
 log = structlog.get_logger("toolrelay.model_store")
 ENV_SWITCH = "STORE_MODEL_IN_DB"
@@ -35,6 +39,15 @@ class StoredModels:
 
     async def stop(self) -> None:
         await self.sync.stop()
+
+
+def _channel(redis: SharedRedis | None) -> ModelChannel | None:
+    if redis is None:
+        return None
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
+    from gateway.model_store.channel import ModelChannel
+
+    return ModelChannel(redis.client)
 
 
 def store_model_in_db(config: LoadedConfig, environ: Mapping[str, str]) -> bool:
@@ -66,6 +79,6 @@ def build_stored_models(
     async def reload() -> None:
         await store.reload()
 
-    sync = ModelSync(db=db, reload=reload, client=redis.client if redis is not None else None)
+    sync = ModelSync(db=db, reload=reload, channel=_channel(redis))
     store = ModelStore(db=db, box=box, live=live, providers=providers, notify=sync.changed)
     return StoredModels(store=store, sync=sync)

@@ -5,6 +5,9 @@ unset (as LiteLLM does).
 A stored secret is the text `aesgcm:v1:<urlsafe base64 of nonce || ciphertext+tag>`. The
 key is SHA-256 of the salt key, so any length of salt key works. A value encrypted under
 another key fails authentication (`SecretKeyMismatchError`) rather than decrypting to junk.
+
+`cryptography` (about 7 MB of resident memory) is imported when a `SecretBox` is made, that
+is when `store_model_in_db` is on; every gateway imports this module for `MASK`.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "aesgcm:v1:"
 NONCE_BYTES = 12
@@ -39,6 +43,8 @@ class SecretBox:
 
     @classmethod
     def from_key(cls, salt_key: str) -> SecretBox:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         return cls(AESGCM(hashlib.sha256(salt_key.encode()).digest()))
 
     def encrypt(self, plain: str) -> str:
@@ -49,6 +55,8 @@ class SecretBox:
     def decrypt(self, stored: str) -> str:
         if not is_encrypted(stored):
             return stored  # written before encryption, or by hand: used as it is
+        from cryptography.exceptions import InvalidTag  # loaded with AESGCM by `from_key`
+
         raw = base64.urlsafe_b64decode(stored[len(PREFIX) :])
         try:
             return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], None).decode()

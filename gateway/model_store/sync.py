@@ -1,5 +1,6 @@
 """Replicas agree on the stored models: a change is published on a Redis channel (when Redis
-is configured) and every replica reloads at once; each replica also polls a cheap fingerprint
+is configured, `channel.py`) and every replica reloads at once; each replica also polls a cheap
+fingerprint
 of the tables (row counts and last update), so a missed message, or no Redis at all, still
 converges within one poll interval."""
 
@@ -9,17 +10,19 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
-from redis.asyncio import Redis
 from sqlalchemy import func, select
 
-from gateway.shared_redis import CONNECTION_ERRORS, cancel_and_wait
+from gateway.background import cancel_and_wait
 from gateway.store.database import UNAVAILABLE_ERRORS, Database, StoreUnavailableError
 from gateway.store.tables import credentials, proxy_models
 
+if TYPE_CHECKING:
+    from gateway.model_store.channel import ModelChannel
+
 log = structlog.get_logger("toolrelay.model_store")
-CHANNEL = "toolrelay:models-changed"
 POLL_SECONDS = 1.0
 
 
@@ -41,8 +44,7 @@ async def fingerprint(db: Database) -> tuple[object, ...]:
 class ModelSync:
     db: Database
     reload: Callable[[], Awaitable[None]]
-    # the process's one fail-fast client (gateway.shared_redis), shared, never closed here
-    client: Redis | None = None
+    channel: ModelChannel | None = None  # with Redis
     poll_seconds: float = POLL_SECONDS
     _seen: tuple[object, ...] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -51,15 +53,8 @@ class ModelSync:
         """This replica changed the tables (and has reloaded): tell the others."""
         with contextlib.suppress(StoreUnavailableError):
             self._seen = await fingerprint(self.db)
-        if self.client is None:
-            return
-        try:
-            await self.client.publish(CHANNEL, b"changed")
-        except CONNECTION_ERRORS as exc:
-            log.warning(
-                "could not publish a model change; other replicas see it at their next poll",
-                error=repr(exc),
-            )
+        if self.channel is not None:
+            await self.channel.publish()
 
     async def start(self) -> None:
         try:
@@ -67,11 +62,10 @@ class ModelSync:
         except StoreUnavailableError as exc:
             log.error("stored models not loaded yet; retrying", error=str(exc))
         self._tasks.append(asyncio.create_task(self._poll(), name="model-store-poll"))
-        if self.client is not None:
+        if self.channel is not None:
             subscribed = asyncio.Event()
-            self._tasks.append(
-                asyncio.create_task(self._listen(subscribed), name="model-store-listen")
-            )
+            listen = self.channel.listen(subscribed, self._reload_if_reachable, self.poll_seconds)
+            self._tasks.append(asyncio.create_task(listen, name="model-store-listen"))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscribed.wait(), timeout=5.0)
 
@@ -99,26 +93,9 @@ class ModelSync:
                 log.info("stored models: database reachable again")
             reachable = True
 
-    async def _listen(self, subscribed: asyncio.Event) -> None:
-        assert self.client is not None
-        while True:
-            pubsub = self.client.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                subscribed.set()
-                while True:
-                    # polled, not `listen()`: the shared client's socket timeout is short
-                    message = await pubsub.get_message(timeout=self.poll_seconds)
-                    if message is not None and message.get("type") == "message":
-                        with contextlib.suppress(StoreUnavailableError):
-                            await self._reload()
-            except CONNECTION_ERRORS as exc:
-                subscribed.set()
-                log.warning("redis model channel lost; polling only until back", error=repr(exc))
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(*CONNECTION_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async def _reload_if_reachable(self) -> None:
+        with contextlib.suppress(StoreUnavailableError):
+            await self._reload()
 
     async def stop(self) -> None:
         for task in self._tasks:

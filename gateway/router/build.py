@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import structlog
 
 from gateway.config import LoadedConfig
 from gateway.hooks import CallRecord
-from gateway.redis_wiring import SharedRedis
 from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
 from gateway.router.fallbacks import Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
-from gateway.router.redis_io import redis_client
-from gateway.router.redis_state import RedisState
 from gateway.router.retry import DEFAULT_NUM_RETRIES
 from gateway.router.router import Router
 from gateway.router.state import LocalState, RouterState
 from gateway.router.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy_named
+
+if TYPE_CHECKING:
+    from gateway.redis_wiring import SharedRedis
 
 DEFAULT_NAMESPACE = "toolrelay:router"
 log = structlog.get_logger("toolrelay.gateway.router")
@@ -86,6 +87,10 @@ def build_state(
 ) -> RouterState:
     if not config.redis_url:
         return LocalState(groups.all())
+    # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
+    from gateway.router.redis_io import redis_client
+    from gateway.router.redis_state import RedisState
+
     ttl = config.file.router_settings.routing_strategy_args.get("ttl", 3600.0)
     return RedisState(
         redis.client if redis is not None else redis_client(config.redis_url),

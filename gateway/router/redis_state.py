@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import structlog
 from redis.asyncio import Redis
 
+from gateway.background import cancel_and_wait
 from gateway.deployments import Deployment
 from gateway.limits.lease import LEASE_PREFIX, SWEEP_LUA, ReplicaLease
 from gateway.router.redis_io import (
@@ -39,7 +40,7 @@ from gateway.router.redis_io import (
     text,
 )
 from gateway.router.state import Admission, DeploymentStats, LocalState, minute_of
-from gateway.shared_redis import RedisCircuit, cancel_and_wait
+from gateway.shared_redis import RedisCircuit
 
 log = structlog.get_logger("toolrelay.gateway.router")
 

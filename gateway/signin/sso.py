@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import jwt
 import structlog
 
 from gateway.jwt.claims import claim
@@ -74,6 +73,10 @@ def authorization_url(settings: SSOSettings, flow: Mapping[str, str]) -> str:
 def _unverified_claims(token: object) -> dict[str, Any]:
     if not isinstance(token, str) or token.count(".") != 2:
         return {}
+    # Imported here, at a sign-in: PyJWT loads cryptography (about 7 MB resident), which a
+    # gateway that never signs anyone in through SSO does not need.
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:

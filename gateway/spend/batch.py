@@ -5,13 +5,13 @@ replica, is never counted twice."""
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.spend.rows import Row
@@ -19,10 +19,17 @@ from gateway.store import tables
 from gateway.store.database import Database
 from gateway.store.repository import now
 
-_UPSERT: dict[str, Callable[[Table], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
+
+def _upsert(dialect: str) -> Callable[[Table], Any]:
+    """The dialect's INSERT with ON CONFLICT (`postgresql` or `sqlite`), from the dialect
+    package the engine has loaded already: naming both here would load PostgreSQL's
+    (about 2 MB resident) into every SQLite gateway."""
+    insert: Callable[[Table], Any] = importlib.import_module(
+        f"sqlalchemy.dialects.{dialect}"
+    ).insert
+    return insert
+
+
 _ENTITY_TABLES: tuple[tuple[str, Table, str], ...] = (
     ("api_key", tables.virtual_keys, "token"),
     ("team_id", tables.teams, "team_id"),
@@ -36,7 +43,7 @@ async def write_batch(db: Database, rows: Sequence[Row]) -> int:
     after an unclear commit, count it once; totals and rollups only take the new rows."""
     table = tables.spend_logs
     statement = (
-        _UPSERT[db.dialect](table).on_conflict_do_nothing(index_elements=[table.c.id])
+        _upsert(db.dialect)(table).on_conflict_do_nothing(index_elements=[table.c.id])
     ).returning(table.c.id)
     async with db.engine.begin() as connection:
         unique = list({r["id"]: r for r in rows}.values())
@@ -76,7 +83,7 @@ async def _upsert_end_users(connection: AsyncConnection, dialect: str, rows: Seq
         return
     table = tables.end_users
     stamp = now()
-    statement = _UPSERT[dialect](table)
+    statement = _upsert(dialect)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.user_id],
         set_={"spend": table.c.spend + statement.excluded.spend},
@@ -126,7 +133,7 @@ async def _upsert_rollups(connection: AsyncConnection, dialect: str, rows: Seque
             tag_total[0] += row["spend"]
             tag_total[1] += 1
     table = tables.daily_spend
-    statement = _UPSERT[dialect](table)
+    statement = _upsert(dialect)(table)
     statement = statement.on_conflict_do_update(
         index_elements=["day", "api_key", "team_id", "user_id", "end_user", "model_group"],
         set_={
@@ -155,7 +162,7 @@ async def _upsert_rollups(connection: AsyncConnection, dialect: str, rows: Seque
     )
     if tags:
         tag_table = tables.daily_tag_spend
-        tag_statement = _UPSERT[dialect](tag_table)
+        tag_statement = _upsert(dialect)(tag_table)
         tag_statement = tag_statement.on_conflict_do_update(
             index_elements=["day", "tag"],
             set_={

@@ -5,12 +5,15 @@ otherwise in the local queue behind the journal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gateway.hooks import CallRecord
 from gateway.spend.prices import PriceTable
 from gateway.spend.rows import row_from_record
-from gateway.spend.stream import SpendStream
 from gateway.spend.writer import SpendWriter
+
+if TYPE_CHECKING:
+    from gateway.spend.stream import SpendStream
 
 
 @dataclass

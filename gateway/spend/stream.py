@@ -27,7 +27,8 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
-from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit, cancel_and_wait
+from gateway.background import cancel_and_wait
+from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
 from gateway.spend.writer import BATCH_SIZE, MAX_BACKOFF_SECONDS, SpendWriter
 

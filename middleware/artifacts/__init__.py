@@ -1,4 +1,8 @@
-"""Artifact storage: local signed URLs (default) or S3 presigned URLs, behind one interface."""
+"""Artifact storage: local signed URLs (default) or S3 presigned URLs, behind one interface.
+
+The S3 store (`s3.py`) is imported only when `storage.backend` is `s3`: minio and
+pycryptodome are about 6 MB of resident memory a middleware on local storage never uses.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,20 @@ from pathlib import Path
 
 from middleware.artifacts.base import ArtifactStore
 from middleware.artifacts.local import InvalidSignature, LocalArtifactStore
-from middleware.artifacts.s3 import S3ArtifactStore
 from middleware.config_sections import StorageSettings
 
 __all__ = [
     "ArtifactStore",
     "InvalidSignature",
     "LocalArtifactStore",
-    "S3ArtifactStore",
     "build_store",
 ]
 
 
 def build_store(storage: StorageSettings, *, public_url: str, secret: str | None) -> ArtifactStore:
     if storage.backend == "s3":
+        from middleware.artifacts.s3 import S3ArtifactStore
+
         return S3ArtifactStore(storage)
     directory = (
         Path(storage.local_dir)

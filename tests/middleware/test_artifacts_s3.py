@@ -10,7 +10,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from middleware.artifacts import S3ArtifactStore
+from middleware.artifacts.s3 import S3ArtifactStore
 from middleware.config_sections import StorageSettings
 from tests.middleware.mcp_test_server import tiny_png
 from tests.support.forwarder import tcp_forwarder

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from gateway.app import create_app
 from gateway.config import config_from_mapping
-from gateway.routes.openapi import load_spec
+from gateway.routes.openapi import TITLE, load_spec
 from tests.support.openapi_routes import described_operations, served_operations
 
 # Every optional route family switched on: OIDC and generic SSO sign-in, password sign-in.
@@ -77,9 +77,15 @@ async def test_docs_pages_and_assets_are_served_locally(tmp_path: Path) -> None:
             "/docs/assets/toolrelay/swagger-start.js",
         ):
             assert (await c.get(asset)).status_code == 200, asset
+        assert f"<title>{TITLE}" in docs.text
         missing = await c.get("/docs/assets/swagger-ui/nope.js")
         assert missing.status_code == 404 and missing.json()["error"]["message"]
     assert (
         spec["paths"]["/chat/completions"]["post"]["operationId"]
         != (spec["paths"]["/v1/chat/completions"]["post"]["operationId"])
     )
+
+
+def test_the_docs_title_is_the_specs() -> None:
+    """The spec is parsed at its first request; /docs names it with this constant meanwhile."""
+    assert load_spec()["info"]["title"] == TITLE

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from gateway.errors import AuthenticationError
-from gateway.jwt import JWKSCache
+from gateway.jwt.jwks import JWKSCache
 from tests.gateway.jwt.conftest import Issuer, SigningKey
 
 

@@ -12,8 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from gateway.jwt import JWKSCache
-from gateway.jwt.jwks import JWKSUnavailableError
+from gateway.jwt.jwks import JWKSCache, JWKSUnavailableError
 
 
 class Clock:

@@ -9,7 +9,9 @@ import httpx
 import jwt
 import pytest
 
-from gateway.jwt import JWKSCache, JWTAuthSettings, TokenVerifier
+from gateway.jwt import JWTAuthSettings
+from gateway.jwt.jwks import JWKSCache
+from gateway.jwt.verify import TokenVerifier
 from tests.gateway.jwt.conftest import AUDIENCE, Issuer, SigningKey
 
 
