@@ -14,11 +14,11 @@ from typing import Any
 
 import structlog
 
+from gateway.background import cancel_and_wait
 from gateway.deployments import Deployment
 from gateway.errors import GatewayError
 from gateway.providers.base import ProviderCall
 from gateway.providers.registry import ProviderRegistry
-from gateway.shared_redis import cancel_and_wait
 
 HEALTH_CHECK_TIMEOUT = 20.0
 DEFAULT_INTERVAL_SECONDS = 300.0
