@@ -13,8 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import LoadedConfig
-from gateway.store.database import create_engine_for, database_url_for, default_data_dir
-from gateway.store.migrate import migrate
+from gateway.store.database import (
+    StoreUnavailableError,
+    create_database,
+    database_url_for,
+    default_data_dir,
+    migrate_database,
+)
 
 
 class MigrationError(Exception):
@@ -22,11 +27,12 @@ class MigrationError(Exception):
 
 
 async def _migrate(url: str) -> None:
-    engine = create_engine_for(url)
+    # the gateway's own start-up step: it also creates a new SQLite file's directory
+    database = create_database(url)
     try:
-        await migrate(engine)
+        await migrate_database(database)
     finally:
-        await engine.dispose()
+        await database.engine.dispose()
 
 
 def run_migrations(config: LoadedConfig) -> str:
@@ -36,6 +42,6 @@ def run_migrations(config: LoadedConfig) -> str:
     shown = make_url(url).render_as_string(hide_password=True)
     try:
         asyncio.run(_migrate(url))
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, SQLAlchemyError, StoreUnavailableError) as exc:
         raise MigrationError(f"{shown}: {exc}") from exc
     return shown

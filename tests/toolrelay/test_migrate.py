@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -75,3 +76,19 @@ def test_unreachable_database_is_a_clear_error() -> None:
     assert f"toolrelay: migrate: postgresql+asyncpg://postgres@127.0.0.1:{port}/absent" in (
         result.stderr
     )
+
+
+def test_a_new_sqlite_home_is_created(tmp_path: Path) -> None:
+    """Without a database URL the SQLite file goes in $TOOLRELAY_HOME, made if missing (the
+    gateway does the same at start)."""
+    home = tmp_path / "new" / "home"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "toolrelay", "migrate"],
+        env={**env, "TOOLRELAY_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (home / "toolrelay.db").exists()
