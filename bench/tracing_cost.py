@@ -43,13 +43,13 @@ from typing import Any
 import httpx
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.procstat import sample
 from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
 
+REPO = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-bench-tracing"
 MODEL = "size-200"
 PACKAGES = ("common", "gateway", "middleware", "mcp_servers", "testing", "toolrelay")
@@ -82,6 +82,8 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
 def export_ref(ref: str, into: Path) -> Path:
     """The packages as they were at git `ref`, exported (no worktree, no branch)."""
     target = into / f"source-{ref.replace('/', '-')}"
+    if target.exists():
+        return target
     target.mkdir()
     listed = subprocess.run(
         ["git", "ls-tree", "--name-only", ref], cwd=REPO, capture_output=True, text=True,
@@ -242,12 +244,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--baseline-ref", help="also measure tracing as it was at this ref")
+    parser.add_argument("--ref", help="measure the code at this ref (default: the work tree)")
     parser.add_argument("--paths", default="middleware,gateway")
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
         logs = Path(tmp)
         base_source = export_ref(args.baseline_ref, logs) if args.baseline_ref else None
+        source = export_ref(args.ref, logs) if args.ref else None
         pin(LOAD_CPU)
         port = free_port()
         upstream = start_service(
@@ -259,13 +263,13 @@ def main() -> None:
             try:
                 on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url}
                 configs: list[tuple[str, dict[str, str], Path | None]] = [
-                    ("off", {}, None), ("on", on, None), ("on2", on, None),
+                    ("off", {}, source), ("on", on, source), ("on2", on, source),
                 ]  # fmt: skip
                 if base_source is not None:
                     configs.append(("base", on, base_source))
                 pin(SERVICE_CPU)  # the services inherit this CPU
-                for name, env, source in configs:
-                    stacks.append(start_stack(name, upstream.url, logs, env, source))
+                for name, env, code in configs:
+                    stacks.append(start_stack(name, upstream.url, logs, env, code))
                 pin(LOAD_CPU)
                 for stack in stacks:  # warm-up: connection pools, first-call imports
                     for path in paths:

@@ -13,6 +13,8 @@ from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
 from starlette.types import Scope
 
+from common.tracing.light import EMPTY_CONTEXT
+
 
 class _ScopeHeaders(Getter[Scope]):
     """Reads headers straight from an ASGI scope (no Request object, no header copy)."""
@@ -29,8 +31,19 @@ class _ScopeHeaders(Getter[Scope]):
 SCOPE_HEADERS = _ScopeHeaders()
 
 
-def context_from_scope(scope: Scope) -> Context:
-    """The caller's trace context, from the request's headers (empty when it sent none)."""
+def context_headers() -> frozenset[bytes]:
+    """The header names the configured propagators read (`fields`), as ASGI spells them."""
+    return frozenset(
+        name.lower().encode("latin-1") for name in propagate.get_global_textmap().fields
+    )
+
+
+def context_from_scope(scope: Scope, headers: frozenset[bytes] | None = None) -> Context:
+    """The caller's trace context, from the request's headers (empty when it sent none).
+    Given the propagators' `headers`, a request with none of them starts a new trace
+    without asking the propagators."""
+    if headers is not None and not any(name in headers for name, _ in scope["headers"]):
+        return EMPTY_CONTEXT
     return propagate.extract(scope, getter=SCOPE_HEADERS)
 
 
