@@ -3,12 +3,14 @@
 Starts identical stacks on loopback (one fake upstream shared; a gateway and a middleware
 each): `off` (tracing off), `on` and `on2` (both exporting every span over OTLP/HTTP to a
 local receiver) and, with `--baseline-ref REF`, `base` (tracing on, the code as it was at
-REF). Each round sends the same number of chat requests to every stack, in an order that
-rotates from round to round, through the middleware (one model call per chat: 4 spans
-across both services) and straight to the gateway (2 spans), and reads the CPU time
-(utime+stime of each service's process tree, from /proc) before and after.
+REF). Each round sends the same number of chat requests to every stack at the same time
+(so that all of them see the same load from the rest of the machine), through the
+middleware (one model call per chat: 4 spans across both services) and straight to the
+gateway (2 spans), and reads the CPU time (utime+stime of each service's process tree, from
+/proc) before and after.
 
-    uv run python bench/tracing_cost.py [--requests 2000] [--rounds 8] [--baseline-ref main]
+    uv run python bench/tracing_cost.py [--requests 500] [--rounds 6] [--baseline-ref main]
+        [--ref COMMIT]  # measure a commit's code instead of the work tree
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
@@ -19,8 +21,10 @@ tracing, measured in the same rounds.
 The export thread runs inside each service, so its CPU (encoding, HTTP) is counted. The
 services run on CPU 0; this process (the load), the fake upstream and the receiver run on
 CPU 1 where there is one, so the receiver's decoding does not land on the measured core.
-Requests per round are many so that the clock-tick granularity of /proc's CPU time (10 ms)
-is well under 1% of a round's CPU.
+/proc's CPU time counts in clock ticks (10 ms): at 500 requests a round that is about 1% of
+a gateway round's CPU and less of a middleware round's; the median over rounds smooths it.
+What the rounds cannot smooth is a difference between two sets of processes (memory
+layout, hash seeds): that is what the on-vs-on noise floor shows, and why several runs.
 """
 
 from __future__ import annotations
@@ -215,14 +219,24 @@ async def send(url: str, count: int, concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def measure(stack: Stack, path: str, count: int, concurrency: int) -> float:
-    """CPU microseconds per request over one round."""
+def measure(stacks: list[Stack], path: str, count: int, concurrency: int) -> list[float]:
+    """CPU microseconds per request of each stack over one round. The stacks take their
+    requests at the same time, so each sees the same machine: on a shared machine the CPU a
+    request costs rises and falls with the load around it, and stacks measured one after
+    the other would differ by that alone."""
     via_middleware = path == "middleware"
-    base = stack.middleware.url if via_middleware else stack.gateway.url
-    before = stack.cpu(with_middleware=via_middleware)
-    asyncio.run(send(f"{base}/v1/chat/completions", count, concurrency))
-    after = stack.cpu(with_middleware=via_middleware)
-    return (after - before) / count * 1e6
+    urls = [
+        f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
+        for stack in stacks
+    ]
+    before = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
+
+    async def all_stacks() -> None:
+        await asyncio.gather(*(send(url, count, concurrency) for url in urls))
+
+    asyncio.run(all_stacks())
+    after = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
+    return [(a - b) / count * 1e6 for a, b in zip(after, before, strict=True)]
 
 
 def pin(cpu: int) -> None:
@@ -240,8 +254,8 @@ def percent(ratios: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=2000, help="per stack, path and round")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=500, help="per stack, path and round")
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--baseline-ref", help="also measure tracing as it was at this ref")
     parser.add_argument("--ref", help="measure the code at this ref (default: the work tree)")
@@ -271,16 +285,13 @@ def main() -> None:
                 for name, env, code in configs:
                     stacks.append(start_stack(name, upstream.url, logs, env, code))
                 pin(LOAD_CPU)
-                for stack in stacks:  # warm-up: connection pools, first-call imports
-                    for path in paths:
-                        measure(stack, path, 200, args.concurrency)
+                for path in paths:  # warm-up: connection pools, first-call imports
+                    measure(stacks, path, 200, args.concurrency)
                 results: dict[tuple[str, str], list[float]] = {}
-                for round_number in range(args.rounds):
-                    shift = round_number % len(stacks)
-                    order = stacks[shift:] + stacks[:shift]
+                for _ in range(args.rounds):
                     for path in paths:
-                        for stack in order:
-                            cost = measure(stack, path, args.requests, args.concurrency)
+                        costs = measure(stacks, path, args.requests, args.concurrency)
+                        for stack, cost in zip(stacks, costs, strict=True):
                             results.setdefault((stack.name, path), []).append(cost)
             finally:
                 for stack in stacks:
