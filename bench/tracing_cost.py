@@ -260,6 +260,12 @@ def main() -> None:
     parser.add_argument("--baseline-ref", help="also measure tracing as it was at this ref")
     parser.add_argument("--ref", help="measure the code at this ref (default: the work tree)")
     parser.add_argument("--paths", default="middleware,gateway")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="two more stacks: off2 (off again) and unsampled (on, OTEL_TRACES_SAMPLER="
+        "always_off: the tracing code runs, no span is recorded or exported)",
+    )
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
@@ -281,6 +287,10 @@ def main() -> None:
                 ]  # fmt: skip
                 if base_source is not None:
                     configs.append(("base", on, base_source))
+                if args.diagnose:
+                    configs.append(("off2", {}, source))
+                    unsampled = {**on, "OTEL_TRACES_SAMPLER": "always_off"}
+                    configs.append(("unsampled", unsampled, source))
                 pin(SERVICE_CPU)  # the services inherit this CPU
                 for name, env, code in configs:
                     stacks.append(start_stack(name, upstream.url, logs, env, code))
@@ -306,6 +316,9 @@ def main() -> None:
     arms = [("on", "off", "overhead (on/off)"), ("on2", "on", "noise floor (on2/on)")]
     if base_source is not None:
         arms.append(("base", "off", f"{args.baseline_ref} overhead (base/off)"))
+    if args.diagnose:
+        arms.append(("off2", "off", "off2/off"))
+        arms.append(("unsampled", "off", "unsampled/off"))
     print("| path | off CPU us/req | on CPU us/req | " + " | ".join(a[2] for a in arms) + " |")
     print("|---" * (3 + len(arms)) + "|")
     labels = {"middleware": "middleware + gateway", "gateway": "gateway alone"}
