@@ -1,27 +1,46 @@
 """What OpenTelemetry tracing costs: CPU time per request with tracing off and on.
 
-Starts two identical stacks on loopback (fake upstream shared; gateway + middleware each),
-one exporting every span over OTLP/HTTP to a local receiver, the other with tracing off. It
-then sends interleaved rounds of chat requests to both, through the middleware (one model
-call per chat: 4 spans across both services) and straight to the gateway (2 spans), and
-reads the services' CPU time (utime+stime from /proc) before and after each round.
+Starts identical stacks on loopback (one fake upstream shared; a gateway and a middleware
+each): `off` (tracing off), `on` and `on2` (both exporting every span over OTLP/HTTP to a
+local receiver) and, with `--baseline-ref REF`, `base` (tracing on, the code as it was at
+REF). Each round sends the same number of chat requests to every stack at the same time
+(so that all of them see the same load from the rest of the machine), through the
+middleware (one model call per chat: 4 spans across both services) and straight to the
+gateway (2 spans), and reads the CPU time (utime+stime of each service's process tree, from
+/proc) before and after.
 
-    uv run python bench/tracing_cost.py [--requests 400] [--rounds 5] [--concurrency 8]
+    uv run python bench/tracing_cost.py [--requests 500] [--rounds 6] [--baseline-ref main]
+        [--ref COMMIT]  # measure a commit's code instead of the work tree
 
-Overhead = (CPU per request on - off) / off, from the medians over rounds. The export thread
-runs inside the services, so its CPU is counted. A third stack samples (standard
-`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `--sample-ratio`), the knob for busy sites.
+For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
+report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
+(tracing on in both arms) is the noise floor: it should be about 0%, and an overhead
+smaller than its spread is not resolved. `base / off` is the overhead of the baseline's
+tracing, measured in the same rounds.
+
+The export thread runs inside each service, so its CPU (encoding, HTTP) is counted. The
+services run on CPU 0; this process (the load), the fake upstream and the receiver run on
+CPU 1 where there is one, so the receiver's decoding does not land on the measured core.
+/proc's CPU time counts in clock ticks (10 ms): at 500 requests a round that is about 1% of
+a gateway round's CPU and less of a middleware round's; the median over rounds smooths it.
+What the rounds cannot smooth is a difference between two sets of processes (memory
+layout, hash seeds): that is what the on-vs-on noise floor shows, and why several runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +51,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.procstat import sample
 from testing.fake_upstream import command_args
-from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import ServiceProcess, free_port, start_service
 
+REPO = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-bench-tracing"
 MODEL = "size-200"
+PACKAGES = ("common", "gateway", "middleware", "mcp_servers", "testing", "toolrelay")
+SERVICE_CPU = 0
+LOAD_CPU = 1
 
 
 @dataclass
@@ -61,7 +83,38 @@ def _write(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def start_stack(name: str, upstream: str, logs: Path, env: dict[str, str]) -> Stack:
+def export_ref(ref: str, into: Path) -> Path:
+    """The packages as they were at git `ref`, exported (no worktree, no branch)."""
+    target = into / f"source-{ref.replace('/', '-')}"
+    if target.exists():
+        return target
+    target.mkdir()
+    listed = subprocess.run(
+        ["git", "ls-tree", "--name-only", ref], cwd=REPO, capture_output=True, text=True,
+        check=True,
+    ).stdout.split()  # fmt: skip
+    archive = subprocess.run(
+        ["git", "archive", ref, *[p for p in PACKAGES if p in listed]],
+        cwd=REPO, capture_output=True, check=True,
+    )  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def toolrelay_args(source: Path | None, *args: str) -> list[str]:
+    """`python -m toolrelay ...`, or the same with `source`'s packages first on sys.path."""
+    if source is None:
+        return ["-m", "toolrelay", *args]
+    boot = (
+        f"import runpy, sys; sys.path.insert(0, {str(source)!r}); "
+        "sys.argv[0] = 'toolrelay'; runpy.run_module('toolrelay', run_name='__main__')"
+    )
+    return ["-c", boot, *args]
+
+
+def start_stack(
+    name: str, upstream: str, logs: Path, env: dict[str, str], source: Path | None
+) -> Stack:
     # Each stack its own data directory: a shared SQLite file and spend journal would make
     # the stacks wait on each other, unevenly.
     env = {**env, "TOOLRELAY_HOME": str(logs / f"home-{name}")}
@@ -84,7 +137,7 @@ def start_stack(name: str, upstream: str, logs: Path, env: dict[str, str]) -> St
     port = free_port()
     gateway = start_service(
         f"{name}-gateway",
-        ["-m", "toolrelay", "gateway", "--config", str(gateway_file), "--port", str(port)],
+        toolrelay_args(source, "gateway", "--config", str(gateway_file), "--port", str(port)),
         port=port, log_dir=logs, env=env, timeout=60,
     )  # fmt: skip
     middleware_file = _write(
@@ -98,10 +151,57 @@ def start_stack(name: str, upstream: str, logs: Path, env: dict[str, str]) -> St
     port = free_port()
     middleware = start_service(
         f"{name}-middleware",
-        ["-m", "toolrelay", "middleware", "--config", str(middleware_file), "--port", str(port)],
+        toolrelay_args(
+            source, "middleware", "--config", str(middleware_file), "--port", str(port)
+        ),
         port=port, log_dir=logs, env=env, timeout=60,
     )  # fmt: skip
     return Stack(name, gateway, middleware)
+
+
+class CountingReceiver:
+    """An OTLP/HTTP receiver that answers 200 and counts the spans it decodes."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+        self.lock = threading.Lock()
+
+    def accept(self, body: bytes) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        request = ExportTraceServiceRequest.FromString(body)
+        count = sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans)
+        with self.lock:
+            self.spans += count
+
+
+@contextmanager
+def running_receiver() -> Iterator[tuple[str, CountingReceiver]]:
+    receiver = CountingReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            receiver.accept(self.rfile.read(int(self.headers.get("content-length") or 0)))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", receiver
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def send(url: str, count: int, concurrency: int) -> None:
@@ -119,110 +219,121 @@ async def send(url: str, count: int, concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def measure(stack: Stack, path: str, count: int, concurrency: int) -> float:
-    """CPU microseconds per request over one round."""
+def measure(stacks: list[Stack], path: str, count: int, concurrency: int) -> list[float]:
+    """CPU microseconds per request of each stack over one round. The stacks take their
+    requests at the same time, so each sees the same machine: on a shared machine the CPU a
+    request costs rises and falls with the load around it, and stacks measured one after
+    the other would differ by that alone."""
     via_middleware = path == "middleware"
-    base = stack.middleware.url if via_middleware else stack.gateway.url
-    before = stack.cpu(with_middleware=via_middleware)
-    asyncio.run(send(f"{base}/v1/chat/completions", count, concurrency))
-    after = stack.cpu(with_middleware=via_middleware)
-    return (after - before) / count * 1e6
+    urls = [
+        f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
+        for stack in stacks
+    ]
+    before = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
+
+    async def all_stacks() -> None:
+        await asyncio.gather(*(send(url, count, concurrency) for url in urls))
+
+    asyncio.run(all_stacks())
+    after = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
+    return [(a - b) / count * 1e6 for a, b in zip(after, before, strict=True)]
 
 
-def sdk_span_cost(count: int = 5000) -> tuple[float, float]:
-    """CPU microseconds per span in this process: creating and ending one span with the
-    attributes a gateway span carries, and encoding it to OTLP protobuf (export thread)."""
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-    from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+def pin(cpu: int) -> None:
+    if len(os.sched_getaffinity(0)) > 1 and (os.cpu_count() or 1) > cpu:
+        os.sched_setaffinity(0, {cpu})
 
-    class Keep(SpanExporter):
-        def __init__(self) -> None:
-            self.spans: list[ReadableSpan] = []
 
-        def export(self, spans: Any) -> SpanExportResult:
-            self.spans.extend(spans)
-            return SpanExportResult.SUCCESS
-
-    keep = Keep()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(keep))
-    tracer = provider.get_tracer("bench")
-    attributes = {
-        "gen_ai.operation.name": "chat", "gen_ai.request.model": MODEL,
-        "gen_ai.provider.name": "openai", "toolrelay.request_id": "0" * 32,
-        "gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 40,
-    }  # fmt: skip
-    started = time.process_time()
-    for _ in range(count):
-        with tracer.start_as_current_span("chat size-200", attributes=attributes):
-            pass
-    created = time.process_time() - started
-    started = time.process_time()
-    for i in range(0, len(keep.spans), 256):
-        encode_spans(keep.spans[i : i + 256]).SerializePartialToString()
-    encoded = time.process_time() - started
-    return created / count * 1e6, encoded / count * 1e6
+def percent(ratios: list[float]) -> str:
+    middle = statistics.median(ratios)
+    return (
+        f"{(middle - 1) * 100:+.1f}% "
+        f"({(min(ratios) - 1) * 100:+.1f} .. {(max(ratios) - 1) * 100:+.1f})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=500, help="per stack, path and round")
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--sample-ratio", type=float, default=0.1)
+    parser.add_argument("--baseline-ref", help="also measure tracing as it was at this ref")
+    parser.add_argument("--ref", help="measure the code at this ref (default: the work tree)")
+    parser.add_argument("--paths", default="middleware,gateway")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="two more stacks: off2 (off again) and unsampled (on, OTEL_TRACES_SAMPLER="
+        "always_off: the tracing code runs, no span is recorded or exported)",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp, running_receiver() as rx:
+    paths = args.paths.split(",")
+    with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
         logs = Path(tmp)
+        base_source = export_ref(args.baseline_ref, logs) if args.baseline_ref else None
+        source = export_ref(args.ref, logs) if args.ref else None
+        pin(LOAD_CPU)
         port = free_port()
         upstream = start_service(
             "fake-upstream", command_args(port, record_limit=1), port=port, log_dir=logs,
             health_path="/health",
         )  # fmt: skip
-        stacks = []
-        try:
-            configs = {
-                "off": {},
-                "on": {"OTEL_EXPORTER_OTLP_ENDPOINT": rx.base_url},
-                "sampled": {
-                    "OTEL_EXPORTER_OTLP_ENDPOINT": rx.base_url,
-                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                    "OTEL_TRACES_SAMPLER_ARG": str(args.sample_ratio),
-                },
-            }
-            for name, env in configs.items():
-                stacks.append(start_stack(name, upstream.url, logs, env))
-            for stack in stacks:  # warm-up: connection pools, first-call imports
-                measure(stack, "middleware", 50, args.concurrency)
-                measure(stack, "gateway", 50, args.concurrency)
-            results: dict[tuple[str, str], list[float]] = {}
-            for round_number in range(args.rounds):
-                shift = round_number % len(stacks)
-                order = stacks[shift:] + stacks[:shift]
-                for path in ("middleware", "gateway"):
-                    for stack in order:
-                        cost = measure(stack, path, args.requests, args.concurrency)
-                        results.setdefault((stack.name, path), []).append(cost)
-            spans = len(rx.snapshot())
-        finally:
-            for stack in stacks:
-                stack.stop()
-            upstream.stop()
-    print(f"requests per round {args.requests}, rounds {args.rounds}, "
-          f"concurrency {args.concurrency}; spans received by the OTLP receiver: {spans}")  # fmt: skip
-    ratio = f"{args.sample_ratio:g}"
-    print(f"| path | off (CPU us/req) | on | overhead | sampled {ratio} | overhead |")
-    print("|---|---|---|---|---|---|")
-    for path, label in (("middleware", "middleware + gateway"), ("gateway", "gateway alone")):
-        off_us = statistics.median(results[("off", path)])
-        cells = [f"{off_us:.0f}"]
-        for name in ("on", "sampled"):
-            us = statistics.median(results[(name, path)])
-            cells += [f"{us:.0f}", f"{(us - off_us) / off_us * 100:+.1f}%"]
-        print(f"| {label} | " + " | ".join(cells) + " |")
-    create_us, encode_us = sdk_span_cost()
-    print(f"SDK cost per span (6 attributes): create+end {create_us:.0f} us, "
-          f"OTLP encode {encode_us:.0f} us")  # fmt: skip
+        stacks: list[Stack] = []
+        with running_receiver() as (receiver_url, receiver):
+            try:
+                on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url}
+                configs: list[tuple[str, dict[str, str], Path | None]] = [
+                    ("off", {}, source), ("on", on, source), ("on2", on, source),
+                ]  # fmt: skip
+                if base_source is not None:
+                    configs.append(("base", on, base_source))
+                if args.diagnose:
+                    configs.append(("off2", {}, source))
+                    unsampled = {**on, "OTEL_TRACES_SAMPLER": "always_off"}
+                    configs.append(("unsampled", unsampled, source))
+                pin(SERVICE_CPU)  # the services inherit this CPU
+                for name, env, code in configs:
+                    stacks.append(start_stack(name, upstream.url, logs, env, code))
+                pin(LOAD_CPU)
+                for path in paths:  # warm-up: connection pools, first-call imports
+                    measure(stacks, path, 200, args.concurrency)
+                results: dict[tuple[str, str], list[float]] = {}
+                for _ in range(args.rounds):
+                    for path in paths:
+                        costs = measure(stacks, path, args.requests, args.concurrency)
+                        for stack, cost in zip(stacks, costs, strict=True):
+                            results.setdefault((stack.name, path), []).append(cost)
+            finally:
+                for stack in stacks:
+                    stack.stop()
+                upstream.stop()
+            spans = receiver.spans
+    print(
+        f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
+        f"concurrency {args.concurrency}; spans received: {spans}; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    arms = [("on", "off", "overhead (on/off)"), ("on2", "on", "noise floor (on2/on)")]
+    if base_source is not None:
+        arms.append(("base", "off", f"{args.baseline_ref} overhead (base/off)"))
+    if args.diagnose:
+        arms.append(("off2", "off", "off2/off"))
+        arms.append(("unsampled", "off", "unsampled/off"))
+    print("| path | off CPU us/req | on CPU us/req | " + " | ".join(a[2] for a in arms) + " |")
+    print("|---" * (3 + len(arms)) + "|")
+    labels = {"middleware": "middleware + gateway", "gateway": "gateway alone"}
+    for path in paths:
+        cells = [
+            f"{statistics.median(results[('off', path)]):.0f}",
+            f"{statistics.median(results[('on', path)]):.0f}",
+        ]
+        for top, bottom, _ in arms:
+            ratios = [
+                a / b for a, b in zip(results[(top, path)], results[(bottom, path)], strict=True)
+            ]
+            cells.append(percent(ratios))
+        print(f"| {labels[path]} | " + " | ".join(cells) + " |")
+    print("median of per-round ratios (min .. max over rounds)")
 
 
 if __name__ == "__main__":

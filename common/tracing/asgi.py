@@ -15,7 +15,7 @@ from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.tracing.light import light_tracer
-from common.tracing.propagation import context_from_scope, has_trace_parent
+from common.tracing.propagation import ScopeContextReader, has_trace_parent
 
 QUIET_PATHS = frozenset(
     {"/health", "/health/liveliness", "/health/readiness", "/metrics", "/healthz"}
@@ -40,6 +40,7 @@ class ServerSpanMiddleware:
         self.quiet_paths = frozenset(quiet_paths)
         self.traced_callers_only = traced_callers_only
         self.attributes = dict(attributes or {})
+        self.caller_context = ScopeContextReader()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -53,7 +54,7 @@ class ServerSpanMiddleware:
         method, path = scope["method"], scope["path"]
         with self.tracer.start_as_current(
             f"{method} {path}",
-            context=context_from_scope(scope),
+            context=self.caller_context(scope),
             kind=SpanKind.SERVER,
             attributes={**self.attributes, "http.request.method": method, "url.path": path},
         ) as span:

@@ -1,47 +1,77 @@
-"""A span processor whose export can never block or slow a request.
+"""A span processor whose export can never block or slow a request, and that retries.
 
 Finished spans go into a bounded queue; one background thread sends them in batches. When
 the queue is full (the receiver is down or slow), new spans are dropped and counted instead
 of waiting: the request path only ever appends to a deque.
+
+A batch the receiver could not take for now (OTLP/HTTP's retryable answers 429, 502, 503,
+504, or no connection) is sent again after an exponential, jittered back-off that honours
+`Retry-After`, for at most `retry_for` seconds; then it is counted as failed. Only the export
+thread waits: meanwhile new spans queue up to the same bound and overflow is dropped, so
+memory stays at one queue plus the batch in flight. A refusal (any other 4xx, a 5xx that is
+not retryable) drops the batch at once and says so in the log.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from common.tracing.otlp import ExportableSpan, SendOutcome
 
 log = structlog.get_logger("toolrelay.tracing")
+
+
+class BatchSender(Protocol):
+    def send(self, spans: Sequence[ExportableSpan]) -> SendOutcome: ...
+    def shutdown(self) -> None: ...
+
+
+def _loggable(count: int) -> bool:
+    """1, 2, 4, 8, ...: a log that stays readable however often it happens."""
+    return count & (count - 1) == 0
 
 
 class BoundedSpanProcessor(SpanProcessor):
     def __init__(
         self,
-        exporter: SpanExporter,
+        exporter: BatchSender,
         *,
         name: str = "otel",
         max_queue: int = 2048,
         batch_size: int = 256,
         interval: float = 1.0,
+        retry_first: float = 1.0,
+        retry_max_delay: float = 8.0,
+        retry_for: float = 30.0,
     ) -> None:
         self.exporter = exporter
         self.name = name
         self.max_queue = max_queue
         self.batch_size = batch_size
         self.interval = interval
-        self.dropped = 0
+        self.retry_first = retry_first
+        self.retry_max_delay = retry_max_delay
+        self.retry_for = retry_for
+        self.dropped = 0  # queue full
         self.exported = 0
-        self.failed = 0  # handed to the exporter, refused or unreachable receiver
-        self._queue: deque[ReadableSpan] = deque()
+        self.failed = 0  # refused, or still not accepted after `retry_for` seconds
+        self.retries = 0  # attempts after the first, over all batches
+        self._refusals = 0
+        self._queue: deque[ExportableSpan] = deque()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
-        self._stopping = False
+        self._stop = threading.Event()
+        self._random = random.Random()
         self._thread = threading.Thread(
             target=self._work, name=f"toolrelay-trace-export-{name}", daemon=True
         )
@@ -51,11 +81,15 @@ class BoundedSpanProcessor(SpanProcessor):
         return None
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._stopping:
+        """SDK spans (the MCP SDK's, say) arrive here; our light spans call `enqueue`."""
+        self.enqueue(span)
+
+    def enqueue(self, span: ExportableSpan) -> None:
+        if self._stop.is_set():
             return
         if len(self._queue) >= self.max_queue:
             self.dropped += 1
-            if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, 8, ...: readable, not a flood
+            if _loggable(self.dropped):
                 log.warning("trace export queue full; spans dropped", target=self.name,
                             dropped=self.dropped)  # fmt: skip
             return
@@ -64,7 +98,7 @@ class BoundedSpanProcessor(SpanProcessor):
             self._wake.set()
 
     def _work(self) -> None:
-        while not self._stopping:
+        while not self._stop.is_set():
             self._wake.wait(self.interval)
             self._wake.clear()
             self._drain()
@@ -77,17 +111,45 @@ class BoundedSpanProcessor(SpanProcessor):
                 batch = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
-                try:
-                    result = self.exporter.export(batch)
-                except Exception as exc:  # boundary: a failing receiver must not kill the thread
-                    log.warning("trace export failed", target=self.name, error=str(exc))
-                    result = SpanExportResult.FAILURE
-                if result is SpanExportResult.SUCCESS:
+                if self._deliver(batch):
                     self.exported += len(batch)
                 else:
                     self.failed += len(batch)
         finally:
             self._idle.set()
+
+    def _deliver(self, batch: list[ExportableSpan]) -> bool:
+        """Send `batch`, again and again while the receiver says "later", within
+        `retry_for` seconds. True once it is accepted."""
+        give_up_at = time.monotonic() + self.retry_for
+        delay = self.retry_first
+        while True:
+            try:
+                outcome = self.exporter.send(batch)
+            except Exception as exc:  # boundary: a failing exporter must not kill the thread
+                outcome = SendOutcome(ok=False, detail=f"{type(exc).__name__}: {exc}")
+            if outcome.ok:
+                return True
+            if not outcome.retry:
+                self._refusals += 1
+                if _loggable(self._refusals):
+                    log.warning("trace batch refused; dropped", target=self.name,
+                                answer=outcome.detail, spans=len(batch),
+                                refusals=self._refusals)  # fmt: skip
+                return False
+            # Full jitter around the exponential step, never below the receiver's own ask.
+            wait = delay * (0.5 + self._random.random())
+            if outcome.retry_after is not None:
+                wait = max(wait, outcome.retry_after)
+            left = give_up_at - time.monotonic()
+            if wait > left or self._stop.is_set():
+                log.warning("trace batch not accepted in time; dropped", target=self.name,
+                            answer=outcome.detail, spans=len(batch))  # fmt: skip
+                return False
+            self.retries += 1
+            if self._stop.wait(wait):  # shutting down: one last try, no more waiting
+                give_up_at = time.monotonic()
+            delay = min(delay * 2, self.retry_max_delay)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         deadline = time.monotonic() + timeout_millis / 1000
@@ -99,9 +161,9 @@ class BoundedSpanProcessor(SpanProcessor):
         return not self._queue
 
     def shutdown(self) -> None:
-        if self._stopping:
+        if self._stop.is_set():
             return
-        self._stopping = True
+        self._stop.set()
         self._wake.set()
         self._thread.join(timeout=10)
         self.exporter.shutdown()

@@ -13,16 +13,19 @@ Wire format: https://protobuf.dev/programming-guides/encoding/; the messages are
 
 from __future__ import annotations
 
+import email.utils
 import struct
+import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import httpx
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace import Event
+from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status
 from opentelemetry.util.types import Attributes
 
 _FIXED64 = struct.Struct("<Q")
@@ -33,6 +36,48 @@ _INT64_MASK = (1 << 64) - 1
 _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
 _VARINTS = [bytes((n,)) for n in range(128)]
+_FLAGS_LOCAL = b"\x85\x01" + _FIXED32.pack(_HAS_IS_REMOTE)  # Span field 16, fixed32
+_FLAGS_REMOTE = b"\x85\x01" + _FIXED32.pack(_HAS_IS_REMOTE | _IS_REMOTE)
+_STATUS_UNSET = b"\x7a\x00"  # Span field 15: an empty Status
+# A cached attribute is keyed by its value's type too: True == 1 and hash(True) == hash(1).
+_CACHEABLE = (str, int, float, bool)
+_MAX_CACHED_VALUE = 64  # longer strings are ids or content: rarely seen twice
+
+
+class ExportableSpan(Protocol):
+    """What the encoder reads from a finished span: the SDK's `ReadableSpan` and our
+    `LightSpan` both have it, so light spans are queued and encoded as they are."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def context(self) -> SpanContext | None: ...
+    @property
+    def parent(self) -> SpanContext | None: ...
+    @property
+    def kind(self) -> SpanKind: ...
+    @property
+    def start_time(self) -> int | None: ...
+    @property
+    def end_time(self) -> int | None: ...
+    @property
+    def attributes(self) -> Attributes: ...
+    @property
+    def dropped_attributes(self) -> int: ...
+    @property
+    def events(self) -> Sequence[Event]: ...
+    @property
+    def dropped_events(self) -> int: ...
+    @property
+    def links(self) -> Sequence[Link]: ...
+    @property
+    def dropped_links(self) -> int: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def resource(self) -> Resource: ...
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope | None: ...
 
 
 def _varint(value: int) -> bytes:
@@ -50,8 +95,14 @@ def _tag(field: int, wire_type: int) -> bytes:
     return _varint(field << 3 | wire_type)
 
 
+def _framed(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field whose tag is already encoded."""
+    size = len(payload)
+    return tag + (_VARINTS[size] if size < 128 else _varint(size)) + payload
+
+
 def _len_field(field: int, payload: bytes) -> bytes:
-    return _tag(field, 2) + _varint(len(payload)) + payload
+    return _framed(_tag(field, 2), payload)
 
 
 def _string_field(field: int, text: str) -> bytes:
@@ -60,10 +111,10 @@ def _string_field(field: int, text: str) -> bytes:
 
 def _any_value(value: Any) -> bytes:
     """An `AnyValue` message. Its fields are a oneof, so defaults (0, "", False) are sent."""
+    if isinstance(value, str):
+        return _framed(b"\x0a", value.encode("utf-8"))
     if isinstance(value, bool):
         return b"\x10\x01" if value else b"\x10\x00"
-    if isinstance(value, str):
-        return _string_field(1, value)
     if isinstance(value, int):
         return b"\x18" + _varint(value & _INT64_MASK)
     if isinstance(value, float):
@@ -71,7 +122,7 @@ def _any_value(value: Any) -> bytes:
     if isinstance(value, bytes):
         return _len_field(7, value)
     if isinstance(value, Sequence):
-        return _len_field(5, b"".join(_len_field(1, _any_value(v)) for v in value))
+        return _len_field(5, b"".join(_framed(b"\x0a", _any_value(v)) for v in value))
     if isinstance(value, Mapping):
         return _len_field(
             6, b"".join(_len_field(1, _key_value(str(k), v)) for k, v in value.items())
@@ -82,7 +133,7 @@ def _any_value(value: Any) -> bytes:
 
 
 def _key_value(key: str, value: Any) -> bytes:
-    return _string_field(1, key) + _len_field(2, _any_value(value))
+    return _string_field(1, key) + _framed(b"\x12", _any_value(value))
 
 
 def _flags(context: SpanContext | None) -> int:
@@ -90,28 +141,36 @@ def _flags(context: SpanContext | None) -> int:
 
 
 class OtlpEncoder:
-    """Writes `ExportTraceServiceRequest` bytes. Keeps the encoded resource, scopes and
-    attribute keys it has seen (one provider has one resource and a few scopes and keys)."""
+    """Writes `ExportTraceServiceRequest` bytes. Keeps what repeats from span to span already
+    encoded: the resource and scope blocks, attribute keys, and whole attributes whose value
+    is a short scalar (the operation, the model, the provider, ...): most of a span's bytes
+    are then one dict lookup each. The caches are bounded and start over when full."""
 
-    def __init__(self, max_keys: int = 1024, max_scopes: int = 256) -> None:
+    def __init__(
+        self, max_keys: int = 1024, max_scopes: int = 256, max_attributes: int = 4096
+    ) -> None:
         self._keys: dict[str, bytes] = {}
         self._max_keys = max_keys
         self._max_scopes = max_scopes
+        self._attribute_cache: dict[tuple[bytes, str, type, Any], bytes] = {}
+        self._max_attributes = max_attributes
         self._resources: dict[int, tuple[Resource, bytes]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, bytes]] = {}
 
-    def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
+    def encode(self, spans: Sequence[ExportableSpan]) -> bytes:
         """Spans grouped by resource, then by scope, in the order they came.
 
         Grouped by identity: `Resource.__hash__` serialises its attributes to JSON."""
         if len(self._scopes) > self._max_scopes or len(self._resources) > self._max_scopes:
             self._scopes.clear()  # only between batches: `grouped` below holds their ids
             self._resources.clear()
+        if len(self._attribute_cache) > self._max_attributes:
+            self._attribute_cache.clear()
         grouped: dict[int, dict[int, list[bytes]]] = {}
         for span in spans:
             scopes = grouped.setdefault(self._remember_resource(span.resource), {})
             scope_id = self._remember_scope(span.instrumentation_scope)
-            scopes.setdefault(scope_id, []).append(_len_field(2, self._span(span)))
+            scopes.setdefault(scope_id, []).append(_framed(b"\x12", self._span(span)))
         out = []
         for resource_id, scopes in grouped.items():
             resource, resource_bytes = self._resources[resource_id]
@@ -121,10 +180,10 @@ class OtlpEncoder:
                 scope_body = scope_bytes + b"".join(encoded)
                 if scope is not None and scope.schema_url:
                     scope_body += _string_field(3, scope.schema_url)
-                body.append(_len_field(2, scope_body))
+                body.append(_framed(b"\x12", scope_body))
             if resource.schema_url:
                 body.append(_string_field(3, resource.schema_url))
-            out.append(_len_field(1, b"".join(body)))
+            out.append(_framed(b"\x0a", b"".join(body)))
         return b"".join(out)
 
     def _remember_resource(self, resource: Resource) -> int:
@@ -132,7 +191,7 @@ class OtlpEncoder:
         if key not in self._resources:  # the tuple keeps the object, so its id stays its own
             self._resources[key] = (
                 resource,
-                _len_field(1, self._attributes(1, resource.attributes)),
+                _len_field(1, self._attributes(b"\x0a", resource.attributes)),
             )
         return key
 
@@ -144,7 +203,7 @@ class OtlpEncoder:
                 body = _string_field(1, scope.name) if scope.name else b""
                 if scope.version:
                     body += _string_field(2, scope.version)
-                body += self._attributes(3, scope.attributes)
+                body += self._attributes(b"\x1a", scope.attributes)
             self._scopes[key] = (scope, _len_field(1, body))
         return key
 
@@ -156,16 +215,28 @@ class OtlpEncoder:
                 self._keys[key] = encoded
         return encoded
 
-    def _attributes(self, field: int, attributes: Attributes) -> bytes:
+    def _attributes(self, tag: bytes, attributes: Attributes) -> bytes:
+        """Every attribute as a `KeyValue` in the field whose encoded tag is `tag`."""
         if not attributes:
             return b""
-        return b"".join(
-            _len_field(field, self._key(k) + _len_field(2, _any_value(v)))
-            for k, v in attributes.items()
-        )
+        cache = self._attribute_cache
+        parts = []
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind in _CACHEABLE and (kind is not str or len(value) <= _MAX_CACHED_VALUE):  # type: ignore[arg-type]
+                cached_key = (tag, key, kind, value)
+                encoded = cache.get(cached_key)
+                if encoded is None:
+                    encoded = cache[cached_key] = _framed(
+                        tag, self._key(key) + _framed(b"\x12", _any_value(value))
+                    )
+                parts.append(encoded)
+            else:
+                parts.append(_framed(tag, self._key(key) + _framed(b"\x12", _any_value(value))))
+        return b"".join(parts)
 
-    def _span(self, span: ReadableSpan) -> bytes:
-        context = span.get_span_context()
+    def _span(self, span: ExportableSpan) -> bytes:
+        context = span.context
         assert context is not None  # every SDK span has one
         parts = [
             b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
@@ -178,44 +249,80 @@ class OtlpEncoder:
         if parent is not None:
             parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
         if span.name:
-            parts.append(_string_field(5, span.name))
+            parts.append(_framed(b"\x2a", span.name.encode("utf-8")))
         parts.append(b"\x30" + _VARINTS[span.kind.value + 1])  # OTLP's kinds start at 1
         parts.append(b"\x39" + _FIXED64.pack(span.start_time or 0))
         parts.append(b"\x41" + _FIXED64.pack(span.end_time or 0))
-        parts.append(self._attributes(9, span.attributes))
+        parts.append(self._attributes(b"\x4a", span.attributes))
         if span.dropped_attributes:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
         for event in span.events:
             body = b"\x09" + _FIXED64.pack(event.timestamp) + _string_field(2, event.name)
-            body += self._attributes(3, event.attributes)
+            body += self._attributes(b"\x1a", event.attributes)
             if event.dropped_attributes:
                 body += b"\x20" + _varint(event.dropped_attributes)
-            parts.append(_len_field(11, body))
+            parts.append(_framed(b"\x5a", body))
         if span.dropped_events:
             parts.append(b"\x60" + _varint(span.dropped_events))
         for link in span.links:
             body = b"\x0a\x10" + link.context.trace_id.to_bytes(16, "big")
             body += b"\x12\x08" + link.context.span_id.to_bytes(8, "big")
-            body += self._attributes(4, link.attributes)
+            body += self._attributes(b"\x22", link.attributes)
             if link.dropped_attributes:
                 body += b"\x28" + _varint(link.dropped_attributes)
             body += b"\x35" + _FIXED32.pack(_flags(link.context))
-            parts.append(_len_field(13, body))
+            parts.append(_framed(b"\x6a", body))
         if span.dropped_links:
             parts.append(b"\x70" + _varint(span.dropped_links))
         status = span.status
-        body = _string_field(2, status.description) if status.description else b""
-        if status.status_code.value:
-            body += b"\x18" + _VARINTS[status.status_code.value]
-        parts.append(_len_field(15, body))
-        parts.append(b"\x85\x01" + _FIXED32.pack(_flags(parent)))  # field 16, fixed32
+        if status.description or status.status_code.value:
+            body = _string_field(2, status.description) if status.description else b""
+            if status.status_code.value:
+                body += b"\x18" + _VARINTS[status.status_code.value]
+            parts.append(_framed(b"\x7a", body))
+        else:
+            parts.append(_STATUS_UNSET)
+        parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
 
-class OtlpHttpSpanExporter(SpanExporter):
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """What one attempt to send a batch came to. `retry` says whether trying again may
+    help; `retry_after` is the receiver's own wait in seconds (`Retry-After`), if it gave
+    one; `detail` names the answer or error for the log."""
+
+    ok: bool
+    retry: bool = False
+    retry_after: float | None = None
+    detail: str = ""
+
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})  # OTLP/HTTP: "retryable response codes"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """`Retry-After` as seconds: a number of seconds or an HTTP date; None when absent or
+    unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class OtlpHttpSpanExporter:
     """POSTs each batch to an OTLP/HTTP traces endpoint. Runs on the export thread only, so a
-    slow receiver costs that thread its `timeout`, never a request. A refused or failed batch
-    is reported as a failure (the processor counts it); it is not retried."""
+    slow receiver costs that thread its `timeout`, never a request. `send` makes one attempt
+    and says whether another may succeed; the processor (`common.tracing.export`) decides
+    when to make it. The batch is encoded once, whatever the number of attempts."""
 
     def __init__(self, endpoint: str, headers: Mapping[str, str], timeout: float) -> None:
         self.endpoint = endpoint
@@ -223,13 +330,38 @@ class OtlpHttpSpanExporter(SpanExporter):
         self._client = httpx.Client(
             timeout=timeout, headers={**headers, "content-type": "application/x-protobuf"}
         )
+        self._last: tuple[Sequence[ExportableSpan], bytes] | None = None
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+    def _encoded(self, spans: Sequence[ExportableSpan]) -> bytes:
+        if self._last is not None and self._last[0] is spans:
+            return self._last[1]
+        body = self._encoder.encode(spans)
+        self._last = (spans, body)
+        return body
+
+    def send(self, spans: Sequence[ExportableSpan]) -> SendOutcome:
+        body = self._encoded(spans)
         try:
-            response = self._client.post(self.endpoint, content=self._encoder.encode(spans))
-        except httpx.HTTPError:
-            return SpanExportResult.FAILURE
-        return SpanExportResult.SUCCESS if response.is_success else SpanExportResult.FAILURE
+            response = self._client.post(self.endpoint, content=body)
+        except httpx.TransportError as exc:  # no connection, timeout, reset: try later
+            return SendOutcome(ok=False, retry=True, detail=f"{type(exc).__name__}: {exc}")
+        if response.is_success:
+            self._last = None
+            return SendOutcome(ok=True)
+        status = response.status_code
+        if status in RETRYABLE_STATUSES:
+            return SendOutcome(
+                ok=False, retry=True, detail=f"HTTP {status}",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            )  # fmt: skip
+        self._last = None
+        return SendOutcome(ok=False, detail=f"HTTP {status}")
+
+    def export(self, spans: Sequence[ExportableSpan]) -> SpanExportResult:
+        """One attempt, as the SDK's `SpanExporter` interface has it."""
+        outcome = self.send(spans)
+        self._last = None
+        return SpanExportResult.SUCCESS if outcome.ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         self._client.close()

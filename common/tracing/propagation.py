@@ -6,12 +6,16 @@ Both directions use the globally configured propagator (W3C by default, or whate
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import Scope
+
+from common.tracing.light import EMPTY_CONTEXT
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -27,6 +31,46 @@ class _ScopeHeaders(Getter[Scope]):
 
 
 SCOPE_HEADERS = _ScopeHeaders()
+
+
+# The common W3C form, `00-<trace id>-<span id>-<flags>` and nothing else: anything else
+# (another version, a suffix, upper case, spaces) goes to the propagators, which know it all.
+_TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+_W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})
+
+
+class ScopeContextReader:
+    """The caller's trace context from an ASGI scope, for one server.
+
+    The propagators (`OTEL_PROPAGATORS`) are asked only when the request carries one of
+    their headers. With the default W3C ones and a plain `traceparent` alone (what our own
+    services send each other), the header is read here: the same context, for a fraction of
+    the propagators' work."""
+
+    def __init__(self) -> None:
+        fields = propagate.get_global_textmap().fields
+        self.headers = frozenset(name.lower().encode("latin-1") for name in fields)
+        self.w3c = "traceparent" in fields and fields <= _W3C_FIELDS
+
+    def __call__(self, scope: Scope) -> Context:
+        traceparent: bytes | None = None
+        for name, value in scope["headers"]:
+            if name in self.headers:
+                if name != b"traceparent" or traceparent is not None or not self.w3c:
+                    return context_from_scope(scope)
+                traceparent = value
+        if traceparent is None:
+            return EMPTY_CONTEXT
+        match = _TRACEPARENT.fullmatch(traceparent)
+        if match is None or match[1] == b"ff":
+            return context_from_scope(scope)
+        trace_id, span_id = int(match[2], 16), int(match[3], 16)
+        if not trace_id or not span_id:
+            return EMPTY_CONTEXT  # what the propagator makes of an all-zero id
+        parent = SpanContext(
+            trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match[4], 16))
+        )
+        return trace.set_span_in_context(NonRecordingSpan(parent), EMPTY_CONTEXT)
 
 
 def context_from_scope(scope: Scope) -> Context:

@@ -20,14 +20,15 @@ EXPORT_TIMEOUT = 5.0  # seconds per export request; only the export thread waits
 class ToolrelayTracerProvider(TracerProvider):
     """The SDK provider, plus the content switches the instrumentation reads."""
 
-    def __init__(self, settings: TracingSettings) -> None:
+    def __init__(self, settings: TracingSettings, *, retry_for: float = 30.0) -> None:
+        """`retry_for`: how long a batch the receiver cannot take yet is tried again."""
         super().__init__(resource=Resource.create({"service.name": settings.service_name}))
         self.settings = settings
         self.processors: list[BoundedSpanProcessor] = []
         self._light_tracers: dict[str, LightTracer] = {}
         for target in settings.targets:
             exporter = OtlpHttpSpanExporter(target.endpoint, target.headers, EXPORT_TIMEOUT)
-            processor = BoundedSpanProcessor(exporter, name=target.name)
+            processor = BoundedSpanProcessor(exporter, name=target.name, retry_for=retry_for)
             self.processors.append(processor)
             self.add_span_processor(processor)
 

@@ -1,5 +1,6 @@
 """`toolrelay_tracing_spans_dropped_total` and `..._export_failed_total`: what the trace
-export queue could not deliver (read at scrape time from this process's tracer provider)."""
+export queue could not deliver; `toolrelay_tracing_export_retries_total`: how often a batch
+was sent again (read at scrape time from this process's tracer provider)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class _ExportQueue(Protocol):
     name: str
     dropped: int
     failed: int
+    retries: int
 
 
 class TracingExportCollector(Collector):
@@ -37,8 +39,15 @@ class TracingExportCollector(Collector):
             "Spans the receiver refused or could not be reached for",
             labels=["target"],
         )
+        retries = CounterMetricFamily(
+            "toolrelay_tracing_export_retries",
+            "Batches sent again after a retryable answer (429, 502, 503, 504) or no connection",
+            labels=["target"],
+        )
         for processor in queues:
             dropped.add_metric([processor.name], processor.dropped)
             failed.add_metric([processor.name], processor.failed)
+            retries.add_metric([processor.name], processor.retries)
         yield dropped
         yield failed
+        yield retries

@@ -4,7 +4,7 @@ fallbacks show as sibling children of the request's span, each with its own outc
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
@@ -15,6 +15,8 @@ from common.tracing.provider import NO_SPAN, active_settings
 from gateway.deployments import Deployment
 
 TRACER_NAME = "toolrelay.gateway.router"
+RETRY = "toolrelay.router.retry"
+FALLBACK = "toolrelay.router.fallback"
 
 
 def attempt_span(
@@ -25,22 +27,31 @@ def attempt_span(
     tracer = light_tracer(TRACER_NAME)
     if tracer is None:
         return NO_SPAN
+    # What a deployment's attempts share is built once per deployment (and group).
+    key = (group, deployment.id, deployment.provider, deployment.model, deployment.api_base)
+    known = tracer.memo.get(key)
+    if known is None:
+        known = _shared(group, deployment)
+        tracer.remember(key, known)
+    name, shared = cast(tuple[str, dict[str, AttributeValue]], known)
+    return tracer.start_as_current(
+        name,
+        kind=SpanKind.CLIENT,
+        attributes={**shared, RETRY: retry, FALLBACK: fallback},
+    )
+
+
+def _shared(group: str, deployment: Deployment) -> tuple[str, dict[str, AttributeValue]]:
     attributes: dict[str, AttributeValue] = {
         genai.OPERATION: "chat",
         genai.REQUEST_MODEL: deployment.model,
         genai.PROVIDER: deployment.provider,
         "toolrelay.model_group": group,
         "toolrelay.deployment.id": deployment.id,
-        "toolrelay.router.retry": retry,
-        "toolrelay.router.fallback": fallback,
     }
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base
-    return tracer.start_as_current(
-        f"upstream {deployment.provider}/{deployment.model}",
-        kind=SpanKind.CLIENT,
-        attributes=attributes,
-    )
+    return f"upstream {deployment.provider}/{deployment.model}", attributes
 
 
 def record_attempt_result(span: Span, result: Any) -> None:

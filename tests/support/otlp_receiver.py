@@ -2,8 +2,10 @@
 `opentelemetry-proto` package and keeps the spans.
 
 It can require an `Authorization` header (as Langfuse's OTLP endpoint does: basic auth from
-the key pair) and can be made slow: `hold()` keeps every export request waiting until
-`release()`, like a receiver that stopped answering.
+the key pair), can be made slow: `hold()` keeps every export request waiting until
+`release()`, like a receiver that stopped answering, and can be told how to answer the next
+requests (`answer_next(503, 503, retry_after="0")`): those are refused without keeping
+their spans, as an overloaded collector would.
 """
 
 from __future__ import annotations
@@ -59,6 +61,21 @@ class OtlpReceiver:
     rejected: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: threading.Event = field(default_factory=threading.Event)
+    _scripted: list[int] = field(default_factory=list)
+    retry_after: str | None = None
+    refused: int = 0  # requests answered from the script
+
+    def answer_next(self, *statuses: int, retry_after: str | None = None) -> None:
+        with self._lock:
+            self._scripted.extend(statuses)
+            self.retry_after = retry_after
+
+    def scripted_answer(self) -> int | None:
+        with self._lock:
+            if not self._scripted:
+                return None
+            self.refused += 1
+            return self._scripted.pop(0)
 
     def __post_init__(self) -> None:
         self._gate.set()
@@ -138,6 +155,14 @@ def _handler(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
                 self.send_response(404)
                 self.end_headers()
                 return
+            scripted = receiver.scripted_answer()
+            if scripted is not None:
+                self.send_response(scripted)
+                if receiver.retry_after is not None:
+                    self.send_header("retry-after", receiver.retry_after)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
             if not receiver.accept(body, self.headers.get("authorization")):
                 self.send_response(401)
                 self.end_headers()
@@ -157,9 +182,9 @@ def _handler(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def running_receiver(
-    *, path: str = "/v1/traces", required_auth: str | None = None
+    *, path: str = "/v1/traces", required_auth: str | None = None, port: int | None = None
 ) -> Iterator[OtlpReceiver]:
-    receiver = OtlpReceiver(port=free_port(), path=path, required_auth=required_auth)
+    receiver = OtlpReceiver(port=port or free_port(), path=path, required_auth=required_auth)
     server = ThreadingHTTPServer(("127.0.0.1", receiver.port), _handler(receiver))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="otlp-receiver", daemon=True)

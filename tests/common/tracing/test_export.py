@@ -1,12 +1,19 @@
 """The export queue never blocks: with the receiver stalled, spans beyond the bound are
-dropped and counted, and every other span arrives once it answers again."""
+dropped and counted, and every other span arrives once it answers again. A batch the
+receiver cannot take yet (429, 502, 503, 504, no connection) is sent again, within a bound,
+and arrives once; a refused one (400) is dropped at once and counted."""
 
 from __future__ import annotations
+
+import datetime
+import email.utils
+import time
+from collections.abc import Callable
 
 from opentelemetry.sdk.trace import TracerProvider
 
 from common.tracing.export import BoundedSpanProcessor
-from common.tracing.otlp import OtlpHttpSpanExporter
+from common.tracing.otlp import OtlpHttpSpanExporter, retry_after_seconds
 from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import free_port
 
@@ -35,20 +42,121 @@ def test_stalled_receiver_drops_and_counts_overflow() -> None:
         provider.shutdown()
 
 
-def test_unreachable_receiver_counts_failures_and_never_raises_into_the_caller() -> None:
+def _processor(
+    endpoint: str, *, batch_size: int = 5, max_queue: int = 2048, retry_for: float = 30.0
+) -> tuple[TracerProvider, BoundedSpanProcessor]:
     processor = BoundedSpanProcessor(
-        OtlpHttpSpanExporter(f"http://127.0.0.1:{free_port()}/v1/traces", {}, timeout=1),
-        max_queue=4,
-        batch_size=2,
+        OtlpHttpSpanExporter(endpoint, {}, timeout=5),
+        batch_size=batch_size,
+        max_queue=max_queue,
         interval=0.05,
+        retry_first=0.02,
+        retry_max_delay=0.1,
+        retry_for=retry_for,
     )
     provider = TracerProvider()
     provider.add_span_processor(processor)
+    return provider, processor
+
+
+def _emit(provider: TracerProvider, count: int, prefix: str = "span") -> None:
     tracer = provider.get_tracer("test")
-    for i in range(20):
-        with tracer.start_as_current_span(f"span {i}"):
+    for i in range(count):
+        with tracer.start_as_current_span(f"{prefix} {i}"):
             pass
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.01)
+
+
+def test_unreachable_receiver_counts_failures_and_never_raises_into_the_caller() -> None:
+    provider, processor = _processor(
+        f"http://127.0.0.1:{free_port()}/v1/traces", max_queue=4, batch_size=2, retry_for=0.2
+    )
+    _emit(provider, 20)
     assert processor.force_flush(30_000)
     assert processor.exported == 0
     assert processor.failed + processor.dropped == 20
+    assert processor.retries > 0
     provider.shutdown()
+
+
+def test_503_then_200_delivers_each_span_exactly_once() -> None:
+    with running_receiver() as receiver:
+        receiver.answer_next(503, 503, 429, retry_after="0")
+        provider, processor = _processor(receiver.endpoint, batch_size=10)
+        _emit(provider, 10)
+        assert processor.force_flush(30_000)
+        spans = receiver.wait_for(lambda got: len(got) >= 10)
+        provider.shutdown()
+    assert sorted(s.name for s in spans) == sorted(f"span {i}" for i in range(10))
+    assert receiver.refused == 3 and processor.retries == 3
+    assert processor.exported == 10 and processor.failed == 0
+
+
+def test_queue_stays_bounded_while_a_batch_is_retried() -> None:
+    with running_receiver() as receiver:
+        receiver.answer_next(*[503] * 1000, retry_after="0")
+        provider, processor = _processor(receiver.endpoint, max_queue=8, batch_size=4)
+        _emit(provider, 4, "first")
+        _wait_until(lambda: processor.retries >= 2)  # the first batch is being retried
+        _emit(provider, 50, "later")
+        assert len(processor._queue) <= 8
+        assert processor.dropped == 50 - 8
+        with receiver._lock:
+            receiver._scripted.clear()
+        assert processor.force_flush(30_000)
+        spans = receiver.wait_for(lambda got: len(got) >= 12)
+        provider.shutdown()
+    assert len(spans) == 12 and processor.exported == 12
+
+
+def test_a_refused_batch_is_dropped_at_once_and_counted() -> None:
+    with running_receiver() as receiver:
+        receiver.answer_next(400)
+        provider, processor = _processor(receiver.endpoint, batch_size=5)
+        _emit(provider, 5)
+        assert processor.force_flush(30_000)
+        _wait_until(lambda: processor.failed == 5)
+        provider.shutdown()
+    assert processor.retries == 0 and processor.exported == 0
+    assert receiver.snapshot() == []
+
+
+def test_retry_after_beyond_the_bound_gives_up_without_waiting() -> None:
+    with running_receiver() as receiver:
+        receiver.answer_next(503, retry_after="3600")
+        provider, processor = _processor(receiver.endpoint, batch_size=5, retry_for=30)
+        _emit(provider, 5)
+        _wait_until(lambda: processor.failed == 5)
+        provider.shutdown()
+    assert processor.retries == 0
+
+
+def test_receiver_down_then_up_gets_the_spans() -> None:
+    port = free_port()
+    provider, processor = _processor(f"http://127.0.0.1:{port}/v1/traces", batch_size=5)
+    _emit(provider, 5)
+    _wait_until(lambda: processor.retries >= 2)  # refused connections, retried
+    with running_receiver(port=port) as receiver:
+        spans = receiver.wait_for(lambda got: len(got) >= 5)
+        provider.shutdown()
+    assert sorted(s.name for s in spans) == sorted(f"span {i}" for i in range(5))
+    assert processor.exported == 5 and processor.failed == 0
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    later = email.utils.format_datetime(
+        datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1), usegmt=True
+    )
+    seconds = retry_after_seconds(later)
+    assert seconds is not None and 3500 < seconds <= 3600

@@ -55,6 +55,9 @@ def test_light_and_sdk_spans_share_one_trace_and_queue() -> None:
     assert failing.status_code == StatusCode.ERROR.value
     assert [name for name, _ in failing.events] == ["exception"]
     assert failing.events[0][1]["exception.type"] == "ValueError"
+    stack = failing.events[0][1]["exception.stacktrace"]
+    assert stack.startswith("Traceback (most recent call last):")
+    assert stack.rstrip().endswith("ValueError: boom")
 
 
 def test_sampler_says_no_the_trace_still_flows_unrecorded() -> None:

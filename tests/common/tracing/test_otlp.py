@@ -3,6 +3,7 @@ decoded with `opentelemetry-proto` and compared message for message."""
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry import propagate
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -12,7 +13,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from common.tracing.light import LightSpan
 from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter
+from common.tracing.sdk_provider import ToolrelayTracerProvider
+from common.tracing.settings import TracingSettings
 from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import free_port
 
@@ -71,6 +75,61 @@ def test_encoding_matches_the_sdk_encoder() -> None:
     encoded = {s.name: s for scope in ours.resource_spans[0].scope_spans for s in scope.spans}
     assert encoded["POST /v1/chat/completions"].dropped_attributes_count == 1
     assert encoded["POST /v1/chat/completions"].trace_state == "vendor=a,other=b"
+
+
+def test_light_spans_encode_as_the_sdk_encodes_the_same_spans() -> None:
+    """Light spans go to the encoder as they are (no `ReadableSpan` copy): the bytes decode
+    to what the SDK's encoder makes of the same spans, including the cached attributes
+    (one key and value in a span and in an event; True next to 1)."""
+    finished: list[LightSpan] = []
+    provider = ToolrelayTracerProvider(TracingSettings(service_name="light"))
+    provider.processors.append(_Keep(finished))  # type: ignore[arg-type]
+    tracer = provider.light_tracer("toolrelay.test")
+    remote = propagate.extract({"traceparent": REMOTE_PARENT, "tracestate": "vendor=a"})
+    for _ in range(2):  # the second time through, every cacheable attribute is cached
+        with tracer.start_as_current(
+            "POST /v1/chat/completions", kind=SpanKind.SERVER, context=remote,
+            attributes={"flag": True, "count": 1, "gen_ai.request.model": "m", "long": "x" * 99},
+        ) as root:  # fmt: skip
+            root.add_event("iteration", {"count": 1, "flag": True})
+            with tracer.start_as_current("upstream openai/m", kind=SpanKind.CLIENT) as child:
+                child.set_attributes({"gen_ai.usage.input_tokens": 3, "ratio": 0.5})
+                child.set_attribute("gen_ai.response.finish_reasons", ["stop"])
+        with pytest.raises(ValueError), tracer.start_as_current("failing"):
+            raise ValueError("boom")
+    assert len(finished) == 6
+    readable = [
+        ReadableSpan(
+            name=s.name,
+            context=s.context,
+            parent=s.parent,
+            resource=s.resource,
+            attributes=s.attributes,
+            events=s.events,
+            kind=s.kind,
+            status=s.status,
+            start_time=s.start_time,
+            end_time=s.end_time,
+            instrumentation_scope=s.instrumentation_scope,
+        )
+        for s in finished
+    ]
+    encoder = OtlpEncoder()
+    for _ in range(2):
+        ours = ExportTraceServiceRequest.FromString(encoder.encode(finished))
+        assert ours == sdk_encode(readable)
+    failing = next(s for s in finished if s.name == "failing")
+    stack = failing.events[0].attributes or {}
+    assert "ValueError: boom" in str(stack["exception.stacktrace"])
+    assert "test_light_spans_encode" in str(stack["exception.stacktrace"])
+
+
+class _Keep:
+    def __init__(self, into: list[LightSpan]) -> None:
+        self.into = into
+
+    def enqueue(self, span: LightSpan) -> None:
+        self.into.append(span)
 
 
 def test_encoder_reuses_its_caches_across_batches() -> None:

@@ -14,7 +14,7 @@ from tests.support.processes import free_port
 def test_failed_exports_are_counted_per_target() -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1/traces"
     provider = ToolrelayTracerProvider(
-        TracingSettings(service_name="test", targets=(OtlpTarget("otel", dead),))
+        TracingSettings(service_name="test", targets=(OtlpTarget("otel", dead),)), retry_for=0
     )
     tracer = provider.get_tracer("test")
     for i in range(3):
@@ -31,3 +31,4 @@ def test_failed_exports_are_counted_per_target() -> None:
     provider.shutdown()
     assert samples[("toolrelay_tracing_spans_export_failed_total", "otel")] == 3
     assert samples[("toolrelay_tracing_spans_dropped_total", "otel")] == 0
+    assert samples[("toolrelay_tracing_export_retries_total", "otel")] == 0  # bound of 0 s
