@@ -37,13 +37,6 @@ SERVERS: tuple[Server, ...] = ("uvicorn", "granian")
 APP_FACTORY = "gateway.app:app_from_env"
 GRACEFUL_SHUTDOWN_SECONDS = 30
 KEEP_ALIVE_SECONDS = 75
-# Granian's loggers without handlers of their own: their lines go through ours (JSON).
-GRANIAN_LOGGING: dict[str, Any] = {
-    "loggers": {
-        "_granian": {"level": "WARNING", "propagate": True},
-        "granian.access": {"level": "WARNING", "propagate": True},
-    }
-}
 
 
 def serve(
@@ -68,13 +61,22 @@ def serve(
             redis=bool(config.redis_url),
             per_worker=unshared,
         )
-    if server == "granian" and workers == 1:
-        start_gateway_tracing(config)
-        _run_granian_embedded(create_app(config, settle_heap=True), host, port)
-        return
     if server == "granian":
+        # Not a dependency (uvicorn is the default; see bench/README.md).
+        try:
+            from gateway import granian_server
+        except ImportError:
+            raise ConfigError(
+                "--server granian needs the granian package (pip install granian)"
+            ) from None
+        if workers == 1:
+            start_gateway_tracing(config)
+            granian_server.run_embedded(
+                create_app(config, settle_heap=True), host, port, GRACEFUL_SHUTDOWN_SECONDS
+            )
+            return
         with _worker_environment(config, where, workers):
-            _run_granian(host, port, workers)
+            granian_server.run_workers(APP_FACTORY, host, port, workers, GRACEFUL_SHUTDOWN_SECONDS)
         return
     if workers > 1:
         with _worker_environment(config, where, workers):
@@ -152,65 +154,3 @@ def _uvicorn_settings(host: str, port: int) -> dict[str, Any]:
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
-
-
-def _run_granian(host: str, port: int, workers: int) -> None:
-    # Not a dependency (uvicorn is the default; see bench/README.md): checked without it too.
-    try:
-        from granian.constants import (  # type: ignore[import-not-found, unused-ignore]
-            HTTPModes,
-            Interfaces,
-            Loops,
-        )
-        from granian.log import LogLevels  # type: ignore[import-not-found, unused-ignore]
-        from granian.server.mp import MPServer  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        raise ConfigError(
-            "--server granian needs the granian package (pip install granian)"
-        ) from None
-    MPServer(
-        APP_FACTORY,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        factory=True,
-        workers=workers,
-        loop=Loops.uvloop,
-        http=HTTPModes.http1,
-        websockets=False,
-        log_access=False,
-        log_level=LogLevels.warning,
-        log_dictconfig=GRANIAN_LOGGING,
-        workers_kill_timeout=GRACEFUL_SHUTDOWN_SECONDS,
-    ).serve()
-
-
-def _run_granian_embedded(app: Any, host: str, port: int) -> None:
-    """One worker in this process, as uvicorn runs it: no supervisor process beside it."""
-    import signal
-
-    import uvloop
-    from granian.constants import HTTPModes, Interfaces  # type: ignore[import-not-found, unused-ignore]
-    from granian.log import LogLevels  # type: ignore[import-not-found, unused-ignore]
-    from granian.server.embed import Server as EmbeddedServer  # type: ignore[import-not-found, unused-ignore]
-
-    server = EmbeddedServer(
-        app,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        http=HTTPModes.http1,
-        websockets=False,
-        log_access=False,
-        log_level=LogLevels.warning,
-        log_dictconfig=GRANIAN_LOGGING,
-    )
-    server.workers_kill_timeout = GRACEFUL_SHUTDOWN_SECONDS
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, server.stop)
-        await server.serve()
-
-    uvloop.run(main())
