@@ -25,13 +25,16 @@ from granian.server.embed import (  # type: ignore[import-not-found, unused-igno
 )
 from granian.server.mp import MPServer  # type: ignore[import-not-found, unused-ignore]
 
-# Granian's loggers without handlers of their own: their lines go through ours (JSON).
-GRANIAN_LOGGING: dict[str, Any] = {
-    "loggers": {
-        "_granian": {"level": "WARNING", "propagate": True},
-        "granian.access": {"level": "WARNING", "propagate": True},
+
+def _logging() -> dict[str, Any]:
+    """Granian's loggers without handlers of their own: their lines go through ours (JSON).
+    A fresh dict each time: Granian writes the level into the one it is given."""
+    return {
+        "loggers": {
+            "_granian": {"level": "WARNING", "propagate": True},
+            "granian.access": {"level": "WARNING", "propagate": True},
+        }
     }
-}
 
 
 def run_embedded(app: Any, host: str, port: int, graceful_seconds: int) -> None:
@@ -46,7 +49,7 @@ def run_embedded(app: Any, host: str, port: int, graceful_seconds: int) -> None:
         websockets=False,
         log_access=False,
         log_level=LogLevels.warning,
-        log_dictconfig=GRANIAN_LOGGING,
+        log_dictconfig=_logging(),
     )
     server.workers_kill_timeout = graceful_seconds
 
@@ -72,6 +75,6 @@ def run_workers(factory: str, host: str, port: int, workers: int, graceful_secon
         websockets=False,
         log_access=False,
         log_level=LogLevels.warning,
-        log_dictconfig=GRANIAN_LOGGING,
+        log_dictconfig=_logging(),
         workers_kill_timeout=graceful_seconds,
     ).serve()
