@@ -10,7 +10,7 @@ from bench.stats import median
 
 
 def cold_starts(
-    make_launch: Callable[[], Launch], *, runs: int, core: int | None, log_dir: Path
+    make_launch: Callable[[], Launch], *, runs: int, core: int | str | None, log_dir: Path
 ) -> dict[str, object]:
     seconds: list[float] = []
     for _ in range(runs):

@@ -109,6 +109,24 @@ def _parser() -> argparse.ArgumentParser:
         "repeat for more refs (targets 'toolrelay-<sha>', in results.json)",
     )
     parser.add_argument(
+        "--server",
+        metavar="NAME",
+        action="append",
+        default=[],
+        choices=["uvicorn", "granian"],
+        help="also run this tree's gateway under ASGI server NAME as target 'toolrelay-NAME' "
+        "(the 'toolrelay' target runs the default server)",
+    )
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=int,
+        action="append",
+        default=[],
+        help="also run this tree's gateway with N workers as target 'toolrelay-wN', on both "
+        "cores (it shares a core with the load generator: read its ratio with that in mind)",
+    )
+    parser.add_argument(
         "--sat-rounds",
         type=int,
         metavar="N",
@@ -159,6 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         launches: dict[str, Callable[[], Launch]] = {
             "toolrelay": lambda: gateway_launch(config, free_port())
         }
+        cores: dict[str, int | str] = {}
+        for server in args.server:
+            launches[f"toolrelay-{server}"] = lambda server=server: gateway_launch(
+                config, free_port(), name=f"toolrelay-{server}", server=server
+            )
+        for workers in args.workers:
+            launches[f"toolrelay-w{workers}"] = lambda workers=workers: gateway_launch(
+                config, free_port(), name=f"toolrelay-w{workers}", workers=workers
+            )
+            cores[f"toolrelay-w{workers}"] = f"{args.server_core},{args.load_core}"
         for index, ref in enumerate(args.baseline_ref):
             source = export_ref(ref)
             name = "toolrelay-base" if index == 0 else f"toolrelay-{source.name[9:]}"
@@ -174,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = [Target("direct", upstream.port, upstream.pid)]
         results["rss_idle_mb"] = {"direct": sample(upstream.pid).rss_bytes / MB}
         for name, make in launches.items():
-            service = start(make(), args.server_core, logs, timeout=180)
+            service = start(make(), cores.get(name, args.server_core), logs, timeout=180)
             services.append(service)
             results["rss_idle_mb"][name] = sample(service.pid).rss_bytes / MB
             targets.append(Target(name, service.port, service.pid))
@@ -192,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                     profile.cold_runs if name.startswith("toolrelay") else profile.cold_runs_litellm
                 )
                 results["cold_start"][name] = cold_starts(
-                    make, runs=runs, core=args.server_core, log_dir=logs
+                    make, runs=runs, core=cores.get(name, args.server_core), log_dir=logs
                 )
         if wanted("mw"):
             _middleware(results, args.quick, out)

@@ -94,7 +94,8 @@ class Launch:
     prepare: tuple[str, ...] = ()
 
 
-def pinned(argv: list[str], core: int | None) -> list[str]:
+def pinned(argv: list[str], core: int | str | None) -> list[str]:
+    """`core`: one core, or a taskset list ("0,1") for a multi-worker target."""
     return argv if core is None else ["taskset", "-c", str(core), *argv]
 
 
@@ -104,11 +105,23 @@ def fake_upstream_launch(port: int) -> Launch:
 
 
 def gateway_launch(
-    config: Path, port: int, *, name: str = "toolrelay", source: Path = REPO
+    config: Path,
+    port: int,
+    *,
+    name: str = "toolrelay",
+    source: Path = REPO,
+    server: str | None = None,
+    workers: int = 1,
 ) -> Launch:
     """`source` is a checkout of the code to run: `python -m` puts the working directory
-    first on sys.path, so a baseline export shadows the installed (editable) packages."""
+    first on sys.path, so a baseline export shadows the installed (editable) packages.
+    `server` (uvicorn, granian) and `workers` become `--server`/`--workers` (a baseline from
+    before `--server` existed is run without the flag)."""
     argv = [sys.executable, "-m", "toolrelay", "gateway", "--config", str(config)]
+    if server is not None:
+        argv += ["--server", server]
+    if workers != 1:
+        argv += ["--workers", str(workers)]
     # Each target its own store: a baseline cannot open a database migrated by newer code,
     # and a benchmark has no business in the user's ~/.toolrelay.
     home = {"TOOLRELAY_HOME": str(config.parent / f"home-{name}")}
@@ -198,7 +211,7 @@ def _environment(launch: Launch) -> dict[str, str]:
     return env
 
 
-def spawn(launch: Launch, core: int | None, log_dir: Path) -> Service:
+def spawn(launch: Launch, core: int | str | None, log_dir: Path) -> Service:
     env = _environment(launch)
     log = (log_dir / f"{launch.name}-{launch.port}.log").open("ab")
     started = time.perf_counter()
@@ -228,7 +241,7 @@ def wait_healthy(service: Service, timeout: float = 120.0, interval: float = 0.0
     raise ServiceError(f"{service.launch.name} not healthy within {timeout}s")
 
 
-def start(launch: Launch, core: int | None, log_dir: Path, timeout: float = 120.0) -> Service:
+def start(launch: Launch, core: int | str | None, log_dir: Path, timeout: float = 120.0) -> Service:
     if launch.prepare:
         with (log_dir / f"{launch.name}-prepare.log").open("ab") as log:
             subprocess.run(

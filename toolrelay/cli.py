@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,7 +18,14 @@ def _gateway(args: argparse.Namespace) -> int:
     from gateway.server import serve
 
     config = load_config(args.config)
-    serve(config, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    serve(
+        config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        server=args.server,
+    )
     return 0
 
 
@@ -91,7 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--config", help="LiteLLM-format config.yaml")
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=4000)
-    gateway.add_argument("--workers", type=int, default=1)
+    gateway.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; more than one shares limits, router state and cache only "
+        "through Redis (see the README)",
+    )
+    gateway.add_argument(
+        "--server",
+        choices=["uvicorn", "granian"],
+        default=os.environ.get("TOOLRELAY_SERVER") or "uvicorn",
+        help="the ASGI server (default $TOOLRELAY_SERVER or uvicorn; granian needs the "
+        "granian package)",
+    )
     gateway.add_argument("--log-level", default="info")
     gateway.set_defaults(handler=_gateway)
 

@@ -32,7 +32,7 @@ def journal_for(data_dir: Path) -> SpendJournal:
     return SpendJournal(data_dir / f"{PREFIX}{os.getpid()}.jsonl")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -92,7 +92,7 @@ class SpendJournal:
             owner = _owner(path)
             if owner is None or not path.is_file():
                 continue
-            if owner != os.getpid() and _pid_alive(owner):
+            if owner != os.getpid() and pid_alive(owner):
                 continue  # another worker's live journal
             leftovers.append(path)
         if not leftovers:

@@ -25,7 +25,7 @@ import orjson
 import structlog
 
 from gateway.spend.batch import write_batch
-from gateway.spend.journal import SpendJournal
+from gateway.spend.journal import SpendJournal, pid_alive
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
 from gateway.store.database import REFUSED_ERRORS, UNAVAILABLE_ERRORS, Database, refused_row
 
@@ -152,15 +152,22 @@ class SpendWriter:
                 self.queue.popleft()
         return True
 
+    def _replay_path(self, pid: int) -> Path:
+        return self.spill_path.with_suffix(f".{pid}.replay")
+
     async def _flush_spill(self) -> bool:
-        replay = self.spill_path.with_suffix(".replay")
+        # Named by process: `--workers N` share the data dir and its spill file, and each
+        # replays only the file it took.
+        replay = self._replay_path(os.getpid())
         while True:
             if not replay.exists():
-                if not self.spill_path.exists():
+                try:
+                    # Move the file aside, so rows spilled while we write go to a fresh file;
+                    # the rename is atomic, so of several workers only one takes it.
+                    self.spill_path.replace(replay)
+                except FileNotFoundError:
                     self.spilled = 0
                     return True
-                # Move the file aside, so rows spilled while we write go to a fresh file.
-                self.spill_path.replace(replay)
             lines = replay.read_bytes().splitlines()
             rows = [from_json_ready(orjson.loads(line)) for line in lines if line.strip()]
             for start in range(0, len(rows), BATCH_SIZE):
@@ -247,8 +254,10 @@ class SpendWriter:
         is the journal of a run that was killed."""
         if self.journal is not None:
             self.journal.recover_into(self.spill_path)
-        replay = self.spill_path.with_suffix(".replay")
-        if replay.exists():
+        for replay in sorted(self.spill_path.parent.glob(f"{self.spill_path.stem}.*replay")):
+            owner = replay.name.removeprefix(self.spill_path.stem).split(".")[1]
+            if owner.isdigit() and int(owner) != os.getpid() and pid_alive(int(owner)):
+                continue  # another worker of this gateway is replaying it now
             with self.spill_path.open("ab") as handle:
                 handle.write(replay.read_bytes())
             replay.unlink()

@@ -3,7 +3,10 @@ odd input (very long end-user ids, absurd token counts) is stored, clipped."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +16,7 @@ from gateway.hooks import CallRecord
 from gateway.spend.rows import row_from_record
 from gateway.spend.writer import REJECTED_FILENAME, SpendWriter
 from gateway.store import database_url_for, open_database, tables
+from gateway.store.database import create_database
 from tests.gateway.store.databases import database_url, postgres_database
 
 __all__ = ["database_url", "postgres_database"]
@@ -55,3 +59,28 @@ async def test_refused_rows_are_set_aside_and_odd_input_is_clipped(
             assert count == 3 and writer.rejected == 0
     finally:
         await db.close()
+
+
+def test_a_start_folds_back_replay_files_of_gone_processes_only(tmp_path: Path) -> None:
+    """`--workers N` share one data dir: a worker starting must not take the replay file
+    another running worker is writing to the database now."""
+    running = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=PIPE)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    spill = tmp_path / "spend-spill.jsonl"
+    busy = tmp_path / f"spend-spill.{running.pid}.replay"
+    busy.write_bytes(b'{"worker": "running"}\n')
+    (tmp_path / f"spend-spill.{gone.pid}.replay").write_bytes(b'{"worker": "gone"}\n')
+    (tmp_path / "spend-spill.replay").write_bytes(b'{"worker": "before per-process names"}\n')
+    db = create_database(database_url_for(None, tmp_path))
+    try:
+        SpendWriter(db=db, spill_path=spill).recover_replay_file()
+    finally:
+        db.engine.sync_engine.dispose()  # never connected: nothing to await
+        running.communicate(b"")
+    assert busy.read_bytes() == b'{"worker": "running"}\n'
+    assert sorted(p.name for p in tmp_path.glob("*.replay")) == [busy.name]
+    assert sorted(spill.read_bytes().splitlines()) == [
+        b'{"worker": "before per-process names"}',
+        b'{"worker": "gone"}',
+    ]
