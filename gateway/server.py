@@ -148,6 +148,7 @@ def _uvicorn_settings(host: str, port: int) -> dict[str, Any]:
         "port": port,
         "loop": "uvloop",
         "http": "httptools",
+        "ws": "none",  # no websocket routes: don't import a websocket stack (~0.8 MB)
         "access_log": False,
         "log_level": "warning",
         "log_config": None,  # keep our JSON handler (configure_logging) for uvicorn's loggers
