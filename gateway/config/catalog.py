@@ -75,7 +75,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "disable_reset_budget",
             "disable_adding_master_key_hash_to_db",
             "disable_responses_id_security",
-            "enforce_user_param",
             "reject_clientside_metadata_tags",
             "allowed_routes",
             "key_management_system",

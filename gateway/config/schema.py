@@ -121,6 +121,7 @@ class LiteLLMSettings(_Section, TracingKeys):
 
 class GeneralSettings(_Section):
     master_key: str | None = None
+    enforce_user_param: bool = False  # every model request must carry `user`
     background_health_checks: bool = False
     health_check_interval: float = Field(default=300.0, gt=0)
     database_url: str | None = None

@@ -20,7 +20,7 @@ from gateway.completions_adapter import (
 )
 from gateway.context import RequestContext, current_context
 from gateway.deployments import Deployment
-from gateway.errors import GatewayError
+from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
@@ -74,6 +74,13 @@ class InferenceCalls:
         """Start the call's record and run the pre-call hooks, then `check` the body: the one
         place it is validated (a failure is recorded like any failed call)."""
         model = require_model(body)
+        if self.state.config.file.general_settings.enforce_user_param and "user" not in body:
+            raise BadRequestError(
+                "'user' param not passed in: general_settings.enforce_user_param is on, so "
+                "every model request must name its end user",
+                param="user",
+                code="missing_user",
+            )
         ctx = _context()
         record = CallRecord(
             request_id=ctx.request_id,
