@@ -22,6 +22,7 @@ from gateway.providers.errors import (
     malformed_response,
 )
 from gateway.providers.media import Answer, AudioForm, BinaryStream
+from gateway.upstream_http import post_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +43,7 @@ class Upstream:
     ) -> JSON:
         """POST a body already serialised (a signed request must send the bytes it signed)."""
         try:
-            response = await self.http.post(
-                url, content=content, headers=dict(headers), timeout=upstream_timeout
-            )
+            response = await post_bytes(self.http, url, content, headers, upstream_timeout)
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
         if response.status_code >= 400:
