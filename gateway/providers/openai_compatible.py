@@ -15,7 +15,7 @@ from gateway.providers.media import Answer, AudioForm, BinaryStream
 from gateway.providers.params import upstream_body
 from gateway.providers.sse import server_events
 from gateway.providers.transport import Upstream
-from gateway.upstream_http import post_bytes
+from gateway.upstream_http import post_bytes, stream_post
 
 SSE_DONE = "[DONE]"
 
@@ -83,14 +83,10 @@ class OpenAICompatibleProvider:
         return parsed
 
     async def _stream_json(self, call: ProviderCall, path: str, body: JSON) -> AsyncIterator[JSON]:
-        url = self._url(call, path)
+        _, url = self._url_text(call, path)
         try:
-            async with self.http.stream(
-                "POST",
-                url,
-                content=orjson.dumps(body),
-                headers=self._headers(call),
-                timeout=call.timeout,
+            async with stream_post(
+                self.http, url, orjson.dumps(body), self._headers(call), call.timeout
             ) as response:
                 if response.status_code >= 400:
                     content = await response.aread()

@@ -22,7 +22,7 @@ from gateway.providers.errors import (
     malformed_response,
 )
 from gateway.providers.media import Answer, AudioForm, BinaryStream
-from gateway.upstream_http import post_bytes
+from gateway.upstream_http import post_bytes, stream_post
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +61,8 @@ class Upstream:
     ) -> AsyncIterator[str]:
         """The response body line by line; an error status raises before the first line."""
         try:
-            async with self.http.stream(
-                "POST",
-                url,
-                content=orjson.dumps(body),
-                headers=dict(headers),
-                timeout=upstream_timeout,
+            async with stream_post(
+                self.http, url, orjson.dumps(body), headers, upstream_timeout
             ) as response:
                 if response.status_code >= 400:
                     content = await response.aread()

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from gateway.upstream_http import UpstreamClient, build_upstream_client, post_bytes
+from gateway.upstream_http import UpstreamClient, build_upstream_client, post_bytes, stream_post
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -154,3 +154,91 @@ async def test_any_other_client_goes_through_httpx() -> None:
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         reply = await post_bytes(client, "http://up/", b"ping", {"x-a": "1"}, 5.0)
     assert (reply.status_code, reply.content, reply.headers["X-B"]) == (201, b"ping", "2")
+
+
+def _streaming(head: bytes, pieces: list[bytes]) -> Handler:
+    """Answers every request with `head`, then `pieces` as separate chunked-encoding chunks."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await _read_request(reader)
+                writer.write(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                for piece in pieces:
+                    writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+                await writer.drain()
+        except asyncio.IncompleteReadError:
+            writer.close()
+
+    return handle
+
+
+async def _lines_both_ways(head: bytes, pieces: list[bytes]) -> tuple[list[str], list[str]]:
+    server = await asyncio.start_server(_streaming(head, pieces), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    client = _client()
+    try:
+        async with server:
+            async with client.stream("POST", url, content=b"{}", timeout=5.0) as response:
+                via_httpx = [line async for line in response.aiter_lines()]
+            async with stream_post(client, url, b"{}", {}, 5.0) as stream:
+                direct = [line async for line in stream.aiter_lines()]
+    finally:
+        await client.aclose()
+    return via_httpx, direct
+
+
+@pytest.mark.anyio
+async def test_direct_stream_splits_lines_like_httpx() -> None:
+    # a CRLF split across chunks, a character split across chunks, a lone CR, no final newline
+    euro = "€".encode()
+    pieces = [b"data: a\r", b"\ndata: b" + euro[:1], euro[1:] + b"\r\rdata: c\n\n", b"tail"]
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+    via_httpx, direct = await _lines_both_ways(head, pieces)
+    assert direct == via_httpx == ["data: a", "data: b€", "", "data: c", "", "tail"]
+
+
+@pytest.mark.anyio
+async def test_direct_stream_decodes_with_the_declared_charset() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=latin-1\r\n"
+    via_httpx, direct = await _lines_both_ways(head, ["caf\u00e9\n".encode("latin-1")])
+    assert direct == via_httpx == ["café"]
+
+
+@pytest.mark.anyio
+async def test_direct_stream_reads_an_error_status_whole() -> None:
+    head = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 3\r\n"
+    server = await asyncio.start_server(_streaming(head, [b'{"error":', b"1}"]), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    client = _client()
+    try:
+        async with server, stream_post(client, url, b"{}", {}, 5.0) as stream:
+            status, retry, body = (
+                stream.status_code,
+                stream.headers.get("retry-after"),
+                await stream.aread(),
+            )
+    finally:
+        await client.aclose()
+    assert (status, retry, body) == (503, "3", b'{"error":1}')
+
+
+@pytest.mark.anyio
+async def test_direct_stream_cut_mid_body_is_a_protocol_error() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndata:\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(cut, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    client = _client()
+    try:
+        async with server, stream_post(client, url, b"{}", {}, 5.0) as stream:
+            with pytest.raises(httpx.RemoteProtocolError):
+                _ = [line async for line in stream.aiter_lines()]
+    finally:
+        await client.aclose()
