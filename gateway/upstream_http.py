@@ -399,7 +399,10 @@ async def post_bytes(
 ) -> UpstreamReply:
     """A POST whose response is read whole, for the providers: the gateway's own client
     takes the direct path; any other `httpx.AsyncClient` (a test's `MockTransport`, an
-    embedding application's client) goes through httpx as before. Raises `httpx.HTTPError`s."""
+    embedding application's client) goes through httpx as before. Raises `httpx.HTTPError`s.
+
+    A `str` URL goes on the wire as it is, so it must be one httpx rendered (`str(httpx.URL)`);
+    pass anything else as an `httpx.URL`, whose normalisation is then the same as httpx's."""
     if isinstance(http, UpstreamClient):
         return await http.post_direct(url, content, headers, upstream_timeout)
     response = await http.post(

@@ -43,7 +43,10 @@ class Upstream:
     ) -> JSON:
         """POST a body already serialised (a signed request must send the bytes it signed)."""
         try:
-            response = await post_bytes(self.http, url, content, headers, upstream_timeout)
+            # parsed as httpx would have, so the direct path sends the same request line
+            response = await post_bytes(
+                self.http, httpx.URL(url), content, headers, upstream_timeout
+            )
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
         if response.status_code >= 400:
@@ -62,7 +65,7 @@ class Upstream:
         """The response body line by line; an error status raises before the first line."""
         try:
             async with stream_post(
-                self.http, url, orjson.dumps(body), headers, upstream_timeout
+                self.http, httpx.URL(url), orjson.dumps(body), headers, upstream_timeout
             ) as response:
                 if response.status_code >= 400:
                     content = await response.aread()

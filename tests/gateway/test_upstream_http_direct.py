@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+from gateway.providers.transport import Upstream
 from gateway.upstream_http import UpstreamClient, build_upstream_client, post_bytes, stream_post
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -242,3 +243,21 @@ async def test_direct_stream_cut_mid_body_is_a_protocol_error() -> None:
                 _ = [line async for line in stream.aiter_lines()]
     finally:
         await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_provider_url_goes_on_the_wire_as_httpx_renders_it() -> None:
+    seen: list[tuple[list[bytes], bytes]] = []
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+    server = await asyncio.start_server(_answering(answer, seen), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    url = f"{base}/v1/models/a b|c:generate?key=x y&alt=sse"
+    client = _client()
+    try:
+        async with server:
+            await client.post(url, content=b"{}", timeout=5.0)
+            await Upstream(client, "test").post_bytes(url, b"{}", {}, 5.0)
+    finally:
+        await client.aclose()
+    (via_httpx, _), (direct, _) = seen
+    assert direct[0] == via_httpx[0]
