@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench/profile.py`
 
 import orjson
+import yaml
 
 from bench.load import write_wrk_script
 from bench.rawhttp import BlockingClient, build_request
@@ -57,6 +58,14 @@ def generate_virtual_key(port: int) -> str:
     if response.status != 200:
         raise SystemExit(f"/key/generate answered {response.status}: {response.body[:300]!r}")
     return str(orjson.loads(response.body)["key"])
+
+
+def allow_unpriced(config: Path) -> None:
+    """The bench's models have no price, and a key with a budget is refused on an unpriced
+    model unless the config allows it; the profile wants the budget checks on the hot path."""
+    data = yaml.safe_load(config.read_text())
+    data.setdefault("general_settings", {})["allow_unpriced_models"] = True
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def frame_name(frame: str) -> str:
@@ -112,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     gateway = None
     try:
         config = write_config(out / "config.yaml", upstream.port)
+        if args.virtual_key:
+            allow_unpriced(config)
         source = export_ref(args.ref) if args.ref else REPO
         launch = gateway_launch(config, free_port(), source=source)
         gateway = start(launch, args.server_core, logs)
@@ -156,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         upstream.stop()
     total, own, cumulative = tally(raw.read_text())
     print(f"load: {results[0]}")
+    if getattr(results[0], "non_2xx", 0) or getattr(results[0], "socket_errors", 0):
+        print("WARNING: requests failed under load: this profiles the error path")
     print(f"samples: {total} ({raw})\n")
     print(table("self", own, total, args.top) + "\n")
     print(table("cumulative", cumulative, total, args.top))

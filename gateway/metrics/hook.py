@@ -183,6 +183,9 @@ class BudgetGaugeHook:
     key_spend: SpendOf
     entity: EntityOf = _no_entity
     spend: RefSpendOf = _no_spend
+    # `labels(...)` validates its arguments and takes the metric's lock on every call: it was
+    # most of this hook's cost, paid on every request of a key with a budget
+    _child: _Children = field(default_factory=_Children, init=False)
 
     async def pre_call(self, record: CallRecord) -> None:
         return None
@@ -197,10 +200,10 @@ class BudgetGaugeHook:
             self._user(principal.user_id)
         if principal.token is None or principal.max_budget is None:
             return
-        key = {"hashed_api_key": principal.token, "api_key_alias": principal.key_alias or ""}
-        self.metrics.key_max_budget.labels(**key).set(principal.max_budget)
+        key = (principal.token, principal.key_alias or "")
+        self._child(self.metrics.key_max_budget, key).set(principal.max_budget)
         remaining = principal.max_budget - self.key_spend(principal.token)
-        self.metrics.remaining_key_budget.labels(**key).set(remaining)
+        self._child(self.metrics.remaining_key_budget, key).set(remaining)
 
     def _key_limits(self, record: CallRecord) -> None:
         """The limits hook's remaining-requests/tokens answer headers, as gauges."""
@@ -220,7 +223,7 @@ class BudgetGaugeHook:
         ):
             found = ctx.response_headers.get(header)
             if found is not None and found.lstrip("-").isdigit():
-                gauge.labels(*values).set(int(found))
+                self._child(gauge, values).set(int(found))
 
     def _provider_limits(self, record: CallRecord) -> None:
         """The provider's own headroom for the deployment that answered (upstream headers)."""
@@ -235,36 +238,36 @@ class BudgetGaugeHook:
         )  # fmt: skip
         remaining = ctx.provider_remaining
         if remaining.requests is not None:
-            self.metrics.remaining_requests.labels(*values).set(remaining.requests)
+            self._child(self.metrics.remaining_requests, values).set(remaining.requests)
         if remaining.tokens is not None:
-            self.metrics.remaining_tokens.labels(*values).set(remaining.tokens)
+            self._child(self.metrics.remaining_tokens, values).set(remaining.tokens)
 
     def _team(self, team_id: str) -> None:
         team = self.entity("team", team_id)
         if team is None or team.limits.max_budget is None:
             return
         labels = (team_id, team.alias or "")
-        m = self.metrics
-        m.team_max_budget.labels(*labels).set(team.limits.max_budget)
-        m.remaining_team_budget.labels(*labels).set(
+        m, child = self.metrics, self._child
+        child(m.team_max_budget, labels).set(team.limits.max_budget)
+        child(m.remaining_team_budget, labels).set(
             team.limits.max_budget - self.spend(("team", team_id))
         )
         hours = _hours_until(team.limits.budget_reset_at)
         if hours is not None:
-            m.team_budget_remaining_hours.labels(*labels).set(hours)
+            child(m.team_budget_remaining_hours, labels).set(hours)
 
     def _user(self, user_id: str) -> None:
         user = self.entity("user", user_id)
         if user is None or user.limits.max_budget is None:
             return
-        m = self.metrics
-        m.user_max_budget.labels(user_id).set(user.limits.max_budget)
-        m.remaining_user_budget.labels(user_id).set(
+        m, child, labels = self.metrics, self._child, (user_id,)
+        child(m.user_max_budget, labels).set(user.limits.max_budget)
+        child(m.remaining_user_budget, labels).set(
             user.limits.max_budget - self.spend(("user", user_id))
         )
         hours = _hours_until(user.limits.budget_reset_at)
         if hours is not None:
-            m.user_budget_remaining_hours.labels(user_id).set(hours)
+            child(m.user_budget_remaining_hours, labels).set(hours)
 
 
 REMAINING_REQUESTS_HEADER = "x-ratelimit-remaining-requests"

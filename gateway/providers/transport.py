@@ -22,6 +22,7 @@ from gateway.providers.errors import (
     malformed_response,
 )
 from gateway.providers.media import Answer, AudioForm, BinaryStream
+from gateway.upstream_http import post_bytes, stream_post
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,9 @@ class Upstream:
     ) -> JSON:
         """POST a body already serialised (a signed request must send the bytes it signed)."""
         try:
-            response = await self.http.post(
-                url, content=content, headers=dict(headers), timeout=upstream_timeout
+            # parsed as httpx would have, so the direct path sends the same request line
+            response = await post_bytes(
+                self.http, httpx.URL(url), content, headers, upstream_timeout
             )
         except httpx.HTTPError as exc:
             raise error_from_transport(self.provider, exc) from exc
@@ -62,12 +64,8 @@ class Upstream:
     ) -> AsyncIterator[str]:
         """The response body line by line; an error status raises before the first line."""
         try:
-            async with self.http.stream(
-                "POST",
-                url,
-                content=orjson.dumps(body),
-                headers=dict(headers),
-                timeout=upstream_timeout,
+            async with stream_post(
+                self.http, httpx.URL(url), orjson.dumps(body), headers, upstream_timeout
             ) as response:
                 if response.status_code >= 400:
                     content = await response.aread()
