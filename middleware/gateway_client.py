@@ -18,6 +18,7 @@ from common.chat import ChatCompletion, ChatRequest
 from common.tracing import inject_trace_headers
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
+from middleware.gateway_transport import AiohttpTransport
 from middleware.tracing import model_call_span, record_model_response
 from middleware.usage import read_usage
 
@@ -44,12 +45,11 @@ class GatewayClient:
         client: httpx.AsyncClient | None = None,
         verify: ssl.SSLContext | None = None,
     ):
-        """`verify`: TLS verification of an https gateway_url (None: httpx's default)."""
+        """`verify`: TLS verification of an https gateway_url (None: the system's CAs)."""
         self.base_url = base_url.rstrip("/")
         self._http = client or httpx.AsyncClient(
+            transport=AiohttpTransport(max_connections=512, verify=verify),
             timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-            verify=verify if verify is not None else True,
         )
 
     async def aclose(self) -> None:
