@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -189,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     warmup = min(args.warmup, 2000) if args.quick else args.warmup
     command = " ".join(["uv run python bench/memory_growth.py", *(argv or sys.argv[1:])])
     loadavg = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    # stopped with SIGTERM (a long run), still stop every server on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.sched_setaffinity(0, {args.load_core})  # this process is load: off the servers' core
     work = Path(tempfile.mkdtemp(prefix="toolrelay-memory-"))
     script = write_mix_script(work)
@@ -199,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         services = {"gateway": stack.gateway, "middleware": stack.middleware}
         for name in args.only.split(","):
             service = services[name]
-            results["targets"][name] = growth(
+            row = growth(
                 service.pid,
                 f"http://127.0.0.1:{service.port}{CHAT_PATH}",
                 script,
@@ -207,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=warmup,
                 core=args.load_core,
             )
+            results["targets"][name] = row
+            # a long run: say each target's figure as soon as it is known
+            print(f"{name}: {json.dumps(row)}", flush=True)
     results["meta"] = {
         "command": command,
         "loadavg_start": loadavg,
