@@ -110,8 +110,16 @@ class Point:
 
 
 def growth(
-    pid: int, url: str, script: Path, *, requests: int, warmup: int, core: int
+    pid: int,
+    url: str,
+    script: Path,
+    *,
+    requests: int,
+    warmup: int,
+    core: int,
+    max_seconds: float | None = None,
 ) -> dict[str, Any]:
+    """`max_seconds`: stop sending after this much load (the result says how many were sent)."""
     done, errors, seconds, rate = 0, 0, 0.0, 0.0
     while done < warmup:  # the first run also tells the rate
         run = run_wrk(url, script, seconds=3, connections=CONNECTIONS, core=core)
@@ -121,8 +129,10 @@ def growth(
     points = [Point(0, after_warmup / MB)]
     done = 0
     started = time.monotonic()
-    while done < requests:
+    while done < requests and (max_seconds is None or seconds < max_seconds):
         left = (requests - done) / max(rate, 1.0)
+        if max_seconds is not None:
+            left = min(left, max_seconds - seconds)
         run = run_wrk(
             url,
             script,
@@ -138,6 +148,7 @@ def growth(
     end = sample(pid).rss_bytes
     return {
         "requests": done,
+        "requests_asked": requests,
         "errors_non_2xx_or_socket": errors,
         "seconds": round(seconds, 1),
         "wall_seconds": round(time.monotonic() - started, 1),
@@ -161,6 +172,8 @@ def markdown(results: dict[str, Any], command: str, loadavg: str) -> str:
     ]
     for name, row in results["targets"].items():
         verdict = "met" if row["growth_percent"] <= GOAL_PERCENT else "NOT met"
+        if row["requests"] < row["requests_asked"]:
+            verdict += f" (only {row['requests']:,} of {row['requests_asked']:,} sent)"
         lines.append(
             f"| {name} | {row['requests']:,} | {row['rps']:.0f} | "
             f"{row['errors_non_2xx_or_socket']:,} | {row['rss_after_warmup_mb']:.1f} | "
@@ -181,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, help="per target (default 100000; quick 10000)")
     parser.add_argument("--warmup", type=int, default=5000, help="requests before the baseline")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        help="per target, stop the load after this long even if fewer requests were sent",
+    )
     parser.add_argument("--only", default="gateway,middleware", help="targets, comma-separated")
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
@@ -209,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 requests=requests,
                 warmup=warmup,
                 core=args.load_core,
+                max_seconds=args.max_seconds,
             )
             results["targets"][name] = row
             # a long run: say each target's figure as soon as it is known
