@@ -1,7 +1,7 @@
 """Memory under load: RSS growth of the gateway and of the middleware over N requests.
 
-    uv run python bench/memory_growth.py [--requests 100000] [--quick] [--only gateway,middleware]
-                                         [--json PATH]
+    uv run python bench/memory_growth.py [--requests 100000] [--quick] [--warmup 5000]
+                                         [--max-seconds S] [--only gateway,middleware] [--json PATH]
 
 Starts the same processes as bench/middleware_load.py (fake upstream, gateway, a trivial MCP
 server, the middleware; gateway and middleware pinned to `--server-core`, the rest to
