@@ -20,17 +20,27 @@ offered to the model).
 
 Growth = (RSS at the end - RSS after warm-up) / RSS after warm-up; the goal of issue 24 is at
 most 5%. `--quick` sends 10,000 requests per target.
+
+`--tracemalloc DIR` (debug, slows the servers): gateway and middleware start under a wrapper
+that writes a tracemalloc snapshot to DIR on SIGUSR1 (the first one also starts tracing); one
+is taken after the warm-up and one at the end, and the allocations that grew most between
+them (by traceback) are printed and kept in the JSON under `tracemalloc`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import itertools
 import json
 import os
+import runpy
 import signal
 import sys
 import tempfile
 import time
+import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 
 from bench.middleware_load import running_stack
 from bench.procstat import sample
-from bench.services import MASTER_KEY
+from bench.services import MASTER_KEY, Launch
 from bench.targets import CHAT_PATH
 from bench.wrk import run_wrk
 
@@ -103,6 +113,65 @@ def write_mix_script(directory: Path) -> Path:
     return script
 
 
+TRACE_FRAMES = 12
+
+
+def traced(directory: Path) -> Callable[[Launch], Launch]:
+    """Launch `python -m MODULE ...` through `run_traced` instead (the same argv after it)."""
+
+    def wrap(launch: Launch) -> Launch:
+        python, *rest = launch.argv
+        own = [python, str(Path(__file__).resolve()), "--traced", str(directory / launch.name)]
+        return dataclasses.replace(launch, argv=[*own, "--", *rest])
+
+    return wrap
+
+
+def run_traced(directory: Path, argv: list[str]) -> None:
+    """Run `-m MODULE args...`; SIGUSR1 writes the next tracemalloc snapshot."""
+    if argv[:1] != ["-m"] or len(argv) < 2:
+        raise SystemExit(f"--traced runs `-m MODULE ...`, not {argv}")
+    directory.mkdir(parents=True, exist_ok=True)
+    taken = itertools.count()
+
+    def snapshot(*_: object) -> None:
+        # Tracing starts with the first snapshot, after the warm-up: start-up under
+        # tracemalloc takes minutes, and what a later snapshot still holds from then on is
+        # exactly the memory kept since the baseline.
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(TRACE_FRAMES)
+        path = directory / f"{next(taken)}.snapshot"
+        tracemalloc.take_snapshot().dump(str(path.with_suffix(".tmp")))
+        path.with_suffix(".tmp").rename(path)  # complete when it appears under its name
+
+    signal.signal(signal.SIGUSR1, snapshot)
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
+def take_snapshot(pid: int, directory: Path, index: int, timeout: float = 120.0) -> Path:
+    path = directory / f"{index}.snapshot"
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while not path.exists():  # written by the server's signal handler; no other signal
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no tracemalloc snapshot from {pid} in {timeout}s")
+        time.sleep(0.2)
+    return path
+
+
+def grown(before: Path, after: Path, top: int = 15) -> list[str]:
+    """The tracebacks whose live allocations grew most between two snapshots."""
+    old, new = tracemalloc.Snapshot.load(str(before)), tracemalloc.Snapshot.load(str(after))
+    noise = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    stats = new.filter_traces(noise).compare_to(old.filter_traces(noise), "traceback")
+    lines = []
+    for stat in stats[:top]:
+        frames = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback)
+        lines.append(f"{stat.size_diff / 1024:+.1f} KiB in {stat.count_diff:+d} blocks: {frames}")
+    return lines
+
+
 @dataclass(frozen=True)
 class Point:
     requests: int  # done since the warm-up
@@ -118,14 +187,18 @@ def growth(
     warmup: int,
     core: int,
     max_seconds: float | None = None,
+    snapshots: Path | None = None,
 ) -> dict[str, Any]:
-    """`max_seconds`: stop sending after this much load (the result says how many were sent)."""
+    """`max_seconds`: stop sending after this much load (the result says how many were sent).
+    `snapshots`: the target runs under `run_traced`, writing its snapshots here."""
     done, errors, seconds, rate = 0, 0, 0.0, 0.0
     while done < warmup:  # the first run also tells the rate
         run = run_wrk(url, script, seconds=3, connections=CONNECTIONS, core=core)
         done += run.requests
         rate = run.requests_per_second
     after_warmup = sample(pid).rss_bytes
+    if snapshots is not None:
+        take_snapshot(pid, snapshots, 0)
     points = [Point(0, after_warmup / MB)]
     done = 0
     started = time.monotonic()
@@ -146,7 +219,11 @@ def growth(
         rate = run.requests_per_second or rate
         points.append(Point(done, sample(pid).rss_bytes / MB))
     end = sample(pid).rss_bytes
-    return {
+    traced_growth = {}
+    if snapshots is not None:
+        after = take_snapshot(pid, snapshots, 1)
+        traced_growth["tracemalloc"] = grown(snapshots / "0.snapshot", after)
+    return traced_growth | {
         "requests": done,
         "requests_asked": requests,
         "errors_non_2xx_or_socket": errors,
@@ -203,7 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--tracemalloc", type=Path, metavar="DIR", help="debug: snapshot diffs (see above)"
+    )
+    parser.add_argument("--traced", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.traced is not None:
+        run_traced(args.traced, args.command)
+        return 0
     requests = args.requests or (10_000 if args.quick else 100_000)
     warmup = min(args.warmup, 2000) if args.quick else args.warmup
     command = " ".join(["uv run python bench/memory_growth.py", *(argv or sys.argv[1:])])
@@ -214,8 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="toolrelay-memory-"))
     script = write_mix_script(work)
     results: dict[str, Any] = {"targets": {}}
+    wrap = traced(args.tracemalloc.resolve()) if args.tracemalloc else (lambda launch: launch)
     with running_stack(
-        work, MODELS, server_core=args.server_core, load_core=args.load_core
+        work, MODELS, server_core=args.server_core, load_core=args.load_core, wrap=wrap
     ) as stack:
         services = {"gateway": stack.gateway, "middleware": stack.middleware}
         for name in args.only.split(","):
@@ -228,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
                 warmup=warmup,
                 core=args.load_core,
                 max_seconds=args.max_seconds,
+                snapshots=args.tracemalloc.resolve() / service.launch.name
+                if args.tracemalloc
+                else None,
             )
             results["targets"][name] = row
             # a long run: say each target's figure as soon as it is known

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,15 +155,17 @@ def running_stack(
     server_core: int,
     load_core: int,
     baseline: Path | None = None,
+    wrap: Callable[[Launch], Launch] = lambda launch: launch,
 ) -> Iterator[Stack]:
     """Every process of the benchmark, stopped by PID on the way out. `baseline`: also run
-    the middleware from this exported checkout, as "middleware-base", on the same gateway."""
+    the middleware from this exported checkout, as "middleware-base", on the same gateway.
+    `wrap`: changes how the gateway and the middlewares are launched (a debug wrapper)."""
     started: list[Service] = []
     try:
         upstream = start(fake_upstream_launch(free_port()), load_core, work)
         started.append(upstream)
         config = gateway_config(work / "gateway.yaml", upstream.port, models)
-        gateway = start(gateway_launch(config, free_port()), server_core, work, timeout=180)
+        gateway = start(wrap(gateway_launch(config, free_port())), server_core, work, timeout=180)
         started.append(gateway)
         mcp = start(mcp_launch(free_port()), load_core, work)
         started.append(mcp)
@@ -185,7 +187,7 @@ def running_stack(
         middlewares: dict[str, Service] = {}
         for name, source in sources.items():
             launch = middleware_launch(middleware_config, free_port(), name=name, source=source)
-            middlewares[name] = start(launch, server_core, work, timeout=180)
+            middlewares[name] = start(wrap(launch), server_core, work, timeout=180)
             started.append(middlewares[name])
             _wait_tools(middlewares[name].port)
         yield Stack(work, upstream, gateway, mcp, middlewares)
