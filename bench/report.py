@@ -268,8 +268,13 @@ def render(results: Mapping[str, Any]) -> str:
             f"(needs >= 3): **{'ok' if check.get('ok') else 'NOT fast enough'}**.",
             "",
         ]
-    if results.get("middleware"):
-        out += ["## Middleware tool loop", "", str(results["middleware"].get("markdown", "")), ""]
+    for key, title in (
+        ("middleware", "Middleware tool loop"),
+        ("middleware_load", "Middleware under load"),
+        ("memory_growth", "Memory under mixed load"),
+    ):
+        if results.get(key):
+            out += [f"## {title}", "", str(results[key].get("markdown", "")), ""]
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out).rstrip() + "\n"

@@ -133,7 +133,9 @@ def _parser() -> argparse.ArgumentParser:
         help="saturation rounds per target (interleaved A/B); default 1 quick, 3 full",
     )
     parser.add_argument(
-        "--only", default="", help="comma list of figures: c1,stream,sat,open,growth,cold,mw"
+        "--only",
+        default="",
+        help="comma list of figures: c1,stream,sat,open,growth,cold,mw,mwload,memory",
     )
     return parser
 
@@ -224,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
         if wanted("mw"):
             _middleware(results, args.quick, out)
+        for figure, name in (("mwload", "middleware_load"), ("memory", "memory_growth")):
+            if wanted(figure):
+                _middleware(results, args.quick, out, BENCH / f"{name}.py", name)
     finally:
         for service in reversed(services):
             service.stop()
@@ -302,22 +307,27 @@ def _measure(
                 )
 
 
-def _middleware(results: dict[str, Any], quick: bool, out: Path) -> None:
-    """Hook for the middleware tool-loop benchmark (bench/middleware_loop.py, another branch).
-    Contract: it runs standalone, accepts `--json PATH` (and `--quick`), and writes a JSON
-    object; a `markdown` key, if present, is pasted into the report."""
-    if not MIDDLEWARE_BENCH.exists():
-        results["notes"].append(
-            "middleware tool-loop figures: bench/middleware_loop.py not present"
-        )
+def _middleware(
+    results: dict[str, Any],
+    quick: bool,
+    out: Path,
+    script: Path = MIDDLEWARE_BENCH,
+    key: str = "middleware",
+) -> None:
+    """Hook for a standalone benchmark script (bench/middleware_loop.py by default; also
+    middleware_load.py and memory_growth.py). Contract: it runs standalone, accepts
+    `--json PATH` (and `--quick`), and writes a JSON object; a `markdown` key, if present,
+    is pasted into the report."""
+    if not script.exists():
+        results["notes"].append(f"{key} figures: bench/{script.name} not present")
         return
-    target = out / "middleware.json"
-    argv = [sys.executable, str(MIDDLEWARE_BENCH), "--json", str(target)]
+    target = out / f"{key}.json"
+    argv = [sys.executable, str(script), "--json", str(target)]
     done = subprocess.run([*argv, *(["--quick"] if quick else [])], cwd=REPO, check=False)
     if done.returncode != 0 or not target.exists():
-        results["notes"].append(f"middleware benchmark failed (exit {done.returncode})")
+        results["notes"].append(f"{key} benchmark failed (exit {done.returncode})")
         return
-    results["middleware"] = json.loads(target.read_text())
+    results[key] = json.loads(target.read_text())
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from common.chat import ChatCompletion, ChatRequest
 from common.tracing import inject_trace_headers
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
+from middleware.gateway_transport import AiohttpTransport, DirectClient
 from middleware.tracing import model_call_span, record_model_response
 from middleware.usage import read_usage
 
@@ -44,13 +45,14 @@ class GatewayClient:
         client: httpx.AsyncClient | None = None,
         verify: ssl.SSLContext | None = None,
     ):
-        """`verify`: TLS verification of an https gateway_url (None: httpx's default)."""
+        """`verify`: TLS verification of an https gateway_url (None: the system's CAs)."""
         self.base_url = base_url.rstrip("/")
-        self._http = client or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-            verify=verify if verify is not None else True,
+        self._http = client or DirectClient(
+            AiohttpTransport(max_connections=512, verify=verify),
+            httpx.Timeout(timeout, connect=10.0),
         )
+        # parsed once: httpx would parse the string again for every call
+        self._chat_url = httpx.URL(f"{self.base_url}/v1/chat/completions")
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -66,12 +68,16 @@ class GatewayClient:
         return headers
 
     async def _send(
-        self, method: str, path: str, authorization: str | None, body: ChatRequest | None = None
+        self,
+        method: str,
+        url: str | httpx.URL,
+        authorization: str | None,
+        body: ChatRequest | None = None,
     ) -> httpx.Response:
         try:
             return await self._http.request(
                 method,
-                f"{self.base_url}{path}",
+                url,
                 content=orjson.dumps(body) if body is not None else None,
                 headers=self._headers(authorization),
             )
@@ -87,7 +93,7 @@ class GatewayClient:
             return _completion(data)
 
     async def _chat(self, body: ChatRequest, authorization: str | None) -> WireObject:
-        response = await self._send("POST", "/v1/chat/completions", authorization, body)
+        response = await self._send("POST", self._chat_url, authorization, body)
         if response.status_code >= 400:
             raise GatewayHTTPError(response.status_code, _error_body(response))
         try:
@@ -109,7 +115,7 @@ class GatewayClient:
         """The chunks of a `stream=true` call, parsed, as they arrive. An error status before
         the stream is a `GatewayHTTPError`; an error event inside it is one too (status 502
         unless the event names one); a broken connection is `GatewayUnreachable`."""
-        url = f"{self.base_url}/v1/chat/completions"
+        url = self._chat_url
         # the span's summary: what a whole response would say (model, id, finish, usage)
         summary: WireObject = {"choices": []}
         try:
@@ -137,7 +143,7 @@ class GatewayClient:
 
     async def get_raw(self, path: str, authorization: str | None) -> httpx.Response:
         """A GET whose answer is passed through as is (`/v1/models`, `/key/info`)."""
-        return await self._send("GET", path, authorization)
+        return await self._send("GET", f"{self.base_url}{path}", authorization)
 
     async def reachable(self) -> bool:
         try:

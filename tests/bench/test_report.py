@@ -72,3 +72,12 @@ def test_render_contains_sections_and_notes() -> None:
     assert "## Latency at concurrency 1, `size-200` (ms)" in text
     assert "| toolrelay | 10 | 0.40 | 1.00 | 0.30 | 0.80 |" in text
     assert "- a note" in text
+
+
+def test_render_pastes_the_standalone_benchmarks_markdown() -> None:
+    results = _results()
+    results["middleware_load"] = {"markdown": "| mw-no-tool | 1 |"}
+    results["memory_growth"] = {"markdown": "| gateway | +1.00 |"}
+    text = render(results)
+    assert "## Middleware under load\n\n| mw-no-tool | 1 |" in text
+    assert "## Memory under mixed load\n\n| gateway | +1.00 |" in text
