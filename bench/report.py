@@ -110,6 +110,32 @@ def _per_target(results: Mapping[str, Any], key: str, columns: list[tuple[str, s
     return table(["target", *(h for h, _ in columns)], rows)
 
 
+def noise_rows(results: Mapping[str, Any]) -> list[list[Any]]:
+    """Per saturation figure and target: the min..max of its rounds and the relative spread
+    ((max - min) / median) of CPU per request."""
+    rows: list[list[Any]] = []
+    for key, section in results.items():
+        if not key.startswith("saturation_") or not isinstance(section, dict):
+            continue
+        for name, row in section.items():
+            cpu = [float(x) for x in (row.get("cpu_us_all") or []) if x]
+            rps = [float(x) for x in (row.get("rps_all") or []) if x]
+            if len(cpu) < 2:
+                continue
+            mid = sorted(cpu)[len(cpu) // 2]
+            rows.append(
+                [
+                    key.removeprefix("saturation_"),
+                    name,
+                    len(cpu),
+                    f"{min(cpu):,.0f}..{max(cpu):,.0f}",
+                    f"{(max(cpu) - min(cpu)) / mid:.0%}" if mid else "n/a",
+                    f"{min(rps):,.0f}..{max(rps):,.0f}" if rps else "n/a",
+                ]
+            )
+    return rows
+
+
 def render(results: Mapping[str, Any]) -> str:
     meta = results.get("meta", {})
     out = [
@@ -170,6 +196,29 @@ def render(results: Mapping[str, Any]) -> str:
                 ),
                 "",
             ]
+    noise = noise_rows(results)
+    if noise:
+        out += [
+            "## Noise: how far the interleaved rounds of one target differ",
+            "",
+            "Each saturation round of a target is a separate wrk run; the spread of its CPU per "
+            "request and req/s over the rounds is this run's noise for that target (`direct` is "
+            "the fake upstream alone: the machine's floor). A before/after difference smaller "
+            "than the spread is not a difference.",
+            "",
+            table(
+                [
+                    "figure",
+                    "target",
+                    "rounds",
+                    "CPU us/request min..max",
+                    "spread",
+                    "req/s min..max",
+                ],
+                noise,
+            ),
+            "",
+        ]
     if "open_loop" in results:
         rows = []
         for name, by_rate in results["open_loop"].items():

@@ -81,3 +81,15 @@ def test_render_pastes_the_standalone_benchmarks_markdown() -> None:
     text = render(results)
     assert "## Middleware under load\n\n| mw-no-tool | 1 |" in text
     assert "## Memory under mixed load\n\n| gateway | +1.00 |" in text
+
+
+def test_noise_section_shows_each_targets_round_spread() -> None:
+    results = _results()
+    results["saturation_size-200"]["toolrelay"].update(
+        {"cpu_us_all": [240.0, 250.0, 300.0], "rps_all": [3900.0, 4000.0, 4100.0]}
+    )
+    text = render(results)
+    assert "## Noise: how far the interleaved rounds of one target differ" in text
+    # (300 - 240) / median 250
+    assert "| size-200 | toolrelay | 3 | 240..300 | 24% | 3,900..4,100 |" in text
+    assert "| size-200 | litellm |" not in text  # one round: no spread to show
