@@ -63,9 +63,8 @@ class KeyParamPolicy:
                 bound = getattr(self.upperbound, name)
                 if bound is not None and filled.get(name, getattr(body, name, None)) is None:
                     filled[name] = bound
+        # model_copy counts the filled fields as sent, so the store writes them
         updated = body.model_copy(update=filled) if filled else body
-        # model_copy keeps the original fields_set; the filled fields count as sent
-        updated.__pydantic_fields_set__.update(filled)
         self.check(updated)
         return updated
 
