@@ -12,6 +12,7 @@ import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
+from common.aiohttp_transport import IDLE_CONNECTION_EXPIRY
 from common.netguard import AddressPolicy
 from common.tracing import ServerSpanMiddleware
 from gateway import ui
@@ -59,7 +60,7 @@ from gateway.signin import CsrfMiddleware, build_session_codec, with_sessions
 from gateway.state import GatewayState
 from gateway.store import default_data_dir
 from gateway.tracing import start_gateway_tracing, tracing_hooks
-from gateway.upstream_http import IDLE_CONNECTION_EXPIRY, build_upstream_client
+from gateway.upstream_http import build_upstream_client
 from gateway.upstream_tls import TlsSettingError, UpstreamTls, build_upstream_tls
 
 CONFIG_ENV = "TOOLRELAY_CONFIG"

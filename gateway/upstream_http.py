@@ -1,29 +1,24 @@
-"""The upstream HTTP client: httpx's API on top of aiohttp's connection pool.
+"""The upstream HTTP client: the shared aiohttp transport (`common/aiohttp_transport.py`,
+where the why and the error mapping are), plus what only the gateway needs:
 
-Why: under load the profile of the gateway was dominated by httpcore's pool (it rescans every
-connection, polling each socket, for every request and every response close), about 2 ms of
-CPU per upstream call at 32 concurrent requests on the benchmark machine; aiohttp's pool cost
-about 0.45 ms for the same calls. Providers keep using `httpx.AsyncClient`, so only this
-transport knows about aiohttp.
+- per-host TLS contexts (a deployment's `ssl_verify`), and certificate or handshake
+  failures raised as `gateway.errors.UpstreamTlsError`, because "cannot connect" would hide
+  what to fix (see upstream_tls.py);
+- the provider's rate-limit headroom read off each response's head;
+- a direct path for the providers' JSON POSTs and streams (`post_bytes`, `stream_post`)
+  that skips httpx's request and response objects.
 
-Errors are mapped here, at the transport boundary, to the httpx exceptions httpcore raises
-for the same failure, so `providers.errors.error_from_transport` sees what it always saw:
-
-- no connection (refused, DNS)       -> `httpx.ConnectError`
-- certificate or TLS handshake fails -> `gateway.errors.UpstreamTlsError`: the one gateway
-  error raised here, because "cannot connect" would hide what to fix (see upstream_tls.py)
-- connect timed out                  -> `httpx.ConnectTimeout`
-- no bytes within the read timeout   -> `httpx.ReadTimeout`
-- peer closed mid-message, bad HTTP  -> `httpx.RemoteProtocolError`
-- other socket errors                -> `httpx.ReadError`
-- invalid URL                        -> `httpx.UnsupportedProtocol`
+A POST that fails on the wire goes to the router as a connection error, never sent again
+from here; its retry policy (`num_retries`, per request or per config) decides whether a
+second attempt is wanted.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,55 +26,28 @@ import aiohttp
 import httpx
 from httpx._decoders import LineDecoder, TextDecoder
 
+from common.aiohttp_transport import AiohttpTransport, DirectClient, mapped_errors
 from gateway.context import ProviderRemaining, current_context
 from gateway.errors import UpstreamTlsError
 from gateway.upstream_tls import UpstreamTls
 
-# A request that failed on the wire is never sent again from here: if the upstream read it
-# before the connection dropped, the same generation would run, and be billed, twice, and no
-# client-side signal tells "never arrived" from "arrived, then the peer died". aiohttp itself
-# resends only idempotent methods on a reused connection it found dead. A POST that fails
-# goes to the router as a connection error; its retry policy (`num_retries`, per request or
-# per config) decides whether a second attempt is wanted.
-#
-# The stale keep-alive race (the upstream times an idle connection out just as it is reused)
-# is kept rare instead by expiring idle connections before common servers do (uvicorn: 5 s).
-IDLE_CONNECTION_EXPIRY = 4.0
 REMAINING_REQUESTS = "x-ratelimit-remaining-requests"
 REMAINING_TOKENS = "x-ratelimit-remaining-tokens"
 
 
-@contextmanager
-def _mapped_errors(request: httpx.Request | None) -> Iterator[None]:
-    try:
-        yield
-    except aiohttp.ConnectionTimeoutError as exc:
-        raise httpx.ConnectTimeout(str(exc) or "connect timed out", request=request) from exc
-    except (TimeoutError, aiohttp.SocketTimeoutError) as exc:
-        raise httpx.ReadTimeout(str(exc) or "read timed out", request=request) from exc
-    except aiohttp.ClientConnectorCertificateError as exc:
+def _tls_failure(exc: aiohttp.ClientSSLError) -> UpstreamTlsError:
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         cause = exc.certificate_error
         reason = getattr(cause, "verify_message", None) or str(cause)
-        raise UpstreamTlsError(
+        return UpstreamTlsError(
             f"the TLS certificate of upstream {exc.host}:{exc.port} failed verification "
             f"({reason}); if a private CA signed it, set ssl_verify to that CA's bundle "
             "(litellm_params.ssl_verify of the deployment, or litellm_settings.ssl_verify)"
-        ) from exc
-    except aiohttp.ClientConnectorSSLError as exc:
-        reason = getattr(exc.os_error, "reason", None) or str(exc.os_error)
-        raise UpstreamTlsError(
-            f"the TLS handshake with upstream {exc.host}:{exc.port} failed ({reason})"
-        ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise httpx.ConnectError(str(exc), request=request) from exc
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError) as exc:
-        raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-    except aiohttp.ClientResponseError as exc:  # malformed status line or headers
-        raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-    except aiohttp.InvalidURL as exc:
-        raise httpx.UnsupportedProtocol(str(exc), request=request) from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
+        )
+    reason = getattr(exc.os_error, "reason", None) or str(exc.os_error)
+    return UpstreamTlsError(
+        f"the TLS handshake with upstream {exc.host}:{exc.port} failed ({reason})"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +86,13 @@ class _DirectStream:
         self.headers: Mapping[str, str] = response.headers
 
     async def aread(self) -> bytes:
-        with _mapped_errors(None):
+        with mapped_errors(None, _tls_failure):
             return await self._response.read()
 
     async def aiter_lines(self) -> AsyncIterator[str]:
         text = TextDecoder(encoding=_known_charset(self._response.charset) or "utf-8")
         lines = LineDecoder()
-        with _mapped_errors(None):
+        with mapped_errors(None, _tls_failure):
             # readany() hands over whatever has arrived, so stream chunks are never held back
             while chunk := await self._response.content.readany():
                 if decoded := text.decode(chunk):
@@ -147,83 +115,25 @@ def _known_charset(charset: str | None) -> str | None:
     return charset
 
 
-class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
-        self._response = response
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _mapped_errors(self._request):
-            # readany() hands over whatever has arrived, so stream chunks are never held back
-            while chunk := await self._response.content.readany():
-                yield chunk
-
-    async def aclose(self) -> None:
-        self._response.release()
-
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """`handle_async_request` and `aclose`, like every httpx transport. The aiohttp session
-    is created on first use because it must be made inside the running event loop."""
+class UpstreamTransport(AiohttpTransport):
+    """The shared transport with the upstreams' TLS and headroom, and the direct path."""
 
     def __init__(
         self, *, max_connections: int, keepalive_expiry: float, tls: UpstreamTls | None = None
     ) -> None:
-        self._max_connections = max_connections
-        self._keepalive_expiry = keepalive_expiry
+        super().__init__(
+            max_connections=max_connections,
+            keepalive_expiry=keepalive_expiry,
+            default_ssl=tls.default if tls is not None else True,
+            tls_failure=_tls_failure,
+        )
         self._tls = tls
-        self._session: aiohttp.ClientSession | None = None
 
-    def _open_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self._max_connections,
-            keepalive_timeout=self._keepalive_expiry,
-            ssl=self._tls.default if self._tls is not None else True,
-        )
-        # httpx already sends User-Agent/Accept/Accept-Encoding, so aiohttp adds none of its
-        # own (`skip_auto_headers` would cost a sorted multidict per request); no cookie jar.
-        return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
-        )
+    def ssl_for(self, url: httpx.URL) -> ssl.SSLContext | None:
+        return self._tls.override_for(url) if self._tls is not None else None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
-            self._session = self._open_session()
-        timeout = request.extensions.get("timeout", {})
-        client_timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeout.get("pool"),
-            sock_connect=timeout.get("connect"),
-            sock_read=timeout.get("read"),
-        )
-        body = await request.aread()
-        # `Headers.multi_items()` re-detects the encoding of every header on each call
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
-        url = str(request.url)
-        # A host with its own ssl_verify gets its context; every other the connector's.
-        own_tls = self._tls.override_for(request.url) if self._tls is not None else None
-        with _mapped_errors(request):
-            response = await self._session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                compress=None,
-                timeout=client_timeout,
-                ssl=own_tls or True,
-            )
+    def on_response(self, response: aiohttp.ClientResponse) -> None:
         _note_provider_remaining(response)
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.raw_headers,
-            stream=_ResponseStream(response, request),
-            request=request,
-            extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (response.reason or "").encode(),
-            },
-        )
 
     async def post(
         self,
@@ -238,7 +148,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         `Response.content` would have."""
         response = await self._send(url, content, headers, upstream_timeout)
         try:
-            with _mapped_errors(None):
+            with mapped_errors(None, _tls_failure):
                 body = await response.read()
         finally:
             response.release()
@@ -251,8 +161,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers: Mapping[str, str],
         upstream_timeout: float,
     ) -> aiohttp.ClientResponse:
-        if self._session is None:
-            self._session = self._open_session()
         client_timeout = aiohttp.ClientTimeout(
             total=None,
             connect=upstream_timeout,
@@ -262,8 +170,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         own_tls = None
         if self._tls is not None and self._tls.overrides:  # else skip parsing the URL
             own_tls = self._tls.override_for(url if isinstance(url, httpx.URL) else httpx.URL(url))
-        with _mapped_errors(None):
-            response = await self._session.request(
+        with mapped_errors(None, _tls_failure):
+            response = await self.session.request(
                 "POST",
                 str(url),
                 headers=headers,
@@ -292,11 +200,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         finally:
             response.release()
 
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
 
 def _header_int(response: aiohttp.ClientResponse, name: str) -> int | None:
     value = response.headers.get(name)
@@ -317,18 +220,12 @@ def _note_provider_remaining(response: aiohttp.ClientResponse) -> None:
         )
 
 
-class UpstreamClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` whose `send` goes straight to the transport.
+class UpstreamClient(DirectClient):
+    """The shared `DirectClient` plus the providers' direct path (`post_direct`,
+    `stream_direct`), which sends the same headers httpx would have."""
 
-    httpx's own `send` runs the auth flow, the redirect loop, a cookie jar and an INFO log
-    line for every call: together about a third of the client's cost in the gateway's
-    profile, and none of it wanted. Providers set every header themselves, the gateway
-    never follows redirects, and a cookie one upstream sets must not ride along on another
-    tenant's request. An explicit `auth=` or `follow_redirects=True` still takes httpx's
-    full path."""
-
-    def __init__(self, transport: AiohttpTransport, timeout: httpx.Timeout) -> None:
-        super().__init__(transport=transport, timeout=timeout, follow_redirects=False)
+    def __init__(self, transport: UpstreamTransport, timeout: httpx.Timeout) -> None:
+        super().__init__(transport, timeout)
         self._upstream = transport
         # httpx's default headers (Accept, Accept-Encoding, Connection, User-Agent), which
         # every request built by httpx carries under the caller's own
@@ -364,30 +261,6 @@ class UpstreamClient(httpx.AsyncClient):
         sent = {k: v for k, v in self._default_headers.items() if k not in own}
         sent.update(headers)
         return sent
-
-    async def send(
-        self,
-        request: httpx.Request,
-        *,
-        stream: bool = False,
-        auth: httpx._types.AuthTypes
-        | httpx._client.UseClientDefault
-        | None = httpx.USE_CLIENT_DEFAULT,
-        follow_redirects: bool | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
-    ) -> httpx.Response:
-        if auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is True:
-            return await super().send(
-                request, stream=stream, auth=auth, follow_redirects=follow_redirects
-            )
-        if self.is_closed:
-            raise RuntimeError("Cannot send a request, as the client has been closed.")
-        response = await self._upstream.handle_async_request(request)
-        if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
 
 
 async def post_bytes(
@@ -435,7 +308,7 @@ def build_upstream_client(
     tls: UpstreamTls | None = None,
 ) -> httpx.AsyncClient:
     """`tls`: the upstreams' TLS verification; None keeps aiohttp's default (the system CAs)."""
-    transport = AiohttpTransport(
+    transport = UpstreamTransport(
         max_connections=max_connections, keepalive_expiry=keepalive_expiry, tls=tls
     )
     return UpstreamClient(transport, timeout)

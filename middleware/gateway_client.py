@@ -14,11 +14,11 @@ from typing import cast
 import httpx
 import orjson
 
+from common.aiohttp_transport import AiohttpTransport, DirectClient
 from common.chat import ChatCompletion, ChatRequest
 from common.tracing import inject_trace_headers
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
-from middleware.gateway_transport import AiohttpTransport, DirectClient
 from middleware.tracing import model_call_span, record_model_response
 from middleware.usage import read_usage
 
@@ -48,7 +48,9 @@ class GatewayClient:
         """`verify`: TLS verification of an https gateway_url (None: the system's CAs)."""
         self.base_url = base_url.rstrip("/")
         self._http = client or DirectClient(
-            AiohttpTransport(max_connections=512, verify=verify),
+            AiohttpTransport(
+                max_connections=512, default_ssl=verify if verify is not None else True
+            ),
             httpx.Timeout(timeout, connect=10.0),
         )
         # parsed once: httpx would parse the string again for every call
