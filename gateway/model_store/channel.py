@@ -1,19 +1,16 @@
 """The Redis channel on which replicas announce a change to the stored models. Imported only
-when Redis is configured (`build.py`): redis-py is about 7 MB of resident memory."""
+when Redis is configured (`build.py`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import structlog
 from redis.asyncio import Redis
 
-from gateway.shared_redis import CONNECTION_ERRORS
+from gateway import redis_channel
 
-log = structlog.get_logger("toolrelay.model_store")
 CHANNEL = "toolrelay:models-changed"
 
 
@@ -23,13 +20,12 @@ class ModelChannel:
     client: Redis
 
     async def publish(self) -> None:
-        try:
-            await self.client.publish(CHANNEL, b"changed")
-        except CONNECTION_ERRORS as exc:
-            log.warning(
-                "could not publish a model change; other replicas see it at their next poll",
-                error=repr(exc),
-            )
+        await redis_channel.publish(
+            self.client,
+            CHANNEL,
+            b"changed",
+            unheard="could not publish a model change; other replicas see it at their next poll",
+        )
 
     async def listen(
         self,
@@ -37,20 +33,14 @@ class ModelChannel:
         on_change: Callable[[], Awaitable[None]],
         poll_seconds: float,
     ) -> None:
-        while True:
-            pubsub = self.client.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                subscribed.set()
-                while True:
-                    # polled, not `listen()`: the shared client's socket timeout is short
-                    message = await pubsub.get_message(timeout=poll_seconds)
-                    if message is not None and message.get("type") == "message":
-                        await on_change()
-            except CONNECTION_ERRORS as exc:
-                subscribed.set()
-                log.warning("redis model channel lost; polling only until back", error=repr(exc))
-                await asyncio.sleep(1.0)
-            finally:
-                with contextlib.suppress(*CONNECTION_ERRORS):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        async def on_message(_data: bytes) -> None:
+            await on_change()
+
+        await redis_channel.listen(
+            self.client,
+            CHANNEL,
+            on_message,
+            subscribed=subscribed,
+            poll_seconds=poll_seconds,
+            lost="redis model channel lost; polling only until back",
+        )
