@@ -28,11 +28,12 @@ class SharedRedis:
     lease: ReplicaLease
 
     @classmethod
-    def connect(cls, url: str) -> SharedRedis:
+    def connect(cls, url: str, timeout: float | None = None) -> SharedRedis:
+        """`timeout`: per call, in seconds; None: the fail-fast default."""
         from gateway.limits.lease import ReplicaLease
-        from gateway.shared_redis import RedisCircuit, build_redis_client
+        from gateway.shared_redis import HOT_PATH_TIMEOUT_SECONDS, RedisCircuit, build_redis_client
 
-        client = build_redis_client(url)
+        client = build_redis_client(url, timeout or HOT_PATH_TIMEOUT_SECONDS)
         circuit = RedisCircuit(client)
         lease = ReplicaLease(client, circuit)
         circuit.on_recovery(lease.renew)  # first: what is restated next is held under it
@@ -59,4 +60,6 @@ class SharedRedis:
 
 
 def shared_redis_for(config: LoadedConfig) -> SharedRedis | None:
-    return SharedRedis.connect(config.redis_url) if config.redis_url else None
+    if not config.redis_url:
+        return None
+    return SharedRedis.connect(config.redis_url, config.redis_timeout)

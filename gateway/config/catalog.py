@@ -234,6 +234,8 @@ ENV_HONOURED = {
     "DATABASE_NAME": "with DATABASE_HOST/USERNAME/PASSWORD, builds the database URL",
     "DATABASE_PORT": "the port of the database URL built from DATABASE_HOST",
     "REDIS_URL": "shared router state, limits and cache",
+    "REDIS_SOCKET_TIMEOUT": "seconds a Redis call may take before the caller takes its "
+    "degraded mode (default 0.25)",
     "JWT_PUBLIC_KEY_URL": "the JWKS URL for JWT auth",
     "JWT_AUDIENCE": "the expected JWT audience",
     "JWT_ISSUER": "the expected JWT issuer",
@@ -247,17 +249,16 @@ ENV_HONOURED = {
     "SSL_CERT_FILE": "the CA bundle upstream certificates are verified against",
     "REQUESTS_CA_BUNDLE": "the CA bundle upstream certificates are verified against "
     "(when SSL_CERT_FILE is unset)",
+    "STORE_MODEL_IN_DB": "models added at runtime (/model/new) are kept in the database",
+    "LITELLM_SALT_KEY": "encrypts the credentials of models kept in the database",
 }
 
 # LiteLLM proxy environment variables toolrelay does not act on, and what happens instead.
 ENV_IGNORED = {
     "LITELLM_MODE": "toolrelay has no development/production mode and loads no .env file",
-    "LITELLM_SALT_KEY": "toolrelay stores no provider credentials in the database, "
-    "so there is nothing to encrypt with it; virtual keys are stored hashed",
     "PROXY_BASE_URL": "links are built from the request; for /files URLs set "
     "middleware_settings.public_url",
     "LITELLM_LOG": "use --log-level",
-    "STORE_MODEL_IN_DB": "models come only from the config file",
     "UI_USERNAME": "the admin page signs in with the master key or OIDC",
     "UI_PASSWORD": "the admin page signs in with the master key or OIDC",
     "LITELLM_LICENSE": "there are no enterprise features to unlock",

@@ -84,6 +84,9 @@ class LoadedConfig:
     file: ConfigFile
     warnings: list[str] = field(default_factory=list)
     redis_url: str | None = None
+    # REDIS_SOCKET_TIMEOUT: how long a Redis call may take before its caller takes its
+    # degraded mode (gateway/shared_redis.py); None keeps the fail-fast default
+    redis_timeout: float | None = None
     # What the gateway makes of every key (`toolrelay config check` prints the same).
     findings: list[Finding] = field(default_factory=list)
 
@@ -120,8 +123,24 @@ def config_from_document(document: ConfigDocument) -> LoadedConfig:
         file=parsed,
         warnings=warnings,
         redis_url=document.environ.get("REDIS_URL") or _redis_url_from_settings(parsed),
+        redis_timeout=_redis_timeout(document.environ),
         findings=findings,
     )
+
+
+def _redis_timeout(environ: Mapping[str, str]) -> float | None:
+    text = environ.get("REDIS_SOCKET_TIMEOUT")
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 60:
+        raise ConfigError(
+            f"REDIS_SOCKET_TIMEOUT: expected seconds between 0 and 60, e.g. 0.25, got {text!r}"
+        )
+    return seconds
 
 
 def check_gateway(document: ConfigDocument) -> list[Finding]:

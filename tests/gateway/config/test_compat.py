@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from common.config import document_from_mapping, read_document
+from common.config.errors import ConfigError
 from gateway.config import config_from_mapping, load_config
 from gateway.deployments import deployment_from_entry
 from middleware.settings import settings_from_config
@@ -141,9 +144,26 @@ def test_unset_variable_under_mcp_server_env_is_a_warning(tmp_path: Path) -> Non
 
 
 def test_recognised_litellm_environment_variables_are_reported() -> None:
-    environ = {"LITELLM_MODE": "PRODUCTION", "LITELLM_SALT_KEY": "s", "PROXY_BASE_URL": "x"}
+    environ = {
+        "LITELLM_MODE": "PRODUCTION",
+        "PROXY_BASE_URL": "x",
+        "LITELLM_SALT_KEY": "s",
+        "STORE_MODEL_IN_DB": "True",
+        "REDIS_SOCKET_TIMEOUT": "1.5",
+    }
     config = config_from_mapping({}, environ=environ)
-    reported = {f.path: f.message for f in config.findings if f.path.startswith("env ")}
-    assert set(reported) == {"env LITELLM_MODE", "env LITELLM_SALT_KEY", "env PROXY_BASE_URL"}
-    assert all(message.startswith("not used: ") for message in reported.values())
+    reported = {f.path: f for f in config.findings if f.path.startswith("env ")}
+    assert set(reported) == {f"env {name}" for name in environ}
+    ignored = {p for p, f in reported.items() if f.message.startswith("not used: ")}
+    assert ignored == {"env LITELLM_MODE", "env PROXY_BASE_URL"}
+    # the model store reads these two (gateway/model_store/): never reported as unused
+    assert "database" in reported["env STORE_MODEL_IN_DB"].message
+    assert "encrypts" in reported["env LITELLM_SALT_KEY"].message
+    assert config.redis_timeout == 1.5
     assert document_from_mapping({}, environ=environ).data == {}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "61"])
+def test_a_redis_timeout_that_cannot_be_used_is_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="REDIS_SOCKET_TIMEOUT"):
+        config_from_mapping({}, environ={"REDIS_SOCKET_TIMEOUT": value})
