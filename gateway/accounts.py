@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from gateway.budgets.alert_once import AlertOnce, LocalAlertOnce
 from gateway.budgets.book import BudgetBook
 from gateway.budgets.model_budget import ModelBudgetHook
+from gateway.budgets.proxy_budget import ProxyBudgetHook
+from gateway.budgets.windows import LocalSpendWindows, SpendWindows
 from gateway.config import LoadedConfig
 from gateway.deployments import Deployment
 from gateway.keys.authenticator import VirtualKeyAuthenticator
@@ -62,6 +65,8 @@ class Accounts:
     spend_hook: SpendLogHook
     budgets: BudgetBook
     model_budget_hook: ModelBudgetHook
+    proxy_budget_hook: ProxyBudgetHook | None = None  # litellm_settings.max_budget
+    alert_once: AlertOnce = field(default_factory=LocalAlertOnce)
     stream: SpendStream | None = None
     _opener: asyncio.Task[None] | None = field(default=None)
 
@@ -144,8 +149,12 @@ def build_accounts(
     counters: LocalCounters | RedisCounters = LocalCounters(ledger)
     invalidations: Invalidations = LocalInvalidations(cache)
     stream: SpendStream | None = None
+    windows: SpendWindows = LocalSpendWindows()
+    alert_once: AlertOnce = LocalAlertOnce()
     if redis is not None:
         # Imported here: only a gateway with Redis loads redis-py (about 7 MB resident).
+        from gateway.budgets.redis_alert_once import RedisAlertOnce
+        from gateway.budgets.redis_windows import RedisSpendWindows
         from gateway.keys.redis_invalidations import RedisInvalidations
         from gateway.limits.redis_counters import RedisCounters, namespace_for
         from gateway.spend.stream import SpendStream
@@ -154,10 +163,13 @@ def build_accounts(
             ledger, redis.client, db.describe(), redis.circuit, redis.lease
         )
         invalidations = RedisInvalidations(cache, redis.client)
+        namespace = namespace_for(db.describe())
+        windows = RedisSpendWindows(redis.client, redis.circuit, namespace, redis.lease.instance)
+        alert_once = RedisAlertOnce(redis.client, redis.circuit, namespace)
         stream = SpendStream(
             client=redis.client,
             circuit=redis.circuit,
-            key=f"{namespace_for(db.describe())}:spend",
+            key=f"{namespace}:spend",
             consumer=redis.lease.instance,
             writer=writer,
         )
@@ -191,5 +203,16 @@ def build_accounts(
         spend_hook=SpendLogHook(prices, writer, stream),
         stream=stream,
         budgets=BudgetBook(db=db, management=management),
-        model_budget_hook=ModelBudgetHook(cache=cache, prices=prices, db=db),
+        model_budget_hook=ModelBudgetHook(cache=cache, prices=prices, db=db, windows=windows),
+        proxy_budget_hook=_proxy_budget(config, prices, db, windows),
+        alert_once=alert_once,
     )
+
+
+def _proxy_budget(
+    config: LoadedConfig, prices: PriceTable, db: Database, windows: SpendWindows
+) -> ProxyBudgetHook | None:
+    settings = config.file.litellm_settings
+    if settings.max_budget <= 0 or settings.budget_duration is None:  # 0 is off, as in LiteLLM
+        return None
+    return ProxyBudgetHook(settings.max_budget, settings.budget_duration, prices, db, windows)

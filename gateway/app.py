@@ -156,10 +156,13 @@ def build_state(
         hooks=[
             *tracing_hooks(),
             wiring.first,
+            *([accounts.proxy_budget_hook] if accounts.proxy_budget_hook else []),
             accounts.limits_hook,
             accounts.model_budget_hook,
             accounts.spend_hook,
-            SoftBudgetHook(accounts.cache, accounts.ledger, wiring.metrics.registry),
+            SoftBudgetHook(
+                accounts.cache, accounts.ledger, wiring.metrics.registry, accounts.alert_once
+            ),
             RouterUsageHook(router),
             wiring.last,
         ],

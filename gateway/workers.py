@@ -8,8 +8,7 @@ counted per worker; start-up says so in one warning (`per_worker_state`), with t
 which limits are multiplied, rather than pretending the workers agree.
 
 What stays per worker even with Redis is listed too: the local response cache (a miss on the
-other workers, never a wrong answer), `model_max_budget` windows (each replica counts the spend
-it sees, `gateway/budgets/model_budget.py`) and the soft-budget alert's once-per-window memory.
+other workers, never a wrong answer).
 """
 
 from __future__ import annotations
@@ -35,6 +34,9 @@ def per_worker_state(config: LoadedConfig, workers: int) -> list[str]:
             "cooled down by each worker separately)",
             "key, team and user changes made through one worker reach the others within "
             f"{REFRESH_SECONDS:.0f}s (a deleted or blocked key still works there until then)",
+            "model_max_budget windows and the proxy-wide max_budget are counted per worker "
+            f"(each from the spend logs): up to {workers}x the budget",
+            f"soft_budget alerts are sent once per window per worker (up to {workers} times)",
         ]
     settings = config.file.litellm_settings
     cache_type = (settings.cache_params or {}).get("type", "local")
@@ -43,9 +45,4 @@ def per_worker_state(config: LoadedConfig, workers: int) -> list[str]:
             "response cache (type local) is per worker: a response cached by one worker is a "
             "miss on the others; set cache_params.type: redis to share it"
         )
-    found += [
-        "model_max_budget windows are counted per worker (seeded from the spend logs): up to "
-        f"{workers}x a key's per-model budget",
-        f"soft_budget alerts are sent once per window per worker (up to {workers} times)",
-    ]
     return found

@@ -2,8 +2,9 @@
 (`{"gpt-4o": {"budget_limit": 0.5, "time_period": "1d"}}`, or `{"gpt-4o": 0.5}` for the
 key's lifetime), checked before the call and counted after it.
 
-Each replica counts the spend it sees, seeded from the spend logs the first time it meets a
-key and model in a window, so a restart does not forget what was spent.
+The count starts from the spend logs the first time a key and model are met in a window, so
+a restart does not forget what was spent; with Redis every replica and worker shares one
+count (`windows.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
+from gateway.budgets.windows import LocalSpendWindows, SpendWindows, Window
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.limits.calendar import next_reset_at, window_start_at
@@ -40,10 +42,25 @@ class ModelLimit:
         return None
 
 
-@dataclass
-class _Window:
-    spend: float
-    resets_at: datetime | None
+def window_of(scope: str, period: str | None, now: datetime) -> Window:
+    """The budget window of `scope` that holds `now`; without a period, its lifetime."""
+    if not period:
+        return Window(scope, None, None)
+    return Window(scope, window_start_at(period, now), next_reset_at(period, now))
+
+
+async def spent_since(db: Database, since: datetime | None, *conditions: Any) -> float:
+    """The spend logs' total since `since` (all time: None) for rows matching `conditions`;
+    0 with a warning when the store is down, so a budget never turns into an outage."""
+    query = select(func.coalesce(func.sum(spend_logs.c.spend), 0.0)).where(*conditions)
+    if since is not None:
+        query = query.where(spend_logs.c.start_time >= since)
+    try:
+        async with db.engine.connect() as connection:
+            return float((await connection.execute(query)).scalar() or 0.0)
+    except UNAVAILABLE_ERRORS as exc:
+        log.warning("budget window starts from 0: spend logs unavailable", error=repr(exc))
+        return 0.0
 
 
 @dataclass
@@ -51,7 +68,7 @@ class ModelBudgetHook:
     cache: EntityCache
     prices: PriceTable
     db: Database
-    _windows: dict[tuple[str, str], _Window] = field(default_factory=dict)
+    windows: SpendWindows = field(default_factory=LocalSpendWindows)
 
     def _limit(self, record: CallRecord) -> tuple[str, ModelLimit] | None:
         token = record.principal.token
@@ -63,48 +80,33 @@ class ModelBudgetHook:
         limit = ModelLimit.parse(key.limits.model_max_budget.get(record.model_group))
         return (token, limit) if limit is not None else None
 
-    async def _window(self, token: str, model: str, limit: ModelLimit, now: datetime) -> _Window:
-        window = self._windows.get((token, model))
-        if window is not None and (window.resets_at is None or now < window.resets_at):
-            return window
-        period = limit.time_period
-        start = window_start_at(period, now) if period else None
-        window = _Window(
-            spend=await self._spent(token, model, start),
-            resets_at=next_reset_at(period, now) if period else None,
-        )
-        self._windows[(token, model)] = window
-        return window
-
-    async def _spent(self, token: str, model: str, since: datetime | None) -> float:
-        query = select(func.coalesce(func.sum(spend_logs.c.spend), 0.0)).where(
-            spend_logs.c.api_key == token, spend_logs.c.model_group == model
-        )
-        if since is not None:
-            query = query.where(spend_logs.c.start_time >= since)
-        try:
-            async with self.db.engine.connect() as connection:
-                return float((await connection.execute(query)).scalar() or 0.0)
-        except UNAVAILABLE_ERRORS as exc:
-            log.warning("model budget starts from 0: spend logs unavailable", error=repr(exc))
-            return 0.0
-
     async def pre_call(self, record: CallRecord) -> None:
         found = self._limit(record)
         if found is None:
             return
         token, limit = found
         now = datetime.now(UTC)
-        window = await self._window(token, record.model_group, limit, now)
-        if window.spend >= limit.budget_limit:
+        model = record.model_group
+        window = window_of(f"model:{token}:{model}", limit.time_period, now)
+
+        async def load() -> float:
+            return await spent_since(
+                self.db,
+                window.starts_at,
+                spend_logs.c.api_key == token,
+                spend_logs.c.model_group == model,
+            )
+
+        spent = await self.windows.spent(window, load)
+        if spent >= limit.budget_limit:
             key = self.cache.get("key", token)
             alias = key.alias if key is not None and key.alias else token[:12]
             raise budget_exceeded(
-                f"key '{alias}' on model {record.model_group} (model_max_budget)",
-                window.spend,
+                f"key '{alias}' on model {model} (model_max_budget)",
+                spent,
                 0.0,
                 limit.budget_limit,
-                window.resets_at,
+                window.ends_at,
                 now,
             )
 
@@ -112,6 +114,8 @@ class ModelBudgetHook:
         found = self._limit(record)
         if found is None:
             return
-        window = self._windows.get((found[0], record.model_group))
-        if window is not None:
-            window.spend += self.prices.cost(record)
+        token, limit = found
+        window = window_of(
+            f"model:{token}:{record.model_group}", limit.time_period, datetime.now(UTC)
+        )
+        await self.windows.add(window, self.prices.cost(record))

@@ -1,6 +1,7 @@
 """`soft_budget`: never refuses; when the spend of a key, team or user reaches it, one
 warning event goes to the log (`soft_budget_crossed`) and the metric
-`litellm_soft_budget_crossed_total` counts it, once per budget window."""
+`litellm_soft_budget_crossed_total` counts it, once per budget window (for all replicas and
+workers with Redis: `alert_once.py`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 import structlog
 from prometheus_client import CollectorRegistry, Counter
 
+from gateway.budgets.alert_once import AlertOnce, LocalAlertOnce
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.keys.model import EntityKind
@@ -22,6 +24,8 @@ class SoftBudgetHook:
     cache: EntityCache
     ledger: MemoryLedger
     registry: CollectorRegistry
+    once: AlertOnce = field(default_factory=LocalAlertOnce)
+    # alerted (or seen alerted elsewhere) in the current window, so Redis is asked once
     _alerted: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -46,14 +50,21 @@ class SoftBudgetHook:
             entity = self.cache.get(kind, entity_id) if entity_id else None
             if entity is None or entity.limits.soft_budget is None:
                 continue
-            spend = self.ledger.spend((kind, entity.id))
             ref = (kind, entity.id)
+            spend = self.ledger.spend(ref)
+            reset_at = self.ledger.reset_at(ref)
+            window = "life" if reset_at is None else str(int(reset_at.timestamp()))
+            name = f"soft:{kind}:{entity.id}:{window}"
             if spend < entity.limits.soft_budget:
-                self._alerted.discard(ref)  # a reset window alerts again
+                if ref in self._alerted:  # spend was reset: the next crossing alerts again
+                    self._alerted.discard(ref)
+                    await self.once.release(name)
                 continue
             if ref in self._alerted:
                 continue
             self._alerted.add(ref)
+            if not await self.once.claim(name, reset_at):
+                continue  # another replica or worker sent it
             alias = entity.alias or ""
             self.crossed.labels(kind, entity.id, alias).inc()
             log.warning(

@@ -45,8 +45,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "enable_key_alias_format_validation",
             "disable_copilot_system_to_assistant",
             "use_chat_completions_url_for_anthropic_messages",
-            "max_budget",
-            "budget_duration",
             "default_team_settings",
             "default_internal_user_params",
             "max_internal_user_budget",

@@ -6,12 +6,16 @@ warns about the extras it does not use (see `loader.unknown_keys`).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from common.tls import SslVerifySetting
 from common.tracing.settings import TracingKeys
+from gateway.limits.calendar import next_reset_at
+from gateway.limits.durations import DurationError
 
 
 class _Section(BaseModel):
@@ -117,6 +121,29 @@ class LiteLLMSettings(_Section, TracingKeys):
     ssl_verify: SslVerifySetting | None = None
     default_key_generate_params: KeyGenerateDefaults | None = None
     upperbound_key_generate_params: KeyUpperbound | None = None
+    # A proxy-wide budget (gateway/budgets/proxy_budget.py); 0 is off, as in LiteLLM
+    budget_duration: str | None = None
+    max_budget: float = Field(default=0.0, ge=0)
+
+    @field_validator("budget_duration")
+    @classmethod
+    def _calendar_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                next_reset_at(value, datetime.now(UTC))
+            except DurationError as exc:
+                raise PydanticCustomError("duration", str(exc)) from None
+        return value
+
+    @field_validator("max_budget")
+    @classmethod
+    def _proxy_budget_has_a_window(cls, value: float, info: ValidationInfo) -> float:
+        # a budget_duration that failed its own check is absent here, and already reported
+        if value > 0 and "budget_duration" in info.data and info.data["budget_duration"] is None:
+            raise PydanticCustomError(
+                "proxy_budget", "a proxy-wide max_budget needs budget_duration, e.g. '30d'"
+            )
+        return value
 
 
 class GeneralSettings(_Section):

@@ -111,6 +111,11 @@ class MemoryLedger:
         budget = self.budgets.get(ref)
         return budget.spend if budget is not None else 0.0
 
+    def reset_at(self, ref: EntityRef) -> datetime | None:
+        """When the entity's current budget window ends (None: no window)."""
+        budget = self.budgets.get(ref)
+        return budget.reset_at if budget is not None else None
+
     def _budget(self, check: Check, now: datetime) -> _Budget:
         budget = self.budgets.setdefault(check.ref, _Budget())
         if check.budget_duration:

@@ -118,7 +118,7 @@ return {0}
 # 1,000 req/s keeps about 11 MB of bits in Redis for a day.
 APPLIED_TTL_SECONDS = 86_400
 # Bits per bitmap key, so the keys of old numbers expire while new ones fill.
-_APPLIED_BITS_PER_KEY = 1 << 16
+APPLIED_BITS_PER_KEY = 1 << 16
 
 # KEYS: this number's applied bitmap, then per entity the same four keys. ARGV: reserved
 # cost, cost, reserved tokens, tokens, instance, the number's bit, the bitmap's TTL, then per
@@ -211,7 +211,7 @@ class RedisCounters:
 
     def _applied_bit(self, number: int) -> tuple[str, str]:
         """(bitmap key, bit) recording that spend number `number` reached the shared total."""
-        chunk, bit = divmod(number, _APPLIED_BITS_PER_KEY)
+        chunk, bit = divmod(number, APPLIED_BITS_PER_KEY)
         return f"{self.namespace}:applied:{self.lease.instance}:{chunk}", str(bit)
 
     def _keys(self, ref: EntityRef, start: datetime) -> list[str]:

@@ -198,8 +198,8 @@ def test_two_workers_share_an_rpm_limit_through_redis(
                 assert statuses == [200] * 5 + [429] * 5
                 for connection in connections:
                     connection.close()
-                assert PER_WORKER in gateway.log()
-                assert "rpm_limit" not in _per_worker_lines(gateway.log())
+                # With Redis (and no local response cache) nothing is per worker: no warning.
+                assert PER_WORKER not in gateway.log()
             # Stopped gracefully: every worker flushed its spend; each row is there once.
             rows = anyio.run(_spend_rows, database)
             admitted = [r for r in rows if r]

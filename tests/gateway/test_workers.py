@@ -25,6 +25,7 @@ def test_without_redis_limits_budgets_router_and_key_changes_are_per_worker() ->
     assert "max_budget" in joined
     assert "router" in joined
     assert "deleted or blocked key" in joined
+    assert "model_max_budget" in joined and "soft_budget" in joined
 
 
 def test_with_redis_only_what_redis_does_not_carry_is_named() -> None:
@@ -32,8 +33,8 @@ def test_with_redis_only_what_redis_does_not_carry_is_named() -> None:
     joined = "\n".join(lines)
     assert "rpm_limit" not in joined
     assert "router" not in joined
-    assert "model_max_budget" in joined
-    assert "response cache" not in joined  # no cache configured
+    assert "model_max_budget" not in joined and "soft_budget" not in joined
+    assert lines == []  # nothing else is per worker with Redis and no local cache
 
 
 def test_a_local_response_cache_is_per_worker_even_with_redis() -> None:
