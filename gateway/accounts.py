@@ -137,7 +137,7 @@ def build_accounts(
 ) -> Accounts:
     general = config.file.general_settings
     db = create_database(database_url_for(general.database_url, data_dir))
-    ledger = MemoryLedger()
+    ledger = MemoryLedger(budget_status=config.file.litellm_settings.budget_exceeded_status_code)
     cache = EntityCache(db=db, ledger=ledger)
     prices = PriceTable.bundled(allow_unpriced=general.allow_unpriced_models)
     writer = SpendWriter(
@@ -203,7 +203,9 @@ def build_accounts(
         spend_hook=SpendLogHook(prices, writer, stream),
         stream=stream,
         budgets=BudgetBook(db=db, management=management),
-        model_budget_hook=ModelBudgetHook(cache=cache, prices=prices, db=db, windows=windows),
+        model_budget_hook=ModelBudgetHook(
+            cache=cache, prices=prices, db=db, windows=windows, budget_status=ledger.budget_status
+        ),
         proxy_budget_hook=_proxy_budget(config, prices, db, windows),
         alert_once=alert_once,
     )
@@ -215,4 +217,11 @@ def _proxy_budget(
     settings = config.file.litellm_settings
     if settings.max_budget <= 0 or settings.budget_duration is None:  # 0 is off, as in LiteLLM
         return None
-    return ProxyBudgetHook(settings.max_budget, settings.budget_duration, prices, db, windows)
+    return ProxyBudgetHook(
+        settings.max_budget,
+        settings.budget_duration,
+        prices,
+        db,
+        windows,
+        budget_status=settings.budget_exceeded_status_code,
+    )

@@ -10,6 +10,8 @@
     ├── NotFoundError                    404 invalid_request_error
     ├── RequestTimeoutError              408 timeout (an upstream took too long; LiteLLM's status)
     ├── RequestTooLargeError             413 invalid_request_error
+    ├── BudgetExceededError              422 budget_exceeded (LiteLLM's default status; set
+    │                                    litellm_settings.budget_exceeded_status_code)
     ├── RateLimitError                   429 rate_limit_error (keeps the upstream retry-after)
     ├── UpstreamServerError              500 api_error
     │   ├── BadGatewayError              502 api_error (upstream answered something unusable)
@@ -31,7 +33,7 @@ import orjson
 
 
 class GatewayError(Exception):
-    status_code: ClassVar[int] = 500
+    status_code: int = 500  # per class; a BudgetExceededError takes the configured one
     error_type: ClassVar[str] = "api_error"
     default_code: ClassVar[str | None] = None
 
@@ -105,6 +107,19 @@ class RequestTooLargeError(GatewayError):
     status_code = 413
     error_type = "invalid_request_error"
     default_code = "request_too_large"
+
+
+class BudgetExceededError(GatewayError):
+    """A budget ran out: retrying will not help until it resets or is raised, so not a 429
+    (which SDKs retry) unless `litellm_settings.budget_exceeded_status_code` says so."""
+
+    status_code = 422
+    error_type = "budget_exceeded"
+    default_code = "budget_exceeded"
+
+    def __init__(self, message: str, *, status: int, headers: dict[str, str] | None = None):
+        super().__init__(message, headers=headers)
+        self.status_code = status
 
 
 class RateLimitError(GatewayError):

@@ -12,6 +12,7 @@ _TYPES = {
     404: "not_found_error",
     408: "timeout_error",
     413: "request_too_large",
+    422: "invalid_request_error",  # a budget refusal (LiteLLM's status): not worth a retry
     429: "rate_limit_error",
     503: "overloaded_error",
 }

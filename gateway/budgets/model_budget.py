@@ -20,7 +20,7 @@ from gateway.budgets.windows import LocalSpendWindows, SpendWindows, Window
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
 from gateway.limits.calendar import next_reset_at, window_start_at
-from gateway.limits.errors import budget_exceeded
+from gateway.limits.errors import BUDGET_EXCEEDED_STATUS, budget_exceeded
 from gateway.spend.prices import PriceTable
 from gateway.store.database import UNAVAILABLE_ERRORS, Database
 from gateway.store.tables import spend_logs
@@ -69,6 +69,7 @@ class ModelBudgetHook:
     prices: PriceTable
     db: Database
     windows: SpendWindows = field(default_factory=LocalSpendWindows)
+    budget_status: int = BUDGET_EXCEEDED_STATUS  # litellm_settings.budget_exceeded_status_code
 
     def _limit(self, record: CallRecord) -> tuple[str, ModelLimit] | None:
         token = record.principal.token
@@ -108,6 +109,7 @@ class ModelBudgetHook:
                 limit.budget_limit,
                 window.ends_at,
                 now,
+                self.budget_status,
             )
 
     async def post_call(self, record: CallRecord) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from gateway.budgets.model_budget import spent_since, window_of
 from gateway.budgets.windows import LocalSpendWindows, SpendWindows
 from gateway.hooks import CallRecord
-from gateway.limits.errors import budget_exceeded
+from gateway.limits.errors import BUDGET_EXCEEDED_STATUS, budget_exceeded
 from gateway.spend.prices import PriceTable
 from gateway.store.database import Database
 
@@ -31,6 +31,7 @@ class ProxyBudgetHook:
     prices: PriceTable
     db: Database
     windows: SpendWindows = field(default_factory=LocalSpendWindows)
+    budget_status: int = BUDGET_EXCEEDED_STATUS  # litellm_settings.budget_exceeded_status_code
 
     async def pre_call(self, record: CallRecord) -> None:
         now = datetime.now(UTC)
@@ -48,6 +49,7 @@ class ProxyBudgetHook:
                 self.max_budget,
                 window.ends_at,
                 now,
+                self.budget_status,
             )
 
     async def post_call(self, record: CallRecord) -> None:

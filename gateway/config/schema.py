@@ -121,6 +121,8 @@ class LiteLLMSettings(_Section, TracingKeys):
     ssl_verify: SslVerifySetting | None = None
     default_key_generate_params: KeyGenerateDefaults | None = None
     upperbound_key_generate_params: KeyUpperbound | None = None
+    # The status of every budget refusal: LiteLLM 1.106.2's 422 (SDKs retry a 429)
+    budget_exceeded_status_code: int = Field(default=422, ge=400, le=599)
     # A proxy-wide budget (gateway/budgets/proxy_budget.py); 0 is off, as in LiteLLM
     budget_duration: str | None = None
     max_budget: float = Field(default=0.0, ge=0)

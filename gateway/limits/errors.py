@@ -5,21 +5,29 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-from gateway.errors import RateLimitError
+from gateway.errors import BudgetExceededError, RateLimitError
+
+# LiteLLM 1.106.2's status for a budget refusal (`litellm_settings.budget_exceeded_status_code`)
+BUDGET_EXCEEDED_STATUS = 422
 
 
 class LimitExceededError(RateLimitError):
-    """429 with LiteLLM's codes: `budget_exceeded`, `rate_limit_exceeded`, `parallel_request_limit_exceeded`."""
+    """429 with LiteLLM's codes: `rate_limit_exceeded`, `parallel_request_limit_exceeded`."""
 
 
-def limit_error(
-    message: str, *, code: str, resets_at: datetime | None, now: datetime
-) -> LimitExceededError:
+def _when(message: str, resets_at: datetime | None, now: datetime) -> tuple[str, dict[str, str]]:
     headers: dict[str, str] = {}
     if resets_at is not None:
         wait = max(1, math.ceil((resets_at - now).total_seconds()))
         headers["retry-after"] = str(wait)
         message = f"{message} Resets at {resets_at.astimezone(UTC).isoformat()} (in {wait}s)."
+    return message, headers
+
+
+def limit_error(
+    message: str, *, code: str, resets_at: datetime | None, now: datetime
+) -> LimitExceededError:
+    message, headers = _when(message, resets_at, now)
     return LimitExceededError(message, code=code, headers=headers)
 
 
@@ -30,14 +38,15 @@ def budget_exceeded(
     max_budget: float,
     resets_at: datetime | None,
     now: datetime,
-) -> LimitExceededError:
-    return limit_error(
+    status: int = BUDGET_EXCEEDED_STATUS,
+) -> BudgetExceededError:
+    message, headers = _when(
         f"Budget has been exceeded for {label}: current spend {spend:.6f} "
         f"(+{reserved:.6f} in flight), max budget {max_budget}.",
-        code="budget_exceeded",
-        resets_at=resets_at,
-        now=now,
+        resets_at,
+        now,
     )
+    return BudgetExceededError(message, status=status, headers=headers)
 
 
 def rpm_exceeded(label: str, limit: int, resets_at: datetime, now: datetime) -> LimitExceededError:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from gateway.keys.model import EntityKind
 from gateway.limits.calendar import next_reset_at
 from gateway.limits.errors import (
+    BUDGET_EXCEEDED_STATUS,
     budget_exceeded,
     parallel_exceeded,
     rpm_exceeded,
@@ -89,6 +90,7 @@ def window_start(now: datetime) -> datetime:
 
 @dataclass
 class MemoryLedger:
+    budget_status: int = BUDGET_EXCEEDED_STATUS  # litellm_settings.budget_exceeded_status_code
     budgets: dict[EntityRef, _Budget] = field(default_factory=dict)
     windows: dict[EntityRef, _Window] = field(default_factory=dict)
     in_flight: dict[EntityRef, int] = field(default_factory=dict)
@@ -150,6 +152,7 @@ class MemoryLedger:
                         check.max_budget,
                         budget.reset_at,
                         now,
+                        self.budget_status,
                     )
             if check.rpm_limit is not None or check.tpm_limit is not None:
                 window = self._window(check.ref, start)

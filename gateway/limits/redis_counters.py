@@ -32,6 +32,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from gateway.errors import BudgetExceededError
 from gateway.limits.durations import parse_duration
 from gateway.limits.errors import (
     LimitExceededError,
@@ -285,10 +286,9 @@ class RedisCounters:
             if ref in reservation.parallel:
                 self._slots[slots] = self._slots.get(slots, 0) + sign
 
-    @staticmethod
     def _refusal(
-        check: Check, result: list[Any], start: datetime, now: datetime
-    ) -> LimitExceededError:
+        self, check: Check, result: list[Any], start: datetime, now: datetime
+    ) -> LimitExceededError | BudgetExceededError:
         kind = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
         value = float(result[2])
         if kind == "budget":
@@ -296,7 +296,13 @@ class RedisCounters:
             resets_at = datetime.fromtimestamp(reset, UTC) if reset > 0 else None
             assert check.max_budget is not None
             return budget_exceeded(
-                check.label, value, float(result[3]), check.max_budget, resets_at, now
+                check.label,
+                value,
+                float(result[3]),
+                check.max_budget,
+                resets_at,
+                now,
+                self.local.budget_status,
             )
         if kind == "rpm":
             assert check.rpm_limit is not None

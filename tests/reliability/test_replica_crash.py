@@ -138,7 +138,7 @@ def test_budget_reservations_of_a_killed_replica_come_back(replicas: Replicas) -
         "messages": [{"role": "user", "content": "hi"}],
     }
     _hold(replicas, key, big)
-    assert wait_for(lambda: _survivor(replicas, key, ECHO).status_code == 429, timeout=30)
+    assert wait_for(lambda: _survivor(replicas, key, ECHO).status_code == 422, timeout=30)
     refused = _survivor(replicas, key, ECHO)
     assert refused.json()["error"]["code"] == "budget_exceeded"
     assert "+1.200000 in flight" in refused.json()["error"]["message"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from gateway.errors import BudgetExceededError
 from gateway.limits.durations import DurationError, parse_duration
 from gateway.limits.errors import LimitExceededError
 from gateway.limits.ledger import Check, MemoryLedger
@@ -58,15 +59,16 @@ def test_budget_counts_in_flight_reservations_and_resets_by_duration() -> None:
     check = Check(kind="key", id="k", max_budget=2.0, budget_duration="30s")
     a = ledger.admit([check], 1.0, 0, NOW)
     b = ledger.admit([check], 1.0, 0, NOW)
-    with pytest.raises(LimitExceededError) as refused:
+    with pytest.raises(BudgetExceededError) as refused:
         ledger.admit([check], 1.0, 0, NOW)  # 0 spent + 2 in flight
     assert refused.value.code == "budget_exceeded"
+    assert refused.value.status_code == 422  # LiteLLM's default: a retry will not help
     # LiteLLM's calendar windows: 30 s windows end on :00 and :30, so 12:00:10 waits 20 s.
     assert refused.value.headers["retry-after"] == "20"
     ledger.settle(a, 1.5, 0)
     ledger.settle(b, 1.5, 0)
     assert ledger.spend(check.ref) == 3.0
-    with pytest.raises(LimitExceededError):
+    with pytest.raises(BudgetExceededError):
         ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=19))
     ledger.admit([check], 0.0, 0, NOW + timedelta(seconds=21))
     assert ledger.spend(check.ref) == 0.0
@@ -76,7 +78,7 @@ def test_a_refusal_reserves_nothing() -> None:
     ledger = MemoryLedger()
     key = Check(kind="key", id="k", rpm_limit=10)
     team = Check(kind="team", id="t", max_budget=0.0)
-    with pytest.raises(LimitExceededError):
+    with pytest.raises(BudgetExceededError):
         ledger.admit([key, team], 1.0, 5, NOW)
     assert ledger.remaining(key, NOW) == (10, None)
 

@@ -62,7 +62,7 @@ async def test_budget_objects_and_budget_id(database_url: str, tmp_path: Path) -
         assert info["info"]["budget_id"] == "small" and info["info"]["max_budget"] == 1.0
         assert (await chat(client, key)).status_code == 200
         refused = await chat(client, key)
-        assert refused.status_code == 429
+        assert refused.status_code == 422
         assert refused.json()["error"]["code"] == "budget_exceeded"
 
         # A changed budget reaches every key that references it.
@@ -89,7 +89,7 @@ async def test_model_max_budget_refuses_that_model_only(database_url: str, tmp_p
         )
         assert (await chat(client, key)).status_code == 200
         refused = await chat(client, key)
-        assert refused.status_code == 429
+        assert refused.status_code == 422
         error = refused.json()["error"]
         assert error["code"] == "budget_exceeded" and "model m" in error["message"]
         assert refused.headers["retry-after"]

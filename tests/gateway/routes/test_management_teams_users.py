@@ -49,7 +49,7 @@ async def test_team_lifecycle_and_team_limits_apply_to_keys(
             ok = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
             assert ok.status_code == 200
         over = await client.post("/v1/chat/completions", headers=bearer(key), json=CHAT)
-        assert over.status_code == 429
+        assert over.status_code == 422
         error = over.json()["error"]
         assert error["code"] == "budget_exceeded" and f"team '{team_id}'" in error["message"]
 
@@ -104,7 +104,7 @@ async def test_user_lifecycle_creates_a_key_and_user_budget_applies(
             await client.post("/v1/chat/completions", headers=bearer(body["key"]), json=CHAT)
         ).status_code == 200
         over = await client.post("/v1/chat/completions", headers=bearer(body["key"]), json=CHAT)
-        assert over.status_code == 429 and "user 'ana'" in over.json()["error"]["message"]
+        assert over.status_code == 422 and "user 'ana'" in over.json()["error"]["message"]
 
         info = (await client.get("/user/info", params={"user_id": "ana"}, headers=admin())).json()
         assert info["user_info"]["spend"] == 1.0 and len(info["keys"]) == 1
@@ -136,7 +136,7 @@ async def test_end_users_are_tracked_and_budgeted(database_url: str, tmp_path: P
         over = await client.post(
             "/v1/chat/completions", headers=bearer(key), json={**CHAT, "user": "cust-1"}
         )
-        assert over.status_code == 429 and "end user 'cust-1'" in over.json()["error"]["message"]
+        assert over.status_code == 422 and "end user 'cust-1'" in over.json()["error"]["message"]
         # An end user with no record is tracked (LiteLLM upserts them) but not limited.
         free = await client.post(
             "/v1/chat/completions", headers=bearer(key), json={**CHAT, "user": "walk-in"}

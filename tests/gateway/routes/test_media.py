@@ -333,7 +333,7 @@ def test_image_spend_counts_against_the_key_budget(gateway: ServiceProcess) -> N
     small = _new_key(gateway, max_budget=IMAGE_PRICE * 1.5)
     with openai.OpenAI(base_url=f"{gateway.url}/v1", api_key=small, max_retries=0) as sdk:
         sdk.images.generate(model="dall-e-3", prompt="first", n=2)
-        with pytest.raises(openai.RateLimitError) as raised:
+        with pytest.raises(openai.UnprocessableEntityError) as raised:
             sdk.images.generate(model="dall-e-3", prompt="over budget")
     assert isinstance(raised.value.body, dict)
     assert raised.value.body["code"] == "budget_exceeded"
