@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
@@ -37,6 +38,29 @@ def add_trace_ids(
         event.setdefault("trace_id", format(context.trace_id, "032x"))
         event.setdefault("span_id", format(context.span_id, "016x"))
     return event
+
+
+class IsoUtcStamper:
+    """The `timestamp` field, as structlog's `TimeStamper(fmt="iso", utc=True)` writes it
+    (`2026-12-05T10:58:46.123456Z`, no fraction on a whole second), with the date and time
+    of day formatted once per second: `datetime.isoformat` was a quarter of each line's cost."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(
+        self, _logger: Any, _method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        micros = nanos // 1000
+        event["timestamp"] = f"{self._prefix}.{micros:06d}Z" if micros else f"{self._prefix}Z"
+        return event
 
 
 class DemoteChatter(logging.Filter):
@@ -108,7 +132,7 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         *processors,
         add_trace_ids,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        IsoUtcStamper(),
     ]
     renderer = _renderer(json_logs)
     formatter = structlog.stdlib.ProcessorFormatter(
