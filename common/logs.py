@@ -104,6 +104,45 @@ class HandlerLineWriter:
     debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
+class EventLog:
+    """One logger's lines through the configured processors and writer, without structlog's
+    bound logger in between (its method lookup, the keyword copies, the context merge of the
+    event dict): for a line written on every request, the access log. The configuration is
+    read on first use, as structlog's own loggers do (`cache_logger_on_first_use`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._resolved: tuple[Sequence[structlog.typing.Processor], Any] | None = None
+
+    def info(self, event: str, fields: dict[str, Any]) -> None:
+        """Log `fields` (which this takes over) under `event` at info level."""
+        resolved = self._resolved or self._resolve()
+        processors, logger = resolved
+        if logger is None:  # below the configured level
+            return
+        fields["event"] = event
+        line: Any = fields
+        try:
+            for processor in processors:
+                line = processor(logger, "info", line)
+        except structlog.DropEvent:
+            return
+        if isinstance(line, str | bytes | bytearray):
+            logger.info(line)
+        elif isinstance(line, tuple):
+            args, kwargs = line
+            logger.info(*args, **kwargs)
+        else:
+            logger.info(**line)
+
+    def _resolve(self) -> tuple[Sequence[structlog.typing.Processor], Any]:
+        config = structlog.get_config()
+        enabled = structlog.get_logger(self.name).is_enabled_for(logging.INFO)
+        logger = config["logger_factory"](self.name) if enabled else None
+        self._resolved = (tuple(config["processors"]), logger)
+        return self._resolved
+
+
 def _orjson_text(obj: Any, **kwargs: Any) -> str:
     return orjson.dumps(obj, default=kwargs.get("default")).decode()
 
