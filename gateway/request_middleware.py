@@ -35,11 +35,13 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                headers.append((OVERHEAD_HEADER, f"{ctx.overhead_ms():.3f}".encode()))
-                for name, value in ctx.response_headers.items():
-                    headers.append((name.encode(), value.encode()))
+                headers = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, request_id.encode()),
+                    (OVERHEAD_HEADER, f"{ctx.overhead_ms():.3f}".encode()),
+                ]
+                if ctx.response_headers:
+                    headers += [(n.encode(), v.encode()) for n, v in ctx.response_headers.items()]
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -95,6 +95,10 @@ class LimitsHook:
     counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
     stream: SpendStream | None = None  # settle and append the spend row in one transaction
+    _local: LocalCounters = field(init=False)  # the counters when none are given
+
+    def __post_init__(self) -> None:
+        self._local = LocalCounters(self.ledger)
 
     def checks_for(self, record: CallRecord) -> list[Check]:
         principal = record.principal
@@ -157,7 +161,7 @@ class LimitsHook:
         output = max_output_tokens(record.body)
         cost = max((self.prices.estimate(d, prompt, output) for d in deployments), default=0.0)
         now = datetime.now(UTC)
-        counters = self.counters or LocalCounters(self.ledger)
+        counters = self.counters or self._local
         reservation = await counters.admit(checks, cost, prompt + output, now)
         self._reservations[id(record)] = (reservation, checks)
         self._headers(checks, now)
@@ -168,7 +172,7 @@ class LimitsHook:
             return
         reservation, checks = found
         cost = self.prices.cost(record)
-        counters = self.counters or LocalCounters(self.ledger)
+        counters = self.counters or self._local
         tokens = record.prompt_tokens + record.completion_tokens
         # with a spend stream the counters are Redis's (not tested by class: redis-py is
         # imported only when Redis is configured)
