@@ -90,6 +90,7 @@ class _Series:
 
     labels: CallLabels
     found: dict[Any, Any] = field(default_factory=dict)
+    requests: dict[str, Any] = field(default_factory=dict)  # total_requests, by status code
 
     def child(self, metric: Any, values: Callable[[CallLabels], tuple[str, ...]]) -> Any:
         bound = self.found.get(metric)
@@ -152,9 +153,11 @@ class MetricsHook:
         series = self._series_of(record)
         child, labels = series.child, series.labels
         status = str(record.http_status)
-        total_requests = series.found.get(status)
+        total_requests = series.requests.get(status)
         if total_requests is None:
-            total_requests = series.found[status] = m.total_requests.labels(*_PROXY(labels), status)
+            total_requests = series.requests[status] = m.total_requests.labels(
+                *_PROXY(labels), status
+            )
         total_requests.inc()
         failed = record.status == "failure"
         if failed:
