@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.logs import EventLog
 from gateway.context import RequestContext, bind_context, unbind_context
 from gateway.ids import uuid4_hex
 
@@ -19,7 +20,7 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, access_log: bool = True) -> None:
         self.app = app
         self.access_log = access_log
-        self.log = structlog.get_logger("toolrelay.gateway.access")
+        self.log = EventLog("toolrelay.gateway.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,11 +35,13 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
-                headers.append((OVERHEAD_HEADER, f"{ctx.overhead_ms():.3f}".encode()))
-                for name, value in ctx.response_headers.items():
-                    headers.append((name.encode(), value.encode()))
+                headers = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, request_id.encode()),
+                    (OVERHEAD_HEADER, f"{ctx.overhead_ms():.3f}".encode()),
+                ]
+                if ctx.response_headers:
+                    headers += [(n.encode(), v.encode()) for n, v in ctx.response_headers.items()]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -51,7 +54,7 @@ class RequestContextMiddleware:
 
     def _log(self, scope: Scope, ctx: RequestContext, status: int) -> None:
         latency_ms = (time.perf_counter() - ctx.started) * 1000
-        fields: dict[str, object] = {
+        fields: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
             "status": status,
@@ -72,7 +75,7 @@ class RequestContextMiddleware:
             )
         if ctx.error is not None:
             fields["error"] = ctx.error
-        self.log.info("request", **fields)
+        self.log.info("request", fields)
 
 
 _QUIET_PATHS = frozenset({"/health/liveliness", "/health/readiness", "/metrics"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -24,6 +24,9 @@ class VirtualKeyAuthenticator:
     master_key: str | None
     cache: EntityCache
     allow_on_db_unavailable: bool = False
+    # The principal made for each cached key, reused while the cache holds the same (frozen)
+    # entity: a `Principal` is a frozen dataclass of 13 fields, costly to build per request.
+    _principals: dict[str, tuple[Entity, Principal]] = field(default_factory=dict, init=False)
 
     async def authenticate(self, headers: Mapping[str, str]) -> Principal:
         key = presented_key(headers)
@@ -45,7 +48,15 @@ class VirtualKeyAuthenticator:
                 # Open mode (no master key): any key is accepted, as before virtual keys.
                 return Principal(kind="open", is_admin=True)
             entity = await self._miss(token)
-        return principal_for(entity, datetime.now(UTC))
+        made = self._principals.get(token)
+        if made is not None and made[0] is entity:
+            check_usable(entity)
+            return made[1]
+        principal = principal_for(entity, datetime.now(UTC))
+        if len(self._principals) >= MAX_PRINCIPALS:
+            self._principals.clear()
+        self._principals[token] = (entity, principal)
+        return principal
 
     async def _miss(self, token: str) -> Entity:
         # Only unknown keys reach the database; a key made by another instance is found here.
@@ -66,14 +77,19 @@ class VirtualKeyAuthenticator:
         return entity
 
 
-def principal_for(entity: Entity, now: datetime) -> Principal:
-    limits = entity.limits
-    if limits.blocked:
+def check_usable(entity: Entity, now: datetime | None = None) -> None:
+    """Refuse a blocked or expired key (`now` defaults to the current time)."""
+    if entity.limits.blocked:
         raise AuthenticationError("This key is blocked.", code="key_blocked")
-    if entity.expires is not None and entity.expires <= now:
+    if entity.expires is not None and entity.expires <= (now or datetime.now(UTC)):
         raise AuthenticationError(
             f"This key expired at {entity.expires.isoformat()}.", code="key_expired"
         )
+
+
+def principal_for(entity: Entity, now: datetime) -> Principal:
+    check_usable(entity, now)
+    limits = entity.limits
     return Principal(
         kind="virtual_key",
         is_admin=False,
@@ -91,3 +107,4 @@ def principal_for(entity: Entity, now: datetime) -> Principal:
 
 
 _NO_LIMITS = Limits()
+MAX_PRINCIPALS = 50_000

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 ALL_MODELS = frozenset({"*", "all-proxy-models", "all-team-models"})
 CHARS_PER_TOKEN = 4
+MAX_CACHED_CHECKS = 50_000
 
 
 def allows(models: tuple[str, ...], model: str) -> bool:
@@ -95,6 +96,24 @@ class LimitsHook:
     counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
     stream: SpendStream | None = None  # settle and append the spend row in one transaction
+    _local: LocalCounters = field(init=False)  # the counters when none are given
+    # Each entity's Check, reused while the cache holds the same (frozen) entity object.
+    _checks: dict[tuple[str, str], tuple[Entity | None, Check]] = field(
+        default_factory=dict, init=False
+    )
+
+    def __post_init__(self) -> None:
+        self._local = LocalCounters(self.ledger)
+
+    def _check(self, entity: Entity | None, kind: Any, entity_id: str) -> Check:
+        found = self._checks.get((kind, entity_id))
+        if found is not None and found[0] is entity:
+            return found[1]
+        if len(self._checks) >= MAX_CACHED_CHECKS:
+            self._checks.clear()
+        check = _check(entity, kind, entity_id)
+        self._checks[(kind, entity_id)] = (entity, check)
+        return check
 
     def checks_for(self, record: CallRecord) -> list[Check]:
         principal = record.principal
@@ -110,7 +129,7 @@ class LimitsHook:
 
         if principal.token is not None:
             key = self.cache.get("key", principal.token)
-            checks.append(_check(key, "key", principal.token))
+            checks.append(self._check(key, "key", principal.token))
             if not permitted(principal.models):
                 raise PermissionDeniedError(
                     f"This key is not allowed to use model={model}. Allowed models: "
@@ -131,10 +150,10 @@ class LimitsHook:
                         code="model_access_denied",
                         param="model",
                     )
-            checks.append(_check(team, "team", principal.team_id))
+            checks.append(self._check(team, "team", principal.team_id))
         if principal.user_id is not None:
             checks.append(
-                _check(self.cache.get("user", principal.user_id), "user", principal.user_id)
+                self._check(self.cache.get("user", principal.user_id), "user", principal.user_id)
             )
         end_user_id = record.end_user
         if end_user_id is not None:
@@ -143,7 +162,7 @@ class LimitsHook:
                 raise PermissionDeniedError(
                     f"End user '{end_user_id}' is blocked.", code="end_user_blocked"
                 )
-            checks.append(_check(end_user, "end_user", end_user_id))
+            checks.append(self._check(end_user, "end_user", end_user_id))
         return checks
 
     async def pre_call(self, record: CallRecord) -> None:
@@ -157,7 +176,7 @@ class LimitsHook:
         output = max_output_tokens(record.body)
         cost = max((self.prices.estimate(d, prompt, output) for d in deployments), default=0.0)
         now = datetime.now(UTC)
-        counters = self.counters or LocalCounters(self.ledger)
+        counters = self.counters or self._local
         reservation = await counters.admit(checks, cost, prompt + output, now)
         self._reservations[id(record)] = (reservation, checks)
         self._headers(checks, now)
@@ -168,7 +187,7 @@ class LimitsHook:
             return
         reservation, checks = found
         cost = self.prices.cost(record)
-        counters = self.counters or LocalCounters(self.ledger)
+        counters = self.counters or self._local
         tokens = record.prompt_tokens + record.completion_tokens
         # with a spend stream the counters are Redis's (not tested by class: redis-py is
         # imported only when Redis is configured)

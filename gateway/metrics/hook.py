@@ -82,6 +82,26 @@ class _Children:
         return child
 
 
+@dataclass(slots=True)
+class _Series:
+    """The bound children of one kind of call (one caller, model group and deployment): a
+    finished call's labels are looked up once, not once per metric. Children are bound on
+    first use, so a series appears in `/metrics` only once something was counted in it."""
+
+    labels: CallLabels
+    found: dict[Any, Any] = field(default_factory=dict)
+    requests: dict[str, Any] = field(default_factory=dict)  # total_requests, by status code
+
+    def child(self, metric: Any, values: Callable[[CallLabels], tuple[str, ...]]) -> Any:
+        bound = self.found.get(metric)
+        if bound is None:
+            bound = self.found[metric] = metric.labels(*values(self.labels))
+        return bound
+
+
+SeriesKey = tuple[str | None, ...]
+
+
 @dataclass
 class MetricsHook:
     metrics: GatewayMetrics
@@ -89,64 +109,96 @@ class MetricsHook:
     track_end_user: bool = False
     team_alias: AliasOf = field(default=_no_alias)
     _child: _Children = field(default_factory=_Children, init=False)
+    _series: dict[SeriesKey, _Series] = field(default_factory=dict, init=False)
+    _in_flight: dict[str, Any] = field(default_factory=dict, init=False)
+
+    def _gauge(self, group: str) -> Any:
+        gauge = self._in_flight.get(group)
+        if gauge is None:
+            if len(self._in_flight) >= MAX_CHILDREN:
+                self._in_flight.clear()
+            gauge = self._in_flight[group] = self.metrics.in_flight.labels(group)
+        return gauge
+
+    def _series_of(self, record: CallRecord) -> _Series:
+        principal, deployment = record.principal, record.deployment
+        team = principal.team_id
+        key: SeriesKey = (
+            record.end_user if self.track_end_user else None,
+            principal.token, principal.key_alias, team,
+            self.team_alias(team) if team else None,
+            principal.user_id, record.model_group,
+        )  # fmt: skip
+        if deployment is not None:
+            key += (deployment.id, deployment.model, deployment.api_base, deployment.provider)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= MAX_CHILDREN:
+                self._series.clear()  # prometheus_client keeps the series; this is only a cache
+            labels = CallLabels.of(
+                record, track_end_user=self.track_end_user, team_alias=self.team_alias
+            )
+            series = self._series[key] = _Series(labels)
+        return series
 
     async def pre_call(self, record: CallRecord) -> None:
-        self._child(self.metrics.in_flight, (record.model_group,)).inc()
+        self._gauge(record.model_group).inc()
         ctx = current_context()
         if ctx is not None:
             record.queue_seconds = max(0.0, time.perf_counter() - ctx.started)
 
     async def post_call(self, record: CallRecord) -> None:
-        m, child = self.metrics, self._child
-        child(m.in_flight, (record.model_group,)).dec()
-        labels = CallLabels.of(
-            record, track_end_user=self.track_end_user, team_alias=self.team_alias
-        )
-        proxy = _PROXY(labels)
+        m = self.metrics
+        self._gauge(record.model_group).dec()
+        series = self._series_of(record)
+        child, labels = series.child, series.labels
         status = str(record.http_status)
-        child(m.total_requests, (*proxy, status)).inc()
-        exception = (status, record.error_type or "")
-        if record.status == "failure":
-            child(m.failed_requests, proxy + exception).inc()
+        total_requests = series.requests.get(status)
+        if total_requests is None:
+            total_requests = series.requests[status] = m.total_requests.labels(
+                *_PROXY(labels), status
+            )
+        total_requests.inc()
+        failed = record.status == "failure"
+        if failed:
+            exception = (status, record.error_type or "")
+            self._child(m.failed_requests, _PROXY(labels) + exception).inc()
         total = max(0.0, (record.ended_at or time.time()) - record.started_at)
-        latency = _LATENCY(labels)
-        child(m.total_latency, latency).observe(total)
-        if record.deployment is not None and not record.cache_hit:
+        child(m.total_latency, _LATENCY).observe(total)
+        reached = record.deployment is not None and not record.cache_hit
+        if reached:
             api_seconds = total if record.stream else record.upstream_seconds
-            child(m.llm_api_latency, _LLM_LATENCY(labels)).observe(api_seconds)
+            child(m.llm_api_latency, _LLM_LATENCY).observe(api_seconds)
             if record.first_token_seconds is not None:
-                child(m.time_to_first_token, _TTFT(labels)).observe(record.first_token_seconds)
-            deployment = _DEPLOYMENT(labels)
-            child(m.deployment_total, deployment).inc()
-            if record.status == "success":
-                child(m.deployment_success, deployment).inc()
+                child(m.time_to_first_token, _TTFT).observe(record.first_token_seconds)
+            child(m.deployment_total, _DEPLOYMENT).inc()
+            if failed:
+                self._child(m.deployment_failure, _DEPLOYMENT(labels) + exception).inc()
             else:
-                child(m.deployment_failure, deployment + exception).inc()
+                child(m.deployment_success, _DEPLOYMENT).inc()
         if not record.stream:
-            child(m.overhead_latency, latency).observe(max(0.0, total - record.upstream_seconds))
+            child(m.overhead_latency, _LATENCY).observe(max(0.0, total - record.upstream_seconds))
         if record.queue_seconds is not None:
-            child(m.request_queue_time, latency).observe(record.queue_seconds)
+            child(m.request_queue_time, _LATENCY).observe(record.queue_seconds)
         ctx = current_context()
         if record.cache_hit:
-            child(m.cache_hits, _CACHE(labels)).inc()
+            child(m.cache_hits, _CACHE).inc()
             cached = record.prompt_tokens + record.completion_tokens
-            child(m.cached_tokens, _CACHE(labels)).inc(cached)
+            child(m.cached_tokens, _CACHE).inc(cached)
         elif ctx is not None and ctx.response_headers.get(CACHE_STATUS_HEADER) == "miss":
-            child(m.cache_misses, _CACHE(labels)).inc()
+            child(m.cache_misses, _CACHE).inc()
         if ctx is not None and ctx.fallbacks:
             self._fallbacks(ctx.fallbacks, labels)
-        if record.status != "success":
+        if failed:
             return
-        if record.deployment is not None and not record.cache_hit and record.completion_tokens:
-            api_seconds = total if record.stream else record.upstream_seconds
-            child(m.latency_per_output_token, _PER_TOKEN(labels)).observe(
+        if reached and record.completion_tokens:
+            child(m.latency_per_output_token, _PER_TOKEN).observe(
                 api_seconds / record.completion_tokens
             )
-        tokens = _TOKENS(labels)
-        child(m.input_tokens, tokens).inc(record.prompt_tokens)
-        child(m.output_tokens, tokens).inc(record.completion_tokens)
-        child(m.total_tokens, tokens).inc(record.prompt_tokens + record.completion_tokens)
-        child(m.spend, _SPEND(labels)).inc(self.cost(record))
+        child(m.input_tokens, _TOKENS).inc(record.prompt_tokens)
+        child(m.output_tokens, _TOKENS).inc(record.completion_tokens)
+        child(m.total_tokens, _TOKENS).inc(record.prompt_tokens + record.completion_tokens)
+        child(m.spend, _SPEND).inc(self.cost(record))
 
     def _fallbacks(self, outcomes: list[FallbackOutcome], labels: CallLabels) -> None:
         caller = (labels.hashed_api_key, labels.api_key_alias, labels.team, labels.team_alias)

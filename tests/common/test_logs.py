@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import logging
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ import orjson
 import pytest
 import structlog
 
-from common.logs import configure_logging
+from common.logs import EventLog, IsoUtcStamper, configure_logging
 
 
 @pytest.fixture
@@ -80,3 +81,37 @@ def test_a_line_that_cannot_be_written_is_reported_not_raised(
     monkeypatch.setattr(handler, "stream", closed)
     structlog.get_logger("toolrelay.gateway.access").info("request", status=200)
     assert "--- Logging error ---" in capsys.readouterr().err
+
+
+def test_an_event_log_writes_the_line_a_structlog_logger_writes(
+    capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    configure_logging(json_logs=True, level="INFO")
+    fields = {"status": 200, "path": "/v1/chat/completions", "latency_ms": 1.5}
+    structlog.get_logger("toolrelay.gateway.access").info("request", **fields)
+    EventLog("toolrelay.gateway.access").info("request", dict(fields))
+
+    ours, theirs = _lines(capsys)
+    assert list(ours) == list(theirs)  # the same fields, in the same order
+    assert {k: v for k, v in ours.items() if k != "timestamp"} == {
+        k: v for k, v in theirs.items() if k != "timestamp"
+    }
+
+
+def test_an_event_log_below_the_level_writes_nothing(
+    capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    configure_logging(json_logs=True, level="WARNING")
+    EventLog("toolrelay.gateway.access").info("request", {"status": 200})
+    assert capsys.readouterr().err == ""
+
+
+def test_the_time_stamp_is_iso_utc_with_microseconds() -> None:
+    before = datetime.datetime.now(datetime.UTC)
+    stamped = str(IsoUtcStamper()(None, "info", {})["timestamp"])
+    after = datetime.datetime.now(datetime.UTC)
+    assert stamped.endswith("Z")
+    whole, _, fraction = stamped[:-1].partition(".")
+    assert len(whole) == 19 and (fraction == "" or len(fraction) == 6)
+    parsed = datetime.datetime.fromisoformat(stamped[:-1] + "+00:00")
+    assert before - datetime.timedelta(microseconds=1) <= parsed <= after
