@@ -26,7 +26,11 @@ rounds: the longest callback (CPU and wall; wall includes time off the core), th
 p99 of all callbacks' CPU time (50 us bins), the number of callbacks over 5 ms CPU and their
 summed CPU per second of load, the longest callback of the spend writer's task and all of
 that task's CPU on the loop per request (one spend row a request). The spend writer flushes
-every 2 s by default, so a 10 s run holds about five flushes.
+every 2 s by default, so a 10 s run holds about five flushes. Each round also gives wrk's own latency p50 and p99.
+
+With `--plain` the gateways run as `bench/run.py` runs them (uvloop, nothing timed) and each
+round reports only wrk's latency p50 and p99, req/s and CPU per request at saturation: the
+tail itself, which `bench/run.py`'s saturation figure does not report.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ import datetime
 import json
 import math
 import os
+import re
 import runpy
 import signal
+import subprocess
 import sys
 import time
 from array import array
@@ -63,7 +69,7 @@ from bench.services import (
 )
 from bench.stats import median
 from bench.targets import CHAT_PATH, Target, rotate
-from bench.wrk import run_wrk
+from bench.wrk import _UNITS, WrkResult, parse_output, run_wrk
 
 BIN_PER_MS = 20  # histogram of callback CPU times: 50 us bins
 BINS = 200 * BIN_PER_MS  # up to 200 ms; longer ones are counted in the last bin
@@ -193,16 +199,39 @@ def _hist_percentile(hist: list[int], q: float) -> float:
     return math.nan
 
 
+def _wrk_latency(
+    url: str, script: Path, args: argparse.Namespace
+) -> tuple[WrkResult, dict[str, float]]:
+    """`wrk --latency`: the summary, and its p50 and p99 in ms (of the requests that ended)."""
+    argv = ["taskset", "-c", str(args.load_core), "wrk", "-t1", "--timeout", "10s", "--latency"]
+    argv += [f"-c{args.connections}", f"-d{max(1, round(args.seconds))}s", "-s", str(script), url]
+    text = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    found = {
+        m.group(1): float(m.group(2)) * _UNITS[m.group(3)] * 1e3
+        for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s) *$", text, re.MULTILINE)
+    }
+    if set(found) != {"50", "99"}:
+        raise ValueError(f"no latency distribution in wrk's output: {text[-600:]!r}")
+    return parse_output(text), {"wrk_p50_ms": found["50"], "wrk_p99_ms": found["99"]}
+
+
 def _round(
     target: Target, script: Path, directory: Path, index: int, args: argparse.Namespace
 ) -> dict[str, float]:
     url = target.url + CHAT_PATH
     run_wrk(url, script, seconds=WARMUP_SECONDS, connections=args.connections, core=args.load_core)
     before = sample(target.pid)
+    if args.plain:
+        wrk, latency = _wrk_latency(url, script, args)
+        after = sample(target.pid)
+        return latency | {
+            "wrk_p99_over_p50": latency["wrk_p99_ms"] / latency["wrk_p50_ms"],
+            "rps": wrk.requests_per_second,
+            "errors": wrk.errors,
+            "cpu_us": (after.cpu_seconds - before.cpu_seconds) / wrk.requests * 1e6,
+        }
     os.kill(target.pid, signal.SIGUSR1)
-    wrk = run_wrk(
-        url, script, seconds=args.seconds, connections=args.connections, core=args.load_core
-    )
+    wrk, latency = _wrk_latency(url, script, args)
     timed = _clocked(target, directory, index)
     after = sample(target.pid)
     hist, long = timed["hist"], timed["long"]
@@ -221,7 +250,7 @@ def _round(
         "rps": wrk.requests_per_second,
         "errors": wrk.errors,
         "cpu_us": (after.cpu_seconds - before.cpu_seconds) / wrk.requests * 1e6,
-    }
+    } | latency
 
 
 FIELDS = (
@@ -236,17 +265,27 @@ FIELDS = (
     ("writer_us_per_request", "spend writer's CPU on the loop, us per request"),
     ("rps", "req/s (asyncio loop, timed)"),
     ("cpu_us", "CPU per request, us (asyncio loop, timed)"),
+    ("wrk_p50_ms", "wrk latency p50, ms (asyncio loop, timed)"),
+    ("wrk_p99_ms", "wrk latency p99, ms (asyncio loop, timed)"),
+    ("errors", "errors"),
+)
+PLAIN_FIELDS = (
+    ("wrk_p50_ms", "wrk latency p50, ms"),
+    ("wrk_p99_ms", "wrk latency p99, ms"),
+    ("wrk_p99_over_p50", "p99 / p50"),
+    ("rps", "req/s"),
+    ("cpu_us", "CPU per request, us"),
     ("errors", "errors"),
 )
 
 
-def _table(rounds: dict[str, list[dict[str, float]]]) -> str:
+def _table(rounds: dict[str, list[dict[str, float]]], fields: tuple[tuple[str, str], ...]) -> str:
     names = list(rounds)
     lines = [
         "| figure: median of rounds (each round) | " + " | ".join(names) + " |",
         "|---|" + "---|" * len(names),
     ]
-    for key, label in FIELDS:
+    for key, label in fields:
         cells = []
         for name in names:
             values = [r[key] for r in rounds[name]]
@@ -266,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="run the gateways as bench/run.py does (uvloop, nothing timed) and report only "
+        "wrk's latency p50/p99, req/s and CPU per request at saturation",
+    )
     parser.add_argument("--clocked", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -294,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         targets = []
         for launch in launches:
-            service = start(clocked(clocks, launch), args.server_core, logs, timeout=180)
+            wrapped = launch if args.plain else clocked(clocks, launch)
+            service = start(wrapped, args.server_core, logs, timeout=180)
             services.append(service)
             targets.append(Target(launch.name, service.port, service.pid))
         script = write_wrk_script(out, args.model)
@@ -308,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         for service in reversed(services):
             service.stop()
     meta["loadavg_end"] = os.getloadavg()
-    table = _table(rounds)
+    table = _table(rounds, PLAIN_FIELDS if args.plain else FIELDS)
     print(f"\n`{command}`, load average {meta['loadavg']} -> {meta['loadavg_end']}\n\n{table}")
     if args.json is not None:
         args.json.write_text(json.dumps({"meta": meta, "rounds": rounds, "markdown": table}))
