@@ -25,7 +25,8 @@ timing on, `wrk -t1 -c64` for `--seconds`, timing off. Reported per target, medi
 rounds: the longest callback (CPU and wall; wall includes time off the core), the p99.9 and
 p99 of all callbacks' CPU time (50 us bins), the number of callbacks over 5 ms CPU and their
 summed CPU per second of load, the longest callback of the spend writer's task and all of
-that task's CPU on the loop per request (one spend row a request). The spend writer flushes
+that task's CPU on the loop per request (one spend row a request), and the longest garbage
+collection (`gc.callbacks`, any generation) with the number of full ones. The spend writer flushes
 every 2 s by default, so a 10 s run holds about five flushes. Each round also gives wrk's own latency p50 and p99.
 
 With `--plain` the gateways run as `bench/run.py` runs them (uvloop, nothing timed) and each
@@ -39,6 +40,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import gc
 import json
 import math
 import os
@@ -92,7 +94,17 @@ class _CallbackClock:
         self.hist = array("q", bytes(8 * BINS))
         self.long: list[tuple[float, float, str]] = []  # (cpu ms, wall ms, task)
         self.writer_ms = 0.0  # every callback of the spend writer's task, CPU
+        self.gc: list[tuple[int, float]] = []  # (generation, ms) of each collection
+        self._gc_started = 0.0
         self.dumps = 0
+
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if not self.on:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc.append((info["generation"], (time.perf_counter() - self._gc_started) * 1e3))
 
     def install(self) -> None:
         run = asyncio.events.Handle._run
@@ -113,18 +125,25 @@ class _CallbackClock:
                 self.long.append((used_ms, wall_ms, name))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
+        gc.callbacks.append(self._collection)
 
     def start(self) -> None:
         self.hist = array("q", bytes(8 * BINS))
         self.long = []
         self.writer_ms = 0.0
+        self.gc = []
         self.on = True
 
     def stop(self) -> None:
         self.on = False
         path = self.directory / f"{self.dumps}.json"
         self.dumps += 1
-        data = {"hist": list(self.hist), "long": self.long, "writer_ms": self.writer_ms}
+        data = {
+            "hist": list(self.hist),
+            "long": self.long,
+            "writer_ms": self.writer_ms,
+            "gc": self.gc,
+        }
         path.with_suffix(".tmp").write_text(json.dumps(data))
         path.with_suffix(".tmp").rename(path)  # complete when it appears under its name
 
@@ -247,6 +266,8 @@ def _round(
         "stall_ms_per_s": sum(over) / wrk.seconds,
         "callbacks_per_request": sum(hist) / wrk.requests,
         "writer_us_per_request": timed["writer_ms"] * 1e3 / wrk.requests,
+        "gc2_count": sum(1 for g, _ in timed["gc"] if g == 2),
+        "gc_max_ms": max((ms for _, ms in timed["gc"]), default=0.0),
         "rps": wrk.requests_per_second,
         "errors": wrk.errors,
         "cpu_us": (after.cpu_seconds - before.cpu_seconds) / wrk.requests * 1e6,
@@ -263,6 +284,8 @@ FIELDS = (
     ("stall_ms_per_s", "their CPU, ms per s of load"),
     ("callbacks_per_request", "callbacks per request"),
     ("writer_us_per_request", "spend writer's CPU on the loop, us per request"),
+    ("gc_max_ms", "longest garbage collection, wall ms"),
+    ("gc2_count", "full (generation 2) collections"),
     ("rps", "req/s (asyncio loop, timed)"),
     ("cpu_us", "CPU per request, us (asyncio loop, timed)"),
     ("wrk_p50_ms", "wrk latency p50, ms (asyncio loop, timed)"),
