@@ -3,11 +3,12 @@ stored already skipped (`ON CONFLICT (key) DO NOTHING`, on SQLite and PostgreSQL
 the keys of the rows that were new returned.
 
 Why not SQLAlchemy's executemany: with RETURNING it builds every row's parameters through its
-compiled statement on the event loop, 23-46 us a row, which stopped the gateway's loop for
-25-65 ms at every 500-row spend batch. Here each row is taken with one `itemgetter` in the
-table's column order, each column that needs it goes through the dialect's own bind processor
-(so the stored form is exactly SQLAlchemy's: SQLite's DATETIME text, JSON text), and the driver
-gets one statement:
+compiled statement on the event loop, a whole batch in one callback (a 500-row spend batch:
+3-5 ms of CPU at saturation, the longest callbacks of the gateway's loop; bench/loop_stall.py).
+Here each row is taken with one `itemgetter` in the table's column order, each column that
+needs it goes through the dialect's own bind processor (so the stored form is exactly
+SQLAlchemy's: SQLite's DATETIME text, JSON text), `SLICE_ROWS` rows between two turns of the
+loop, and the driver gets one statement:
 
 - SQLite: `INSERT ... VALUES (?, ...), (?, ...) ... RETURNING key`, as many rows a statement
   as the dialect's parameter limit allows;
@@ -15,7 +16,8 @@ gets one statement:
   a column, one prepared statement whatever the number of rows.
 
 The column list is the table's: a column added to the table is written with no change here.
-A row without a value for a column gets the column's Python-side default, else NULL.
+A row without a value for a column gets the column's Python-side default, else NULL (also
+for a column with only a server-side default: give such a column a Python-side one too).
 """
 
 from __future__ import annotations
