@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.spend.rows import Row
 from gateway.store import tables
+from gateway.store.bulk import insert_new
 from gateway.store.database import Database
 from gateway.store.repository import now
 
@@ -41,13 +42,10 @@ async def write_batch(db: Database, rows: Sequence[Row]) -> int:
     """Returns how many rows were new. The insert skips ids already stored (ON CONFLICT DO
     NOTHING, on both databases), so two replicas replaying the same row, or a batch retried
     after an unclear commit, count it once; totals and rollups only take the new rows."""
-    table = tables.spend_logs
-    statement = (
-        _upsert(db.dialect)(table).on_conflict_do_nothing(index_elements=[table.c.id])
-    ).returning(table.c.id)
     async with db.engine.begin() as connection:
         unique = list({r["id"]: r for r in rows}.values())
-        inserted = set((await connection.execute(statement, unique)).scalars())
+        # at the driver, not through SQLAlchemy's executemany: see `gateway.store.bulk`
+        inserted = await insert_new(connection, tables.spend_logs, "id", unique)
         fresh = [r for r in unique if r["id"] in inserted]
         if not fresh:
             return 0
