@@ -24,6 +24,7 @@ from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
+from gateway.providers.client_headers import forwardable_headers, with_client_headers
 from gateway.providers.errors import malformed_response
 from gateway.request_checks import (
     BodyCheck,
@@ -123,6 +124,9 @@ class InferenceCalls:
         timeout = self.state.timeout_for(
             deployment.stream_timeout if body.get("stream") else deployment.timeout
         )
+        if self.state.config.file.general_settings.forward_client_headers_to_llm_api:
+            forwarded = forwardable_headers(_context().client_headers)
+            deployment = with_client_headers(deployment, forwarded)
         return ProviderCall(
             deployment=deployment,
             body=body,
