@@ -4,6 +4,10 @@ ordinary rules both ways."""
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
+import openai
 import pytest
 
 from gateway.errors import (
@@ -23,6 +27,15 @@ from gateway.errors import (
 from gateway.router import RunOptions
 from gateway.router.retry_policy import RetryPolicies, RetryPolicy
 from tests.gateway.router.support import Upstream, deployment, make_router
+from tests.gateway.router.test_gateway_processes import (
+    HI,
+    MASTER,
+    entry,
+    sdk,
+    start_gateway,
+    upstream_calls,
+)
+from tests.testing.fake_upstream.harness import running_fake_upstream
 
 
 @pytest.mark.parametrize(
@@ -133,3 +146,32 @@ async def test_without_a_count_for_the_class_the_ordinary_rules_apply() -> None:
     with pytest.raises(UpstreamServerError):
         await router.run("g", upstream)
     assert len(upstream.calls) == 3  # num_retries: 2
+
+
+def test_retry_policies_through_a_gateway_process(service_log_dir: Path) -> None:
+    """Counted at the fake upstream: a 400 retried twice though the router never retries
+    a 400, and a 429 not retried in a group whose own policy says 0."""
+    tag = uuid.uuid4().hex[:8]
+    bad, limited = f"error-400+{tag}", f"error-429+{tag}"
+    with running_fake_upstream(service_log_dir) as upstream:
+        config = {
+            "model_list": [entry("bad", bad, upstream), entry("limited", limited, upstream)],
+            "router_settings": {
+                "num_retries": 2,
+                "retry_policy": {"BadRequestErrorRetries": 2, "RateLimitErrorRetries": 3},
+                "model_group_retry_policy": {"limited": {"RateLimitErrorRetries": 0}},
+            },
+            "general_settings": {"master_key": MASTER},
+        }
+        gateway = start_gateway("gateway-retry-policy", config, service_log_dir)
+        try:
+            client = sdk(gateway)
+            with pytest.raises(openai.BadRequestError) as refused:
+                client.chat.completions.create(model="bad", messages=HI)
+            assert refused.value.response.headers["x-litellm-attempted-retries"] == "2"
+            assert upstream_calls(upstream, bad) == 3
+            with pytest.raises(openai.RateLimitError):
+                client.chat.completions.create(model="limited", messages=HI)
+            assert upstream_calls(upstream, limited) == 1
+        finally:
+            gateway.stop()
