@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.auth import Principal
-from gateway.cache import CacheLookup, chunks_from_completion
+from gateway.cache import CacheLookup, ChunkAssembler, chunks_from_completion
 from gateway.cache.streaming import replay
 from gateway.completions_adapter import (
     chat_body_from_completion,
@@ -145,6 +145,8 @@ class InferenceCalls:
         cache = await self._cache_lookup(record)
         if cache.response is not None:
             record.record_usage(cache.response.get("usage"))
+            if record.capture_response:
+                record.response = cache.response
             await self.finish(record, None)
             return cache.response
 
@@ -166,6 +168,8 @@ class InferenceCalls:
             await self.finish(record, exc)
             raise
         record.record_usage(result.get("usage"))
+        if record.capture_response:
+            record.response = result
         await cache.store(result)
         await self.finish(record, None)
         return result
@@ -242,9 +246,12 @@ class InferenceCalls:
         """Yield chunks to the client. Usage is always requested upstream (for spend) but only
         relayed when the client asked for it."""
         error: GatewayError | None = None
+        answer = ChunkAssembler() if record.capture_response else None
         try:
             chunk: JSON | None = first
             while chunk is not None:
+                if answer is not None:
+                    answer.add(chunk)
                 usage = chunk.get("usage")
                 if usage is not None:
                     record.record_usage(usage)
@@ -262,6 +269,8 @@ class InferenceCalls:
             closer = getattr(rest, "aclose", None)
             if closer is not None:
                 await closer()
+            if answer is not None:
+                record.response = answer.completion()
             await self.finish(record, error)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.spend.claims import claim_unlogged
 from gateway.spend.rows import Row
 from gateway.store import tables
 from gateway.store.database import Database
@@ -47,7 +48,9 @@ async def write_batch(db: Database, rows: Sequence[Row]) -> int:
     ).returning(table.c.id)
     async with db.engine.begin() as connection:
         unique = list({r["id"]: r for r in rows}.values())
-        inserted = set((await connection.execute(statement, unique)).scalars())
+        logged, inserted = await claim_unlogged(connection, db.dialect, unique)
+        if logged:
+            inserted |= set((await connection.execute(statement, logged)).scalars())
         fresh = [r for r in unique if r["id"] in inserted]
         if not fresh:
             return 0
