@@ -24,6 +24,7 @@ from gateway.spend.rows import SpendLogSettings, row_from_record
 from gateway.store import create_database, database_url_for, tables
 from gateway.store.database import SQLITE_FILENAME
 from tests.gateway.conftest import MASTER_KEY, UPSTREAM_KEY, start_gateway
+from tests.support.components import REDIS_URL, require_component, tcp_port_open
 from tests.support.processes import ServiceProcess
 
 ADMIN = {"authorization": f"Bearer {MASTER_KEY}"}
@@ -54,24 +55,33 @@ def _config(upstream: ServiceProcess, general: dict[str, Any]) -> dict[str, Any]
     }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
-    """None: the gateway's SQLite file in its data dir; else a PostgreSQL URL."""
+@dataclass
+class Store:
+    database: str | None  # None: the gateway's SQLite file in its data dir
+    redis: str  # "": none, so rows go through the local queue, else through the spend stream
+
+
+@pytest.fixture(params=["sqlite", "sqlite-redis", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Store:
     if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("postgres_database")
-    return url
+        return Store(None, "")
+    if request.param == "sqlite-redis":
+        require_component(tcp_port_open("127.0.0.1", 6379), "Redis on 127.0.0.1:6379")
+        return Store(None, REDIS_URL)
+    return Store(request.getfixturevalue("postgres_database"), "")
 
 
 def _start(
     upstream: ServiceProcess,
     tmp_path: Path,
     log_dir: Path,
-    database: str | None,
+    store: Store,
     general: dict[str, Any],
 ) -> Iterator[Gateway]:
+    database = store.database
     settings = {**general, **({"database_url": database} if database else {})}
-    service = start_gateway(_config(upstream, settings), tmp_path, log_dir, {"REDIS_URL": ""})
+    env = {"REDIS_URL": store.redis, "TOOLRELAY_ROUTER_NAMESPACE": f"t{uuid.uuid4().hex[:8]}"}
+    service = start_gateway(_config(upstream, settings), tmp_path, log_dir, env)
     try:
         url = database_url_for(database, tmp_path / "home")
         assert database or (tmp_path / "home" / SQLITE_FILENAME).exists()
@@ -82,18 +92,18 @@ def _start(
 
 @pytest.fixture
 def unlogged(
-    fake_upstream: ServiceProcess, tmp_path: Path, service_log_dir: Path, database: str | None
+    fake_upstream: ServiceProcess, tmp_path: Path, service_log_dir: Path, store: Store
 ) -> Iterator[Gateway]:
     general = {"disable_spend_logs": True, "store_prompts_in_spend_logs": True}
-    yield from _start(fake_upstream, tmp_path, service_log_dir, database, general)
+    yield from _start(fake_upstream, tmp_path, service_log_dir, store, general)
 
 
 @pytest.fixture
 def storing(
-    fake_upstream: ServiceProcess, tmp_path: Path, service_log_dir: Path, database: str | None
+    fake_upstream: ServiceProcess, tmp_path: Path, service_log_dir: Path, store: Store
 ) -> Iterator[Gateway]:
     general = {"store_prompts_in_spend_logs": True}
-    yield from _start(fake_upstream, tmp_path, service_log_dir, database, general)
+    yield from _start(fake_upstream, tmp_path, service_log_dir, store, general)
 
 
 def _query(url: str, statement: Any) -> list[Any]:
