@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,6 +32,7 @@ from gateway.spend.hook import SpendLogHook
 from gateway.spend.journal import journal_for
 from gateway.spend.maintenance import Maintenance
 from gateway.spend.prices import PriceTable
+from gateway.spend.rows import SpendLogSettings
 from gateway.spend.writer import DEFAULT_INTERVAL_SECONDS, SpendWriter
 from gateway.store.database import (
     Database,
@@ -137,6 +139,11 @@ def build_accounts(
 ) -> Accounts:
     general = config.file.general_settings
     db = create_database(database_url_for(general.database_url, data_dir))
+    spend_log = SpendLogSettings.from_settings(
+        general.disable_spend_logs,
+        general.store_prompts_in_spend_logs,
+        {**config.file.environment_variables, **os.environ},  # the real environment wins
+    )
     ledger = MemoryLedger(budget_status=config.file.litellm_settings.budget_exceeded_status_code)
     cache = EntityCache(db=db, ledger=ledger)
     prices = PriceTable.bundled(allow_unpriced=general.allow_unpriced_models)
@@ -199,8 +206,10 @@ def build_accounts(
             cache=cache,
             allow_on_db_unavailable=general.allow_requests_on_db_unavailable,
         ),
-        limits_hook=LimitsHook(cache, ledger, prices, deployments_of, counters, stream=stream),
-        spend_hook=SpendLogHook(prices, writer, stream),
+        limits_hook=LimitsHook(
+            cache, ledger, prices, deployments_of, counters, stream=stream, spend_log=spend_log
+        ),
+        spend_hook=SpendLogHook(prices, writer, stream, spend_log),
         stream=stream,
         budgets=BudgetBook(db=db, management=management),
         model_budget_hook=ModelBudgetHook(

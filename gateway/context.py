@@ -35,6 +35,8 @@ class RequestContext:
 
     request_id: str
     started: float = field(default_factory=time.perf_counter)
+    # the ASGI scope's headers, as received (forward_client_headers_to_llm_api reads them)
+    client_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     response_headers: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     call: CallRecord | None = None

@@ -57,6 +57,10 @@ class CallRecord:
     audio_seconds: float = 0.0
     audio_tokens: int = 0  # of prompt_tokens: audio in, priced as such where a model says so
     queries: int = 0  # rerank searches (Cohere's search units)
+    # the answer, for store_prompts_in_spend_logs: a hook's pre_call sets capture_response,
+    # and the chat routes then keep the response (a stream's, assembled)
+    capture_response: bool = False
+    response: dict[str, Any] | None = None
 
     @property
     def end_user(self) -> str | None:

@@ -27,7 +27,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or uuid4_hex()
-        ctx = RequestContext(request_id=request_id)
+        ctx = RequestContext(request_id=request_id, client_headers=scope["headers"])
         token = bind_context(ctx)
         status = 500
 

@@ -64,9 +64,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
     "general_settings": frozenset(
         {
             "completion_model",
-            "store_prompts_in_spend_logs",
-            "forward_client_headers_to_llm_api",
-            "disable_spend_logs",
             "disable_spend_updates",
             "disable_master_key_return",
             "disable_retry_on_max_parallel_request_limit_error",
@@ -135,7 +132,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "enable_pre_call_checks",
             "enable_tag_filtering",
             "tag_filtering_match_any",
-            "retry_policy",
             "allowed_fails_policy",
             "default_max_parallel_requests",
             "default_priority",
@@ -150,7 +146,6 @@ SECTION_IGNORED: dict[str, frozenset[str]] = {
             "set_verbose",
             "retry_after",
             "provider_budget_config",
-            "model_group_retry_policy",
             "cache_responses",
             "optional_pre_call_checks",
             "deployment_affinity_ttl_seconds",

@@ -103,6 +103,7 @@ def _settings_section(section: BaseModel, name: str, in_file: set[str], add: _Ad
             add(Verdict.IGNORED, (name, key), reason)
         else:
             add(Verdict.HONOURED, (name, key))
+            _nested_unknown(getattr(section, key), (name, key), add)
     for key in section.model_extra or {}:
         if (name, key) in EXTRA_HONOURED:
             add(Verdict.HONOURED, (name, key), EXTRA_HONOURED[(name, key)])
@@ -110,6 +111,18 @@ def _settings_section(section: BaseModel, name: str, in_file: set[str], add: _Ad
             add(Verdict.IGNORED, (name, key), "a LiteLLM setting toolrelay does not implement")
         else:
             add(Verdict.UNKNOWN, (name, key))
+
+
+def _nested_unknown(value: object, path: KeyPath, add: _Add) -> None:
+    """Keys a declared sub-section (`retry_policy`, each `model_group_retry_policy` entry)
+    does not know, e.g. a misspelt `RateLimitErrorRetry`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, BaseModel):
+                _nested_unknown(item, (*path, key), add)
+    elif isinstance(value, BaseModel):
+        for key in value.model_extra or {}:
+            add(Verdict.UNKNOWN, (*path, key))
 
 
 def _model_entry(

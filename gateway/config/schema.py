@@ -66,6 +66,20 @@ class ModelGroupAlias(_Section):
     hidden: bool = False  # served, but left out of /v1/models
 
 
+class RetryPolicy(_Section):
+    """LiteLLM's `RetryPolicy`: retries per error class (`gateway/router/retry_policy.py`)."""
+
+    BadRequestErrorRetries: int | None = Field(default=None, ge=0)
+    AuthenticationErrorRetries: int | None = Field(default=None, ge=0)
+    TimeoutErrorRetries: int | None = Field(default=None, ge=0)
+    RateLimitErrorRetries: int | None = Field(default=None, ge=0)
+    ContentPolicyViolationErrorRetries: int | None = Field(default=None, ge=0)
+    InternalServerErrorRetries: int | None = Field(default=None, ge=0)
+    ServiceUnavailableErrorRetries: int | None = Field(default=None, ge=0)
+    NotFoundErrorRetries: int | None = Field(default=None, ge=0)
+    DefaultRetries: int | None = Field(default=None, ge=0)
+
+
 class RouterSettings(_Section):
     routing_strategy: str = "simple-shuffle"
     num_retries: int | None = Field(default=None, ge=0)
@@ -81,6 +95,9 @@ class RouterSettings(_Section):
     routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
     model_group_alias: dict[str, str | ModelGroupAlias] = Field(default_factory=dict)
     disable_cooldowns: bool = False
+    retry_policy: RetryPolicy | None = None
+    # a group's policy replaces `retry_policy` for that group (LiteLLM: no merging)
+    model_group_retry_policy: dict[str, RetryPolicy] = Field(default_factory=dict)
 
 
 class KeyUpperbound(_Section):
@@ -171,6 +188,13 @@ class GeneralSettings(_Section):
     store_model_in_db: bool = False
     # toolrelay only: a bearer token that may read /metrics (besides the master key)
     metrics_token: str | None = None
+    # LiteLLM: no spend-log rows; key, team, user and end-user spend and the rollups still count
+    disable_spend_logs: bool = False
+    # LiteLLM: the request body and the response are kept with each spend-log row
+    store_prompts_in_spend_logs: bool = False
+    # LiteLLM: the client's `x-*` headers (not auth, not `x-stainless-*`) and `anthropic-beta`
+    # go to the provider
+    forward_client_headers_to_llm_api: bool = False
 
 
 class UISettings(_Section):

@@ -28,7 +28,7 @@ from gateway.keys.cache import EntityCache
 from gateway.keys.model import Entity
 from gateway.limits.ledger import Check, LocalCounters, MemoryLedger, Reservation
 from gateway.spend.prices import PriceTable
-from gateway.spend.rows import row_from_record
+from gateway.spend.rows import SpendLogSettings, row_from_record
 
 if TYPE_CHECKING:
     from gateway.limits.redis_counters import RedisCounters
@@ -96,6 +96,7 @@ class LimitsHook:
     counters: LocalCounters | RedisCounters | None = None
     _reservations: dict[int, tuple[Reservation, list[Check]]] = field(default_factory=dict)
     stream: SpendStream | None = None  # settle and append the spend row in one transaction
+    spend_log: SpendLogSettings | None = None  # how that row is built (as the spend hook does)
     _local: LocalCounters = field(init=False)  # the counters when none are given
     # Each entity's Check, reused while the cache holds the same (frozen) entity object.
     _checks: dict[tuple[str, str], tuple[Entity | None, Check]] = field(
@@ -196,7 +197,7 @@ class LimitsHook:
             and not isinstance(counters, LocalCounters)
             and reservation.shared
         ):
-            row = row_from_record(record, cost)
+            row = row_from_record(record, cost, self.spend_log)
             entry = (self.stream.key, self.stream.entry(row))
             appended = await counters.settle(reservation, cost, tokens, append=entry)
             self.stream.hand_over(id(record), row, appended)

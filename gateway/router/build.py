@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 import structlog
 
 from gateway.config import LoadedConfig
+from gateway.config.schema import RetryPolicy as RetryPolicySettings
+from gateway.config.schema import RouterSettings
 from gateway.hooks import CallRecord
 from gateway.router.cooldown import DEFAULT_ALLOWED_FAILS, DEFAULT_COOLDOWN_SECONDS, CooldownPolicy
 from gateway.router.fallbacks import Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
 from gateway.router.retry import DEFAULT_NUM_RETRIES
+from gateway.router.retry_policy import RetryPolicies, RetryPolicy
 from gateway.router.router import Router
 from gateway.router.state import LocalState, RouterState
 from gateway.router.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy_named
@@ -78,7 +81,18 @@ def build_router(
         fallbacks=fallbacks,
         cooldown=cooldown,
         num_retries=DEFAULT_NUM_RETRIES if num_retries is None else num_retries,
+        retry_policies=retry_policies(settings),
         rng=rng,
+    )
+
+
+def retry_policies(settings: RouterSettings) -> RetryPolicies:
+    def policy(given: RetryPolicySettings) -> RetryPolicy:
+        return RetryPolicy.from_mapping(given.model_dump(exclude_none=True))
+
+    return RetryPolicies(
+        general=policy(settings.retry_policy) if settings.retry_policy is not None else None,
+        by_group={g: policy(p) for g, p in settings.model_group_retry_policy.items()},
     )
 
 

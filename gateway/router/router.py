@@ -1,6 +1,7 @@
 """The router: `run(group, attempt, options)` is the single seam every upstream call goes
 through. It picks a deployment by strategy, runs the attempt on it, retries within the
-group, cools down failing deployments and falls back across groups.
+group (as many times as `num_retries`, or `retry_policy` for the first failure's class),
+cools down failing deployments and falls back across groups.
 
 A stream's attempt returns after its first chunk, so a stream that fails before it is
 retried or falls back like any call; one that fails later is the relay's business.
@@ -34,6 +35,7 @@ from gateway.router.cooldown import CooldownPolicy
 from gateway.router.fallbacks import FallbackMap, Fallbacks, parse_fallbacks
 from gateway.router.groups import ModelGroups
 from gateway.router.retry import DEFAULT_NUM_RETRIES, Backoff, is_retryable
+from gateway.router.retry_policy import RetryPolicies
 from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
 from gateway.tracing.router import attempt_span, record_attempt_result
@@ -115,6 +117,7 @@ class Router:
     fallbacks: Fallbacks = field(default_factory=Fallbacks)
     cooldown: CooldownPolicy = field(default_factory=CooldownPolicy)
     num_retries: int = DEFAULT_NUM_RETRIES
+    retry_policies: RetryPolicies = field(default_factory=RetryPolicies)
     backoff: Backoff = field(default_factory=Backoff)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.time
@@ -153,9 +156,12 @@ class Router:
     ) -> T:
         deployments = self.groups.get(group)
         retries = self.num_retries if opts.num_retries is None else opts.num_retries
+        # set from the first failure when `retry_policy` has a count for its class
+        by_policy = False
         tried: set[str] = set()
         last_error: GatewayError | None = None
-        for round_number in range(retries + 1):
+        round_number = 0
+        while True:
             if round_number:
                 tally.retries += 1
             try:
@@ -178,16 +184,20 @@ class Router:
                     # error into seconds of synthetic 429s (LiteLLM spares such groups too).
                     await self.cooldown.failed(self.state, deployment, error, now)
                 last_error = error
-                if not is_retryable(error) or round_number == retries:
+                if round_number == 0 and opts.num_retries != 0 and self.retry_policies:
+                    granted = self.retry_policies.retries_for(group, error)
+                    if granted is not None:
+                        retries, by_policy = granted, True
+                if (not by_policy and not is_retryable(error)) or round_number >= retries:
                     raise
-                await self._pause_before_retry(deployments, tried, error, round_number + 1)
+                round_number += 1
+                await self._pause_before_retry(deployments, tried, error, round_number)
                 continue
             except BaseException:
                 await self.state.release(deployment.id, self.clock(), None, opts.stream)
                 raise
             self._answered(group, deployment)
             return result
-        raise AssertionError("unreachable: the last round returns or raises")
 
     async def _attempt(self, attempt: Attempt[T], deployment: Deployment, opts: RunOptions) -> T:
         limit = opts.timeout or (deployment.stream_timeout if opts.stream else deployment.timeout)

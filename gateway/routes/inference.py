@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway.auth import Principal
-from gateway.cache import CacheLookup, chunks_from_completion
+from gateway.cache import CacheLookup, ChunkAssembler, chunks_from_completion
 from gateway.cache.streaming import replay
 from gateway.completions_adapter import (
     chat_body_from_completion,
@@ -24,6 +24,7 @@ from gateway.errors import BadRequestError, GatewayError
 from gateway.hooks import CallRecord, CallType, RequestHook
 from gateway.http_io import SSE_HEADERS, JSONResponse, read_json_object, require_model, sse_body
 from gateway.providers.base import JSON, Provider, ProviderCall
+from gateway.providers.client_headers import forwardable_headers, with_client_headers
 from gateway.providers.errors import malformed_response
 from gateway.request_checks import (
     BodyCheck,
@@ -123,6 +124,9 @@ class InferenceCalls:
         timeout = self.state.timeout_for(
             deployment.stream_timeout if body.get("stream") else deployment.timeout
         )
+        if self.state.config.file.general_settings.forward_client_headers_to_llm_api:
+            forwarded = forwardable_headers(_context().client_headers)
+            deployment = with_client_headers(deployment, forwarded)
         return ProviderCall(
             deployment=deployment,
             body=body,
@@ -141,6 +145,8 @@ class InferenceCalls:
         cache = await self._cache_lookup(record)
         if cache.response is not None:
             record.record_usage(cache.response.get("usage"))
+            if record.capture_response:
+                record.response = cache.response
             await self.finish(record, None)
             return cache.response
 
@@ -162,6 +168,8 @@ class InferenceCalls:
             await self.finish(record, exc)
             raise
         record.record_usage(result.get("usage"))
+        if record.capture_response:
+            record.response = result
         await cache.store(result)
         await self.finish(record, None)
         return result
@@ -238,9 +246,12 @@ class InferenceCalls:
         """Yield chunks to the client. Usage is always requested upstream (for spend) but only
         relayed when the client asked for it."""
         error: GatewayError | None = None
+        answer = ChunkAssembler() if record.capture_response else None
         try:
             chunk: JSON | None = first
             while chunk is not None:
+                if answer is not None:
+                    answer.add(chunk)
                 usage = chunk.get("usage")
                 if usage is not None:
                     record.record_usage(usage)
@@ -258,6 +269,8 @@ class InferenceCalls:
             closer = getattr(rest, "aclose", None)
             if closer is not None:
                 await closer()
+            if answer is not None:
+                record.response = answer.completion()
             await self.finish(record, error)
 
 

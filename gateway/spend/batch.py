@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.spend.claims import claim_unlogged
 from gateway.spend.rows import Row
 from gateway.store import tables
 from gateway.store.bulk import insert_new
@@ -44,8 +45,9 @@ async def write_batch(db: Database, rows: Sequence[Row]) -> int:
     after an unclear commit, count it once; totals and rollups only take the new rows."""
     async with db.engine.begin() as connection:
         unique = list({r["id"]: r for r in rows}.values())
+        logged, inserted = await claim_unlogged(connection, unique)
         # at the driver, not through SQLAlchemy's executemany: see `gateway.store.bulk`
-        inserted = await insert_new(connection, tables.spend_logs, "id", unique)
+        inserted |= await insert_new(connection, tables.spend_logs, "id", logged)
         fresh = [r for r in unique if r["id"] in inserted]
         if not fresh:
             return 0

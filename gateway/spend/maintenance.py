@@ -1,6 +1,7 @@
 """Periodic upkeep off the request path: reset budgets whose window ended, delete spend logs
 past the retention period (`general_settings.maximum_spend_logs_retention_period`, LiteLLM's
-name; daily rollups are kept), and keep the database's reachability current for readiness."""
+name; daily rollups are kept), delete `disable_spend_logs` claims past `CLAIM_TTL`, and keep
+the database's reachability current for readiness."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import delete
 
 from gateway.keys.cache import TABLES, EntityCache
 from gateway.limits.calendar import next_reset_at
+from gateway.spend.claims import CLAIM_TTL
 from gateway.store import tables
 from gateway.store.database import UNAVAILABLE_ERRORS, StoreUnavailableError
 from gateway.store.repository import reset_budgets
@@ -59,6 +61,12 @@ class Maintenance:
             await reset_budgets(
                 db, list(TABLES.values()), now, {d: next_reset_at(d, now) for d in durations}
             )
+            async with db.engine.begin() as connection:
+                await connection.execute(
+                    delete(tables.spend_claims).where(
+                        tables.spend_claims.c.start_time < now - CLAIM_TTL
+                    )
+                )
             if self.retention is not None:
                 async with db.engine.begin() as connection:
                     result = await connection.execute(

@@ -64,6 +64,11 @@ def log_row(row: Any) -> dict[str, Any]:
         "request_tags": list(row.tags or []),
         "mcp_tool_name": row.mcp_tool,
         "metadata": {},
+        # store_prompts_in_spend_logs: the request body and the answer ({} when off, as in
+        # LiteLLM, whose `messages` holds only realtime calls' messages)
+        "messages": {},
+        "proxy_server_request": row.proxy_server_request or {},
+        "response": row.response or {},
     }
 
 

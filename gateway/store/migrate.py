@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision under migrations/versions; a new migration changes it (a test compares
 # it with Alembic's head, so the two cannot drift apart).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 VERSION_TABLE = "alembic_version"  # Alembic's default, which env.py keeps
 # Several gateway instances may start together against one PostgreSQL; only one migrates.
 _PG_MIGRATION_LOCK = 0x7472_6B65  # "trke"

@@ -112,6 +112,19 @@ spend_logs = Table(
     Column("stream", Boolean, nullable=False, default=False),
     Column("tags", JSON, nullable=False, default=list),
     Column("mcp_tool", String(255), nullable=True),
+    # revision 0004: general_settings.store_prompts_in_spend_logs (NULL when off)
+    Column("proxy_server_request", JSON(none_as_null=True), nullable=True),
+    Column("response", JSON(none_as_null=True), nullable=True),
+)
+
+# revision 0004: with general_settings.disable_spend_logs a request leaves no spend-log row,
+# only its id here, so that a batch written again (after an unclear commit, or replayed from
+# the journal or the spend stream) still counts once. Kept for `CLAIM_TTL` (spend/claims.py).
+spend_claims = Table(
+    "spend_claims",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("start_time", DateTime(timezone=True), nullable=False, index=True),
 )
 
 # Rollups keep reports fast and survive the spend-log retention window. Dimensions use ""

@@ -144,3 +144,33 @@ def test_empty_file_is_an_empty_config(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""), environ={})
     assert config.file.model_list == []
     assert config.master_key is None
+
+
+def test_spend_header_and_retry_settings_are_honoured(tmp_path: Path) -> None:
+    """Once ignored; now acted on (see their tests), so the check names them honoured, and a
+    misspelt retry-policy field as unknown."""
+    text = """
+router_settings:
+  retry_policy: {BadRequestErrorRetries: 2, RateLimitErrorRetry: 1}
+  model_group_retry_policy: {g: {TimeoutErrorRetries: 0}}
+general_settings:
+  disable_spend_logs: true
+  store_prompts_in_spend_logs: true
+  forward_client_headers_to_llm_api: true
+"""
+    config = load_config(write(tmp_path, text), environ={})
+    verdicts = {f.path: f.verdict for f in config.findings}
+    for path in (
+        "router_settings.retry_policy",
+        "router_settings.model_group_retry_policy",
+        "general_settings.disable_spend_logs",
+        "general_settings.store_prompts_in_spend_logs",
+        "general_settings.forward_client_headers_to_llm_api",
+    ):
+        assert verdicts[path] is Verdict.HONOURED, path
+    assert verdicts["router_settings.retry_policy.RateLimitErrorRetry"] is Verdict.UNKNOWN
+    assert config.warnings == [
+        "router_settings.retry_policy.RateLimitErrorRetry: unknown key, ignored"
+    ]
+    policy = config.file.router_settings.model_group_retry_policy["g"]
+    assert policy.TimeoutErrorRetries == 0

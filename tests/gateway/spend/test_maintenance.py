@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
+from gateway.auth import Principal
+from gateway.hooks import CallRecord
+from gateway.keys.hashing import hash_key
+from gateway.spend.batch import write_batch
+from gateway.spend.claims import CLAIM_TTL
+from gateway.spend.rows import UNLOGGED, SpendLogSettings, row_from_record
 from gateway.store import tables
 from tests.gateway.store.databases import (
     CHAT,
@@ -61,3 +68,53 @@ async def test_retention_and_budget_reset(database_url: str, tmp_path: Path) -> 
             key_row = (await connection.execute(select(tables.virtual_keys))).one()
         assert logs == 2 and rollup == 3
         assert key_row.spend == 0.0  # the day is over: the stored budget starts again
+
+
+@pytest.mark.anyio
+async def test_disable_spend_logs_claims_expire(database_url: str, tmp_path: Path) -> None:
+    """Under disable_spend_logs a request leaves only a claim; a batch written again counts
+    nothing twice, and maintenance drops claims past `CLAIM_TTL`."""
+    config = gateway_config(database_url, disable_spend_logs=True)
+    async with running_gateway(config, tmp_path) as (app, client):
+        accounts = state_of(app).accounts
+        assert accounts is not None
+        created = (await client.post("/key/generate", headers=admin(), json={})).json()
+        for _ in range(2):
+            answer = await client.post(
+                "/v1/chat/completions", headers=bearer(created["key"]), json=CHAT
+            )
+            assert answer.status_code == 200
+        assert await accounts.writer.flush()
+        engine = accounts.db.engine
+
+        async def count(table: Any) -> int:
+            async with engine.connect() as connection:
+                found = await connection.execute(select(func.count()).select_from(table))
+                return int(found.scalar() or 0)
+
+        assert (await count(tables.spend_logs), await count(tables.spend_claims)) == (0, 2)
+
+        async def key_spend() -> float:
+            async with engine.connect() as connection:
+                found = await connection.execute(select(func.sum(tables.virtual_keys.c.spend)))
+                return float(found.scalar() or 0.0)
+
+        spent = await key_spend()
+        assert spent > 0
+        record = CallRecord(
+            request_id="replayed",
+            principal=Principal(kind="virtual_key", is_admin=False, token=hash_key(created["key"])),
+            call_type="chat",
+            model_group="m",
+            body={},
+        )
+        row = row_from_record(record, 1.0, SpendLogSettings(keep_rows=False))
+        assert row[UNLOGGED]
+        assert await write_batch(accounts.db, [row]) == 1
+        assert await write_batch(accounts.db, [row]) == 0  # written again: already claimed
+        assert await key_spend() == pytest.approx(spent + 1.0)
+        assert (await count(tables.spend_logs), await count(tables.spend_claims)) == (0, 3)
+        await accounts.maintenance.run_once(datetime.now(UTC) + CLAIM_TTL - timedelta(minutes=1))
+        assert await count(tables.spend_claims) == 3
+        await accounts.maintenance.run_once(datetime.now(UTC) + CLAIM_TTL + timedelta(minutes=1))
+        assert await count(tables.spend_claims) == 0
