@@ -47,7 +47,7 @@ class BoundedSpanProcessor(SpanProcessor):
         *,
         name: str = "otel",
         max_queue: int = 2048,
-        batch_size: int = 256,
+        batch_size: int = 512,
         interval: float = 1.0,
         retry_first: float = 1.0,
         retry_max_delay: float = 8.0,
