@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from common.chat import ChatCompletion, ChatRequest
-from common.tracing import inject_trace_headers
+from common.tracing import TraceHeaderWriter
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
 from middleware.gateway_transport import AiohttpTransport, DirectClient
@@ -53,6 +53,7 @@ class GatewayClient:
         )
         # parsed once: httpx would parse the string again for every call
         self._chat_url = httpx.URL(f"{self.base_url}/v1/chat/completions")
+        self._trace_headers = TraceHeaderWriter()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -64,7 +65,7 @@ class GatewayClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
-        inject_trace_headers(headers)
+        self._trace_headers(headers)
         return headers
 
     async def _send(
