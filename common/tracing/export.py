@@ -94,7 +94,9 @@ class BoundedSpanProcessor(SpanProcessor):
                             dropped=self.dropped)  # fmt: skip
             return
         self._queue.append(span)
-        if len(self._queue) >= self.batch_size:
+        # `set` takes the event's lock and notifies: once per batch, not once per span
+        # while the thread is still on its way
+        if len(self._queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     def _work(self) -> None:
