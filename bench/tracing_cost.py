@@ -316,6 +316,14 @@ def main() -> None:
         help="two more stacks that split the cost: record (spans made and queued, the export "
         "thread drops them) and encode (also encoded, not sent)",
     )
+    parser.add_argument(
+        "--on-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the on and on2 stacks only (e.g. an export setting "
+        "against --baseline-ref HEAD without it)",
+    )
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
@@ -332,9 +340,10 @@ def main() -> None:
         with running_receiver() as (receiver_url, receiver):
             try:
                 on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url}
+                tried = {**on, **dict(item.split("=", 1) for item in args.on_env)}
                 configs: list[tuple[str, dict[str, str], Path | None, str | None]] = [
-                    ("off", {}, source, None), ("on", on, source, None),
-                    ("on2", on, source, None),
+                    ("off", {}, source, None), ("on", tried, source, None),
+                    ("on2", tried, source, None),
                 ]  # fmt: skip
                 if base_source is not None:
                     configs.append(("base", on, base_source, None))

@@ -48,7 +48,7 @@ class BoundedSpanProcessor(SpanProcessor):
         name: str = "otel",
         max_queue: int = 2048,
         batch_size: int = 512,
-        interval: float = 1.0,
+        interval: float = 5.0,
         retry_first: float = 1.0,
         retry_max_delay: float = 8.0,
         retry_for: float = 30.0,

@@ -6,13 +6,14 @@ OpenTelemetry specification has them:
 
     OTEL_BSP_MAX_QUEUE_SIZE            spans held per target (2048)
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE     spans per export request (512)
-    OTEL_BSP_SCHEDULE_DELAY            ms between exports when no batch is full (1000)
+    OTEL_BSP_SCHEDULE_DELAY            ms between exports when no batch is full (5000)
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT  ms one export request may take (5000);
       or OTEL_EXPORTER_OTLP_TIMEOUT
     OTEL_EXPORTER_OTLP_RETRY_TIMEOUT   ms a batch is retried before it is dropped (30000);
                                        toolrelay's own (the specification has no such bound)
 
-A value that is not a number in range is a start-up warning; the default applies.
+A value that is not a number in range is a start-up warning; the default applies. The
+defaults are the specification's, but for the timeout (its 10 s) and the retry bound.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from dataclasses import dataclass
 class ExportSettings:
     max_queue: int = 2048
     batch_size: int = 512
-    interval: float = 1.0  # seconds
+    # seconds. The specification's 5 s: fewer, fuller batches. The tracing overhead on the
+    # middleware path measured 14.5% with it vs 18.9% with 1 s (bench/tracing_cost.py,
+    # same code, one run), and 8.3% vs main's 14.4% (one run).
+    interval: float = 5.0
     timeout: float = 5.0  # seconds per export request
     retry_for: float = 30.0  # seconds
 

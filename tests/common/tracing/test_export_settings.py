@@ -11,6 +11,7 @@ from common.tracing.settings import TracingKeys, tracing_settings
 def test_defaults_without_variables() -> None:
     assert export_settings({}) == (DEFAULT_EXPORT, [])
     assert DEFAULT_EXPORT.retry_for == 30.0 and DEFAULT_EXPORT.max_queue == 2048
+    assert DEFAULT_EXPORT.interval == 5.0 and DEFAULT_EXPORT.batch_size == 512
 
 
 def test_variables_in_milliseconds_reach_every_target() -> None:
