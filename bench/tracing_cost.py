@@ -11,12 +11,20 @@ gateway (2 spans), and reads the CPU time (utime+stime of each service's process
 
     uv run python bench/tracing_cost.py [--requests 500] [--rounds 6] [--baseline-ref main]
         [--ref COMMIT]  # measure a commit's code instead of the work tree
+        [--split]       # where the cost is: recording, encoding, sending
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
 (tracing on in both arms) is the noise floor: it should be about 0%, and an overhead
 smaller than its spread is not resolved. `base / off` is the overhead of the baseline's
-tracing, measured in the same rounds.
+tracing, measured in the same rounds. On the middleware path each service's own share is
+shown too (its middleware, its gateway: each against the same service with tracing off).
+
+`--split` adds two stacks whose export thread does less, so the overhead splits into its
+parts (each as a share of off's CPU; they add up to on/off): `record` (spans made, queued
+and handed to the export thread, which drops them: recording), `encode` (the thread also
+writes the protobuf, sends nothing: encoding) and `on` itself (the POST: sending). The
+exporter's `send` is replaced in those services' processes before they start (`-c` boot).
 
 The export thread runs inside each service, so its CPU (encoding, HTTP) is counted. The
 services run on CPU 0; this process (the load), the fake upstream and the receiver run on
@@ -67,11 +75,12 @@ class Stack:
     gateway: ServiceProcess
     middleware: ServiceProcess
 
-    def cpu(self, *, with_middleware: bool) -> float:
-        total = sample(self.gateway.process.pid).cpu_seconds
-        if with_middleware:
-            total += sample(self.middleware.process.pid).cpu_seconds
-        return total
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of the gateway's and the middleware's process trees."""
+        return (
+            sample(self.gateway.process.pid).cpu_seconds,
+            sample(self.middleware.process.pid).cpu_seconds,
+        )
 
     def stop(self) -> None:
         self.middleware.stop()
@@ -101,19 +110,46 @@ def export_ref(ref: str, into: Path) -> Path:
     return target
 
 
-def toolrelay_args(source: Path | None, *args: str) -> list[str]:
-    """`python -m toolrelay ...`, or the same with `source`'s packages first on sys.path."""
-    if source is None:
+# What the export thread does with a batch in the split arms, in place of
+# `OtlpHttpSpanExporter.send` (patched in the service process before it starts): `record`
+# takes the batch and drops it (spans are made, queued and handed to the thread, nothing
+# more), `encode` also writes its protobuf, as the real exporter would, and sends nothing.
+EXPORT_PATCHES = {
+    "record": (
+        "from common.tracing.otlp import OtlpHttpSpanExporter, SendOutcome\n"
+        "OtlpHttpSpanExporter.send = lambda self, spans: SendOutcome(ok=True)\n"
+    ),
+    "encode": (
+        "from common.tracing.otlp import OtlpHttpSpanExporter, SendOutcome\n"
+        "def send(self, spans):\n"
+        "    self._encoder.encode(spans)\n"
+        "    return SendOutcome(ok=True)\n"
+        "OtlpHttpSpanExporter.send = send\n"
+    ),
+}
+
+
+def toolrelay_args(source: Path | None, *args: str, export: str | None = None) -> list[str]:
+    """`python -m toolrelay ...`; with `source`, its packages first on sys.path; with
+    `export`, the exporter's send replaced by `EXPORT_PATCHES[export]`."""
+    if source is None and export is None:
         return ["-m", "toolrelay", *args]
-    boot = (
-        f"import runpy, sys; sys.path.insert(0, {str(source)!r}); "
-        "sys.argv[0] = 'toolrelay'; runpy.run_module('toolrelay', run_name='__main__')"
-    )
+    boot = "import runpy, sys\n"
+    if source is not None:
+        boot += f"sys.path.insert(0, {str(source)!r})\n"
+    if export is not None:
+        boot += EXPORT_PATCHES[export]
+    boot += "sys.argv[0] = 'toolrelay'\nrunpy.run_module('toolrelay', run_name='__main__')\n"
     return ["-c", boot, *args]
 
 
 def start_stack(
-    name: str, upstream: str, logs: Path, env: dict[str, str], source: Path | None
+    name: str,
+    upstream: str,
+    logs: Path,
+    env: dict[str, str],
+    source: Path | None,
+    export: str | None = None,
 ) -> Stack:
     # Each stack its own data directory: a shared SQLite file and spend journal would make
     # the stacks wait on each other, unevenly.
@@ -137,7 +173,9 @@ def start_stack(
     port = free_port()
     gateway = start_service(
         f"{name}-gateway",
-        toolrelay_args(source, "gateway", "--config", str(gateway_file), "--port", str(port)),
+        toolrelay_args(
+            source, "gateway", "--config", str(gateway_file), "--port", str(port), export=export
+        ),
         port=port, log_dir=logs, env=env, timeout=60,
     )  # fmt: skip
     middleware_file = _write(
@@ -152,7 +190,8 @@ def start_stack(
     middleware = start_service(
         f"{name}-middleware",
         toolrelay_args(
-            source, "middleware", "--config", str(middleware_file), "--port", str(port)
+            source, "middleware", "--config", str(middleware_file), "--port", str(port),
+            export=export,
         ),
         port=port, log_dir=logs, env=env, timeout=60,
     )  # fmt: skip
@@ -219,24 +258,29 @@ async def send(url: str, count: int, concurrency: int) -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def measure(stacks: list[Stack], path: str, count: int, concurrency: int) -> list[float]:
-    """CPU microseconds per request of each stack over one round. The stacks take their
-    requests at the same time, so each sees the same machine: on a shared machine the CPU a
-    request costs rises and falls with the load around it, and stacks measured one after
-    the other would differ by that alone."""
+def measure(
+    stacks: list[Stack], path: str, count: int, concurrency: int
+) -> list[tuple[float, float]]:
+    """CPU microseconds per request of each stack's gateway and middleware over one round.
+    The stacks take their requests at the same time, so each sees the same machine: on a
+    shared machine the CPU a request costs rises and falls with the load around it, and
+    stacks measured one after the other would differ by that alone."""
     via_middleware = path == "middleware"
     urls = [
         f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
         for stack in stacks
     ]
-    before = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
+    before = [stack.cpu() for stack in stacks]
 
     async def all_stacks() -> None:
         await asyncio.gather(*(send(url, count, concurrency) for url in urls))
 
     asyncio.run(all_stacks())
-    after = [stack.cpu(with_middleware=via_middleware) for stack in stacks]
-    return [(a - b) / count * 1e6 for a, b in zip(after, before, strict=True)]
+    after = [stack.cpu() for stack in stacks]
+    return [
+        ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6)
+        for a, b in zip(after, before, strict=True)
+    ]
 
 
 def pin(cpu: int) -> None:
@@ -266,6 +310,20 @@ def main() -> None:
         help="two more stacks: off2 (off again) and unsampled (on, OTEL_TRACES_SAMPLER="
         "always_off: the tracing code runs, no span is recorded or exported)",
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="two more stacks that split the cost: record (spans made and queued, the export "
+        "thread drops them) and encode (also encoded, not sent)",
+    )
+    parser.add_argument(
+        "--on-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the on and on2 stacks only (e.g. an export setting "
+        "against --baseline-ref HEAD without it)",
+    )
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
@@ -282,18 +340,23 @@ def main() -> None:
         with running_receiver() as (receiver_url, receiver):
             try:
                 on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url}
-                configs: list[tuple[str, dict[str, str], Path | None]] = [
-                    ("off", {}, source), ("on", on, source), ("on2", on, source),
+                tried = {**on, **dict(item.split("=", 1) for item in args.on_env)}
+                configs: list[tuple[str, dict[str, str], Path | None, str | None]] = [
+                    ("off", {}, source, None), ("on", tried, source, None),
+                    ("on2", tried, source, None),
                 ]  # fmt: skip
                 if base_source is not None:
-                    configs.append(("base", on, base_source))
+                    configs.append(("base", on, base_source, None))
+                if args.split:
+                    configs.append(("record", on, source, "record"))
+                    configs.append(("encode", on, source, "encode"))
                 if args.diagnose:
-                    configs.append(("off2", {}, source))
+                    configs.append(("off2", {}, source, None))
                     unsampled = {**on, "OTEL_TRACES_SAMPLER": "always_off"}
-                    configs.append(("unsampled", unsampled, source))
+                    configs.append(("unsampled", unsampled, source, None))
                 pin(SERVICE_CPU)  # the services inherit this CPU
-                for name, env, code in configs:
-                    stacks.append(start_stack(name, upstream.url, logs, env, code))
+                for name, env, code, export in configs:
+                    stacks.append(start_stack(name, upstream.url, logs, env, code, export))
                 pin(LOAD_CPU)
                 for path in paths:  # warm-up: connection pools, first-call imports
                     measure(stacks, path, 200, args.concurrency)
@@ -301,8 +364,15 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for path in paths:
                         costs = measure(stacks, path, args.requests, args.concurrency)
-                        for stack, cost in zip(stacks, costs, strict=True):
-                            results.setdefault((stack.name, path), []).append(cost)
+                        for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
+                            # the gateway path counts the gateway alone (the middleware idles)
+                            total = gateway + middleware if path == "middleware" else gateway
+                            results.setdefault((stack.name, path), []).append(total)
+                            if path == "middleware":  # each service's share, for the split
+                                results.setdefault((stack.name, "mw:gateway"), []).append(gateway)
+                                results.setdefault((stack.name, "mw:middleware"), []).append(
+                                    middleware
+                                )
             finally:
                 for stack in stacks:
                     stack.stop()
@@ -313,23 +383,37 @@ def main() -> None:
         f"concurrency {args.concurrency}; spans received: {spans}; load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    # (top, bottom, label): per round, (top - bottom) / off's CPU, so the split arms' parts
+    # add up to the overhead; the noise floor is on2 against on.
     arms = [("on", "off", "overhead (on/off)"), ("on2", "on", "noise floor (on2/on)")]
     if base_source is not None:
         arms.append(("base", "off", f"{args.baseline_ref} overhead (base/off)"))
+    if args.split:
+        arms.append(("record", "off", "recording ((record-off)/off)"))
+        arms.append(("encode", "record", "encoding ((encode-record)/off)"))
+        arms.append(("on", "encode", "sending ((on-encode)/off)"))
     if args.diagnose:
         arms.append(("off2", "off", "off2/off"))
         arms.append(("unsampled", "off", "unsampled/off"))
     print("| path | off CPU us/req | on CPU us/req | " + " | ".join(a[2] for a in arms) + " |")
     print("|---" * (3 + len(arms)) + "|")
-    labels = {"middleware": "middleware + gateway", "gateway": "gateway alone"}
-    for path in paths:
-        cells = [
-            f"{statistics.median(results[('off', path)]):.0f}",
-            f"{statistics.median(results[('on', path)]):.0f}",
-        ]
+    labels = {
+        "middleware": "middleware + gateway",
+        "mw:middleware": "(its middleware)",
+        "mw:gateway": "(its gateway)",
+        "gateway": "gateway alone",
+    }
+    rows = [p for path in paths for p in (
+        [path, "mw:middleware", "mw:gateway"] if path == "middleware" else [path]
+    )]  # fmt: skip
+    for path in rows:
+        off = results[("off", path)]
+        cells = [f"{statistics.median(off):.0f}", f"{statistics.median(results[('on', path)]):.0f}"]
         for top, bottom, _ in arms:
+            base = off if bottom != "on" else results[("on", path)]
             ratios = [
-                a / b for a, b in zip(results[(top, path)], results[(bottom, path)], strict=True)
+                1 + (a - b) / c
+                for a, b, c in zip(results[(top, path)], results[(bottom, path)], base, strict=True)
             ]
             cells.append(percent(ratios))
         print(f"| {labels[path]} | " + " | ".join(cells) + " |")

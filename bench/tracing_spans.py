@@ -1,6 +1,8 @@
 """What tracing costs inside one process, without services around it: the span helpers of
 one gateway request (SERVER span for a request carrying a `traceparent`, the tracing hook's
-pre- and post-call, one router attempt span with its result) and the OTLP encoding per span.
+pre- and post-call, one router attempt span with its result), those of one middleware
+request (SERVER span, an iteration event, one model-call span with its `traceparent` header
+and its response) and the OTLP encoding per span.
 
     uv run python bench/tracing_spans.py [--source DIR] [--requests 5000] [--repeat 5]
 
@@ -37,6 +39,15 @@ def main() -> None:
     from gateway.deployments import Deployment
     from gateway.tracing.hook import TracingHook
     from gateway.tracing.router import attempt_span, record_attempt_result
+    from middleware.tracing import mark_iteration, model_call_span, record_model_response
+
+    headers_writer: Any
+    try:
+        from common.tracing.propagation import TraceHeaderWriter
+
+        headers_writer = TraceHeaderWriter()
+    except ImportError:  # a source older than it
+        from common.tracing import inject_trace_headers as headers_writer
 
     # An endpoint nothing listens on: the spans are kept here, not exported.
     settings = TracingSettings(
@@ -83,6 +94,16 @@ def main() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
 
     traced = ServerSpanMiddleware(app, tracer_name="toolrelay.gateway")
+    chat_body: Any = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+    async def middleware_app(scope: Any, receive: Any, send: Any) -> None:
+        mark_iteration(1)
+        with model_call_span(chat_body) as span:
+            headers_writer({"content-type": "application/json", "authorization": "Bearer x"})
+            record_model_response(span, result)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+
+    middleware = ServerSpanMiddleware(middleware_app, tracer_name="toolrelay.middleware")
     scope = {
         "type": "http",
         "path": "/v1/chat/completions",
@@ -112,6 +133,21 @@ def main() -> None:
     asyncio.run(run(500, traced))
     path = min(cpu(traced) - cpu(bare) for _ in range(args.repeat)) / args.requests * 1e6
     spans = finished[-2 * args.requests :]
+    client_scope = {**scope, "headers": scope["headers"][:2]}  # a client sends no traceparent
+
+    async def run_client(count: int, target: Any) -> None:
+        for _ in range(count):
+            await target(client_scope, receive, send)
+
+    def client_cpu(target: Any) -> float:
+        started = time.process_time()
+        asyncio.run(run_client(args.requests, target))
+        return time.process_time() - started
+
+    asyncio.run(run_client(500, middleware))
+    cost = min(client_cpu(middleware) - client_cpu(bare) for _ in range(args.repeat))
+    middleware_path = cost / args.requests * 1e6
+    spans += finished[-2 * args.requests :]
     encoder = OtlpEncoder()
     encoded = []
     for _ in range(args.repeat):
@@ -119,7 +155,8 @@ def main() -> None:
         for i in range(0, len(spans), 256):
             encoder.encode(spans[i : i + 256])
         encoded.append((time.process_time() - started) / len(spans) * 1e6)
-    print(f"source {args.source}: request path {path:.1f} us per request (2 spans), "
+    print(f"source {args.source}: gateway request path {path:.1f} us per request (2 spans), "
+          f"middleware's {middleware_path:.1f} us (2 spans, 1 event), "
           f"encoding {min(encoded):.1f} us per span (min of {args.repeat})")  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from common.aiohttp_transport import AiohttpTransport, DirectClient
 from common.chat import ChatCompletion, ChatRequest
-from common.tracing import inject_trace_headers
+from common.tracing import TraceHeaderWriter
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
 from middleware.tracing import model_call_span, record_model_response
@@ -55,6 +55,7 @@ class GatewayClient:
         )
         # parsed once: httpx would parse the string again for every call
         self._chat_url = httpx.URL(f"{self.base_url}/v1/chat/completions")
+        self._trace_headers = TraceHeaderWriter()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -66,7 +67,7 @@ class GatewayClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
-        inject_trace_headers(headers)
+        self._trace_headers(headers)
         return headers
 
     async def _send(

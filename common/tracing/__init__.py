@@ -8,7 +8,11 @@ the MCP servers the JSON-RPC method on their server span (`mcp_servers._tracing`
 """
 
 from common.tracing.asgi import ServerSpanMiddleware
-from common.tracing.propagation import context_from_scope, inject_trace_headers
+from common.tracing.propagation import (
+    TraceHeaderWriter,
+    context_from_scope,
+    inject_trace_headers,
+)
 from common.tracing.provider import NO_SPAN, active_settings, install_tracing, start_tracing
 from common.tracing.settings import OtlpTarget, TracingKeys, TracingSettings, tracing_settings
 
@@ -16,6 +20,7 @@ __all__ = [
     "NO_SPAN",
     "OtlpTarget",
     "ServerSpanMiddleware",
+    "TraceHeaderWriter",
     "TracingKeys",
     "TracingSettings",
     "active_settings",

@@ -47,8 +47,8 @@ class BoundedSpanProcessor(SpanProcessor):
         *,
         name: str = "otel",
         max_queue: int = 2048,
-        batch_size: int = 256,
-        interval: float = 1.0,
+        batch_size: int = 512,
+        interval: float = 5.0,
         retry_first: float = 1.0,
         retry_max_delay: float = 8.0,
         retry_for: float = 30.0,
@@ -94,7 +94,9 @@ class BoundedSpanProcessor(SpanProcessor):
                             dropped=self.dropped)  # fmt: skip
             return
         self._queue.append(span)
-        if len(self._queue) >= self.batch_size:
+        # `set` takes the event's lock and notifies: once per batch, not once per span
+        # while the thread is still on its way
+        if len(self._queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     def _work(self) -> None:

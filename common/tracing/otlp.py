@@ -25,13 +25,20 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
 
 _FIXED64 = struct.Struct("<Q")
+# Span fields 1 and 2 (trace id as two big-endian halves, span id), field 4 (parent span id)
+# and fields 6 to 8 (kind, start and end time): one `pack` each instead of a call per field.
+_IDS = struct.Struct(">2sQQ2sQ")
+_PARENT = struct.Struct(">2sQ")
+_KIND_AND_TIMES = struct.Struct("<BBBQBQ")
+_HIGH = 64
 _FIXED32 = struct.Struct("<I")
 _DOUBLE = struct.Struct("<d")
 _INT64_MASK = (1 << 64) - 1
+_UNSET = StatusCode.UNSET
 # SpanFlags: the parent's remoteness is known (always), and the parent is remote.
 _HAS_IS_REMOTE = 0x100
 _IS_REMOTE = 0x200
@@ -238,21 +245,27 @@ class OtlpEncoder:
     def _span(self, span: ExportableSpan) -> bytes:
         context = span.context
         assert context is not None  # every SDK span has one
+        trace_id = context.trace_id
         parts = [
-            b"\x0a\x10" + context.trace_id.to_bytes(16, "big"),
-            b"\x12\x08" + context.span_id.to_bytes(8, "big"),
-        ]
+            _IDS.pack(
+                b"\x0a\x10", trace_id >> _HIGH, trace_id & _INT64_MASK, b"\x12\x08",
+                context.span_id,
+            )
+        ]  # fmt: skip
         if context.trace_state:
             state = ",".join(f"{k}={v}" for k, v in context.trace_state.items())
             parts.append(_string_field(3, state))
         parent = span.parent
         if parent is not None:
-            parts.append(b"\x22\x08" + parent.span_id.to_bytes(8, "big"))
+            parts.append(_PARENT.pack(b"\x22\x08", parent.span_id))
         if span.name:
             parts.append(_framed(b"\x2a", span.name.encode("utf-8")))
-        parts.append(b"\x30" + _VARINTS[span.kind.value + 1])  # OTLP's kinds start at 1
-        parts.append(b"\x39" + _FIXED64.pack(span.start_time or 0))
-        parts.append(b"\x41" + _FIXED64.pack(span.end_time or 0))
+        parts.append(
+            _KIND_AND_TIMES.pack(
+                0x30, span.kind._value_ + 1,  # OTLP's kinds start at 1
+                0x39, span.start_time or 0, 0x41, span.end_time or 0,
+            )
+        )  # fmt: skip
         parts.append(self._attributes(b"\x4a", span.attributes))
         if span.dropped_attributes:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
@@ -275,13 +288,14 @@ class OtlpEncoder:
         if span.dropped_links:
             parts.append(b"\x70" + _varint(span.dropped_links))
         status = span.status
-        if status.description or status.status_code.value:
-            body = _string_field(2, status.description) if status.description else b""
-            if status.status_code.value:
-                body += b"\x18" + _VARINTS[status.status_code.value]
-            parts.append(_framed(b"\x7a", body))
-        else:
+        code = status.status_code
+        if code is _UNSET and not status.description:
             parts.append(_STATUS_UNSET)
+        else:
+            body = _string_field(2, status.description) if status.description else b""
+            if code is not _UNSET:
+                body += b"\x18" + _VARINTS[code.value]
+            parts.append(_framed(b"\x7a", body))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 

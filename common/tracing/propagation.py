@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 
-from opentelemetry import propagate, trace
-from opentelemetry.context import Context
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.context import Context, get_current
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import Scope
@@ -85,3 +85,32 @@ def has_trace_parent(scope: Scope) -> bool:
 def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
     """Add `traceparent` (and `tracestate`) for the current span, if there is one."""
     propagate.inject(headers)
+
+
+class TraceHeaderWriter:
+    """`inject_trace_headers` for one client, with the common case written here: under the
+    default W3C propagators and without baggage, `traceparent` (and `tracestate`) exactly as
+    the W3C propagator writes them, for a fraction of its work; anything else goes to the
+    propagators."""
+
+    def __init__(self) -> None:
+        fields = propagate.get_global_textmap().fields
+        self.w3c = "traceparent" in fields and fields <= _W3C_FIELDS
+
+    def __call__(self, headers: MutableMapping[str, str]) -> None:
+        if not self.w3c:
+            propagate.inject(headers)
+            return
+        context = get_current()
+        if baggage.get_all(context):
+            propagate.inject(headers, context)
+            return
+        span_context = trace.get_current_span(context).get_span_context()
+        if span_context == trace.INVALID_SPAN_CONTEXT:
+            return
+        headers["traceparent"] = (
+            f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
+            f"-{span_context.trace_flags:02x}"
+        )
+        if span_context.trace_state:
+            headers["tracestate"] = span_context.trace_state.to_header()

@@ -14,21 +14,27 @@ from common.tracing.light import LightTracer
 from common.tracing.otlp import OtlpHttpSpanExporter
 from common.tracing.settings import TracingSettings
 
-EXPORT_TIMEOUT = 5.0  # seconds per export request; only the export thread waits on it
-
 
 class ToolrelayTracerProvider(TracerProvider):
     """The SDK provider, plus the content switches the instrumentation reads."""
 
-    def __init__(self, settings: TracingSettings, *, retry_for: float = 30.0) -> None:
-        """`retry_for`: how long a batch the receiver cannot take yet is tried again."""
+    def __init__(self, settings: TracingSettings) -> None:
         super().__init__(resource=Resource.create({"service.name": settings.service_name}))
         self.settings = settings
         self.processors: list[BoundedSpanProcessor] = []
         self._light_tracers: dict[str, LightTracer] = {}
+        export = settings.export
         for target in settings.targets:
-            exporter = OtlpHttpSpanExporter(target.endpoint, target.headers, EXPORT_TIMEOUT)
-            processor = BoundedSpanProcessor(exporter, name=target.name, retry_for=retry_for)
+            # only the export thread waits on the timeout
+            exporter = OtlpHttpSpanExporter(target.endpoint, target.headers, export.timeout)
+            processor = BoundedSpanProcessor(
+                exporter,
+                name=target.name,
+                max_queue=export.max_queue,
+                batch_size=export.batch_size,
+                interval=export.interval,
+                retry_for=export.retry_for,
+            )
             self.processors.append(processor)
             self.add_span_processor(processor)
 

@@ -7,6 +7,8 @@ LiteLLM's `OTEL_ENDPOINT`) or sets `OTEL_TRACES_EXPORTER=otlp`. `OTEL_SDK_DISABL
 pair and host come from `litellm_settings.langfuse_*` or `LANGFUSE_PUBLIC_KEY`,
 `LANGFUSE_SECRET_KEY`, `LANGFUSE_HOST`.
 
+How spans leave (queue, batches, timeouts, the retry bound) is `export_settings`.
+
 Prompt and completion content is recorded only when `turn_off_message_logging` is set to
 false explicitly; key, team and user ids only when `redact_user_api_key_info` is false.
 """
@@ -22,6 +24,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from common.config.errors import ConfigError, describe_validation_error
+from common.tracing.export_settings import DEFAULT_EXPORT, ExportSettings, export_settings
 
 OTEL_CALLBACKS = frozenset({"otel"})
 LANGFUSE_CALLBACKS = frozenset({"langfuse", "langfuse_otel"})  # LiteLLM's preset too
@@ -85,6 +88,7 @@ class TracingSettings:
     record_content: bool = False
     record_key_info: bool = False
     default_tags: tuple[str, ...] = ()
+    export: ExportSettings = DEFAULT_EXPORT  # queue, batches, timeout, retry bound
     problems: tuple[str, ...] = ()  # start-up warnings (e.g. langfuse without keys)
 
     @property
@@ -165,11 +169,16 @@ def tracing_settings(
             targets.append(langfuse)
         if problem is not None:
             problems.append(problem)
+    export = DEFAULT_EXPORT
+    if targets:
+        export, export_problems = export_settings(environ)
+        problems += export_problems
     return TracingSettings(
         service_name=environ.get("OTEL_SERVICE_NAME") or service_name,
         targets=tuple(targets),
         record_content=settings.turn_off_message_logging is False,
         record_key_info=settings.redact_user_api_key_info is False,
         default_tags=tuple(settings.langfuse_default_tags),
+        export=export,
         problems=tuple(problems),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from common.tracing.export_settings import ExportSettings
 from common.tracing.sdk_provider import ToolrelayTracerProvider
 from common.tracing.settings import OtlpTarget, TracingSettings
 from gateway.metrics.tracing import TracingExportCollector
@@ -14,7 +15,11 @@ from tests.support.processes import free_port
 def test_failed_exports_are_counted_per_target() -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1/traces"
     provider = ToolrelayTracerProvider(
-        TracingSettings(service_name="test", targets=(OtlpTarget("otel", dead),)), retry_for=0
+        TracingSettings(
+            service_name="test",
+            targets=(OtlpTarget("otel", dead),),
+            export=ExportSettings(retry_for=0),
+        )
     )
     tracer = provider.get_tracer("test")
     for i in range(3):
