@@ -84,9 +84,10 @@ def database_url_for(configured: str | None, data_dir: Path) -> str:
 # - Each pooled aiosqlite connection is a thread with its own page cache (up to 2 MB) and
 #   malloc arena, and SQLAlchemy kept up to 5: one opened and kept whenever two users
 #   overlapped (a spend flush and the model poll). One is kept; an overlap opens another that
-#   is closed when returned.
+#   is closed when returned (up to the same 15 at once as SQLAlchemy's default pool).
 SQLITE_CACHED_STATEMENTS = 8
 SQLITE_POOL_SIZE = 1
+SQLITE_MAX_OVERFLOW = 14
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -140,7 +141,11 @@ def create_engine_for(url: str) -> AsyncEngine:
         engine = create_async_engine(
             url,
             connect_args={"timeout": 30, "cached_statements": SQLITE_CACHED_STATEMENTS},
-            **({} if in_memory else {"pool_size": SQLITE_POOL_SIZE}),
+            **(
+                {}
+                if in_memory
+                else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
+            ),
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
