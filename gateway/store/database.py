@@ -79,13 +79,15 @@ def database_url_for(configured: str | None, data_dir: Path) -> str:
 # - Python's sqlite3 keeps the last 128 distinct statements of a connection prepared (with
 #   their last bound values). A spend batch of N rows is one multi-row INSERT whose text
 #   depends on N, about 3 kB prepared per row (1.5 MB for 500 rows), and at most flushes N
-#   differs: ~97 MB of prepared INSERTs kept. Eight statements keep what repeats (the model
-#   poll's SELECTs, a full 500-row batch) and bound the rest.
+#   differs: ~97 MB of prepared INSERTs kept. None is kept: what repeats is the model poll's
+#   two small SELECTs and, at saturation, a full 500-row INSERT, whose preparing costs
+#   ~7 us a row on the aiosqlite thread (off the event loop); a cache of 8 still left the
+#   RSS swinging by 9 MB as INSERTs of other sizes came and went.
 # - Each pooled aiosqlite connection is a thread with its own page cache (up to 2 MB) and
 #   malloc arena, and SQLAlchemy kept up to 5: one opened and kept whenever two users
 #   overlapped (a spend flush and the model poll). One is kept; an overlap opens another that
 #   is closed when returned (up to the same 15 at once as SQLAlchemy's default pool).
-SQLITE_CACHED_STATEMENTS = 8
+SQLITE_CACHED_STATEMENTS = 0
 SQLITE_POOL_SIZE = 1
 SQLITE_MAX_OVERFLOW = 14
 
