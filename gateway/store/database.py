@@ -75,7 +75,7 @@ def database_url_for(configured: str | None, data_dir: Path) -> str:
 
 
 # SQLite's memory stays bounded under load (bench/memory_growth.py, 100k requests: the gateway
-# grew +83%, all of it SQLite's, in the aiosqlite thread's malloc arena):
+# grew +78-83%, all of it SQLite's, in the aiosqlite thread's malloc arena):
 # - Python's sqlite3 keeps the last 128 distinct statements of a connection prepared (with
 #   their last bound values). A spend batch of N rows is one multi-row INSERT whose text
 #   depends on N, about 3 kB prepared per row (1.5 MB for 500 rows), and at most flushes N
