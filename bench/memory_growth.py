@@ -2,6 +2,7 @@
 
     uv run python bench/memory_growth.py [--requests 100000] [--quick] [--warmup 5000]
                                          [--max-seconds S] [--only gateway,middleware] [--json PATH]
+                                         [--baseline-ref REF] [--env KEY=VALUE]
 
 Starts the same processes as bench/middleware_load.py (fake upstream, gateway, a trivial MCP
 server, the middleware; gateway and middleware pinned to `--server-core`, the rest to
@@ -19,7 +20,16 @@ calls a tool (through the middleware, this is the pass-through path with the MCP
 offered to the model).
 
 Growth = (RSS at the end - RSS after warm-up) / RSS after warm-up; the goal of issue 24 is at
-most 5%. `--quick` sends 10,000 requests per target.
+most 5%. `--quick` sends 10,000 requests per target. With each RSS sample go the target's
+resident MB by kind of mapping (bench/smaps.py: the main malloc heap, glibc's per-thread
+arenas, other anonymous memory, files) and its thread count, so the table says which grew.
+CPU per request is utime+stime of the target's process tree over the measured requests.
+
+`--baseline-ref REF` also starts the gateway as it is at git REF (exported under .cache/, on
+the same config and upstream, pinned to the same core) as target `gateway-base`: name it in
+`--only` (e.g. `--only gateway-base,gateway`), and swap the order between runs.
+`--env KEY=VALUE` (debug) sets a variable for the gateways and the middleware, e.g. glibc's
+`MALLOC_ARENA_MAX=2`.
 
 `--tracemalloc DIR` (debug, slows the servers): gateway and middleware start under a wrapper
 that writes a tracemalloc snapshot to DIR on SIGUSR1 (the first one also starts tracing); one
@@ -40,7 +50,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +62,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `python bench
 
 from bench.middleware_load import running_stack
 from bench.procstat import sample
-from bench.services import MASTER_KEY, Launch
+from bench.services import MASTER_KEY, Launch, Service, export_ref, free_port, gateway_launch, start
+from bench.smaps import KINDS, breakdown
 from bench.targets import CHAT_PATH
 from bench.wrk import run_wrk
 
@@ -176,6 +188,13 @@ def grown(before: Path, after: Path, top: int = 15) -> list[str]:
 class Point:
     requests: int  # done since the warm-up
     rss_mb: float
+    mappings_mb: dict[str, float]  # resident MB by kind of mapping (bench/smaps.py)
+    threads: int
+
+
+def point(pid: int, done: int) -> Point:
+    found = breakdown(pid)
+    return Point(done, sample(pid).rss_bytes / MB, found.mb(), found.threads)
 
 
 def growth(
@@ -196,10 +215,11 @@ def growth(
         run = run_wrk(url, script, seconds=3, connections=CONNECTIONS, core=core)
         done += run.requests
         rate = run.requests_per_second
-    after_warmup = sample(pid).rss_bytes
     if snapshots is not None:
         take_snapshot(pid, snapshots, 0)
-    points = [Point(0, after_warmup / MB)]
+    points = [point(pid, 0)]
+    after_warmup = points[0].rss_mb * MB
+    cpu_start = sample(pid).cpu_seconds
     done = 0
     started = time.monotonic()
     while done < requests and (max_seconds is None or seconds < max_seconds):
@@ -217,8 +237,9 @@ def growth(
         errors += run.errors
         seconds += run.seconds
         rate = run.requests_per_second or rate
-        points.append(Point(done, sample(pid).rss_bytes / MB))
-    end = sample(pid).rss_bytes
+        points.append(point(pid, done))
+    end_sample = sample(pid)
+    end = end_sample.rss_bytes
     traced_growth = {}
     if snapshots is not None:
         after = take_snapshot(pid, snapshots, 1)
@@ -230,11 +251,16 @@ def growth(
         "seconds": round(seconds, 1),
         "wall_seconds": round(time.monotonic() - started, 1),
         "rps": done / seconds if seconds else float("nan"),
+        "cpu_us_per_request": (end_sample.cpu_seconds - cpu_start) / done * 1e6
+        if done
+        else float("nan"),
         "rss_after_warmup_mb": after_warmup / MB,
         "rss_end_mb": end / MB,
         "rss_max_mb": max(p.rss_mb for p in points),
         "growth_percent": (end - after_warmup) / after_warmup * 100,
         "samples": [[p.requests, round(p.rss_mb, 2)] for p in points],
+        "mappings_mb": {"after_warmup": points[0].mappings_mb, "end": points[-1].mappings_mb},
+        "mapping_samples": [[p.requests, p.threads, p.mappings_mb] for p in points],
     }
 
 
@@ -243,9 +269,9 @@ def markdown(results: dict[str, Any], command: str, loadavg: str) -> str:
         f"`{command}` (load average at start {loadavg}); wrk -t1 -c{CONNECTIONS}, a cycle of "
         "40 requests: 5% upstream errors, 10% streamed, ~0.2 kB and ~10 kB bodies both ways.",
         "",
-        "| target | requests | req/s | non-2xx | RSS after warm-up MB | RSS end MB "
-        "| RSS max MB | growth % | goal <= 5% |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| target | requests | req/s | CPU us/request | non-2xx | RSS after warm-up MB "
+        "| RSS end MB | RSS max MB | growth % | goal <= 5% |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in results["targets"].items():
         verdict = "met" if row["growth_percent"] <= GOAL_PERCENT else "NOT met"
@@ -253,6 +279,7 @@ def markdown(results: dict[str, Any], command: str, loadavg: str) -> str:
             verdict += f" (only {row['requests']:,} of {row['requests_asked']:,} sent)"
         lines.append(
             f"| {name} | {row['requests']:,} | {row['rps']:.0f} | "
+            f"{row['cpu_us_per_request']:.0f} | "
             f"{row['errors_non_2xx_or_socket']:,} | {row['rss_after_warmup_mb']:.1f} | "
             f"{row['rss_end_mb']:.1f} | {row['rss_max_mb']:.1f} | "
             f"{row['growth_percent']:+.2f} | {verdict} |"
@@ -260,8 +287,37 @@ def markdown(results: dict[str, Any], command: str, loadavg: str) -> str:
     lines += [
         "",
         "Non-2xx are the scripted upstream errors (expected: 5% of requests).",
+        "",
+        "Where the growth is (resident MB by kind of mapping, bench/smaps.py; the target's "
+        "main process), after warm-up -> end, and its thread count:",
+        "",
+        "| target | threads | " + " | ".join(KINDS) + " |",
+        "|---|---|" + "---|" * len(KINDS),
     ]
+    for name, row in results["targets"].items():
+        first, last = row["mapping_samples"][0], row["mapping_samples"][-1]
+        cells = [f"{first[2][kind]:.1f} -> {last[2][kind]:.1f}" for kind in KINDS]
+        lines.append(f"| {name} | {first[1]} -> {last[1]} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+@contextmanager
+def baseline_gateway(
+    ref: str | None, work: Path, core: int, wrap: Callable[[Launch], Launch]
+) -> Iterator[Service | None]:
+    """The gateway at git `ref` (exported under .cache/) on the stack's config and upstream,
+    pinned like the other one; stopped by PID on the way out."""
+    if ref is None:
+        yield None
+        return
+    launch = gateway_launch(
+        work / "gateway.yaml", free_port(), name="toolrelay-base", source=export_ref(ref)
+    )
+    service = start(wrap(launch), core, work, timeout=180)
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -276,12 +332,28 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="per target, stop the load after this long even if fewer requests were sent",
     )
-    parser.add_argument("--only", default="gateway,middleware", help="targets, comma-separated")
+    parser.add_argument(
+        "--only",
+        default="gateway,middleware",
+        help="targets, comma-separated, measured in this order (gateway-base: see --baseline-ref)",
+    )
+    parser.add_argument(
+        "--baseline-ref",
+        metavar="REF",
+        help="also start the gateway as it is at git REF, as target gateway-base",
+    )
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--load-core", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--tracemalloc", type=Path, metavar="DIR", help="debug: snapshot diffs (see above)"
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="debug: set in the environment of the gateway and the middleware (repeatable)",
     )
     parser.add_argument("--traced", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
@@ -299,11 +371,21 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="toolrelay-memory-"))
     script = write_mix_script(work)
     results: dict[str, Any] = {"targets": {}}
-    wrap = traced(args.tracemalloc.resolve()) if args.tracemalloc else (lambda launch: launch)
-    with running_stack(
-        work, MODELS, server_core=args.server_core, load_core=args.load_core, wrap=wrap
-    ) as stack:
+    trace = traced(args.tracemalloc.resolve()) if args.tracemalloc else (lambda launch: launch)
+    extra_env = dict(item.split("=", 1) for item in args.env)
+
+    def wrap(launch: Launch) -> Launch:
+        return trace(dataclasses.replace(launch, env=launch.env | extra_env))
+
+    with (
+        running_stack(
+            work, MODELS, server_core=args.server_core, load_core=args.load_core, wrap=wrap
+        ) as stack,
+        baseline_gateway(args.baseline_ref, stack.work, args.server_core, wrap) as base,
+    ):
         services = {"gateway": stack.gateway, "middleware": stack.middleware}
+        if base is not None:
+            services["gateway-base"] = base
         for name in args.only.split(","):
             service = services[name]
             row = growth(

@@ -74,6 +74,24 @@ def database_url_for(configured: str | None, data_dir: Path) -> str:
     return url.set(drivername=driver, query=query).render_as_string(hide_password=False)
 
 
+# SQLite's memory stays bounded under load (bench/memory_growth.py, 100k requests: the gateway
+# grew +78-83%, all of it SQLite's, in the aiosqlite thread's malloc arena):
+# - Python's sqlite3 keeps the last 128 distinct statements of a connection prepared (with
+#   their last bound values). A spend batch of N rows is one multi-row INSERT whose text
+#   depends on N, about 3 kB prepared per row (1.5 MB for 500 rows), and at most flushes N
+#   differs: ~97 MB of prepared INSERTs kept. None is kept: what repeats is the model poll's
+#   two small SELECTs and, at saturation, a full 500-row INSERT, whose preparing costs
+#   ~7 us a row on the aiosqlite thread (off the event loop); a cache of 8 still left the
+#   RSS swinging by 9 MB as INSERTs of other sizes came and went.
+# - Each pooled aiosqlite connection is a thread with its own page cache (up to 2 MB) and
+#   malloc arena, and SQLAlchemy kept up to 5: one opened and kept whenever two users
+#   overlapped (a spend flush and the model poll). One is kept; an overlap opens another that
+#   is closed when returned (up to the same 15 at once as SQLAlchemy's default pool).
+SQLITE_CACHED_STATEMENTS = 0
+SQLITE_POOL_SIZE = 1
+SQLITE_MAX_OVERFLOW = 14
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -120,7 +138,17 @@ class Database:
 
 def create_engine_for(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # `pool_size` only exists for a file's pool (an in-memory database has one connection)
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30, "cached_statements": SQLITE_CACHED_STATEMENTS},
+            **(
+                {}
+                if in_memory
+                else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
+            ),
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
