@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 
 from common.aiohttp_transport import IDLE_CONNECTION_EXPIRY
+from common.heap import settle_after_startup
 from common.netguard import AddressPolicy
 from common.tracing import ServerSpanMiddleware
 from gateway import ui
@@ -29,7 +30,6 @@ from gateway.deployments import (
 )
 from gateway.errors import GatewayError
 from gateway.health_checks import BackgroundHealth
-from gateway.heap import settle_after_startup
 from gateway.http_io import gateway_error_handler, http_exception_handler, unexpected_error_handler
 from gateway.jwt import with_jwt_auth
 from gateway.logs import configure_logging
@@ -188,7 +188,7 @@ def create_app(
     data_dir: Path | None = None,
     settle_heap: bool = False,
 ) -> Starlette:
-    """`settle_heap`: tune the process's garbage collector once the app is up (`heap.py`);
+    """`settle_heap`: tune the process's garbage collector once the app is up (`common/heap.py`);
     for a server process, not for a test that builds many apps in one process."""
     state = build_state(config, http, data_dir)
     if config.master_key is None:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from common.config import ConfigError
+from common.heap import settle_after_startup
 from common.tls import SslContexts, TlsSettingError, resolve_verify
 from common.tracing import ServerSpanMiddleware
 from middleware.artifacts import build_store
@@ -89,12 +90,16 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return http_error_response(exc)
 
 
-def create_app(settings: AppSettings, *, public_url: str) -> Starlette:
+def create_app(settings: AppSettings, *, public_url: str, settle_heap: bool = False) -> Starlette:
+    """`settle_heap`: tune the process's garbage collector once the app is up
+    (`common/heap.py`); for a server process, not for a test that builds many apps."""
     state = build_state(settings, public_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with state.pool.running():
+            if settle_heap:
+                settle_after_startup()
             try:
                 yield
             finally:

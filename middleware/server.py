@@ -21,7 +21,7 @@ def serve(
     start_middleware_tracing(config)
     log = structlog.get_logger("middleware")
     log_config_report(log, "middleware", config.where, settings.findings)
-    app = create_app(settings, public_url=f"http://{host}:{port}")
+    app = create_app(settings, public_url=f"http://{host}:{port}", settle_heap=True)
     uvicorn.run(
         app,
         host=host,

@@ -3,7 +3,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.heap import GEN0_THRESHOLD, settle_after_startup
+from common.heap import GEN0_THRESHOLD, settle_after_startup
 
 
 @pytest.fixture
