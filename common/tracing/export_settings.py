@@ -9,7 +9,7 @@ OpenTelemetry specification has them:
     OTEL_BSP_SCHEDULE_DELAY            ms between exports when no batch is full (5000)
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT  ms one export request may take (5000);
       or OTEL_EXPORTER_OTLP_TIMEOUT
-    OTEL_EXPORTER_OTLP_RETRY_TIMEOUT   ms a batch is retried before it is dropped (30000);
+    TOOLRELAY_OTLP_RETRY_TIMEOUT       ms a batch is retried before it is dropped (30000);
                                        toolrelay's own (the specification has no such bound)
 
 A value that is not a number in range is a start-up warning; the default applies. The
@@ -64,7 +64,7 @@ def export_settings(environ: Mapping[str, str]) -> tuple[ExportSettings, list[st
     timeout = _number(
         environ, ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"), 1, problems
     )
-    retry = _number(environ, ("OTEL_EXPORTER_OTLP_RETRY_TIMEOUT",), 0, problems)
+    retry = _number(environ, ("TOOLRELAY_OTLP_RETRY_TIMEOUT",), 0, problems)
     max_queue = DEFAULT_EXPORT.max_queue if queue is None else queue
     batch_size = DEFAULT_EXPORT.batch_size if batch is None else batch
     if batch_size > max_queue:  # the specification: a batch is at most the queue

@@ -24,7 +24,7 @@ def test_variables_in_milliseconds_reach_every_target() -> None:
         "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "50",
         "OTEL_BSP_SCHEDULE_DELAY": "250",
         "OTEL_EXPORTER_OTLP_TIMEOUT": "2000",
-        "OTEL_EXPORTER_OTLP_RETRY_TIMEOUT": "4500",
+        "TOOLRELAY_OTLP_RETRY_TIMEOUT": "4500",
     }
     keys = TracingKeys.from_section({"success_callback": ["langfuse"]}, "<test>")
     settings = tracing_settings(keys, env, service_name="svc")
@@ -48,7 +48,7 @@ def test_traces_timeout_wins_and_zero_retry_means_no_retry() -> None:
         {
             "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "750",
             "OTEL_EXPORTER_OTLP_TIMEOUT": "9000",
-            "OTEL_EXPORTER_OTLP_RETRY_TIMEOUT": "0",
+            "TOOLRELAY_OTLP_RETRY_TIMEOUT": "0",
         }
     )
     assert problems == [] and settings.timeout == 0.75 and settings.retry_for == 0.0
@@ -58,14 +58,14 @@ def test_bad_values_warn_and_keep_the_default() -> None:
     settings, problems = export_settings(
         {
             "OTEL_BSP_MAX_QUEUE_SIZE": "lots",
-            "OTEL_EXPORTER_OTLP_RETRY_TIMEOUT": "-1",
+            "TOOLRELAY_OTLP_RETRY_TIMEOUT": "-1",
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4096",
         }
     )
     assert settings.max_queue == 2048 and settings.retry_for == 30.0
     assert settings.batch_size == 2048  # never above the queue
     assert len(problems) == 3
-    assert any("OTEL_EXPORTER_OTLP_RETRY_TIMEOUT='-1'" in p for p in problems)
+    assert any("TOOLRELAY_OTLP_RETRY_TIMEOUT='-1'" in p for p in problems)
 
 
 def test_tracing_off_reads_no_export_variables() -> None:
