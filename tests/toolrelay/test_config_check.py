@@ -141,7 +141,8 @@ def test_litellm_environment_variables_are_checked() -> None:
     environ = {**ENVIRON, "LITELLM_MODE": "PRODUCTION", "LITELLM_SALT_KEY": "salt"}
     text = _check("toolrelay-clean.yaml", environ=environ)
     assert "env LITELLM_MODE: not used: toolrelay has no development/production mode" in text
-    assert "env LITELLM_SALT_KEY: not used" in text
+    # the model store encrypts stored credentials with it: honoured, never "not used"
+    assert "env LITELLM_SALT_KEY: not used" not in text
     assert _check("toolrelay-clean.yaml").rstrip().endswith("0 wrong)")
 
 
