@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,3 +44,14 @@ def no_instance_metadata() -> Iterator[None]:
 def service_log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Where service processes started by tests write their output."""
     yield tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    """For tests that settle the heap (`common/heap.py`): the collector as it was after."""
+    thresholds = gc.get_threshold()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

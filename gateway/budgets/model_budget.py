@@ -13,19 +13,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-from sqlalchemy import func, select
-
-from gateway.budgets.windows import LocalSpendWindows, SpendWindows, Window
+from gateway.budgets.windows import LocalSpendWindows, SpendWindows, spent_since, window_of
 from gateway.hooks import CallRecord
 from gateway.keys.cache import EntityCache
-from gateway.limits.calendar import next_reset_at, window_start_at
 from gateway.limits.errors import BUDGET_EXCEEDED_STATUS, budget_exceeded
 from gateway.spend.prices import PriceTable
-from gateway.store.database import UNAVAILABLE_ERRORS, Database
+from gateway.store.database import Database
 from gateway.store.tables import spend_logs
-
-log = structlog.get_logger("toolrelay.budgets")
 
 
 @dataclass(frozen=True)
@@ -40,27 +34,6 @@ class ModelLimit:
         if isinstance(value, dict) and value.get("budget_limit") is not None:
             return cls(float(value["budget_limit"]), value.get("time_period") or None)
         return None
-
-
-def window_of(scope: str, period: str | None, now: datetime) -> Window:
-    """The budget window of `scope` that holds `now`; without a period, its lifetime."""
-    if not period:
-        return Window(scope, None, None)
-    return Window(scope, window_start_at(period, now), next_reset_at(period, now))
-
-
-async def spent_since(db: Database, since: datetime | None, *conditions: Any) -> float:
-    """The spend logs' total since `since` (all time: None) for rows matching `conditions`;
-    0 with a warning when the store is down, so a budget never turns into an outage."""
-    query = select(func.coalesce(func.sum(spend_logs.c.spend), 0.0)).where(*conditions)
-    if since is not None:
-        query = query.where(spend_logs.c.start_time >= since)
-    try:
-        async with db.engine.connect() as connection:
-            return float((await connection.execute(query)).scalar() or 0.0)
-    except UNAVAILABLE_ERRORS as exc:
-        log.warning("budget window starts from 0: spend logs unavailable", error=repr(exc))
-        return 0.0
 
 
 @dataclass

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gateway.budgets.model_budget import spent_since, window_of
-from gateway.budgets.windows import LocalSpendWindows, SpendWindows
+from gateway.budgets.windows import LocalSpendWindows, SpendWindows, spent_since, window_of
 from gateway.hooks import CallRecord
 from gateway.limits.errors import BUDGET_EXCEEDED_STATUS, budget_exceeded
 from gateway.spend.prices import PriceTable

@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import func, select
+
+from gateway.limits.calendar import next_reset_at, window_start_at
+from gateway.store.database import UNAVAILABLE_ERRORS, Database
+from gateway.store.tables import spend_logs
+
+log = structlog.get_logger("toolrelay.budgets")
 
 # What was spent in the window before counting started here, read from the spend logs.
 LoadSpent = Callable[[], Awaitable[float]]
@@ -31,6 +40,27 @@ class Window:
     def name(self) -> str:
         start = "life" if self.starts_at is None else str(int(self.starts_at.timestamp()))
         return f"{self.scope}:{start}"
+
+
+def window_of(scope: str, period: str | None, now: datetime) -> Window:
+    """The budget window of `scope` that holds `now`; without a period, its lifetime."""
+    if not period:
+        return Window(scope, None, None)
+    return Window(scope, window_start_at(period, now), next_reset_at(period, now))
+
+
+async def spent_since(db: Database, since: datetime | None, *conditions: Any) -> float:
+    """The spend logs' total since `since` (all time: None) for rows matching `conditions`;
+    0 with a warning when the store is down, so a budget never turns into an outage."""
+    query = select(func.coalesce(func.sum(spend_logs.c.spend), 0.0)).where(*conditions)
+    if since is not None:
+        query = query.where(spend_logs.c.start_time >= since)
+    try:
+        async with db.engine.connect() as connection:
+            return float((await connection.execute(query)).scalar() or 0.0)
+    except UNAVAILABLE_ERRORS as exc:
+        log.warning("budget window starts from 0: spend logs unavailable", error=repr(exc))
+        return 0.0
 
 
 class SpendWindows(Protocol):

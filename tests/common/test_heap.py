@@ -1,19 +1,6 @@
 import gc
-from collections.abc import Iterator
-
-import pytest
 
 from common.heap import GEN0_THRESHOLD, settle_after_startup
-
-
-@pytest.fixture
-def restored_gc() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 def test_startup_objects_are_frozen_and_gen0_raised(restored_gc: None) -> None:

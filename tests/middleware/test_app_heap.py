@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,16 +13,6 @@ from middleware.app import create_app
 from middleware.settings import AppSettings, settings_from_config
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def restored_gc() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 def _settings() -> AppSettings:
