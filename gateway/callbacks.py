@@ -16,9 +16,12 @@ believe it logs anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from common.tracing.settings import CALLBACK_KEYS, LANGFUSE_CALLBACKS, OTEL_CALLBACKS
-from gateway.config.schema import LiteLLMSettings
+
+if TYPE_CHECKING:  # the config report imports `HONOURED` from here: no import back at run time
+    from gateway.config.schema import LiteLLMSettings
 
 PROMETHEUS = frozenset({"prometheus"})
 HONOURED = OTEL_CALLBACKS | LANGFUSE_CALLBACKS | PROMETHEUS
