@@ -20,11 +20,11 @@ smaller than its spread is not resolved. `base / off` is the overhead of the bas
 tracing, measured in the same rounds. On the middleware path each service's own share is
 shown too (its middleware, its gateway: each against the same service with tracing off).
 
-`--split` adds two stacks whose export thread does less, so the overhead splits into its
-parts (each as a share of off's CPU; they add up to on/off): `record` (spans made, queued
-and handed to the export thread, which drops them: recording), `encode` (the thread also
-writes the protobuf, sends nothing: encoding) and `on` itself (the POST: sending). The
-exporter's `send` is replaced in those services' processes before they start (`-c` boot).
+`--split` adds two stacks that do less, so the overhead splits into its parts (each as a
+share of off's CPU; they add up to on/off): `record` (spans made, queued and handed to the
+export thread, which drops them: recording), `encode` (the thread also writes the protobuf,
+sends nothing: encoding) and `on` itself (the POST: sending). The encoder and the exporter's `send` are replaced in those
+services' processes before they start (`-c` boot).
 
 The export thread runs inside each service, so its CPU (encoding, HTTP) is counted. The
 services run on CPU 0; this process (the load), the fake upstream and the receiver run on
@@ -110,19 +110,21 @@ def export_ref(ref: str, into: Path) -> Path:
     return target
 
 
-# What the export thread does with a batch in the split arms, in place of
-# `OtlpHttpSpanExporter.send` (patched in the service process before it starts): `record`
-# takes the batch and drops it (spans are made, queued and handed to the thread, nothing
-# more), `encode` also writes its protobuf, as the real exporter would, and sends nothing.
+# The split arms, patched in the service process before it starts: `record` replaces the
+# export thread's encoding with a constant and drops every batch (spans are made, queued and
+# handed to the thread, nothing more), `encode` encodes each batch and puts its request
+# together as the real code does, but sends nothing.
 EXPORT_PATCHES = {
     "record": (
-        "from common.tracing.otlp import OtlpHttpSpanExporter, SendOutcome\n"
+        "from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter, SendOutcome\n"
+        "_NOTHING = ((b'', b''), (b'', b''), b'')\n"
+        "OtlpEncoder.encode_span = lambda self, span: _NOTHING\n"
         "OtlpHttpSpanExporter.send = lambda self, spans: SendOutcome(ok=True)\n"
     ),
     "encode": (
-        "from common.tracing.otlp import OtlpHttpSpanExporter, SendOutcome\n"
+        "from common.tracing.otlp import OtlpHttpSpanExporter, SendOutcome, export_request\n"
         "def send(self, spans):\n"
-        "    self._encoder.encode(spans)\n"
+        "    export_request(spans)\n"
         "    return SendOutcome(ok=True)\n"
         "OtlpHttpSpanExporter.send = send\n"
     ),

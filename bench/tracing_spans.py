@@ -56,9 +56,15 @@ def main() -> None:
     provider = install_tracing(settings)
     assert provider is not None
     finished: list[Any] = []
-    queue: Any = provider.processors[0]
-    queue.on_end = finished.append  # SDK spans (older code ends light spans through on_end)
-    queue.enqueue = finished.append
+
+    class Keep:  # where light spans end: kept here, encoded below (not on the request path)
+        finish = enqueue = on_end = staticmethod(finished.append)
+
+    if hasattr(provider, "fanout"):  # spans encoded as they end (the fan-out)
+        provider.fanout = Keep()  # type: ignore[assignment]
+    else:  # older code: spans queued by the processors, encoded by the export thread
+        queue: Any = provider.processors[0]
+        queue.on_end = queue.enqueue = finished.append
     deployment = Deployment(
         id="d", model_name="m", provider="openai", model="gpt", api_base="http://x/v1"
     )

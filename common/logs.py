@@ -21,7 +21,8 @@ from typing import Any
 
 import orjson
 import structlog
-from opentelemetry import trace
+
+from common.tracing.light import current_span
 
 # Loggers whose INFO lines are per-request chatter.
 CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "mcp.client", "mcp.server.streamable_http")
@@ -33,7 +34,7 @@ def add_trace_ids(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Stamp the current span's trace and span ids (a no-op when nothing is traced)."""
-    context = trace.get_current_span().get_span_context()
+    context = current_span().get_span_context()
     if context.is_valid:
         event.setdefault("trace_id", format(context.trace_id, "032x"))
         event.setdefault("span_id", format(context.span_id, "016x"))

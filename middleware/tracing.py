@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from typing import Any, cast
 
 import httpx2
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from common.chat import ChatRequest
@@ -25,7 +24,7 @@ from common.tracing import (
     inject_trace_headers,
     start_tracing,
 )
-from common.tracing.light import light_tracer
+from common.tracing.light import current_span, light_tracer
 
 MIDDLEWARE_SERVICE = "toolrelay-middleware"
 TRACER_NAME = "toolrelay.middleware"
@@ -52,7 +51,7 @@ async def stamp_trace_headers(request: httpx2.Request) -> None:
 def mark_iteration(number: int) -> None:
     """An event on the request's span: iterations are moments of one request, not spans of
     their own (each span costs CPU on the request path and in the export)."""
-    span = trace.get_current_span()
+    span = current_span()
     if span.is_recording():
         span.add_event("iteration", {"toolrelay.loop.iteration": number})
 

@@ -7,12 +7,12 @@ of the span when it ends. Profiled under load (bench/tracing_cost.py, py-spy), t
 per gateway request were two thirds of the whole cost of tracing.
 
 A `LightSpan` keeps its attributes in a plain dict (ours are always strings, numbers, bools
-or lists of strings, so nothing needs validating) and, when it ends, goes itself into the
-provider's export queues (no copy): the exporter reads from it what it reads from the SDK's
-`ReadableSpan`. With the default sampler (`parentbased_always_on`) the decision is taken
-from the parent's flags without a sampler call. Ids, the
-sampler, the resource and the processors are the installed provider's, so light and SDK
-spans (the MCP SDK's, say) share one trace and one export queue, and the standard
+or lists of strings, so nothing needs validating) and, when it ends, goes itself to the
+provider's `SpanFanout` (no copy), which encodes it for the export queues: the encoder reads
+from it what it reads from the SDK's `ReadableSpan`. With the default sampler
+(`parentbased_always_on`) the decision is taken from the parent's flags without a sampler
+call. Ids, the sampler, the resource and the fan-out are the installed provider's, so light
+and SDK spans (the MCP SDK's, say) share one trace and one export queue, and the standard
 `OTEL_TRACES_SAMPLER` applies to both.
 """
 
@@ -31,7 +31,18 @@ from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Decision, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util.types import Attributes, AttributeValue
 
 # The four flag combinations, made once: sampled or not, random trace id or not.
@@ -43,14 +54,48 @@ _FLAGS = {
     for sampled in (False, True)
     for random in (False, True)
 }
-_UNSET = Status(StatusCode.UNSET)
+UNSET_STATUS = Status(StatusCode.UNSET)  # every light span's, until one is set
 EMPTY_CONTEXT = context_api.Context()  # a new trace's parent context (immutable)
+_SAMPLED = int(TraceFlags.SAMPLED)
+_RANDOM_TRACE_ID = int(TraceFlags.RANDOM_TRACE_ID)
 
 
-class SpanQueue(Protocol):
-    """Where a finished light span goes: the export processor's queue."""
+def span_context(
+    trace_id: int, span_id: int, is_remote: bool, flags: TraceFlags, state: TraceState | None
+) -> SpanContext:
+    """`SpanContext(...)` for ids known to be valid (from the id generator, or parsed and
+    checked non-zero), without its validation: a `SpanContext` is the tuple of its six
+    fields, `is_valid` last (tests/common/tracing/test_light.py checks that this holds)."""
+    return tuple.__new__(
+        SpanContext,
+        (trace_id, span_id, is_remote, flags, DEFAULT_TRACE_STATE if state is None else state,
+         True),
+    )  # fmt: skip
 
-    def enqueue(self, span: LightSpan) -> None: ...
+
+def current_span(context: context_api.Context | None = None) -> trace_api.Span:
+    """`trace.get_current_span`, without its `isinstance` against the abstract `Span` (an ABC
+    check: most of the lookup's cost, several times per request) for the two kinds of span
+    our own code puts in a context."""
+    span = (context if context is not None else context_api.get_current()).get(_SPAN_KEY)
+    kind = type(span)
+    if kind is LightSpan or kind is NonRecordingSpan:
+        return span  # type: ignore[return-value]
+    return trace_api.get_current_span(context)
+
+
+def with_span(span: trace_api.Span, parent: context_api.Context | None) -> context_api.Context:
+    """`trace.set_span_in_context(span, parent)` with one dict copy instead of two."""
+    values = dict(context_api.get_current() if parent is None else parent)
+    values[_SPAN_KEY] = span
+    return context_api.Context(values)
+
+
+class SpanSink(Protocol):
+    """Where a finished light span goes: the provider's `SpanFanout`, which encodes it for
+    the export queues."""
+
+    def finish(self, span: LightSpan) -> None: ...
 
 
 class SpanSource(Protocol):
@@ -63,16 +108,29 @@ class SpanSource(Protocol):
     @property
     def id_generator(self) -> IdGenerator: ...
     @property
-    def processors(self) -> Sequence[SpanQueue]: ...
+    def fanout(self) -> SpanSink: ...
 
 
 class LightSpan(trace_api.Span):
     """A recording span that belongs to one `LightTracer`; ends exactly once. Once ended it
-    is itself the finished span the exporter encodes (it reads what `ReadableSpan` has)."""
+    is itself the finished span the exporter encodes: what `ReadableSpan` has as read-only
+    properties are plain slots here, read by the encoder at the cost of an attribute lookup
+    rather than a Python call each (fifteen per span). Only this class writes them, and only
+    until `end_time` is set."""
 
     __slots__ = (
-        "_attributes", "_context", "_end", "_events", "_kind", "_name", "_parent", "_start",
-        "_status", "_tracer",
+        "_finish",
+        "attributes",
+        "context",
+        "end_time",
+        "events",
+        "instrumentation_scope",
+        "kind",
+        "name",
+        "parent",
+        "resource",
+        "start_time",
+        "status",
     )  # fmt: skip
 
     links: Sequence[Link] = ()
@@ -89,97 +147,54 @@ class LightSpan(trace_api.Span):
         kind: SpanKind,
         attributes: dict[str, AttributeValue],
     ) -> None:
-        self._tracer = tracer
-        self._name = name
-        self._context = context
-        self._parent = parent
-        self._kind = kind
-        self._attributes = attributes
-        self._events: list[Event] = []
-        self._status = _UNSET
-        self._start = time.time_ns()
-        self._end: int | None = None
-
-    # What the exporter reads (`common.tracing.otlp.ExportableSpan`).
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def context(self) -> SpanContext:
-        return self._context
-
-    @property
-    def parent(self) -> SpanContext | None:
-        return self._parent
-
-    @property
-    def kind(self) -> SpanKind:
-        return self._kind
-
-    @property
-    def start_time(self) -> int:
-        return self._start
-
-    @property
-    def end_time(self) -> int | None:
-        return self._end
-
-    @property
-    def attributes(self) -> Attributes:
-        return self._attributes
-
-    @property
-    def events(self) -> Sequence[Event]:
-        return self._events
-
-    @property
-    def status(self) -> Status:
-        return self._status
-
-    @property
-    def resource(self) -> Resource:
-        return self._tracer.provider.resource
-
-    @property
-    def instrumentation_scope(self) -> InstrumentationScope:
-        return self._tracer.scope
+        self.name = name
+        self.context = context
+        self.parent = parent
+        self.kind = kind
+        self.attributes: dict[str, AttributeValue] = attributes
+        self.events: list[Event] = []
+        self.status = UNSET_STATUS
+        self.resource: Resource = tracer.resource
+        self.instrumentation_scope: InstrumentationScope = tracer.scope
+        self._finish = tracer.finish
+        self.start_time = time.time_ns()
+        self.end_time: int | None = None
 
     # The span API.
     def get_span_context(self) -> SpanContext:
-        return self._context
+        return self.context
 
     def is_recording(self) -> bool:
-        return self._end is None
+        return self.end_time is None
 
     def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
-        if self._end is None:
-            self._attributes.update(attributes)
+        if self.end_time is None:
+            self.attributes.update(attributes)
 
     def set_attribute(self, key: str, value: AttributeValue) -> None:
-        if self._end is None:
-            self._attributes[key] = value
+        if self.end_time is None:
+            self.attributes[key] = value
 
     def add_event(
         self, name: str, attributes: Attributes = None, timestamp: int | None = None
     ) -> None:
-        if self._end is None:
-            self._events.append(Event(name, attributes, timestamp or time.time_ns()))
+        if self.end_time is None:
+            self.events.append(Event(name, attributes, timestamp or time.time_ns()))
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
         return None  # our spans carry no links
 
     def update_name(self, name: str) -> None:
-        if self._end is None:
-            self._name = name
+        if self.end_time is None:
+            self.name = name
 
     def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
-        if self._end is not None:
+        if self.end_time is not None:
             return
         if isinstance(status, Status):
-            self._status = status
+            self.status = status
         else:
-            self._status = Status(status, description)
+            self.status = Status(status, description)
 
     def record_exception(
         self,
@@ -200,22 +215,24 @@ class LightSpan(trace_api.Span):
         self.add_event("exception", {**details, **(attributes or {})}, timestamp)
 
     def end(self, end_time: int | None = None) -> None:
-        if self._end is not None:
+        if self.end_time is not None:
             return
-        self._end = end_time or time.time_ns()
-        for processor in self._tracer.provider.processors:
-            processor.enqueue(self)
+        self.end_time = end_time or time.time_ns()
+        self._finish(self)
 
 
 class LightTracer:
     """Starts `LightSpan`s with the provider's ids and sampler; they end into its
-    processors. `memo` keeps what a caller derives once per tracer (attribute sets per
+    fan-out. `memo` keeps what a caller derives once per tracer (attribute sets per
     deployment, say); it belongs to the installed provider, so nothing outlives it."""
 
     def __init__(self, provider: SpanSource, name: str, memo_size: int = 1024) -> None:
         self.provider = provider
         # The instrumentation scope the exporter groups spans by, as the SDK's tracer has it.
         self.scope = InstrumentationScope(name)
+        # Fixed once the provider is built; the sampler is read at each start (tests set it).
+        self.resource = provider.resource
+        self.finish = provider.fanout.finish
         self.memo: dict[object, object] = {}
         self.memo_size = memo_size
 
@@ -245,36 +262,41 @@ class LightTracer:
     ) -> tuple[trace_api.Span, context_api.Context]:
         if context is None:
             context = context_api.get_current()
-        parent = trace_api.get_current_span(context).get_span_context()
+        parent_span = current_span(context)
+        parent = (
+            parent_span.context if type(parent_span) is LightSpan
+            else parent_span.get_span_context()
+        )  # fmt: skip
+        # A SpanContext is a tuple: unpacked at once rather than through six properties.
+        parent_trace, _, _, parent_flags, parent_state, parent_valid = parent
         provider = self.provider
         ids = provider.id_generator
         sampler = provider.sampler
-        if parent.is_valid:
-            trace_id, random = parent.trace_id, parent.trace_flags.random_trace_id
+        if parent_valid:
+            trace_id, random = parent_trace, bool(parent_flags & _RANDOM_TRACE_ID)
         else:
             trace_id, random = ids.generate_trace_id(), ids.is_trace_id_random()
         # The default samplers decide from the parent alone: no sampler call, no result.
         if sampler is DEFAULT_ON:
-            sampled = parent.trace_flags.sampled if parent.is_valid else True
-            state = parent.trace_state if parent.is_valid else None
+            sampled = bool(parent_flags & _SAMPLED) if parent_valid else True
+            state = parent_state if parent_valid else None
         elif sampler is ALWAYS_ON:
-            sampled, state = True, parent.trace_state if parent.is_valid else None
+            sampled, state = True, parent_state if parent_valid else None
         else:
             decision = sampler.should_sample(context, trace_id, name, kind, attributes)
             sampled = decision.decision is Decision.RECORD_AND_SAMPLE
             state = decision.trace_state
-        span_context = SpanContext(
-            trace_id, ids.generate_span_id(), is_remote=False,
-            trace_flags=_FLAGS[sampled, random], trace_state=state,
-        )  # fmt: skip
+        context_of_span = span_context(
+            trace_id, ids.generate_span_id(), False, _FLAGS[sampled, random], state
+        )
         span: trace_api.Span
         if sampled:
             span = LightSpan(
-                self, name, span_context, parent if parent.is_valid else None, kind,
+                self, name, context_of_span, parent if parent_valid else None, kind,
                 attributes or {},
             )  # fmt: skip
         else:
-            span = trace_api.NonRecordingSpan(span_context)
+            span = NonRecordingSpan(context_of_span)
         return span, context
 
     def start_as_current(
@@ -304,9 +326,7 @@ class CurrentSpan:
         self._token: object = None
 
     def __enter__(self) -> trace_api.Span:
-        self._token = context_api.attach(
-            trace_api.set_span_in_context(self.span, self._parent_context)
-        )
+        self._token = context_api.attach(with_span(self.span, self._parent_context))
         return self.span
 
     def __exit__(

@@ -5,7 +5,8 @@ serialises them: about as much CPU per span as creating the span itself, in the 
 as the requests. Writing the wire format straight from `ReadableSpan` gives the same bytes
 (field for field what `opentelemetry-exporter-otlp-proto-common` sends, checked in the
 tests) for a fraction of that. Resource and scope blocks and attribute keys are encoded once
-per exporter and reused.
+per encoder and reused. Each span is encoded when it ends (`encode_span`); a batch is then
+a join of their bytes (`export_request`).
 
 Wire format: https://protobuf.dev/programming-guides/encoding/; the messages are
 `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest` and what it holds.
@@ -27,6 +28,8 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import Attributes
+
+from common.tracing.light import UNSET_STATUS
 
 _FIXED64 = struct.Struct("<Q")
 # Span fields 1 and 2 (trace id as two big-endian halves, span id), field 4 (parent span id)
@@ -85,6 +88,15 @@ class ExportableSpan(Protocol):
     def resource(self) -> Resource: ...
     @property
     def instrumentation_scope(self) -> InstrumentationScope | None: ...
+
+
+# A resource's or a scope's encoded block: the message's fields before the spans, and after.
+EncodedBlock = tuple[bytes, bytes]
+# A finished span as the export queue holds it: encoded when it ended (while what it reads was
+# still in the CPU's caches, and so that it is freed at once instead of waiting in the queue as
+# objects the garbage collector keeps scanning), with the blocks it is sent under. Batches
+# group spans by the identity of those blocks (`export_request`).
+EncodedSpan = tuple[EncodedBlock, EncodedBlock, bytes]
 
 
 def _varint(value: int) -> bytes:
@@ -161,58 +173,56 @@ class OtlpEncoder:
         self._max_scopes = max_scopes
         self._attribute_cache: dict[tuple[bytes, str, type, Any], bytes] = {}
         self._max_attributes = max_attributes
-        self._resources: dict[int, tuple[Resource, bytes]] = {}
-        self._scopes: dict[int, tuple[InstrumentationScope | None, bytes]] = {}
+        self._resources: dict[int, tuple[Resource, EncodedBlock]] = {}
+        self._scopes: dict[int, tuple[InstrumentationScope | None, EncodedBlock]] = {}
 
     def encode(self, spans: Sequence[ExportableSpan]) -> bytes:
-        """Spans grouped by resource, then by scope, in the order they came.
+        """One request's bytes for `spans` (what `encode_span` and `export_request` do for
+        spans one at a time)."""
+        return export_request([self.encode_span(span) for span in spans])
 
-        Grouped by identity: `Resource.__hash__` serialises its attributes to JSON."""
-        if len(self._scopes) > self._max_scopes or len(self._resources) > self._max_scopes:
-            self._scopes.clear()  # only between batches: `grouped` below holds their ids
-            self._resources.clear()
+    def encode_span(self, span: ExportableSpan) -> EncodedSpan:
+        """One finished span, with its resource's and scope's blocks. The caches start over
+        when full: an encoded span holds its blocks itself, so nothing refers to them by
+        key. Safe from any thread (dict lookups and stores only)."""
         if len(self._attribute_cache) > self._max_attributes:
             self._attribute_cache.clear()
-        grouped: dict[int, dict[int, list[bytes]]] = {}
-        for span in spans:
-            scopes = grouped.setdefault(self._remember_resource(span.resource), {})
-            scope_id = self._remember_scope(span.instrumentation_scope)
-            scopes.setdefault(scope_id, []).append(_framed(b"\x12", self._span(span)))
-        out = []
-        for resource_id, scopes in grouped.items():
-            resource, resource_bytes = self._resources[resource_id]
-            body = [resource_bytes]
-            for scope_id, encoded in scopes.items():
-                scope, scope_bytes = self._scopes[scope_id]
-                scope_body = scope_bytes + b"".join(encoded)
-                if scope is not None and scope.schema_url:
-                    scope_body += _string_field(3, scope.schema_url)
-                body.append(_framed(b"\x12", scope_body))
-            if resource.schema_url:
-                body.append(_string_field(3, resource.schema_url))
-            out.append(_framed(b"\x0a", b"".join(body)))
-        return b"".join(out)
+        return (
+            self._resource_block(span.resource),
+            self._scope_block(span.instrumentation_scope),
+            _framed(b"\x12", self._span(span)),
+        )
 
-    def _remember_resource(self, resource: Resource) -> int:
-        key = id(resource)
-        if key not in self._resources:  # the tuple keeps the object, so its id stays its own
-            self._resources[key] = (
-                resource,
-                _len_field(1, self._attributes(b"\x0a", resource.attributes)),
-            )
-        return key
+    def _resource_block(self, resource: Resource) -> EncodedBlock:
+        # by identity: `Resource.__hash__` serialises its attributes to JSON
+        known = self._resources.get(id(resource))
+        if known is not None and known[0] is resource:
+            return known[1]
+        block = (
+            _len_field(1, self._attributes(b"\x0a", resource.attributes)),
+            _string_field(3, resource.schema_url) if resource.schema_url else b"",
+        )
+        if len(self._resources) >= self._max_scopes:
+            self._resources.clear()
+        self._resources[id(resource)] = (resource, block)  # the entry keeps the id its own
+        return block
 
-    def _remember_scope(self, scope: InstrumentationScope | None) -> int:
-        key = id(scope)
-        if key not in self._scopes:
-            body = b""
-            if scope is not None:
-                body = _string_field(1, scope.name) if scope.name else b""
-                if scope.version:
-                    body += _string_field(2, scope.version)
-                body += self._attributes(b"\x1a", scope.attributes)
-            self._scopes[key] = (scope, _len_field(1, body))
-        return key
+    def _scope_block(self, scope: InstrumentationScope | None) -> EncodedBlock:
+        known = self._scopes.get(id(scope))
+        if known is not None and known[0] is scope:
+            return known[1]
+        body = b""
+        if scope is not None:
+            body = _string_field(1, scope.name) if scope.name else b""
+            if scope.version:
+                body += _string_field(2, scope.version)
+            body += self._attributes(b"\x1a", scope.attributes)
+        schema = scope.schema_url if scope is not None else ""
+        block = (_len_field(1, body), _string_field(3, schema) if schema else b"")
+        if len(self._scopes) >= self._max_scopes:
+            self._scopes.clear()
+        self._scopes[id(scope)] = (scope, block)
+        return block
 
     def _key(self, key: str) -> bytes:
         encoded = self._keys.get(key)
@@ -245,19 +255,21 @@ class OtlpEncoder:
     def _span(self, span: ExportableSpan) -> bytes:
         context = span.context
         assert context is not None  # every SDK span has one
-        trace_id = context.trace_id
+        # A SpanContext is a tuple: unpacked at once rather than through its properties.
+        trace_id, span_id, _, _, trace_state, _ = context
         parts = [
             _IDS.pack(
-                b"\x0a\x10", trace_id >> _HIGH, trace_id & _INT64_MASK, b"\x12\x08",
-                context.span_id,
+                b"\x0a\x10", trace_id >> _HIGH, trace_id & _INT64_MASK, b"\x12\x08", span_id
             )
         ]  # fmt: skip
-        if context.trace_state:
-            state = ",".join(f"{k}={v}" for k, v in context.trace_state.items())
+        if trace_state:
+            state = ",".join(f"{k}={v}" for k, v in trace_state.items())
             parts.append(_string_field(3, state))
         parent = span.parent
+        parent_remote = False
         if parent is not None:
-            parts.append(_PARENT.pack(b"\x22\x08", parent.span_id))
+            _, parent_span_id, parent_remote, _, _, _ = parent
+            parts.append(_PARENT.pack(b"\x22\x08", parent_span_id))
         if span.name:
             parts.append(_framed(b"\x2a", span.name.encode("utf-8")))
         parts.append(
@@ -288,16 +300,40 @@ class OtlpEncoder:
         if span.dropped_links:
             parts.append(b"\x70" + _varint(span.dropped_links))
         status = span.status
-        code = status.status_code
-        if code is _UNSET and not status.description:
+        # A light span's status stays the shared `UNSET_STATUS` unless something sets one.
+        if status is UNSET_STATUS or (
+            (code := status.status_code) is _UNSET and not status.description
+        ):
             parts.append(_STATUS_UNSET)
         else:
             body = _string_field(2, status.description) if status.description else b""
             if code is not _UNSET:
                 body += b"\x18" + _VARINTS[code.value]
             parts.append(_framed(b"\x7a", body))
-        parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
+        parts.append(_FLAGS_REMOTE if parent_remote else _FLAGS_LOCAL)
         return b"".join(parts)
+
+
+def export_request(spans: Sequence[EncodedSpan]) -> bytes:
+    """An `ExportTraceServiceRequest`: the spans grouped by resource, then by scope, in the
+    order they came."""
+    grouped: dict[int, tuple[EncodedBlock, dict[int, tuple[EncodedBlock, list[bytes]]]]] = {}
+    for resource, scope, span in spans:
+        by_resource = grouped.get(id(resource))
+        if by_resource is None:
+            by_resource = grouped[id(resource)] = (resource, {})
+        by_scope = by_resource[1].get(id(scope))
+        if by_scope is None:
+            by_scope = by_resource[1][id(scope)] = (scope, [])
+        by_scope[1].append(span)
+    out = []
+    for (resource_head, resource_tail), scopes in grouped.values():
+        body = [resource_head]
+        for (scope_head, scope_tail), encoded in scopes.values():
+            body.append(_framed(b"\x12", scope_head + b"".join(encoded) + scope_tail))
+        body.append(resource_tail)
+        out.append(_framed(b"\x0a", b"".join(body)))
+    return b"".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,31 +372,20 @@ class OtlpHttpSpanExporter:
     """POSTs each batch to an OTLP/HTTP traces endpoint. Runs on the export thread only, so a
     slow receiver costs that thread its `timeout`, never a request. `send` makes one attempt
     and says whether another may succeed; the processor (`common.tracing.export`) decides
-    when to make it. The batch is encoded once, whatever the number of attempts."""
+    when to make it. The spans come encoded (at their end); an attempt joins their bytes."""
 
     def __init__(self, endpoint: str, headers: Mapping[str, str], timeout: float) -> None:
         self.endpoint = endpoint
-        self._encoder = OtlpEncoder()
         self._client = httpx.Client(
             timeout=timeout, headers={**headers, "content-type": "application/x-protobuf"}
         )
-        self._last: tuple[Sequence[ExportableSpan], bytes] | None = None
 
-    def _encoded(self, spans: Sequence[ExportableSpan]) -> bytes:
-        if self._last is not None and self._last[0] is spans:
-            return self._last[1]
-        body = self._encoder.encode(spans)
-        self._last = (spans, body)
-        return body
-
-    def send(self, spans: Sequence[ExportableSpan]) -> SendOutcome:
-        body = self._encoded(spans)
+    def send(self, spans: Sequence[EncodedSpan]) -> SendOutcome:
         try:
-            response = self._client.post(self.endpoint, content=body)
+            response = self._client.post(self.endpoint, content=export_request(spans))
         except httpx.TransportError as exc:  # no connection, timeout, reset: try later
             return SendOutcome(ok=False, retry=True, detail=f"{type(exc).__name__}: {exc}")
         if response.is_success:
-            self._last = None
             return SendOutcome(ok=True)
         status = response.status_code
         if status in RETRYABLE_STATUSES:
@@ -368,13 +393,11 @@ class OtlpHttpSpanExporter:
                 ok=False, retry=True, detail=f"HTTP {status}",
                 retry_after=retry_after_seconds(response.headers.get("retry-after")),
             )  # fmt: skip
-        self._last = None
         return SendOutcome(ok=False, detail=f"HTTP {status}")
 
     def export(self, spans: Sequence[ExportableSpan]) -> SpanExportResult:
         """One attempt, as the SDK's `SpanExporter` interface has it."""
-        outcome = self.send(spans)
-        self._last = None
+        outcome = self.send([OtlpEncoder().encode_span(span) for span in spans])
         return SpanExportResult.SUCCESS if outcome.ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 
-from opentelemetry import baggage, propagate, trace
+from opentelemetry import baggage, propagate
 from opentelemetry.context import Context, get_current
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, TraceFlags
 from starlette.types import Scope
 
-from common.tracing.light import EMPTY_CONTEXT
+from common.tracing.light import EMPTY_CONTEXT, current_span, span_context, with_span
 
 
 class _ScopeHeaders(Getter[Scope]):
@@ -37,6 +37,8 @@ SCOPE_HEADERS = _ScopeHeaders()
 # (another version, a suffix, upper case, spaces) goes to the propagators, which know it all.
 _TRACEPARENT = re.compile(rb"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _W3C_FIELDS = frozenset({"traceparent", "tracestate", "baggage"})
+# A `traceparent`'s flags byte, as written (two lower-case hex digits), to its `TraceFlags`.
+_REMOTE_FLAGS = {f"{n:02x}".encode(): TraceFlags(n) for n in range(256)}
 
 
 class ScopeContextReader:
@@ -67,10 +69,8 @@ class ScopeContextReader:
         trace_id, span_id = int(match[2], 16), int(match[3], 16)
         if not trace_id or not span_id:
             return EMPTY_CONTEXT  # what the propagator makes of an all-zero id
-        parent = SpanContext(
-            trace_id, span_id, is_remote=True, trace_flags=TraceFlags(int(match[4], 16))
-        )
-        return trace.set_span_in_context(NonRecordingSpan(parent), EMPTY_CONTEXT)
+        parent = span_context(trace_id, span_id, True, _REMOTE_FLAGS[match[4]], None)
+        return with_span(NonRecordingSpan(parent), EMPTY_CONTEXT)
 
 
 def context_from_scope(scope: Scope) -> Context:
@@ -105,12 +105,9 @@ class TraceHeaderWriter:
         if baggage.get_all(context):
             propagate.inject(headers, context)
             return
-        span_context = trace.get_current_span(context).get_span_context()
-        if span_context == trace.INVALID_SPAN_CONTEXT:
+        trace_id, span_id, _, flags, state, valid = current_span(context).get_span_context()
+        if not valid:
             return
-        headers["traceparent"] = (
-            f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}"
-            f"-{span_context.trace_flags:02x}"
-        )
-        if span_context.trace_state:
-            headers["tracestate"] = span_context.trace_state.to_header()
+        headers["traceparent"] = f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
+        if state:
+            headers["tracestate"] = state.to_header()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from common.tracing import genai
+from common.tracing.light import current_span
 from common.tracing.settings import TracingSettings
 from gateway.hooks import CallRecord, CallType
 
@@ -38,7 +38,7 @@ class TracingHook:
     settings: TracingSettings
 
     async def pre_call(self, record: CallRecord) -> None:
-        span = trace.get_current_span()
+        span = current_span()
         if not span.is_recording():
             return
         operation = OPERATIONS[record.call_type]
@@ -64,7 +64,7 @@ class TracingHook:
             genai.record_prompt(span, record.body)
 
     async def post_call(self, record: CallRecord) -> None:
-        span = trace.get_current_span()
+        span = current_span()
         if not span.is_recording():
             return
         attributes: dict[str, AttributeValue] = {

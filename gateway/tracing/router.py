@@ -33,7 +33,8 @@ def attempt_span(
     if known is None:
         known = _shared(group, deployment)
         tracer.remember(key, known)
-    name, shared = cast(tuple[str, dict[str, AttributeValue]], known)
+    # the type as a string: subscripting it here would build it on every call
+    name, shared = cast("tuple[str, dict[str, AttributeValue]]", known)
     return tracer.start_as_current(
         name,
         kind=SpanKind.CLIENT,

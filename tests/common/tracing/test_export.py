@@ -1,7 +1,8 @@
 """The export queue never blocks: with the receiver stalled, spans beyond the bound are
 dropped and counted, and every other span arrives once it answers again. A batch the
 receiver cannot take yet (429, 502, 503, 504, no connection) is sent again, within a bound,
-and arrives once; a refused one (400) is dropped at once and counted."""
+and arrives once; a refused one (400) is dropped at once and counted. Every target with
+room gets each span; one span that cannot be encoded is the only one lost."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections.abc import Callable
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from common.tracing.export import BoundedSpanProcessor
-from common.tracing.otlp import OtlpHttpSpanExporter, retry_after_seconds
+from common.tracing.export import BoundedSpanProcessor, SpanFanout
+from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter, retry_after_seconds
 from tests.support.otlp_receiver import running_receiver
 from tests.support.processes import free_port
 
@@ -160,3 +161,57 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     )
     seconds = retry_after_seconds(later)
     assert seconds is not None and 3500 < seconds <= 3600
+
+
+def test_fanout_queues_each_span_for_every_target_that_has_room() -> None:
+    """Two targets (otel and langfuse, say), one encoder: a target whose queue is full drops
+    and counts the span while the other still gets it."""
+    with running_receiver() as first, running_receiver() as second:
+        first.hold()  # the first target's sends wait, so its queue fills
+        encoder = OtlpEncoder()
+        queues = [
+            BoundedSpanProcessor(
+                OtlpHttpSpanExporter(receiver.endpoint, {}, timeout=30),
+                encoder=encoder,
+                name=name,
+                max_queue=4,
+                batch_size=100,
+                interval=60,
+            )
+            for name, receiver in (("otel", first), ("langfuse", second))
+        ]
+        fanout = SpanFanout(queues)
+        provider = TracerProvider()
+        provider.add_span_processor(fanout)
+        _emit(provider, 4, "both")
+        assert queues[1].force_flush(30_000)  # the second sends; the first stays full
+        _emit(provider, 3, "second only")
+        assert queues[0].dropped == 3 and queues[1].dropped == 0
+        assert queues[1].force_flush(30_000)
+        assert len(second.wait_for(lambda got: len(got) >= 7)) == 7
+        first.release()
+        assert fanout.force_flush(30_000)
+        received = first.wait_for(lambda got: len(got) >= 4)
+        provider.shutdown()
+    assert sorted(s.name for s in received) == [f"both {i}" for i in range(4)]
+    assert queues[0].exported == 4 and queues[1].exported == 7
+
+
+def test_a_span_that_cannot_be_encoded_is_dropped_not_raised() -> None:
+    """An attribute value OTLP cannot carry (set by some library) loses that span only: the
+    code that ended it goes on, and the spans around it are exported."""
+    with running_receiver() as receiver:
+        provider, processor = _processor(receiver.endpoint, batch_size=2)
+        tracer = provider.get_tracer("test")
+        with tracer.start_as_current_span("before"):
+            pass
+        span = tracer.start_span("odd")
+        span._attributes._dict["odd"] = object()  # type: ignore[attr-defined]  # past SDK checks
+        span.end()  # must not raise
+        with tracer.start_as_current_span("after"):
+            pass
+        assert processor.force_flush(30_000)
+        spans = receiver.wait_for(lambda got: len(got) >= 2)
+        provider.shutdown()
+    assert sorted(s.name for s in spans) == ["after", "before"]
+    assert processor.unencodable == 1 and processor.failed == 1 and processor.exported == 2

@@ -1,13 +1,24 @@
 """Light spans: the provider's ids, sampler and export queue; parent and child in one
-trace; an exception marks the span; a span ends (and is exported) once."""
+trace; an exception marks the span; a span ends (and is exported) once; the shortcuts past
+the API (`span_context`, `current_span`, `with_span`) give what the API gives."""
 
 from __future__ import annotations
 
 import pytest
+from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.trace import (
+    INVALID_SPAN,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 
+from common.tracing.light import current_span, span_context, with_span
 from common.tracing.sdk_provider import ToolrelayTracerProvider
 from common.tracing.settings import OtlpTarget, TracingSettings
 from tests.support.otlp_receiver import ReceivedSpan, running_receiver
@@ -71,3 +82,36 @@ def test_sampler_says_no_the_trace_still_flows_unrecorded() -> None:
         assert provider.force_flush(30_000)
         assert provider.processors[0].exported == 0
         provider.shutdown()
+
+
+def test_span_context_builds_what_the_api_builds() -> None:
+    """`span_context` skips `SpanContext`'s validation by building its tuple directly: if a
+    new API release changed the tuple's layout, this fails instead of every trace id."""
+    flags = TraceFlags(TraceFlags.SAMPLED)
+    state = TraceState([("vendor", "value")])
+    for remote, given_state in ((False, None), (True, state)):
+        fast = span_context(0xABC, 0xDEF, remote, flags, given_state)
+        made = SpanContext(0xABC, 0xDEF, is_remote=remote, trace_flags=flags,
+                           trace_state=given_state)  # fmt: skip
+        assert fast == made and type(fast) is SpanContext
+        assert (fast.trace_id, fast.span_id, fast.is_remote) == (0xABC, 0xDEF, remote)
+        assert fast.trace_flags == flags and fast.trace_state == made.trace_state
+        assert fast.is_valid
+
+
+def test_current_span_finds_what_the_api_finds() -> None:
+    provider = _provider("http://127.0.0.1:9/v1/traces")  # nothing is exported here
+    light = provider.light_tracer("t")
+    assert current_span() is trace.get_current_span() is INVALID_SPAN
+    with light.start_as_current("outer") as outer:
+        assert current_span() is trace.get_current_span() is outer
+        # An SDK span (another library's) is found through the API's own lookup.
+        with provider.get_tracer("sdk").start_as_current_span("sdk") as sdk:
+            assert current_span() is trace.get_current_span() is sdk
+        remote = NonRecordingSpan(span_context(1, 2, True, TraceFlags(1), None))
+        context = with_span(remote, None)
+        assert current_span(context) is trace.get_current_span(context) is remote
+        # with_span keeps what the context held besides the span
+        assert context_api.get_value("k", with_span(remote, context_api.set_value("k", 1))) == 1
+    assert current_span() is INVALID_SPAN
+    provider.shutdown()
