@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import httpx
@@ -13,6 +14,7 @@ from gateway.cache import ResponseCache
 from gateway.config import LoadedConfig
 from gateway.hooks import RequestHook
 from gateway.metrics import GatewayMetrics
+from gateway.providers.client_headers import HeaderForwarding
 from gateway.providers.registry import ProviderRegistry
 from gateway.router import ModelGroups, Router
 from gateway.signin.session import SessionCodec, random_session_codec
@@ -48,6 +50,15 @@ class GatewayState:
     @property
     def drop_params(self) -> bool:
         return self.config.file.litellm_settings.drop_params
+
+    @cached_property
+    def header_forwarding(self) -> HeaderForwarding:
+        file = self.config.file
+        group_settings = file.litellm_settings.model_group_settings
+        return HeaderForwarding.from_settings(
+            file.general_settings.forward_client_headers_to_llm_api,
+            group_settings.forward_client_headers_to_llm_api if group_settings else (),
+        )
 
     @property
     def max_body_bytes(self) -> int:

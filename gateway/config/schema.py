@@ -121,6 +121,15 @@ class KeyGenerateDefaults(KeyUpperbound):
     team_id: str | None = None
 
 
+class ModelGroupSettings(BaseModel):
+    """`litellm_settings.model_group_settings`: the model groups (names, or patterns with
+    `*`) whose calls forward the client's headers (gateway/providers/client_headers.py)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    forward_client_headers_to_llm_api: list[str] = Field(default_factory=list)
+
+
 class LiteLLMSettings(_Section, TracingKeys):
     """The tracing keys (callbacks, content switches, `langfuse_*`) come from `TracingKeys`,
     which every service reads alike."""
@@ -143,6 +152,7 @@ class LiteLLMSettings(_Section, TracingKeys):
     # A proxy-wide budget (gateway/budgets/proxy_budget.py); 0 is off, as in LiteLLM
     budget_duration: str | None = None
     max_budget: float = Field(default=0.0, ge=0)
+    model_group_settings: ModelGroupSettings | None = None
 
     @field_validator("budget_duration")
     @classmethod

@@ -124,7 +124,7 @@ class InferenceCalls:
         timeout = self.state.timeout_for(
             deployment.stream_timeout if body.get("stream") else deployment.timeout
         )
-        if self.state.config.file.general_settings.forward_client_headers_to_llm_api:
+        if self.state.header_forwarding.applies(deployment.model_name, body.get("model")):
             forwarded = forwardable_headers(_context().client_headers)
             deployment = with_client_headers(deployment, forwarded)
         return ProviderCall(

@@ -1,5 +1,6 @@
-"""`general_settings.forward_client_headers_to_llm_api`: the filter (LiteLLM's choice of
-headers), and through a real gateway process to the fake upstream, which records what it
+"""`general_settings.forward_client_headers_to_llm_api` and its per-group form in
+`litellm_settings.model_group_settings`: the filter (LiteLLM's choice of headers), the
+group match, and through a real gateway process to the fake upstream, which records what it
 received."""
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import httpx
 import pytest
 
 from gateway.deployments import Deployment
-from gateway.providers.client_headers import forwardable_headers, with_client_headers
+from gateway.providers.client_headers import (
+    HeaderForwarding,
+    forwardable_headers,
+    with_client_headers,
+)
 from tests.gateway.conftest import MASTER_KEY, UPSTREAM_KEY, start_gateway
 from tests.support.processes import ServiceProcess
 
@@ -118,3 +123,43 @@ def test_client_headers_reach_the_provider_only_when_configured(
     assert with_setting["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert "x-trace-id" not in without and "anthropic-beta" not in without
     assert without["authorization"] == f"Bearer {UPSTREAM_KEY}"
+
+
+def test_model_group_settings_name_groups_and_patterns() -> None:
+    """`litellm_settings.model_group_settings.forward_client_headers_to_llm_api`: a group by
+    its name or by the model asked for, `*` as the one wildcard; the general switch covers
+    every group."""
+    forwarding = HeaderForwarding.from_settings(False, ["gpt-4o-mini", "byok/*", "a[b]*"])
+    assert forwarding.applies("gpt-4o-mini", "gpt-4o-mini")
+    assert forwarding.applies("byok/*", "byok/gpt-4o")  # a wildcard group, by the model asked
+    assert forwarding.applies("byok-direct", "byok/claude")
+    assert forwarding.applies("a[b]-group", None)  # brackets are plain characters
+    assert not forwarding.applies("ab-group", "ab-group")
+    assert not forwarding.applies("gpt-4o", "gpt-4o")
+    assert not forwarding.applies("byok", "byok")
+    assert not HeaderForwarding.from_settings(False, []).applies("m", "m")
+    assert HeaderForwarding.from_settings(True, []).applies("m", "m")
+
+
+def test_only_the_listed_model_group_forwards(
+    fake_upstream: ServiceProcess, tmp_path: Path, service_log_dir: Path
+) -> None:
+    model = f"fixed+group-headers-{uuid.uuid4().hex[:8]}"
+    config = _config(fake_upstream, model, False)
+    config["model_list"].append({**config["model_list"][0], "model_name": "unlisted"})
+    config["litellm_settings"] = {
+        "model_group_settings": {"forward_client_headers_to_llm_api": ["m"]}
+    }
+    gateway = start_gateway(config, tmp_path, service_log_dir, {"REDIS_URL": ""})
+    try:
+        headers = {"authorization": f"Bearer {MASTER_KEY}", "x-trace-id": "trace-7"}
+        for group in ("m", "unlisted"):
+            body = {"model": group, "messages": [{"role": "user", "content": "hi"}]}
+            answer = httpx.post(f"{gateway.url}/v1/chat/completions", json=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+    finally:
+        gateway.stop()
+    listed, unlisted = _received(fake_upstream, model)
+    assert listed["x-trace-id"] == "trace-7"
+    assert "x-trace-id" not in unlisted
+    assert listed["authorization"] == unlisted["authorization"] == f"Bearer {UPSTREAM_KEY}"
