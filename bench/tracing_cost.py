@@ -57,7 +57,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.procstat import sample
+from bench.procstat import sample, scheduled_cpu_seconds
 from testing.fake_upstream import command_args
 from tests.support.processes import ServiceProcess, free_port, start_service
 
@@ -75,12 +75,13 @@ class Stack:
     gateway: ServiceProcess
     middleware: ServiceProcess
 
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far of the gateway's and the middleware's process trees."""
-        return (
-            sample(self.gateway.process.pid).cpu_seconds,
-            sample(self.middleware.process.pid).cpu_seconds,
-        )
+    def cpu(self, scheduled: bool = False) -> tuple[float, float]:
+        """CPU seconds so far of the gateway's and the middleware's process trees: from
+        /proc's tick-sampled utime+stime, or (`scheduled`) the scheduler's exact clock."""
+        pids = (self.gateway.process.pid, self.middleware.process.pid)
+        if scheduled:
+            return scheduled_cpu_seconds(pids[0]), scheduled_cpu_seconds(pids[1])
+        return sample(pids[0]).cpu_seconds, sample(pids[1]).cpu_seconds
 
     def stop(self) -> None:
         self.middleware.stop()
@@ -261,7 +262,7 @@ async def send(url: str, count: int, concurrency: int) -> None:
 
 
 def measure(
-    stacks: list[Stack], path: str, count: int, concurrency: int
+    stacks: list[Stack], path: str, count: int, concurrency: int, scheduled: bool = False
 ) -> list[tuple[float, float]]:
     """CPU microseconds per request of each stack's gateway and middleware over one round.
     The stacks take their requests at the same time, so each sees the same machine: on a
@@ -272,13 +273,13 @@ def measure(
         f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
         for stack in stacks
     ]
-    before = [stack.cpu() for stack in stacks]
+    before = [stack.cpu(scheduled) for stack in stacks]
 
     async def all_stacks() -> None:
         await asyncio.gather(*(send(url, count, concurrency) for url in urls))
 
     asyncio.run(all_stacks())
-    after = [stack.cpu() for stack in stacks]
+    after = [stack.cpu(scheduled) for stack in stacks]
     return [
         ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6)
         for a, b in zip(after, before, strict=True)
@@ -311,6 +312,12 @@ def main() -> None:
         action="store_true",
         help="two more stacks: off2 (off again) and unsampled (on, OTEL_TRACES_SAMPLER="
         "always_off: the tracing code runs, no span is recorded or exported)",
+    )
+    parser.add_argument(
+        "--scheduled-cpu",
+        action="store_true",
+        help="CPU time from each thread's schedstat (the scheduler's exact clock) instead of "
+        "the tick-sampled utime+stime",
     )
     parser.add_argument(
         "--split",
@@ -365,7 +372,9 @@ def main() -> None:
                 results: dict[tuple[str, str], list[float]] = {}
                 for _ in range(args.rounds):
                     for path in paths:
-                        costs = measure(stacks, path, args.requests, args.concurrency)
+                        costs = measure(
+                            stacks, path, args.requests, args.concurrency, args.scheduled_cpu
+                        )
                         for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
                             # the gateway path counts the gateway alone (the middleware idles)
                             total = gateway + middleware if path == "middleware" else gateway

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bench.procstat import parse_stat_cpu_ticks, parse_statm_rss_bytes, sample
+from bench.procstat import (
+    parse_stat_cpu_ticks,
+    parse_statm_rss_bytes,
+    sample,
+    scheduled_cpu_seconds,
+)
 from bench.services import MASTER_KEY, proxy_config, write_config
 from bench.targets import Target, rotate
 from bench.wrk import lua_script, parse_output
@@ -83,3 +90,39 @@ def test_sample_of_this_process_is_plausible() -> None:
     now = sample(os.getpid())
     assert now.rss_bytes > 1024 * 1024
     assert now.cpu_seconds > 0
+
+
+def test_scheduled_cpu_counts_every_thread_of_a_process() -> None:
+    """The scheduler's clock, summed over threads, agrees with the kernel's utime+stime
+    (give or take the ticks that one is sampled at) for a child whose two threads each burn
+    0.2 s and stay alive until read: an exited thread's schedstat is gone with it. A child
+    of its own, so that no thread of this test process comes or goes meanwhile."""
+    script = (
+        "import sys, threading, time\n"
+        "def burn():\n"
+        "    started = time.thread_time()\n"
+        "    while time.thread_time() - started < 0.2:\n"
+        "        pass\n"
+        "burnt, release = threading.Event(), threading.Event()\n"
+        "def work():\n"
+        "    burn()\n"
+        "    burnt.set()\n"
+        "    release.wait()\n"
+        "worker = threading.Thread(target=work, daemon=True)\n"
+        "worker.start()\n"
+        "burn()\n"
+        "burnt.wait()\n"
+        "print('burnt', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "burnt"
+        exact = scheduled_cpu_seconds(child.pid)
+        ticked = sample(child.pid).cpu_seconds
+    finally:
+        child.communicate("", timeout=30)
+    assert exact >= 0.4  # both threads' work
+    assert abs(exact - ticked) < 0.2  # a missing or doubled thread is 0.2 s off or more
