@@ -73,7 +73,10 @@ def test_granian_serves_chat_and_streams_and_drains(
     assert gateway.process.returncode == 0
     # Drained on SIGTERM: both requests' spend rows are in the store.
     with sqlite3.connect(home / SQLITE_FILENAME) as db:
-        assert db.execute("SELECT count(*) FROM spend_logs").fetchone()[0] == 2
+        rows = db.execute("SELECT count(*) FROM spend_logs").fetchone()[0]
+    # the gateway's own account of its shutdown, should the rows be missing (seen once, in a
+    # full clean-clone CI run: 0 rows, exit code 0; not reproduced alone or under CPU load)
+    assert rows == 2, gateway.log()[-4000:]
     for line in gateway.log().splitlines():
         if line.strip():
             orjson.loads(line)  # every line JSON, Granian's own included
