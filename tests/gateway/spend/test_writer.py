@@ -3,6 +3,7 @@ odd input (very long end-user ids, absurd token counts) is stored, clipped."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,30 @@ def test_a_start_folds_back_replay_files_of_gone_processes_only(tmp_path: Path) 
         b'{"worker": "before per-process names"}',
         b'{"worker": "gone"}',
     ]
+
+
+@pytest.mark.anyio
+async def test_stop_lets_a_periodic_flush_under_way_finish(tmp_path: Path) -> None:
+    """A shutdown that lands while the periodic flush is half way through its batches still
+    stores every row, none spilled (a suspect for the locked database at Granian's drain,
+    tests/gateway/test_granian_server.py; it does not reproduce it)."""
+    db = await open_database(database_url_for(None, tmp_path))
+    try:
+        writer = SpendWriter(db=db, spill_path=tmp_path / "spill.jsonl", interval=0.01)
+        rows = [a_row() for _ in range(3000)]
+        for row in rows:
+            writer.enqueue(row)
+        await writer.start()
+        # until the periodic flush is half way: some batches written, others still queued
+        while writer.written == 0:  # noqa: ASYNC110 - the writer has no event to wait on
+            await asyncio.sleep(0)
+        assert writer.queue
+        await writer.stop()
+        async with db.engine.connect() as connection:
+            count = (
+                await connection.execute(select(func.count()).select_from(tables.spend_logs))
+            ).scalar()
+        assert count == len(rows) and writer.spilled == 0
+        assert not (tmp_path / "spill.jsonl").exists()
+    finally:
+        await db.close()
