@@ -8,8 +8,8 @@ per gateway request were two thirds of the whole cost of tracing.
 
 A `LightSpan` keeps its attributes in a plain dict (ours are always strings, numbers, bools
 or lists of strings, so nothing needs validating) and, when it ends, goes itself to the
-provider's `SpanFanout` (no copy), which encodes it for the export queues: the encoder reads
-from it what it reads from the SDK's `ReadableSpan`. With the default sampler
+provider's `SpanFanout` (no copy), which queues it for each target; the export thread's
+encoder reads from it what it reads from the SDK's `ReadableSpan`. With the default sampler
 (`parentbased_always_on`) the decision is taken from the parent's flags without a sampler
 call. Ids, the sampler, the resource and the fan-out are the installed provider's, so light
 and SDK spans (the MCP SDK's, say) share one trace and one export queue, and the standard
@@ -92,8 +92,8 @@ def with_span(span: trace_api.Span, parent: context_api.Context | None) -> conte
 
 
 class SpanSink(Protocol):
-    """Where a finished light span goes: the provider's `SpanFanout`, which encodes it for
-    the export queues."""
+    """Where a finished light span goes: the provider's `SpanFanout`, which queues it for
+    each target's export thread."""
 
     def finish(self, span: LightSpan) -> None: ...
 
