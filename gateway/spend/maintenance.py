@@ -6,13 +6,13 @@ the database's reachability current for readiness."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import delete
 
+from gateway.background import finish_or_cancel, sleep_or_stop
 from gateway.keys.cache import TABLES, EntityCache
 from gateway.limits.calendar import next_reset_at
 from gateway.spend.claims import CLAIM_TTL
@@ -33,13 +33,13 @@ class Maintenance:
     # Without Redis, other instances' key changes arrive by this periodic re-read.
     refresh_entities: bool = False
     _task: asyncio.Task[None] | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="spend-maintenance")
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
+        while not await sleep_or_stop(self._stopping, self.interval):
             await self.run_once()
 
     async def run_once(self, now: datetime | None = None) -> int:
@@ -82,8 +82,9 @@ class Maintenance:
             log.info("spend logs past retention deleted", rows=deleted)
         return deleted
 
-    async def stop(self) -> None:
+    async def stop(self, finish_seconds: float = 5.0) -> None:
+        """A round under way (deletes in a transaction) is let finish (`gateway.background`)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping.set()
+            await finish_or_cancel(self._task, finish_seconds)
+            self._task = None

@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
-from gateway.background import cancel_and_wait
+from gateway.background import finish_or_cancel, sleep_or_stop
 from gateway.shared_redis import CONNECTION_ERRORS, RedisCircuit
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
 from gateway.spend.writer import BATCH_SIZE, MAX_BACKOFF_SECONDS, SpendWriter
@@ -55,6 +55,7 @@ class SpendStream:
     appended: int = 0
     written: int = 0
     _task: asyncio.Task[None] | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
     _group_ready: bool = False
     _claim_cursor: bytes = b"0-0"
     _failures: int = field(default=0)
@@ -103,7 +104,7 @@ class SpendStream:
         self._group_ready = True
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             delay = self.poll_seconds
             if self.circuit.available:
                 try:
@@ -121,7 +122,7 @@ class SpendStream:
                     delay = min(
                         MAX_BACKOFF_SECONDS, self.poll_seconds * 2 ** min(self._failures, 6)
                     )
-            await asyncio.sleep(delay)
+            await sleep_or_stop(self._stopping, delay)
 
     async def drain_once(self) -> int:
         """Write one batch: our own unacknowledged entries first (a failed write), then
@@ -180,12 +181,15 @@ class SpendStream:
 
     async def stop(self, flush_seconds: float = 5.0) -> None:
         """Write what is already on the stream (bounded); the rest stays in Redis for the
-        other replicas, or for this one's next start."""
+        other replicas, or for this one's next start. A batch under way is let finish within
+        that time (`gateway.background`)."""
+        deadline = asyncio.get_running_loop().time() + flush_seconds
         if self._task is not None:
-            await cancel_and_wait(self._task)
+            self._stopping.set()
+            await finish_or_cancel(self._task, flush_seconds)
             self._task = None
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(flush_seconds):
+            async with asyncio.timeout_at(deadline):
                 await self.drain_pending()
 
     async def drain_pending(self) -> None:

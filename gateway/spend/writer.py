@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 import structlog
 
+from gateway.background import finish_or_cancel
 from gateway.spend.batch import write_batch
 from gateway.spend.journal import SpendJournal, pid_alive
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
@@ -56,6 +57,7 @@ class SpendWriter:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _stopping: bool = False
     _failures: int = 0
 
     def enqueue(self, row: Row) -> None:
@@ -72,6 +74,12 @@ class SpendWriter:
         if len(self.queue) < self.max_queue:
             self.queue.append(row)
             return
+        if self.spilled == 0:
+            log.warning(
+                "spend queue full (database slow or down); spilling rows to disk",
+                path=str(self.spill_path),
+                queued=len(self.queue),
+            )
         self._spill([row])
 
     @property
@@ -85,12 +93,6 @@ class SpendWriter:
     def _spill(self, rows: list[Row]) -> None:
         if not rows:
             return
-        if self.spilled == 0:
-            log.warning(
-                "spend queue full (database slow or down); spilling rows to disk",
-                path=str(self.spill_path),
-                queued=len(self.queue),
-            )
         try:
             self.spill_path.parent.mkdir(parents=True, exist_ok=True)
             with self.spill_path.open("ab") as handle:
@@ -116,13 +118,17 @@ class SpendWriter:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             delay = self.interval
             if self._failures:
                 delay = min(MAX_BACKOFF_SECONDS, self.interval * 2 ** min(self._failures, 6))
+            # asyncio.timeout, not wait_for: see gateway.background.sleep_or_stop
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.flush()
             except Exception:
@@ -227,15 +233,21 @@ class SpendWriter:
             log.error("SPEND ROW LOST: cannot write the rejected-rows file", error=repr(exc))
 
     async def stop(self, flush_seconds: float = 10.0) -> None:
-        """Flush on shutdown; whatever the database cannot take in `flush_seconds` is spilled."""
+        """Flush on shutdown; whatever the database cannot take in `flush_seconds` is spilled.
+
+        A periodic flush under way is let finish within that time, not cancelled: cancelled
+        inside SQLite's insert, it left the write lock held, and the final flush found the
+        database locked and spilled every row (`gateway.background`)."""
+        deadline = asyncio.get_running_loop().time() + flush_seconds
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._wake.set()
+            await finish_or_cancel(self._task, flush_seconds)
             self._task = None
         flushed = False
         with contextlib.suppress(TimeoutError):
-            flushed = await asyncio.wait_for(self.flush(), timeout=flush_seconds)
+            async with asyncio.timeout_at(deadline):
+                flushed = await self.flush()
         dropped = self.dropped
         if not flushed and self.queue:
             rows = list(self.queue)

@@ -76,12 +76,10 @@ def test_granian_serves_chat_and_streams_and_drains(
     with sqlite3.connect(home / SQLITE_FILENAME) as db:
         stored = db.execute("SELECT count(*) FROM spend_logs").fetchone()[0]
     spill = home / SPILL_FILENAME
-    kept = len(spill.read_bytes().splitlines()) if spill.exists() else 0
-    # No row lost: each is in the store, or in the spill file written back at the next start.
-    # KNOWN DEFECT, not yet understood: in full clean-clone CI runs (2 of 3 on 2026-12-05)
-    # the drain found SQLite locked ("database is locked" after the 5 s busy timeout) and
-    # spilled both rows; alone, and under CPU load, they are stored. The log says which.
-    assert stored + kept == 2, gateway.log()[-4000:]
+    # Stored, not spilled for the next start. Spilled was what full CI runs found: the stop
+    # cancelled a periodic flush inside SQLite's insert, which left the write lock held
+    # (tests/gateway/spend/test_writer.py::test_stop_inside_a_write_transaction_lets_it_commit).
+    assert (stored, spill.exists()) == (2, False), gateway.log()[-4000:]
     for line in gateway.log().splitlines():
         if line.strip():
             orjson.loads(line)  # every line JSON, Granian's own included

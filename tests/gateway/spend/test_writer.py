@@ -10,14 +10,14 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from gateway.auth import Principal
 from gateway.hooks import CallRecord
 from gateway.spend.rows import row_from_record
 from gateway.spend.writer import REJECTED_FILENAME, SpendWriter
 from gateway.store import database_url_for, open_database, tables
-from gateway.store.database import create_database
+from gateway.store.database import Database, create_database
 from tests.gateway.store.databases import database_url, postgres_database
 
 __all__ = ["database_url", "postgres_database"]
@@ -90,8 +90,7 @@ def test_a_start_folds_back_replay_files_of_gone_processes_only(tmp_path: Path) 
 @pytest.mark.anyio
 async def test_stop_lets_a_periodic_flush_under_way_finish(tmp_path: Path) -> None:
     """A shutdown that lands while the periodic flush is half way through its batches still
-    stores every row, none spilled (a suspect for the locked database at Granian's drain,
-    tests/gateway/test_granian_server.py; it does not reproduce it)."""
+    stores every row, none spilled."""
     db = await open_database(database_url_for(None, tmp_path))
     try:
         writer = SpendWriter(db=db, spill_path=tmp_path / "spill.jsonl", interval=0.01)
@@ -104,11 +103,66 @@ async def test_stop_lets_a_periodic_flush_under_way_finish(tmp_path: Path) -> No
             await asyncio.sleep(0)
         assert writer.queue
         await writer.stop()
-        async with db.engine.connect() as connection:
-            count = (
-                await connection.execute(select(func.count()).select_from(tables.spend_logs))
-            ).scalar()
-        assert count == len(rows) and writer.spilled == 0
+        assert await _stored(db) == len(rows) and writer.spilled == 0
         assert not (tmp_path / "spill.jsonl").exists()
     finally:
         await db.close()
+
+
+@pytest.mark.anyio
+async def test_stop_inside_a_write_transaction_lets_it_commit(tmp_path: Path) -> None:
+    """A shutdown that lands inside the periodic flush's transaction, after SQLite took the
+    write lock, waits for the commit. Cancelling there left the lock held by a connection
+    nobody closed, so the final flush waited out the busy timeout, found the database locked
+    and spilled every row (what Granian's drain met in full CI runs)."""
+    db = await open_database(database_url_for(None, tmp_path))
+    try:
+        writing = asyncio.Event()
+
+        def on_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            # runs on the event loop (SQLAlchemy's greenlet) just before the driver call
+            if statement.startswith("INSERT INTO spend_logs"):
+                writing.set()
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", on_statement)
+        writer = SpendWriter(db=db, spill_path=tmp_path / "spill.jsonl", interval=0.01)
+        writer.enqueue(a_row())
+        writer.enqueue(a_row())
+        await writer.start()
+        await writing.wait()  # the insert is on SQLite's thread: the stop lands there
+        await writer.stop(flush_seconds=3.0)  # under SQLite's 5 s busy timeout
+        assert (writer.written, writer.spilled) == (2, 0)
+        assert await _stored(db) == 2
+    finally:
+        await db.close()
+
+
+@pytest.mark.anyio
+async def test_stop_right_after_a_wake_ends_the_writer(tmp_path: Path) -> None:
+    """`wake()` and `stop()` in the same turn of the loop: the stop is not lost (asyncio's
+    `wait_for` on Python 3.11 returns the finished wait and swallows the cancellation, which
+    left the writer flushing forever and `stop()` waiting on it)."""
+    db = await open_database(database_url_for(None, tmp_path))
+    try:
+        writer = SpendWriter(db=db, spill_path=tmp_path / "spill.jsonl", interval=0.05)
+        await writer.start()
+        for _ in range(3):
+            await asyncio.sleep(0)  # the writer's loop is waiting for its next turn
+        writer.enqueue(a_row())
+        writer.wake()
+        stopping = asyncio.create_task(writer.stop())
+        # a bound on a hang, not a timing (a timeout around `stop()` itself was swallowed)
+        done, _ = await asyncio.wait({stopping}, timeout=30)
+        assert done, "stop() hangs"
+        assert (writer.written, writer.spilled) == (1, 0)
+    finally:
+        await db.close()
+
+
+async def _stored(db: Database) -> int:
+    async with db.engine.connect() as connection:
+        return int(
+            (
+                await connection.execute(select(func.count()).select_from(tables.spend_logs))
+            ).scalar_one()
+        )
