@@ -6,8 +6,9 @@ local receiver) and, with `--baseline-ref REF`, `base` (tracing on, the code as 
 REF). Each round sends the same number of chat requests to every stack at the same time
 (so that all of them see the same load from the rest of the machine), through the
 middleware (one model call per chat: 4 spans across both services) and straight to the
-gateway (2 spans), and reads the CPU time (utime+stime of each service's process tree, from
-/proc) before and after.
+gateway (2 spans), and reads the CPU time of each service's threads before and after: the
+scheduler's own nanosecond clock (`/proc/<pid>/task/<tid>/schedstat`), or with `--clock
+ticks` the utime+stime of each service's process tree, sampled at the 10 ms tick.
 
     uv run python bench/tracing_cost.py [--requests 500] [--rounds 6] [--baseline-ref main]
         [--ref COMMIT]  # measure a commit's code instead of the work tree
@@ -29,10 +30,13 @@ services' processes before they start (`-c` boot).
 The export thread runs inside each service, so its CPU (encoding, HTTP) is counted. The
 services run on CPU 0; this process (the load), the fake upstream and the receiver run on
 CPU 1 where there is one, so the receiver's decoding does not land on the measured core.
-/proc's CPU time counts in clock ticks (10 ms): at 500 requests a round that is about 1% of
-a gateway round's CPU and less of a middleware round's; the median over rounds smooths it.
-What the rounds cannot smooth is a difference between two sets of processes (memory
-layout, hash seeds): that is what the on-vs-on noise floor shows, and why several runs.
+The scheduler's clock is the default since 2026-12-05: utime+stime are charged a whole tick
+at a time to whichever thread runs at the tick, and with them two identical tracing-off
+stacks differed by 4-8% (`off2/off`, `--diagnose`), the first-started one costing more in
+every run; with the scheduler's clock that fell within +-3% (bench/README.md). A thread
+that exits stops being counted, which the services' long-lived threads never do. What the
+rounds cannot smooth is a difference between two sets of processes (memory layout, hash
+seeds): that is what the on-vs-on noise floor shows, and why several runs.
 """
 
 from __future__ import annotations
@@ -314,10 +318,11 @@ def main() -> None:
         "always_off: the tracing code runs, no span is recorded or exported)",
     )
     parser.add_argument(
-        "--scheduled-cpu",
-        action="store_true",
-        help="CPU time from each thread's schedstat (the scheduler's exact clock) instead of "
-        "the tick-sampled utime+stime",
+        "--clock",
+        choices=("scheduled", "ticks"),
+        default="scheduled",
+        help="CPU time from each thread's schedstat (the scheduler's exact clock, default) or "
+        "the tick-sampled utime+stime of /proc",
     )
     parser.add_argument(
         "--split",
@@ -373,7 +378,7 @@ def main() -> None:
                 for _ in range(args.rounds):
                     for path in paths:
                         costs = measure(
-                            stacks, path, args.requests, args.concurrency, args.scheduled_cpu
+                            stacks, path, args.requests, args.concurrency, args.clock == "scheduled"
                         )
                         for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
                             # the gateway path counts the gateway alone (the middleware idles)
@@ -391,7 +396,8 @@ def main() -> None:
             spans = receiver.spans
     print(
         f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
-        f"concurrency {args.concurrency}; spans received: {spans}; load average "
+        f"concurrency {args.concurrency}, clock {args.clock}; spans received: {spans}; "
+        "load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     # (top, bottom, label): per round, (top - bottom) / off's CPU, so the split arms' parts
