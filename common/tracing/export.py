@@ -78,6 +78,7 @@ class BoundedSpanProcessor(SpanProcessor):
         self.unencodable = 0  # spans the encoder could not write (also counted in failed)
         self._queue: deque[ExportableSpan] = deque()
         self._wake = threading.Event()
+        self._flush_all = False  # set by force_flush: partial batches go too
         self._idle = threading.Event()
         self._idle.set()
         self._stop = threading.Event()
@@ -86,6 +87,15 @@ class BoundedSpanProcessor(SpanProcessor):
             target=self._work, name=f"toolrelay-trace-export-{name}", daemon=True
         )
         self._thread.start()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def idle(self) -> bool:
+        """No batch is being encoded or sent."""
+        return self._idle.is_set()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         return None
@@ -111,15 +121,21 @@ class BoundedSpanProcessor(SpanProcessor):
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            full_batch = self._wake.wait(self.interval)
             self._wake.clear()
-            self._drain()
+            flush_all, self._flush_all = self._flush_all, False
+            self._drain(full_batches_only=full_batch and not flush_all)
         self._drain()
 
-    def _drain(self) -> None:
+    def _drain(self, full_batches_only: bool = False) -> None:
+        """Send what is queued, a batch at a time. Woken by a full batch, it sends full
+        batches only: the spans that end while a batch is sent wait for the next full one
+        or the interval. Sending them at once, as it did, made batches of about 200 spans
+        instead of 512 under load, and each POST costs the thread about 900 us of CPU."""
+        smallest = self.batch_size if full_batches_only else 1
         self._idle.clear()
         try:
-            while self._queue:
+            while len(self._queue) >= smallest:
                 spans = [
                     self._queue.popleft() for _ in range(min(self.batch_size, len(self._queue)))
                 ]
@@ -188,6 +204,7 @@ class BoundedSpanProcessor(SpanProcessor):
         while time.monotonic() < deadline:
             if not self._queue and self._idle.is_set():
                 return True
+            self._flush_all = True
             self._wake.set()
             self._idle.wait(0.05)
         return not self._queue

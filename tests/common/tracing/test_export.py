@@ -2,7 +2,8 @@
 dropped and counted, and every other span arrives once it answers again. A batch the
 receiver cannot take yet (429, 502, 503, 504, no connection) is sent again, within a bound,
 and arrives once; a refused one (400) is dropped at once and counted. Every target with
-room gets each span; one span that cannot be encoded is the only one lost."""
+room gets each span; one span that cannot be encoded is the only one lost. Under load the
+batches are full ones."""
 
 from __future__ import annotations
 
@@ -215,3 +216,30 @@ def test_a_span_that_cannot_be_encoded_is_dropped_not_raised() -> None:
         provider.shutdown()
     assert sorted(s.name for s in spans) == ["after", "before"]
     assert processor.unencodable == 1 and processor.failed == 1 and processor.exported == 2
+
+
+def test_spans_that_end_while_a_full_batch_is_sent_wait_for_the_next_one() -> None:
+    """Woken by a full batch, the thread sends full batches only: what ends meanwhile waits
+    for the next full batch, the interval or a flush (sent at once, it made batches of about
+    200 spans instead of 512 under load, each POST costing the thread ~900 us of CPU)."""
+    with running_receiver() as receiver:
+        receiver.hold()
+        processor = BoundedSpanProcessor(
+            OtlpHttpSpanExporter(receiver.endpoint, {}, timeout=30), batch_size=10, interval=60
+        )
+        provider = TracerProvider()
+        provider.add_span_processor(processor)
+        _emit(provider, 10, "full")
+        _wait_until(lambda: processor.queued == 0)  # the thread took the batch; it is held
+        _emit(provider, 3, "late")
+        receiver.release()
+        receiver.wait_for(lambda got: len(got) >= 10)
+        _wait_until(lambda: processor.idle)
+        assert (receiver.requests, processor.queued) == (1, 3)
+        assert processor.force_flush(30_000)
+        spans = receiver.wait_for(lambda got: len(got) >= 13)
+        provider.shutdown()
+    assert receiver.requests == 2
+    assert sorted(s.name for s in spans if s.name.startswith("late")) == [
+        f"late {i}" for i in range(3)
+    ]
