@@ -130,6 +130,15 @@ def _string_field(field: int, text: str) -> bytes:
 
 def _any_value(value: Any) -> bytes:
     """An `AnyValue` message. Its fields are a oneof, so defaults (0, "", False) are sent."""
+    kind = type(value)
+    # The exact types our spans carry first: `isinstance` against the abstract `Sequence`
+    # below is an ABC check, the slowest line here.
+    if kind is str:
+        return _framed(b"\x0a", value.encode("utf-8"))
+    if kind is int:
+        return b"\x18" + _varint(value & _INT64_MASK)
+    if kind is list or kind is tuple:
+        return _len_field(5, b"".join(_framed(b"\x0a", _any_value(v)) for v in value))
     if isinstance(value, str):
         return _framed(b"\x0a", value.encode("utf-8"))
     if isinstance(value, bool):
@@ -238,9 +247,20 @@ class OtlpEncoder:
             return b""
         cache = self._attribute_cache
         parts = []
-        for key, value in attributes.items():
+        values: Mapping[str, Any] = attributes
+        cached_key: tuple[bytes, str, type, Any]
+        for key, value in values.items():
             kind = type(value)
-            if kind in _CACHEABLE and (kind is not str or len(value) <= _MAX_CACHED_VALUE):  # type: ignore[arg-type]
+            if kind is list and len(value) == 1 and type(value[0]) is str:
+                # a one-string list (the finish reasons) repeats as a string does
+                cached_key = (tag, key, tuple, value[0])
+                encoded = cache.get(cached_key)
+                if encoded is None:
+                    encoded = _framed(tag, self._key(key) + _framed(b"\x12", _any_value(value)))
+                    if len(value[0]) <= _MAX_CACHED_VALUE:
+                        cache[cached_key] = encoded
+                parts.append(encoded)
+            elif kind in _CACHEABLE and (kind is not str or len(value) <= _MAX_CACHED_VALUE):
                 cached_key = (tag, key, kind, value)
                 encoded = cache.get(cached_key)
                 if encoded is None:

@@ -80,7 +80,8 @@ def test_encoding_matches_the_sdk_encoder() -> None:
 def test_light_spans_encode_as_the_sdk_encodes_the_same_spans() -> None:
     """Light spans go to the encoder as they are (no `ReadableSpan` copy): the bytes decode
     to what the SDK's encoder makes of the same spans, including the cached attributes
-    (one key and value in a span and in an event; True next to 1)."""
+    (one key and value in a span and in an event; True next to 1; a string next to the
+    one-string list of the same key and text)."""
     finished: list[LightSpan] = []
     provider = ToolrelayTracerProvider(TracingSettings(service_name="light"))
     provider.fanout = _Keep(finished)  # type: ignore[assignment]  # before the tracer reads it
@@ -89,7 +90,8 @@ def test_light_spans_encode_as_the_sdk_encodes_the_same_spans() -> None:
     for _ in range(2):  # the second time through, every cacheable attribute is cached
         with tracer.start_as_current(
             "POST /v1/chat/completions", kind=SpanKind.SERVER, context=remote,
-            attributes={"flag": True, "count": 1, "gen_ai.request.model": "m", "long": "x" * 99},
+            attributes={"flag": True, "count": 1, "gen_ai.request.model": "m", "long": "x" * 99,
+                        "gen_ai.response.finish_reasons": "stop"},
         ) as root:  # fmt: skip
             root.add_event("iteration", {"count": 1, "flag": True})
             with tracer.start_as_current("upstream openai/m", kind=SpanKind.CLIENT) as child:
