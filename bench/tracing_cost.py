@@ -36,7 +36,9 @@ stacks differed by 4-8% (`off2/off`, `--diagnose`), the first-started one costin
 every run; with the scheduler's clock that fell within +-3% (bench/README.md). A thread
 that exits stops being counted, which the services' long-lived threads never do. What the
 rounds cannot smooth is a difference between two sets of processes (memory layout, hash
-seeds): that is what the on-vs-on noise floor shows, and why several runs.
+seeds, the order they started in): that is what the on-vs-on noise floor and `off2/off`
+show. With `--fresh-stacks` every stack is started again before each round, in a shuffled
+order, so that difference is drawn anew each round and the median over rounds smooths it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -325,6 +328,12 @@ def main() -> None:
         "the tick-sampled utime+stime of /proc",
     )
     parser.add_argument(
+        "--fresh-stacks",
+        action="store_true",
+        help="stop every stack and start it again, in a shuffled order, before each round "
+        "(two identical stacks can differ by a few percent for as long as they run)",
+    )
+    parser.add_argument(
         "--split",
         action="store_true",
         help="two more stacks that split the cost: record (spans made and queued, the export "
@@ -368,14 +377,34 @@ def main() -> None:
                     configs.append(("off2", {}, source, None))
                     unsampled = {**on, "OTEL_TRACES_SAMPLER": "always_off"}
                     configs.append(("unsampled", unsampled, source, None))
-                pin(SERVICE_CPU)  # the services inherit this CPU
-                for name, env, code, export in configs:
-                    stacks.append(start_stack(name, upstream.url, logs, env, code, export))
-                pin(LOAD_CPU)
-                for path in paths:  # warm-up: connection pools, first-call imports
-                    measure(stacks, path, 200, args.concurrency)
+
+                def start_all(order: list[int]) -> list[Stack]:
+                    """Every stack, started in `order`; returned in the configs' order."""
+                    pin(SERVICE_CPU)  # the services inherit this CPU
+                    started: dict[int, Stack] = {}
+                    try:
+                        for i in order:
+                            name, env, code, export = configs[i]
+                            started[i] = start_stack(name, upstream.url, logs, env, code, export)
+                    except BaseException:
+                        for stack in started.values():
+                            stack.stop()
+                        raise
+                    pin(LOAD_CPU)
+                    for path in paths:  # warm-up: connection pools, first-call imports
+                        measure(list(started.values()), path, 200, args.concurrency)
+                    return [started[i] for i in range(len(configs))]
+
+                shuffler = random.Random(0)
+                stacks = start_all(list(range(len(configs))))
                 results: dict[tuple[str, str], list[float]] = {}
-                for _ in range(args.rounds):
+                for round_number in range(args.rounds):
+                    if args.fresh_stacks and round_number:
+                        for stack in stacks:
+                            stack.stop()
+                        order = list(range(len(configs)))
+                        shuffler.shuffle(order)
+                        stacks = start_all(order)
                     for path in paths:
                         costs = measure(
                             stacks, path, args.requests, args.concurrency, args.clock == "scheduled"
