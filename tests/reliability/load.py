@@ -19,7 +19,13 @@ import anyio
 import httpx
 import yaml
 
-from tests.reliability.stack import MASTER_KEY, Stack, spend_rows, start_gateway, start_upstream
+from tests.reliability.stack import (
+    MASTER_KEY,
+    Stack,
+    spend_request_count,
+    start_gateway,
+    start_upstream,
+)
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 
@@ -180,11 +186,12 @@ async def run_load(stack: FullStack, clients: int, seconds: float) -> LoadResult
         for n in range(clients):
             tg.start_soon(_client_loop, n, stack, key, deadline, result)
     result.spend_expected = warm.sent + result.sent
-    with anyio.fail_after(60):
-        found = await anyio.to_thread.run_sync(spend_rows, stack.gateway_stack, key)
-        while len(found) < result.spend_expected:
+    found = 0
+    with anyio.move_on_after(60):  # then `spend_found` says how many arrived
+        found = await anyio.to_thread.run_sync(spend_request_count, stack.gateway_stack, key)
+        while found < result.spend_expected:
             await anyio.sleep(0.2)
-            found = await anyio.to_thread.run_sync(spend_rows, stack.gateway_stack, key)
-    result.spend_found = len(found)
+            found = await anyio.to_thread.run_sync(spend_request_count, stack.gateway_stack, key)
+    result.spend_found = found
     result.after = {name: read_process(s.process.pid) for name, s in stack.services().items()}
     return result

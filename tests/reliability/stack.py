@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -153,6 +154,26 @@ def spend_rows(stack: Stack, key: str) -> list[dict[str, object]]:
         response.raise_for_status()
         rows: list[dict[str, object]] = response.json()
         return rows
+
+
+def spend_request_count(stack: Stack, key: str) -> int:
+    """How many requests of `key` have a stored spend row, from the daily rollups (written in
+    the same transaction as the rows): `/spend/logs` returns at most 10,000 rows, which a
+    long soak passes."""
+    today = datetime.now(UTC).date()
+    with stack.admin() as client:
+        response = client.get(
+            "/spend/logs",
+            params={
+                "api_key": key,
+                "start_date": (today - timedelta(days=1)).isoformat(),
+                "end_date": (today + timedelta(days=1)).isoformat(),
+            },
+        )
+        if response.status_code == 503:
+            return 0  # the database is still reconnecting; the caller polls again
+        response.raise_for_status()
+        return sum(int(day["requests"]) for day in response.json())
 
 
 def wait_spend_rows(
