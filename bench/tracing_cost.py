@@ -33,7 +33,8 @@ CPU 1 where there is one, so the receiver's decoding does not land on the measur
 The scheduler's clock is the default since 2026-12-05: utime+stime are charged a whole tick
 at a time to whichever thread runs at the tick, and with them two identical tracing-off
 stacks differed by 4-8% (`off2/off`, `--diagnose`), the first-started one costing more in
-every run; with the scheduler's clock that fell within +-3% (bench/README.md). A thread
+every run; with the scheduler's clock it was within +-3% in four runs and -4.1% in a fifth
+(bench/README.md). A thread
 that exits stops being counted, which the services' long-lived threads never do. What the
 rounds cannot smooth is a difference between two sets of processes (memory layout, hash
 seeds, the order they started in): that is what the on-vs-on noise floor and `off2/off`

@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 import structlog
 
-from gateway.background import finish_or_cancel
+from gateway.background import finish_or_cancel, sleep_or_stop
 from gateway.spend.batch import write_batch
 from gateway.spend.journal import SpendJournal, pid_alive
 from gateway.spend.rows import Row, from_json_ready, to_json_ready
@@ -122,10 +122,7 @@ class SpendWriter:
             delay = self.interval
             if self._failures:
                 delay = min(MAX_BACKOFF_SECONDS, self.interval * 2 ** min(self._failures, 6))
-            # asyncio.timeout, not wait_for: see gateway.background.sleep_or_stop
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
+            await sleep_or_stop(self._wake, delay)  # wake() and stop() end the sleep early
             self._wake.clear()
             if self._stopping:
                 return
