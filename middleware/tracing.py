@@ -63,16 +63,19 @@ def model_call_span(request: ChatRequest) -> AbstractContextManager[Span]:
     if tracer is None or settings is None:
         return NO_SPAN
     model = request["model"]
-    # the attribute helpers read any body (chat, completion, embedding) as a plain dict
-    body = cast(JSON, request)
-    attributes = {
-        genai.OPERATION: "chat",
-        genai.REQUEST_MODEL: str(model),
-        **genai.trace_attributes(body, settings.default_tags),
-    }
-    current = tracer.start_as_current(f"chat {model}", kind=SpanKind.CLIENT, attributes=attributes)
-    if settings.record_content and current.span.is_recording():
-        genai.record_prompt(current.span, body)
+    current = tracer.start_as_current(
+        f"chat {model}",
+        kind=SpanKind.CLIENT,
+        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: str(model)},
+    )
+    span = current.span
+    if span.is_recording():
+        # The request's user, session and tags only for a span that keeps them (a sampler
+        # sees the operation and the model). The helpers read any body as a plain dict.
+        body = cast(JSON, request)
+        span.set_attributes(genai.trace_attributes(body, settings.default_tags))
+        if settings.record_content:
+            genai.record_prompt(span, body)
     return current
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,13 +58,26 @@ class ServerSpanMiddleware:
             kind=SpanKind.SERVER,
             attributes={**self.attributes, "http.request.method": method, "url.path": path},
         ) as span:
+            # an unsampled request's span records nothing: its `send` is not wrapped
+            await self.app(
+                scope, receive, StatusRecorder(send, span) if span.is_recording() else send
+            )
 
-            async def send_with_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
-                await send(message)
 
-            await self.app(scope, receive, send_with_status)
+class StatusRecorder:
+    """The ASGI `send` of one traced request: the response's status goes on its span (a
+    5xx marks the span as an error), then the message goes on unchanged."""
+
+    __slots__ = ("send", "span")
+
+    def __init__(self, send: Send, span: Span) -> None:
+        self.send = send
+        self.span = span
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            self.span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                self.span.set_status(Status(StatusCode.ERROR))
+        await self.send(message)

@@ -18,14 +18,17 @@ and SDK spans (the MCP SDK's, say) share one trace and one export queue, and the
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Protocol
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -59,6 +62,41 @@ EMPTY_CONTEXT = context_api.Context()  # a new trace's parent context (immutable
 _SAMPLED = int(TraceFlags.SAMPLED)
 _RANDOM_TRACE_ID = int(TraceFlags.RANDOM_TRACE_ID)
 
+log = logging.getLogger(__name__)
+
+
+def _runtime_context_var() -> ContextVar[context_api.Context] | None:
+    """The ContextVar that holds the current context, when the API keeps it in one (its
+    default runtime context, unless `OTEL_PYTHON_CONTEXT` names another)."""
+    runtime = getattr(context_api, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is ContextVarsRuntimeContext:
+        return runtime._current_context
+    return None
+
+
+# The context switch, straight on that ContextVar: the API's `get_current`, `attach` and
+# `detach` are two Python frames each around one ContextVar call, and every span of a
+# request goes through them two to four times. Fixed at import, as the API fixes its own.
+_CONTEXT_VAR = _runtime_context_var()
+get_current_context: Callable[[], context_api.Context] = (
+    _CONTEXT_VAR.get if _CONTEXT_VAR is not None else context_api.get_current
+)
+_attach: Callable[[context_api.Context], object] = (
+    _CONTEXT_VAR.set if _CONTEXT_VAR is not None else context_api.attach
+)
+
+
+def _detach(token: object) -> None:
+    """`context_api.detach`: a token that cannot be reset (made in another context, or
+    reset already) is logged, not raised, as the API does."""
+    if _CONTEXT_VAR is None:
+        context_api.detach(token)  # type: ignore[arg-type]
+        return
+    try:
+        _CONTEXT_VAR.reset(token)  # type: ignore[arg-type]
+    except (ValueError, RuntimeError):
+        log.exception("Failed to detach context")
+
 
 def span_context(
     trace_id: int, span_id: int, is_remote: bool, flags: TraceFlags, state: TraceState | None
@@ -77,7 +115,7 @@ def current_span(context: context_api.Context | None = None) -> trace_api.Span:
     """`trace.get_current_span`, without its `isinstance` against the abstract `Span` (an ABC
     check: most of the lookup's cost, several times per request) for the two kinds of span
     our own code puts in a context."""
-    span = (context if context is not None else context_api.get_current()).get(_SPAN_KEY)
+    span = (context if context is not None else get_current_context()).get(_SPAN_KEY)
     kind = type(span)
     if kind is LightSpan or kind is NonRecordingSpan:
         return span  # type: ignore[return-value]
@@ -86,7 +124,7 @@ def current_span(context: context_api.Context | None = None) -> trace_api.Span:
 
 def with_span(span: trace_api.Span, parent: context_api.Context | None) -> context_api.Context:
     """`trace.set_span_in_context(span, parent)` with one dict copy instead of two."""
-    values = dict(context_api.get_current() if parent is None else parent)
+    values = dict(get_current_context() if parent is None else parent)
     values[_SPAN_KEY] = span
     return context_api.Context(values)
 
@@ -261,7 +299,7 @@ class LightTracer:
         context: context_api.Context | None,
     ) -> tuple[trace_api.Span, context_api.Context]:
         if context is None:
-            context = context_api.get_current()
+            context = get_current_context()
         parent_span = current_span(context)
         parent = (
             parent_span.context if type(parent_span) is LightSpan
@@ -326,7 +364,7 @@ class CurrentSpan:
         self._token: object = None
 
     def __enter__(self) -> trace_api.Span:
-        self._token = context_api.attach(with_span(self.span, self._parent_context))
+        self._token = _attach(with_span(self.span, self._parent_context))
         return self.span
 
     def __exit__(
@@ -335,7 +373,7 @@ class CurrentSpan:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        context_api.detach(self._token)  # type: ignore[arg-type]
+        _detach(self._token)
         if exc is not None and self.span.is_recording():
             self.span.record_exception(exc)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))

@@ -4,6 +4,8 @@ the API (`span_context`, `current_span`, `with_span`) give what the API gives.""
 
 from __future__ import annotations
 
+import contextvars
+
 import pytest
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -18,7 +20,7 @@ from opentelemetry.trace import (
     TraceState,
 )
 
-from common.tracing.light import current_span, span_context, with_span
+from common.tracing.light import current_span, get_current_context, span_context, with_span
 from common.tracing.sdk_provider import ToolrelayTracerProvider
 from common.tracing.settings import OtlpTarget, TracingSettings
 from tests.support.otlp_receiver import ReceivedSpan, running_receiver
@@ -113,5 +115,37 @@ def test_current_span_finds_what_the_api_finds() -> None:
         assert current_span(context) is trace.get_current_span(context) is remote
         # with_span keeps what the context held besides the span
         assert context_api.get_value("k", with_span(remote, context_api.set_value("k", 1))) == 1
+    assert current_span() is INVALID_SPAN
+    provider.shutdown()
+
+
+def test_the_context_switch_is_the_apis_own() -> None:
+    """Light spans set and reset the API's ContextVar directly: what they make current is
+    what the API reads, and the API's own attach inside is undone in order."""
+    provider = _provider("http://127.0.0.1:9/v1/traces")
+    light = provider.light_tracer("t")
+    with light.start_as_current("outer") as outer:
+        assert context_api.get_current() is get_current_context()
+        token = context_api.attach(context_api.set_value("k", 1))
+        assert current_span() is outer and context_api.get_value("k") == 1
+        context_api.detach(token)
+    assert trace.get_current_span() is INVALID_SPAN
+    provider.shutdown()
+
+
+def test_a_span_left_in_another_context_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A `with` entered in one context and left in another (an async generator closed by
+    another task) cannot reset the context var there: the API logs that and goes on, and so
+    do light spans; the span still ends."""
+    provider = _provider("http://127.0.0.1:9/v1/traces")
+    current = provider.light_tracer("t").start_as_current("moved")
+    span = current.__enter__()
+    contextvars.copy_context().run(current.__exit__, None, None, None)
+    assert not span.is_recording()  # ended
+    assert "Failed to detach context" in caplog.text
+    assert current_span() is span  # still current here, where it was entered
+    context_api.detach(current._token)  # type: ignore[arg-type]
     assert current_span() is INVALID_SPAN
     provider.shutdown()
