@@ -190,7 +190,7 @@ class LightSpan(trace_api.Span):
         self.parent = parent
         self.kind = kind
         self.attributes: dict[str, AttributeValue] = attributes
-        self.events: list[Event] = []
+        self.events: Sequence[Event] = ()  # a list from the first event: most spans have none
         self.status = UNSET_STATUS
         self.resource: Resource = tracer.resource
         self.instrumentation_scope: InstrumentationScope = tracer.scope
@@ -217,7 +217,11 @@ class LightSpan(trace_api.Span):
         self, name: str, attributes: Attributes = None, timestamp: int | None = None
     ) -> None:
         if self.end_time is None:
-            self.events.append(Event(name, attributes, timestamp or time.time_ns()))
+            event = Event(name, attributes, timestamp or time.time_ns())
+            if type(self.events) is list:
+                self.events.append(event)
+            else:
+                self.events = [event]
 
     def add_link(self, context: SpanContext, attributes: Attributes = None) -> None:
         return None  # our spans carry no links
@@ -348,6 +352,18 @@ class LightTracer:
         span, parent_context = self._start(name, kind, attributes, context)
         return CurrentSpan(span, parent_context)
 
+    def start_leaf(
+        self,
+        name: str,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: dict[str, AttributeValue] | None = None,
+    ) -> LeafSpan:
+        """A `with` for a span that has no spans inside it and sends no trace context on (a
+        router attempt): a child of the current span, never made current itself, so it
+        costs no context switch."""
+        return LeafSpan(self._start(name, kind, attributes, None)[0])
+
 
 class CurrentSpan:
     """`with`: the span is current inside and ends on the way out; an exception leaves it
@@ -374,10 +390,35 @@ class CurrentSpan:
         traceback: TracebackType | None,
     ) -> None:
         _detach(self._token)
-        if exc is not None and self.span.is_recording():
-            self.span.record_exception(exc)
-            self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
-        self.span.end()
+        end_span(self.span, exc)
+
+
+class LeafSpan:
+    """`with` around a span that is not made current: it ends on the way out, an exception
+    leaves it marked as an error (and recorded), then propagates."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: trace_api.Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> trace_api.Span:
+        return self.span
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        end_span(self.span, exc)
+
+
+def end_span(span: trace_api.Span, exc: BaseException | None) -> None:
+    if exc is not None and span.is_recording():
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    span.end()
 
 
 def light_tracer(name: str) -> LightTracer | None:

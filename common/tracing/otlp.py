@@ -49,9 +49,12 @@ _VARINTS = [bytes((n,)) for n in range(128)]
 _FLAGS_LOCAL = b"\x85\x01" + _FIXED32.pack(_HAS_IS_REMOTE)  # Span field 16, fixed32
 _FLAGS_REMOTE = b"\x85\x01" + _FIXED32.pack(_HAS_IS_REMOTE | _IS_REMOTE)
 _STATUS_UNSET = b"\x7a\x00"  # Span field 15: an empty Status
-# A cached attribute is keyed by its value's type too: True == 1 and hash(True) == hash(1).
-_CACHEABLE = (str, int, float, bool)
-_MAX_CACHED_VALUE = 64  # longer strings are ids or content: rarely seen twice
+_MAX_CACHED_VALUE = 64  # longer strings are content: rarely seen twice
+# A key whose values keep changing (a request id, a response id, token counts) stops being
+# cached once it has this many: its values would only push out the ones that repeat.
+_MAX_VALUES_PER_KEY = 64
+_UNCACHED: dict[object, bytes] = {}  # the marker of such a key (never written to)
+_Tables = dict[str, dict[Any, bytes]]  # an attribute cache's tables: key, then value
 
 
 class ExportableSpan(Protocol):
@@ -102,6 +105,8 @@ EncodedSpan = tuple[EncodedBlock, EncodedBlock, bytes]
 def _varint(value: int) -> bytes:
     if value < 128:
         return _VARINTS[value]
+    if value < 16384:  # token counts, lengths: two bytes, without the loop
+        return bytes((value & 0x7F | 0x80, value >> 7))
     out = bytearray()
     while value > 127:
         out.append((value & 0x7F) | 0x80)
@@ -180,7 +185,13 @@ class OtlpEncoder:
         self._keys: dict[str, bytes] = {}
         self._max_keys = max_keys
         self._max_scopes = max_scopes
-        self._attribute_cache: dict[tuple[bytes, str, type, Any], bytes] = {}
+        # Whole encoded attributes whose value is a short str, an int or a one-str list (what
+        # repeats: the operation, the model, the provider, the path, the status, the finish
+        # reason), by the field's tag, then the value's type (str, int, list: True == 1, so
+        # never one table for both), then the key, then the value. Nested dicts: a cached
+        # attribute costs two lookups and builds no tuple.
+        self._attribute_cache: dict[bytes, tuple[_Tables, _Tables, _Tables]] = {}
+        self._cached_attributes = 0
         self._max_attributes = max_attributes
         self._resources: dict[int, tuple[Resource, EncodedBlock]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, EncodedBlock]] = {}
@@ -194,8 +205,9 @@ class OtlpEncoder:
         """One finished span, with its resource's and scope's blocks. The caches start over
         when full: an encoded span holds its blocks itself, so nothing refers to them by
         key. Safe from any thread (dict lookups and stores only)."""
-        if len(self._attribute_cache) > self._max_attributes:
+        if self._cached_attributes > self._max_attributes:
             self._attribute_cache.clear()
+            self._cached_attributes = 0
         return (
             self._resource_block(span.resource),
             self._scope_block(span.instrumentation_scope),
@@ -242,35 +254,85 @@ class OtlpEncoder:
         return encoded
 
     def _attributes(self, tag: bytes, attributes: Attributes) -> bytes:
-        """Every attribute as a `KeyValue` in the field whose encoded tag is `tag`."""
+        """Every attribute as a `KeyValue` in the field whose encoded tag is `tag`. A short
+        str or an int value (what repeats: the operation, the model, the provider, the
+        path, the status, small counts) is looked up whole; others are written inline."""
         if not attributes:
             return b""
-        cache = self._attribute_cache
+        tables = self._attribute_cache.get(tag)
+        if tables is None:
+            tables = self._attribute_cache[tag] = ({}, {}, {})
+        strings, ints, lists = tables
+        keys = self._keys
         parts = []
         values: Mapping[str, Any] = attributes
-        cached_key: tuple[bytes, str, type, Any]
         for key, value in values.items():
             kind = type(value)
-            if kind is list and len(value) == 1 and type(value[0]) is str:
+            if kind is str:
+                table = strings.get(key)
+                if table is not None:
+                    encoded = table.get(value)
+                    if encoded is not None:
+                        parts.append(encoded)
+                        continue
+                # KeyValue{key, value: AnyValue{string_value}}, framed in `tag`
+                data = value.encode("utf-8")
+                size = len(data)
+                if size < 126:
+                    key_field = keys.get(key) or self._key(key)
+                    body = key_field + b"\x12" + _VARINTS[size + 2] + b"\x0a" + _VARINTS[size]
+                    body += data
+                    encoded = _framed(tag, body)
+                else:
+                    encoded = _framed(tag, self._key(key) + _framed(b"\x12", _any_value(value)))
+                if size <= _MAX_CACHED_VALUE:
+                    self._remember(strings, table, key, value, encoded)
+            elif kind is int:
+                table = ints.get(key)
+                if table is not None:
+                    encoded = table.get(value)
+                    if encoded is not None:
+                        parts.append(encoded)
+                        continue
+                number = _varint(value & _INT64_MASK) if value else b"\x00"
+                key_field = keys.get(key) or self._key(key)
+                # KeyValue{key, value: AnyValue{int_value}}: the AnyValue is at most 11 bytes
+                encoded = _framed(
+                    tag, key_field + b"\x12" + _VARINTS[len(number) + 1] + b"\x18" + number
+                )
+                self._remember(ints, table, key, value, encoded)
+            elif kind is list and len(value) == 1 and type(value[0]) is str:
                 # a one-string list (the finish reasons) repeats as a string does
-                cached_key = (tag, key, tuple, value[0])
-                encoded = cache.get(cached_key)
+                table = lists.get(key)
+                encoded = table.get(value[0]) if table is not None else None
                 if encoded is None:
                     encoded = _framed(tag, self._key(key) + _framed(b"\x12", _any_value(value)))
                     if len(value[0]) <= _MAX_CACHED_VALUE:
-                        cache[cached_key] = encoded
-                parts.append(encoded)
-            elif kind in _CACHEABLE and (kind is not str or len(value) <= _MAX_CACHED_VALUE):
-                cached_key = (tag, key, kind, value)
-                encoded = cache.get(cached_key)
-                if encoded is None:
-                    encoded = cache[cached_key] = _framed(
-                        tag, self._key(key) + _framed(b"\x12", _any_value(value))
-                    )
-                parts.append(encoded)
+                        self._remember(lists, table, key, value[0], encoded)
             else:
-                parts.append(_framed(tag, self._key(key) + _framed(b"\x12", _any_value(value))))
+                encoded = _framed(tag, self._key(key) + _framed(b"\x12", _any_value(value)))
+            parts.append(encoded)
         return b"".join(parts)
+
+    def _remember(
+        self,
+        tables: dict[str, dict[Any, bytes]],
+        table: dict[Any, bytes] | None,
+        key: str,
+        value: object,
+        encoded: bytes,
+    ) -> None:
+        """Keep `encoded` for `value` in `key`'s table, unless the key's values turned out
+        not to repeat: past `_MAX_VALUES_PER_KEY` of them it is not cached any more."""
+        if table is None:
+            table = tables[key] = {}
+        elif table is _UNCACHED:
+            return
+        if len(table) >= _MAX_VALUES_PER_KEY:
+            tables[key] = _UNCACHED
+            return
+        table[value] = encoded
+        self._cached_attributes += 1
 
     def _span(self, span: ExportableSpan) -> bytes:
         context = span.context

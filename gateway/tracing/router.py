@@ -35,10 +35,9 @@ def attempt_span(
         tracer.remember(key, known)
     # the type as a string: subscripting it here would build it on every call
     name, shared = cast("tuple[str, dict[str, AttributeValue]]", known)
-    return tracer.start_as_current(
-        name,
-        kind=SpanKind.CLIENT,
-        attributes={**shared, RETRY: retry, FALLBACK: fallback},
+    # a leaf: nothing inside it is traced and no trace context goes upstream
+    return tracer.start_leaf(
+        name, kind=SpanKind.CLIENT, attributes={**shared, RETRY: retry, FALLBACK: fallback}
     )
 
 

@@ -149,3 +149,24 @@ def test_a_span_left_in_another_context_is_logged_not_raised(
     context_api.detach(current._token)  # type: ignore[arg-type]
     assert current_span() is INVALID_SPAN
     provider.shutdown()
+
+
+def test_a_leaf_span_is_a_child_that_is_never_current() -> None:
+    with running_receiver() as receiver:
+        provider = _provider(receiver.endpoint)
+        light = provider.light_tracer("t")
+        with light.start_as_current("server", kind=SpanKind.SERVER) as server:
+            with light.start_leaf("attempt 1", kind=SpanKind.CLIENT) as leaf:
+                assert leaf.is_recording() and current_span() is server
+            assert not leaf.is_recording()  # ended on the way out
+            with pytest.raises(ValueError), light.start_leaf("attempt 2"):
+                raise ValueError("upstream said no")
+        assert provider.force_flush(30_000)
+        spans = {s.name: s for s in receiver.wait_for(lambda got: len(got) >= 3)}
+        provider.shutdown()
+    for name in ("attempt 1", "attempt 2"):
+        assert spans[name].parent_span_id == spans["server"].span_id
+        assert spans[name].trace_id == spans["server"].trace_id
+    assert spans["attempt 1"].status_code == StatusCode.UNSET.value
+    assert spans["attempt 2"].status_code == StatusCode.ERROR.value
+    assert [name for name, _ in spans["attempt 2"].events] == ["exception"]

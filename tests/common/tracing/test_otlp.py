@@ -141,6 +141,40 @@ def test_encoder_reuses_its_caches_across_batches() -> None:
         assert ExportTraceServiceRequest.FromString(encoder.encode(spans)) == sdk_encode(spans)
 
 
+def test_values_that_keep_changing_encode_as_the_sdk_encodes_them() -> None:
+    """Ids and token counts change with every span: past a few dozen values a key is no
+    longer cached (its values would only push out those that repeat), and each value is
+    written inline. The bytes stay the SDK's for every value, cached or not: ints on one,
+    two and more varint bytes, negative ints, True next to 1 under one key, strings of
+    every length around the inline and cache limits."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "changing"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("changing")
+    ints = [0, 1, 127, 128, 300, 16383, 16384, 2**35, -1, -(2**40)]
+    for i in range(300):
+        with tracer.start_as_current_span("upstream openai/m", kind=SpanKind.CLIENT) as span:
+            span.set_attributes(
+                {
+                    "toolrelay.request_id": f"{i:032x}",
+                    "gen_ai.usage.input_tokens": ints[i % len(ints)] + i * 7 * (i % 3),
+                    "gen_ai.request.model": ("a", "b", "c")[i % 3],
+                    "mixed": True if i % 2 else 1,
+                    "text": "é" * (i % 140),
+                    "gen_ai.response.finish_reasons": [("stop", "length")[i % 2]],
+                }
+            )
+            span.add_event("iteration", {"n": i, "toolrelay.request_id": f"{i:032x}"})
+    provider.shutdown()
+    spans = memory.get_finished_spans()
+    encoder = OtlpEncoder(max_attributes=200)
+    for start in range(0, len(spans), 50):
+        batch = spans[start : start + 50]
+        assert ExportTraceServiceRequest.FromString(encoder.encode(batch)) == sdk_encode(batch)
+    # bounded: the keys whose values repeat are cached, the others stopped being
+    assert encoder._cached_attributes <= 200 + 64
+
+
 def test_exporter_posts_protobuf_the_receiver_decodes() -> None:
     spans = _spans(Resource.create({"service.name": "svc"}))
     with running_receiver(required_auth="Basic abc") as receiver:
