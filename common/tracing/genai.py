@@ -32,34 +32,30 @@ JSON = dict[str, Any]
 
 def response_attributes(response: Any) -> dict[str, AttributeValue]:
     """Model, id, finish reasons and token usage of a chat or completion response."""
-    if not isinstance(response, dict):
-        return {}
+    if type(response) is not dict:
+        return {} if not isinstance(response, dict) else response_attributes(dict(response))
     found: dict[str, AttributeValue] = {}
-    if isinstance(response.get("model"), str):
-        found[RESPONSE_MODEL] = response["model"]
-    if isinstance(response.get("id"), str):
-        found[RESPONSE_ID] = response["id"]
-    choices = response.get("choices")
-    if isinstance(choices, list):
+    model, ident, choices = response.get("model"), response.get("id"), response.get("choices")
+    if type(model) is str:
+        found[RESPONSE_MODEL] = model
+    if type(ident) is str:
+        found[RESPONSE_ID] = ident
+    if type(choices) is list:
         reasons = [
-            c["finish_reason"]
-            for c in choices
-            if isinstance(c, dict) and isinstance(c.get("finish_reason"), str)
+            reason
+            for choice in choices
+            if type(choice) is dict and type(reason := choice.get("finish_reason")) is str
         ]
         if reasons:
             found[FINISH_REASONS] = reasons
-    found.update(usage_attributes(response.get("usage")))
-    return found
-
-
-def usage_attributes(usage: Any) -> dict[str, AttributeValue]:
-    if not isinstance(usage, dict):
-        return {}
-    found: dict[str, AttributeValue] = {}
-    if isinstance(usage.get("prompt_tokens"), int):
-        found[INPUT_TOKENS] = usage["prompt_tokens"]
-    if isinstance(usage.get("completion_tokens"), int):
-        found[OUTPUT_TOKENS] = usage["completion_tokens"]
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        # `type(...) is int`: a bool is an int to Python, not a token count
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if type(prompt) is int:
+            found[INPUT_TOKENS] = prompt
+        if type(completion) is int:
+            found[OUTPUT_TOKENS] = completion
     return found
 
 

@@ -27,14 +27,15 @@ def attempt_span(
     tracer = light_tracer(TRACER_NAME)
     if tracer is None:
         return NO_SPAN
-    # What a deployment's attempts share is built once per deployment (and group).
-    key = (group, deployment.id, deployment.provider, deployment.model, deployment.api_base)
-    known = tracer.memo.get(key)
-    if known is None:
-        known = _shared(group, deployment)
-        tracer.remember(key, known)
+    # What a deployment's attempts share is built once per deployment object (and group):
+    # a reloaded config makes new objects, and the identity check keeps a reused id apart.
+    key = (group, id(deployment))
     # the type as a string: subscripting it here would build it on every call
-    name, shared = cast("tuple[str, dict[str, AttributeValue]]", known)
+    known = cast("tuple[Deployment, str, dict[str, AttributeValue]] | None", tracer.memo.get(key))
+    if known is None or known[0] is not deployment:
+        known = (deployment, *_shared(group, deployment))
+        tracer.remember(key, known)
+    _, name, shared = known
     # a leaf: nothing inside it is traced and no trace context goes upstream
     return tracer.start_leaf(
         name, kind=SpanKind.CLIENT, attributes={**shared, RETRY: retry, FALLBACK: fallback}
