@@ -13,6 +13,8 @@ ticks` the utime+stime of each service's process tree, sampled at the 10 ms tick
     uv run python bench/tracing_cost.py [--requests 500] [--rounds 6] [--baseline-ref main]
         [--ref COMMIT]  # measure a commit's code instead of the work tree
         [--split]       # where the cost is: recording, encoding, sending
+        [--fresh-stacks]  # every stack started again, in a shuffled order, each round
+        [--one-at-a-time] # each stack loaded alone (a quiet machine), not all together
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
@@ -270,24 +272,41 @@ async def send(url: str, count: int, concurrency: int) -> None:
 
 
 def measure(
-    stacks: list[Stack], path: str, count: int, concurrency: int, scheduled: bool = False
+    stacks: list[Stack],
+    path: str,
+    count: int,
+    concurrency: int,
+    scheduled: bool = False,
+    one_at_a_time: random.Random | None = None,
 ) -> list[tuple[float, float]]:
     """CPU microseconds per request of each stack's gateway and middleware over one round.
-    The stacks take their requests at the same time, so each sees the same machine: on a
-    shared machine the CPU a request costs rises and falls with the load around it, and
-    stacks measured one after the other would differ by that alone."""
+    By default the stacks take their requests at the same time, so each sees the same
+    machine: on a shared machine the CPU a request costs rises and falls with the load
+    around it, and stacks measured one after the other would differ by that alone. With
+    `one_at_a_time` (a quiet machine) each stack takes its requests alone, in an order drawn
+    from it: the services' core then runs one stack's processes, as a deployment's does,
+    instead of switching between every stack's."""
     via_middleware = path == "middleware"
     urls = [
         f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
         for stack in stacks
     ]
-    before = [stack.cpu(scheduled) for stack in stacks]
+    if one_at_a_time is None:
+        before = [stack.cpu(scheduled) for stack in stacks]
 
-    async def all_stacks() -> None:
-        await asyncio.gather(*(send(url, count, concurrency) for url in urls))
+        async def all_stacks() -> None:
+            await asyncio.gather(*(send(url, count, concurrency) for url in urls))
 
-    asyncio.run(all_stacks())
-    after = [stack.cpu(scheduled) for stack in stacks]
+        asyncio.run(all_stacks())
+        after = [stack.cpu(scheduled) for stack in stacks]
+    else:
+        before, after = [(0.0, 0.0)] * len(stacks), [(0.0, 0.0)] * len(stacks)
+        order = list(range(len(stacks)))
+        one_at_a_time.shuffle(order)
+        for i in order:
+            before[i] = stacks[i].cpu(scheduled)
+            asyncio.run(send(urls[i], count, concurrency))
+            after[i] = stacks[i].cpu(scheduled)
     return [
         ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6)
         for a, b in zip(after, before, strict=True)
@@ -333,6 +352,12 @@ def main() -> None:
         action="store_true",
         help="stop every stack and start it again, in a shuffled order, before each round "
         "(two identical stacks can differ by a few percent for as long as they run)",
+    )
+    parser.add_argument(
+        "--one-at-a-time",
+        action="store_true",
+        help="each stack takes its round's requests alone, in a shuffled order (for a quiet "
+        "machine: the services' core runs one stack at a time, as in a deployment)",
     )
     parser.add_argument(
         "--split",
@@ -408,8 +433,10 @@ def main() -> None:
                         stacks = start_all(order)
                     for path in paths:
                         costs = measure(
-                            stacks, path, args.requests, args.concurrency, args.clock == "scheduled"
-                        )
+                            stacks, path, args.requests, args.concurrency,
+                            args.clock == "scheduled",
+                            random.Random(round_number) if args.one_at_a_time else None,
+                        )  # fmt: skip
                         for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
                             # the gateway path counts the gateway alone (the middleware idles)
                             total = gateway + middleware if path == "middleware" else gateway
@@ -426,7 +453,8 @@ def main() -> None:
             spans = receiver.spans
     print(
         f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
-        f"concurrency {args.concurrency}, clock {args.clock}; spans received: {spans}; "
+        f"concurrency {args.concurrency}, clock {args.clock}, stacks "
+        f"{'one at a time' if args.one_at_a_time else 'together'}; spans received: {spans}; "
         "load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
