@@ -32,7 +32,15 @@ from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.id_generator import IdGenerator
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, DEFAULT_ON, Decision, Sampler
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    DEFAULT_ON,
+    Decision,
+    ParentBased,
+    ParentBasedTraceIdRatio,
+    Sampler,
+)
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import (
     DEFAULT_TRACE_STATE,
@@ -127,6 +135,25 @@ def with_span(span: trace_api.Span, parent: context_api.Context | None) -> conte
     values = dict(get_current_context() if parent is None else parent)
     values[_SPAN_KEY] = span
     return context_api.Context(values)
+
+
+_PARENT_BASED = frozenset({ParentBased, ParentBasedTraceIdRatio})
+
+
+def follows_parent(sampler: Sampler) -> bool:
+    """Whether `sampler` is the SDK's own `ParentBased` (as `OTEL_TRACES_SAMPLER`'s
+    `parentbased_*` make it) with its default delegates: under a valid parent it samples
+    exactly when the parent was sampled, and keeps the parent's trace state. A subclass or
+    other delegates may decide otherwise: those are asked."""
+    if type(sampler) not in _PARENT_BASED:
+        return False
+    parent_based: ParentBased = sampler  # type: ignore[assignment]
+    return (
+        parent_based._remote_parent_sampled is ALWAYS_ON
+        and parent_based._local_parent_sampled is ALWAYS_ON
+        and parent_based._remote_parent_not_sampled is ALWAYS_OFF
+        and parent_based._local_parent_not_sampled is ALWAYS_OFF
+    )
 
 
 class SpanSink(Protocol):
@@ -324,6 +351,12 @@ class LightTracer:
             state = parent_state if parent_valid else None
         elif sampler is ALWAYS_ON:
             sampled, state = True, parent_state if parent_valid else None
+        elif sampler is ALWAYS_OFF:
+            sampled, state = False, parent_state if parent_valid else None
+        elif parent_valid and follows_parent(sampler):
+            # A parent-based sampler under a parent (every span of a trace but its root, with
+            # `parentbased_traceidratio` say): the parent's flag, as the SDK would decide.
+            sampled, state = bool(parent_flags & _SAMPLED), parent_state
         else:
             decision = sampler.should_sample(context, trace_id, name, kind, attributes)
             sampled = decision.decision is Decision.RECORD_AND_SAMPLE

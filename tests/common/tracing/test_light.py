@@ -5,11 +5,24 @@ the API (`span_context`, `current_span`, `with_span`) give what the API gives.""
 from __future__ import annotations
 
 import contextvars
+from typing import Any
 
 import pytest
 from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    DEFAULT_OFF,
+    DEFAULT_ON,
+    Decision,
+    ParentBased,
+    ParentBasedTraceIdRatio,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import (
     INVALID_SPAN,
     NonRecordingSpan,
@@ -170,3 +183,60 @@ def test_a_leaf_span_is_a_child_that_is_never_current() -> None:
     assert spans["attempt 1"].status_code == StatusCode.UNSET.value
     assert spans["attempt 2"].status_code == StatusCode.ERROR.value
     assert [name for name, _ in spans["attempt 2"].events] == ["exception"]
+
+
+class _Doubting(ParentBased):
+    """A parent-based sampler of someone's own: asked, never second-guessed."""
+
+    def should_sample(self, *args: Any, **kwargs: Any) -> SamplingResult:
+        return SamplingResult(Decision.DROP)
+
+
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        ALWAYS_OFF,
+        ALWAYS_ON,
+        DEFAULT_ON,
+        DEFAULT_OFF,
+        ParentBasedTraceIdRatio(0.5),
+        ParentBasedTraceIdRatio(0.0),
+        ParentBased(ALWAYS_ON, remote_parent_not_sampled=ALWAYS_ON),
+        _Doubting(ALWAYS_ON),
+        TraceIdRatioBased(0.5),
+    ],
+    ids=lambda sampler: type(sampler).__name__ + ":" + sampler.get_description()[:40],
+)
+def test_light_spans_sample_as_the_sdk_decides(sampler: Sampler) -> None:
+    """The decisions light spans take without asking the sampler (the defaults, and any
+    parent-based sampler under a parent) are the ones the sampler gives when asked: for
+    remote and local parents, sampled or not, with a trace state, and for new traces."""
+    provider = _provider("http://127.0.0.1:9/v1/traces")  # nothing is exported here
+    provider.sampler = sampler
+    light = provider.light_tracer("t")
+    state = TraceState([("vendor", "v")])
+    parents = [
+        span_context(0xABC, 0x1, remote, TraceFlags(flags), state)
+        for remote in (True, False)
+        for flags in (0, 1)
+    ]
+    contexts = [with_span(NonRecordingSpan(p), context_api.Context()) for p in parents]
+    for context in [*contexts, context_api.Context()]:
+        for trace_bits in range(4):  # ratio samplers decide by the trace id: several
+            if context_api.Context() == context:
+                provider.id_generator = _FixedIds(0x9 + trace_bits * 0x3FFF_FFFF_FFFF_FFFF)
+            span = light.start("s", context=context)
+            made = span.get_span_context()
+            asked = sampler.should_sample(context, made.trace_id, "s")
+            assert made.trace_flags.sampled == asked.decision.is_sampled()
+            assert made.trace_state == (asked.trace_state or TraceState())
+            span.end()
+    provider.shutdown()
+
+
+class _FixedIds(RandomIdGenerator):
+    def __init__(self, trace_id: int) -> None:
+        self.trace_id = trace_id
+
+    def generate_trace_id(self) -> int:
+        return self.trace_id
