@@ -15,6 +15,7 @@ ticks` the utime+stime of each service's process tree, sampled at the 10 ms tick
         [--split]       # where the cost is: recording, encoding, sending
         [--fresh-stacks]  # every stack started again, in a shuffled order, each round
         [--one-at-a-time] # each stack loaded alone (a quiet machine), not all together
+        [--without PIECE]  # a stack without one piece of tracing: that piece's share
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
@@ -140,6 +141,37 @@ EXPORT_PATCHES = {
         "OtlpHttpSpanExporter.send = send\n"
     ),
 }
+
+
+# `--without PIECE`: a stack with tracing on and one piece of it left out, patched in the
+# same way. `on` minus that stack is the piece's share (its encoding and sending included).
+EXPORT_PATCHES.update(
+    {
+        "server-spans": (
+            "import common.tracing.asgi as _asgi\n"
+            "async def _untraced(self, scope, receive, send):\n"
+            "    await self.app(scope, receive, send)\n"
+            "_asgi.ServerSpanMiddleware.__call__ = _untraced\n"
+        ),
+        "attempt-span": (
+            "import gateway.tracing.router as _router\n"
+            "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
+            "_router.attempt_span = lambda *args, **kwargs: _NO_SPAN\n"
+        ),
+        "model-call-span": (
+            "import middleware.tracing as _middleware\n"
+            "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
+            "_middleware.model_call_span = lambda *args, **kwargs: _NO_SPAN\n"
+        ),
+        "hook": "import gateway.tracing as _gateway\n_gateway.tracing_hooks = lambda: []\n",
+        "traceparent": (
+            "import common.tracing.propagation as _propagation\n"
+            "_propagation.TraceHeaderWriter.__call__ = lambda self, headers: None\n"
+        ),
+        "log-ids": "import common.logs as _logs\n_logs.add_trace_ids = lambda _l, _m, e: e\n",
+    }
+)
+PIECES = ("server-spans", "attempt-span", "model-call-span", "hook", "traceparent", "log-ids")
 
 
 def toolrelay_args(source: Path | None, *args: str, export: str | None = None) -> list[str]:
@@ -360,6 +392,14 @@ def main() -> None:
         "machine: the services' core runs one stack at a time, as in a deployment)",
     )
     parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=PIECES,
+        help="a stack with this piece of tracing left out (repeatable): its share is "
+        "(on - no-PIECE) / off",
+    )
+    parser.add_argument(
         "--split",
         action="store_true",
         help="two more stacks that split the cost: record (spans made and queued, the export "
@@ -396,6 +436,8 @@ def main() -> None:
                 ]  # fmt: skip
                 if base_source is not None:
                     configs.append(("base", on, base_source, None))
+                for piece in args.without:
+                    configs.append((f"no-{piece}", on, source, piece))
                 if args.split:
                     configs.append(("record", on, source, "record"))
                     configs.append(("encode", on, source, "encode"))
@@ -463,6 +505,8 @@ def main() -> None:
     arms = [("on", "off", "overhead (on/off)"), ("on2", "on", "noise floor (on2/on)")]
     if base_source is not None:
         arms.append(("base", "off", f"{args.baseline_ref} overhead (base/off)"))
+    for piece in args.without:
+        arms.append(("on", f"no-{piece}", f"{piece} ((on-no-{piece})/off)"))
     if args.split:
         arms.append(("record", "off", "recording ((record-off)/off)"))
         arms.append(("encode", "record", "encoding ((encode-record)/off)"))
