@@ -66,7 +66,12 @@ def model_call_span(request: ChatRequest) -> AbstractContextManager[Span]:
     current = tracer.start_as_current(
         f"chat {model}",
         kind=SpanKind.CLIENT,
-        attributes={genai.OPERATION: "chat", genai.REQUEST_MODEL: str(model)},
+        # the gateway's span of this request is Langfuse's generation
+        attributes={
+            genai.OPERATION: "chat",
+            genai.REQUEST_MODEL: str(model),
+            **genai.NOT_A_GENERATION,
+        },
     )
     span = current.span
     if span.is_recording():

@@ -24,6 +24,13 @@ INPUT_TOKENS = "gen_ai.usage.input_tokens"
 OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 TOOL_NAME = "gen_ai.tool.name"
 TOOL_CALL_ID = "gen_ai.tool.call.id"
+# Langfuse makes a generation (usage, cost) of every span whose `gen_ai.operation.name` is
+# "chat" or that names a model, unless `langfuse.observation.type` says otherwise. One model
+# request is three such spans here (the middleware's call, the gateway's request, the router's
+# attempt): the gateway's request stays the generation, the other two say "span", so Langfuse
+# counts each request's tokens and cost once. Other receivers ignore the attribute.
+LANGFUSE_OBSERVATION_TYPE = "langfuse.observation.type"
+NOT_A_GENERATION = {LANGFUSE_OBSERVATION_TYPE: "span"}
 PROMPT_EVENT = "gen_ai.content.prompt"
 COMPLETION_EVENT = "gen_ai.content.completion"
 

@@ -49,6 +49,7 @@ def _shared(group: str, deployment: Deployment) -> tuple[str, dict[str, Attribut
         genai.PROVIDER: deployment.provider,
         "toolrelay.model_group": group,
         "toolrelay.deployment.id": deployment.id,
+        **genai.NOT_A_GENERATION,  # the request's span is Langfuse's generation
     }
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base

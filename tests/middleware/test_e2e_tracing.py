@@ -239,6 +239,29 @@ def _log_records(service: ServiceProcess) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in service.log().splitlines() if line.startswith("{")]
 
 
+def _langfuse_type(span: ReceivedSpan) -> str:
+    """The observation type Langfuse's OTLP ingestion gives a span, by the rules our spans
+    meet, in its order (`ObservationTypeMapper` in langfuse/langfuse): the explicit
+    `langfuse.observation.type`, then `gen_ai.operation.name`, then a tool or model name.
+    Our reading of its source: no Langfuse server runs here."""
+    attributes = span.attributes
+    explicit = attributes.get("langfuse.observation.type")
+    if isinstance(explicit, str):
+        return explicit
+    operation = attributes.get("gen_ai.operation.name")
+    by_operation = {
+        "chat": "generation", "text_completion": "generation", "embeddings": "embedding",
+        "execute_tool": "tool",
+    }  # fmt: skip
+    if operation in by_operation:
+        return by_operation[str(operation)]
+    if "gen_ai.tool.name" in attributes:
+        return "tool"
+    if "gen_ai.request.model" in attributes or "gen_ai.response.model" in attributes:
+        return "generation"
+    return "span"
+
+
 def test_langfuse_gets_the_same_trace_with_basic_auth(traced: TracedStack) -> None:
     reply = _chat(traced)
     assert reply.choices[0].message.content == "The row is toolrelay-row-alpha."
@@ -254,6 +277,20 @@ def test_langfuse_gets_the_same_trace_with_basic_auth(traced: TracedStack) -> No
     mine = {(s.span_id, s.name) for s in got if s.trace_id == latest.trace_id}
     sent = {(s.span_id, s.name) for s in spans if s.trace_id == latest.trace_id}
     assert sent <= mine
+    # One generation per model request, so Langfuse counts its tokens and cost once: the
+    # gateway's request span. The middleware's call and the router's attempt say "span".
+    trace = [s for s in got if s.trace_id == latest.trace_id]
+    generations = [s for s in trace if _langfuse_type(s) == "generation"]
+    assert {(s.service, s.kind) for s in generations} == {("toolrelay-gateway", "SERVER")}
+    assert len(generations) == 2
+    assert reply.usage is not None
+    assert sum(g.attributes["gen_ai.usage.input_tokens"] for g in generations) == (
+        reply.usage.prompt_tokens
+    )
+    assert sum(g.attributes["gen_ai.usage.output_tokens"] for g in generations) == (
+        reply.usage.completion_tokens
+    )
+    assert {_langfuse_type(s) for s in trace if s.name.startswith("execute_tool")} == {"tool"}
     gateway_spans = [
         s for s in got if s.trace_id == latest.trace_id and s.service == "toolrelay-gateway"
         and s.kind == "SERVER"
