@@ -147,12 +147,13 @@ def follows_parent(sampler: Sampler) -> bool:
     other delegates may decide otherwise: those are asked."""
     if type(sampler) not in _PARENT_BASED:
         return False
-    parent_based: ParentBased = sampler  # type: ignore[assignment]
+    # The delegates are private fields: read with getattr, so that an SDK that renames them
+    # makes every span ask its sampler again instead of failing requests.
     return (
-        parent_based._remote_parent_sampled is ALWAYS_ON
-        and parent_based._local_parent_sampled is ALWAYS_ON
-        and parent_based._remote_parent_not_sampled is ALWAYS_OFF
-        and parent_based._local_parent_not_sampled is ALWAYS_OFF
+        getattr(sampler, "_remote_parent_sampled", None) is ALWAYS_ON
+        and getattr(sampler, "_local_parent_sampled", None) is ALWAYS_ON
+        and getattr(sampler, "_remote_parent_not_sampled", None) is ALWAYS_OFF
+        and getattr(sampler, "_local_parent_not_sampled", None) is ALWAYS_OFF
     )
 
 
