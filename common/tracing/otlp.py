@@ -53,7 +53,6 @@ _MAX_CACHED_VALUE = 64  # longer strings are content: rarely seen twice
 # A key whose values keep changing (a request id, a response id, token counts) stops being
 # cached once it has this many: its values would only push out the ones that repeat.
 _MAX_VALUES_PER_KEY = 64
-_UNCACHED: dict[object, bytes] = {}  # the marker of such a key (never written to)
 _Tables = dict[str, dict[Any, bytes]]  # an attribute cache's tables: key, then value
 
 
@@ -193,6 +192,9 @@ class OtlpEncoder:
         self._attribute_cache: dict[bytes, tuple[_Tables, _Tables, _Tables]] = {}
         self._cached_attributes = 0
         self._max_attributes = max_attributes
+        # The table of a key whose values keep changing: always empty, never written to (a
+        # plain dict, as its lookups are on the hot path; an instance's, not the module's).
+        self._uncached: dict[Any, bytes] = {}
         self._resources: dict[int, tuple[Resource, EncodedBlock]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, EncodedBlock]] = {}
 
@@ -316,7 +318,7 @@ class OtlpEncoder:
 
     def _remember(
         self,
-        tables: dict[str, dict[Any, bytes]],
+        tables: _Tables,
         table: dict[Any, bytes] | None,
         key: str,
         value: object,
@@ -326,10 +328,10 @@ class OtlpEncoder:
         not to repeat: past `_MAX_VALUES_PER_KEY` of them it is not cached any more."""
         if table is None:
             table = tables[key] = {}
-        elif table is _UNCACHED:
+        elif table is self._uncached:
             return
         if len(table) >= _MAX_VALUES_PER_KEY:
-            tables[key] = _UNCACHED
+            tables[key] = self._uncached
             return
         table[value] = encoded
         self._cached_attributes += 1
