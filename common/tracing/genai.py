@@ -7,7 +7,8 @@ operator turned it on (see `TracingSettings.record_content`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -30,7 +31,9 @@ TOOL_CALL_ID = "gen_ai.tool.call.id"
 # attempt): the gateway's request stays the generation, the other two say "span", so Langfuse
 # counts each request's tokens and cost once. Other receivers ignore the attribute.
 LANGFUSE_OBSERVATION_TYPE = "langfuse.observation.type"
-NOT_A_GENERATION = {LANGFUSE_OBSERVATION_TYPE: "span"}
+NOT_A_GENERATION: Mapping[str, AttributeValue] = MappingProxyType(
+    {LANGFUSE_OBSERVATION_TYPE: "span"}
+)
 PROMPT_EVENT = "gen_ai.content.prompt"
 COMPLETION_EVENT = "gen_ai.content.completion"
 
