@@ -145,45 +145,44 @@ EXPORT_PATCHES = {
 
 # `--without PIECE`: a stack with tracing on and one piece of it left out, patched in the
 # same way. `on` minus that stack is the piece's share (its encoding and sending included).
-EXPORT_PATCHES.update(
-    {
-        "server-spans": (
-            "import common.tracing.asgi as _asgi\n"
-            "async def _untraced(self, scope, receive, send):\n"
-            "    await self.app(scope, receive, send)\n"
-            "_asgi.ServerSpanMiddleware.__call__ = _untraced\n"
-        ),
-        "attempt-span": (
-            "import gateway.tracing.router as _router\n"
-            "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
-            "_router.attempt_span = lambda *args, **kwargs: _NO_SPAN\n"
-        ),
-        "model-call-span": (
-            "import middleware.tracing as _middleware\n"
-            "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
-            "_middleware.model_call_span = lambda *args, **kwargs: _NO_SPAN\n"
-        ),
-        "hook": "import gateway.tracing as _gateway\n_gateway.tracing_hooks = lambda: []\n",
-        "traceparent": (
-            "import common.tracing.propagation as _propagation\n"
-            "_propagation.TraceHeaderWriter.__call__ = lambda self, headers: None\n"
-        ),
-        "log-ids": "import common.logs as _logs\n_logs.add_trace_ids = lambda _l, _m, e: e\n",
-    }
-)
-PIECES = ("server-spans", "attempt-span", "model-call-span", "hook", "traceparent", "log-ids")
+PIECE_PATCHES = {
+    "server-spans": (
+        "import common.tracing.asgi as _asgi\n"
+        "async def _untraced(self, scope, receive, send):\n"
+        "    await self.app(scope, receive, send)\n"
+        "_asgi.ServerSpanMiddleware.__call__ = _untraced\n"
+    ),
+    "attempt-span": (
+        "import gateway.tracing.router as _router\n"
+        "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
+        "_router.attempt_span = lambda *args, **kwargs: _NO_SPAN\n"
+    ),
+    "model-call-span": (
+        "import middleware.tracing as _middleware\n"
+        "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
+        "_middleware.model_call_span = lambda *args, **kwargs: _NO_SPAN\n"
+    ),
+    "hook": "import gateway.tracing as _gateway\n_gateway.tracing_hooks = lambda: []\n",
+    "traceparent": (
+        "import common.tracing.propagation as _propagation\n"
+        "_propagation.TraceHeaderWriter.__call__ = lambda self, headers: None\n"
+    ),
+    "log-ids": "import common.logs as _logs\n_logs.add_trace_ids = lambda _l, _m, e: e\n",
+}
+PIECES = tuple(PIECE_PATCHES)
+PATCHES = {**EXPORT_PATCHES, **PIECE_PATCHES}
 
 
 def toolrelay_args(source: Path | None, *args: str, export: str | None = None) -> list[str]:
     """`python -m toolrelay ...`; with `source`, its packages first on sys.path; with
-    `export`, the exporter's send replaced by `EXPORT_PATCHES[export]`."""
+    `export`, the service patched with `PATCHES[export]` (an export arm or a piece left out)."""
     if source is None and export is None:
         return ["-m", "toolrelay", *args]
     boot = "import runpy, sys\n"
     if source is not None:
         boot += f"sys.path.insert(0, {str(source)!r})\n"
     if export is not None:
-        boot += EXPORT_PATCHES[export]
+        boot += PATCHES[export]
     boot += "sys.argv[0] = 'toolrelay'\nrunpy.run_module('toolrelay', run_name='__main__')\n"
     return ["-c", boot, *args]
 
