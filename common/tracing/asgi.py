@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.tracing.light import light_tracer
+from common.tracing.light import EMPTY_CONTEXT, CurrentSpan, light_tracer
 from common.tracing.propagation import ScopeContextReader, has_trace_parent
 
 QUIET_PATHS = frozenset(
@@ -40,7 +40,7 @@ class ServerSpanMiddleware:
         self.quiet_paths = frozenset(quiet_paths)
         self.traced_callers_only = traced_callers_only
         self.attributes = dict(attributes or {})
-        self.caller_context = ScopeContextReader()
+        self.caller = ScopeContextReader()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -52,12 +52,21 @@ class ServerSpanMiddleware:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        with self.tracer.start_as_current(
-            f"{method} {path}",
-            context=self.caller_context(scope),
-            kind=SpanKind.SERVER,
-            attributes={**self.attributes, "http.request.method": method, "url.path": path},
-        ) as span:
+        name = f"{method} {path}"
+        attributes = {**self.attributes, "http.request.method": method, "url.path": path}
+        parent = self.caller.parent(scope)
+        if isinstance(parent, SpanContext):  # a plain traceparent, or none: the common case
+            span = self.tracer.start_under(
+                name, parent, kind=SpanKind.SERVER, attributes=attributes
+            )
+            # what the span is current in: itself alone, as under the caller's context
+            # (the remote parent's, which it replaces)
+            current = CurrentSpan(span, EMPTY_CONTEXT)
+        else:  # baggage, other propagators: their whole context is kept
+            current = self.tracer.start_as_current(
+                name, context=parent, kind=SpanKind.SERVER, attributes=attributes
+            )
+        with current as span:
             # an unsampled request's span records nothing: its `send` is not wrapped
             await self.app(
                 scope, receive, StatusRecorder(send, span) if span.is_recording() else send

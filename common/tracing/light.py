@@ -30,7 +30,6 @@ from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
@@ -177,6 +176,21 @@ class SpanSource(Protocol):
     def fanout(self) -> SpanSink: ...
 
 
+class LightEvent:
+    """A span event, as the exporter reads the SDK's `Event` (name, attributes, timestamp,
+    dropped attributes), in plain slots: the SDK's are properties, its `dropped_attributes`
+    an `isinstance` against an ABC, and the export thread reads each one per event."""
+
+    __slots__ = ("attributes", "name", "timestamp")
+
+    dropped_attributes = 0
+
+    def __init__(self, name: str, attributes: Attributes, timestamp: int) -> None:
+        self.name = name
+        self.attributes = attributes
+        self.timestamp = timestamp
+
+
 class LightSpan(trace_api.Span):
     """A recording span that belongs to one `LightTracer`; ends exactly once. Once ended it
     is itself the finished span the exporter encodes: what `ReadableSpan` has as read-only
@@ -218,7 +232,7 @@ class LightSpan(trace_api.Span):
         self.parent = parent
         self.kind = kind
         self.attributes: dict[str, AttributeValue] = attributes
-        self.events: Sequence[Event] = ()  # a list from the first event: most spans have none
+        self.events: Sequence[LightEvent] = ()  # a list from the first event: most have none
         self.status = UNSET_STATUS
         self.resource: Resource = tracer.resource
         self.instrumentation_scope: InstrumentationScope = tracer.scope
@@ -245,7 +259,7 @@ class LightSpan(trace_api.Span):
         self, name: str, attributes: Attributes = None, timestamp: int | None = None
     ) -> None:
         if self.end_time is None:
-            event = Event(name, attributes, timestamp or time.time_ns())
+            event = LightEvent(name, attributes, timestamp or time.time_ns())
             if type(self.events) is list:
                 self.events.append(event)
             else:
@@ -337,6 +351,31 @@ class LightTracer:
             parent_span.context if type(parent_span) is LightSpan
             else parent_span.get_span_context()
         )  # fmt: skip
+        return self._start_under(name, kind, attributes, parent, context), context
+
+    def start_under(
+        self,
+        name: str,
+        parent: SpanContext,
+        *,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: dict[str, AttributeValue] | None = None,
+    ) -> trace_api.Span:
+        """A span whose parent is known as a `SpanContext` (a caller's `traceparent`, read
+        straight from its header; `INVALID_SPAN_CONTEXT` for a new trace), without a
+        context made for it only to be read back here."""
+        return self._start_under(name, kind, attributes, parent, None)
+
+    def _start_under(
+        self,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, AttributeValue] | None,
+        parent: SpanContext,
+        context: context_api.Context | None,
+    ) -> trace_api.Span:
+        """`context` is what a sampler that must be asked is given (the parent's, or None
+        for a parent given as `parent` alone: the sampler then reads the parent from it)."""
         # A SpanContext is a tuple: unpacked at once rather than through six properties.
         parent_trace, _, _, parent_flags, parent_state, parent_valid = parent
         provider = self.provider
@@ -359,21 +398,20 @@ class LightTracer:
             # `parentbased_traceidratio` say): the parent's flag, as the SDK would decide.
             sampled, state = bool(parent_flags & _SAMPLED), parent_state
         else:
+            if context is None:
+                context = with_span(NonRecordingSpan(parent), EMPTY_CONTEXT)
             decision = sampler.should_sample(context, trace_id, name, kind, attributes)
             sampled = decision.decision is Decision.RECORD_AND_SAMPLE
             state = decision.trace_state
         context_of_span = span_context(
             trace_id, ids.generate_span_id(), False, _FLAGS[sampled, random], state
         )
-        span: trace_api.Span
         if sampled:
-            span = LightSpan(
+            return LightSpan(
                 self, name, context_of_span, parent if parent_valid else None, kind,
                 attributes or {},
             )  # fmt: skip
-        else:
-            span = NonRecordingSpan(context_of_span)
-        return span, context
+        return NonRecordingSpan(context_of_span)
 
     def start_as_current(
         self,
@@ -396,6 +434,19 @@ class LightTracer:
         """A `with` for a span that has no spans inside it and sends no trace context on (a
         router attempt): a child of the current span, never made current itself, so it
         costs no context switch."""
+        parent = get_current_context().get(_SPAN_KEY)
+        if type(parent) is LightSpan:
+            sampler = self.provider.sampler
+            # A light span is a sampled one: under the samplers that follow their parent
+            # (the default among them) its child is sampled with its flags and trace state,
+            # as `_start` would decide after its lookups.
+            if sampler is DEFAULT_ON or sampler is ALWAYS_ON or follows_parent(sampler):
+                of_parent = parent.context
+                trace_id, _, _, flags, state, _ = of_parent
+                own = span_context(
+                    trace_id, self.provider.id_generator.generate_span_id(), False, flags, state
+                )
+                return LeafSpan(LightSpan(self, name, own, of_parent, kind, attributes or {}))
         return LeafSpan(self._start(name, kind, attributes, None)[0])
 
 

@@ -13,7 +13,7 @@ from opentelemetry import propagate
 from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import NonRecordingSpan, TraceFlags
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags
 from starlette.types import Scope
 
 from common.tracing.light import (
@@ -62,6 +62,16 @@ class ScopeContextReader:
         self.w3c = "traceparent" in fields and fields <= _W3C_FIELDS
 
     def __call__(self, scope: Scope) -> Context:
+        parent = self.parent(scope)
+        if not isinstance(parent, SpanContext):
+            return parent
+        return with_span(NonRecordingSpan(parent), EMPTY_CONTEXT) if parent[5] else EMPTY_CONTEXT
+
+    def parent(self, scope: Scope) -> SpanContext | Context:
+        """The caller's span context when its `traceparent` is read here
+        (`INVALID_SPAN_CONTEXT` when it sent none, or all-zero ids), else the context the
+        propagators extract: a SERVER span starts under a `SpanContext` without a context
+        made for it (`LightTracer.start_under`)."""
         traceparent: bytes | None = None
         for name, value in scope["headers"]:
             if name in self.headers:
@@ -69,15 +79,14 @@ class ScopeContextReader:
                     return context_from_scope(scope)
                 traceparent = value
         if traceparent is None:
-            return EMPTY_CONTEXT
+            return INVALID_SPAN_CONTEXT
         match = _TRACEPARENT.fullmatch(traceparent)
         if match is None or match[1] == b"ff":
             return context_from_scope(scope)
         trace_id, span_id = int(match[2], 16), int(match[3], 16)
         if not trace_id or not span_id:
-            return EMPTY_CONTEXT  # what the propagator makes of an all-zero id
-        parent = span_context(trace_id, span_id, True, _REMOTE_FLAGS[match[4]], None)
-        return with_span(NonRecordingSpan(parent), EMPTY_CONTEXT)
+            return INVALID_SPAN_CONTEXT  # what the propagator makes of an all-zero id
+        return span_context(trace_id, span_id, True, _REMOTE_FLAGS[match[4]], None)
 
 
 def context_from_scope(scope: Scope) -> Context:

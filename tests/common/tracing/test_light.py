@@ -33,7 +33,13 @@ from opentelemetry.trace import (
     TraceState,
 )
 
-from common.tracing.light import current_span, get_current_context, span_context, with_span
+from common.tracing.light import (
+    LightSpan,
+    current_span,
+    get_current_context,
+    span_context,
+    with_span,
+)
 from common.tracing.sdk_provider import ToolrelayTracerProvider
 from common.tracing.settings import OtlpTarget, TracingSettings
 from tests.support.otlp_receiver import ReceivedSpan, running_receiver
@@ -192,9 +198,23 @@ class _Doubting(ParentBased):
         return SamplingResult(Decision.DROP)
 
 
+class _NoLeaves(Sampler):
+    """Samples every span but the ones named "leaf": a sampler that does not follow the
+    parent, so a leaf under a sampled span must ask it."""
+
+    def should_sample(
+        self, parent_context: Any, trace_id: int, name: str, *args: Any, **kwargs: Any
+    ) -> SamplingResult:
+        return SamplingResult(Decision.DROP if name == "leaf" else Decision.RECORD_AND_SAMPLE)
+
+    def get_description(self) -> str:
+        return "NoLeaves"
+
+
 @pytest.mark.parametrize(
     "sampler",
     [
+        _NoLeaves(),
         ALWAYS_OFF,
         ALWAYS_ON,
         DEFAULT_ON,
@@ -230,6 +250,20 @@ def test_light_spans_sample_as_the_sdk_decides(sampler: Sampler) -> None:
             asked = sampler.should_sample(context, made.trace_id, "s")
             assert made.trace_flags.sampled == asked.decision.is_sampled()
             assert made.trace_state == (asked.trace_state or TraceState())
+            # A leaf under it (a router attempt) decides as the sampler would, too: under a
+            # light span it takes a shortcut of its own.
+            token = context_api.attach(with_span(span, context))
+            try:
+                with light.start_leaf("leaf") as leaf:
+                    of_leaf = leaf.get_span_context()
+            finally:
+                context_api.detach(token)
+            asked = sampler.should_sample(with_span(span, context), made.trace_id, "leaf")
+            assert of_leaf.trace_id == made.trace_id
+            assert of_leaf.trace_flags.sampled == asked.decision.is_sampled()
+            assert of_leaf.trace_state == (asked.trace_state or TraceState())
+            if isinstance(leaf, LightSpan):
+                assert leaf.parent == made
             span.end()
     provider.shutdown()
 
