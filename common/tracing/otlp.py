@@ -23,7 +23,6 @@ from typing import Any, Protocol
 
 import httpx
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
@@ -56,6 +55,19 @@ _MAX_VALUES_PER_KEY = 64
 _Tables = dict[str, dict[Any, bytes]]  # an attribute cache's tables: key, then value
 
 
+class ExportableEvent(Protocol):
+    """What the encoder reads from a span event: the SDK's `Event` and our `LightEvent`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def attributes(self) -> Attributes: ...
+    @property
+    def dropped_attributes(self) -> int: ...
+
+
 class ExportableSpan(Protocol):
     """What the encoder reads from a finished span: the SDK's `ReadableSpan` and our
     `LightSpan` both have it, so light spans are queued and encoded as they are."""
@@ -77,7 +89,7 @@ class ExportableSpan(Protocol):
     @property
     def dropped_attributes(self) -> int: ...
     @property
-    def events(self) -> Sequence[Event]: ...
+    def events(self) -> Sequence[ExportableEvent]: ...
     @property
     def dropped_events(self) -> int: ...
     @property
@@ -197,6 +209,13 @@ class OtlpEncoder:
         self._uncached: dict[Any, bytes] = {}
         self._resources: dict[int, tuple[Resource, EncodedBlock]] = {}
         self._scopes: dict[int, tuple[InstrumentationScope | None, EncodedBlock]] = {}
+        # Both blocks of a span, by its scope's identity (one lookup per span, not two).
+        self._blocks: dict[int, tuple[InstrumentationScope | None, Resource, EncodedBlock,
+                                      EncodedBlock]] = {}  # fmt: skip
+        # Span and event names as encoded fields: a service's names repeat ("POST /v1/...",
+        # "chat gpt-4o", "iteration"); new ones stop being kept once `max_keys` are.
+        self._names: dict[str, bytes] = {}
+        self._event_names: dict[str, bytes] = {}
 
     def encode(self, spans: Sequence[ExportableSpan]) -> bytes:
         """One request's bytes for `spans` (what `encode_span` and `export_request` do for
@@ -210,11 +229,14 @@ class OtlpEncoder:
         if self._cached_attributes > self._max_attributes:
             self._attribute_cache.clear()
             self._cached_attributes = 0
-        return (
-            self._resource_block(span.resource),
-            self._scope_block(span.instrumentation_scope),
-            _framed(b"\x12", self._span(span)),
-        )
+        resource, scope = span.resource, span.instrumentation_scope
+        blocks = self._blocks.get(id(scope))
+        if blocks is None or blocks[0] is not scope or blocks[1] is not resource:
+            blocks = (scope, resource, self._resource_block(resource), self._scope_block(scope))
+            if len(self._blocks) >= self._max_scopes:
+                self._blocks.clear()
+            self._blocks[id(scope)] = blocks  # the entry keeps the id its own
+        return blocks[2], blocks[3], _framed(b"\x12", self._span(span))
 
     def _resource_block(self, resource: Resource) -> EncodedBlock:
         # by identity: `Resource.__hash__` serialises its attributes to JSON
@@ -253,6 +275,12 @@ class OtlpEncoder:
             encoded = _string_field(1, key)
             if len(self._keys) < self._max_keys:
                 self._keys[key] = encoded
+        return encoded
+
+    def _name(self, names: dict[str, bytes], tag: bytes, name: str) -> bytes:
+        encoded = _framed(tag, name.encode("utf-8"))
+        if len(names) < self._max_keys:
+            names[name] = encoded
         return encoded
 
     def _attributes(self, tag: bytes, attributes: Attributes) -> bytes:
@@ -354,8 +382,9 @@ class OtlpEncoder:
         if parent is not None:
             _, parent_span_id, parent_remote, _, _, _ = parent
             parts.append(_PARENT.pack(b"\x22\x08", parent_span_id))
-        if span.name:
-            parts.append(_framed(b"\x2a", span.name.encode("utf-8")))
+        name = span.name
+        if name:
+            parts.append(self._names.get(name) or self._name(self._names, b"\x2a", name))
         parts.append(
             _KIND_AND_TIMES.pack(
                 0x30, span.kind._value_ + 1,  # OTLP's kinds start at 1
@@ -366,7 +395,15 @@ class OtlpEncoder:
         if span.dropped_attributes:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
         for event in span.events:
-            body = b"\x09" + _FIXED64.pack(event.timestamp) + _string_field(2, event.name)
+            event_name = event.name
+            body = (
+                b"\x09"
+                + _FIXED64.pack(event.timestamp)
+                + (
+                    self._event_names.get(event_name)
+                    or self._name(self._event_names, b"\x12", event_name)
+                )
+            )
             body += self._attributes(b"\x1a", event.attributes)
             if event.dropped_attributes:
                 body += b"\x20" + _varint(event.dropped_attributes)
