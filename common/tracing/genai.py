@@ -77,6 +77,13 @@ def _metadata(body: JSON) -> JSON:
 def trace_attributes(body: JSON, default_tags: Iterable[str] = ()) -> dict[str, AttributeValue]:
     """User, session, tags and trace name, from the request's `user` and LiteLLM's
     `metadata` keys (`trace_user_id`, `session_id`, `tags`, `trace_name`)."""
+    if (
+        not default_tags
+        and "metadata" not in body
+        and "user" not in body
+        and ("litellm_session_id" not in body)
+    ):
+        return {}  # most requests: nothing to read
     metadata = _metadata(body)
     found: dict[str, AttributeValue] = {}
     user = metadata.get("trace_user_id") or body.get("user")

@@ -35,9 +35,21 @@ OPERATIONS: dict[CallType, str] = {
 
 @dataclass
 class TracingHook:
+    """Everything is written in `post_call`, which runs exactly once for every request whose
+    `pre_call` ran (refused ones too): one lookup of the span and one attribute update per
+    request. `pre_call` only records the prompt, when content is on (its event then carries
+    the time the call began)."""
+
     settings: TracingSettings
 
     async def pre_call(self, record: CallRecord) -> None:
+        if not self.settings.record_content:
+            return
+        span = current_span()
+        if span.is_recording():
+            genai.record_prompt(span, record.body)
+
+    async def post_call(self, record: CallRecord) -> None:
         span = current_span()
         if not span.is_recording():
             return
@@ -48,9 +60,11 @@ class TracingHook:
             genai.REQUEST_MODEL: record.model_group,
             "toolrelay.request_id": record.request_id,
             **genai.trace_attributes(record.body, self.settings.default_tags),
+            genai.INPUT_TOKENS: record.prompt_tokens,
+            genai.OUTPUT_TOKENS: record.completion_tokens,
         }
-        principal = record.principal
         if self.settings.record_key_info:
+            principal = record.principal
             for name, value in (
                 ("toolrelay.key.hash", principal.token),
                 ("toolrelay.key.alias", principal.key_alias),
@@ -59,18 +73,6 @@ class TracingHook:
             ):
                 if value:
                     attributes[name] = value
-        span.set_attributes(attributes)  # once: each call takes the span's lock
-        if self.settings.record_content:
-            genai.record_prompt(span, record.body)
-
-    async def post_call(self, record: CallRecord) -> None:
-        span = current_span()
-        if not span.is_recording():
-            return
-        attributes: dict[str, AttributeValue] = {
-            genai.INPUT_TOKENS: record.prompt_tokens,
-            genai.OUTPUT_TOKENS: record.completion_tokens,
-        }
         if record.cache_hit:
             attributes["toolrelay.cache_hit"] = True
         if record.deployment is not None:

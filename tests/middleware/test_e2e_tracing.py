@@ -357,3 +357,48 @@ def test_requests_are_unaffected_when_receivers_are_slow_or_down(
         finally:
             for process in reversed(started):
                 process.stop()
+
+
+def test_a_failed_gateway_call_is_a_named_error_span_with_its_attempt(
+    traced: TracedStack,
+) -> None:
+    """The request's span gets its name, model and outcome when the call is over: a call the
+    upstream refuses is `chat <group>` with an error status and type, and its one attempt (a
+    400 is not retried) is its child, marked as an error too."""
+    import httpx
+
+    httpx.post(
+        f"{traced.upstream.url}/__fake__/script",
+        json={"model": MODEL, "replies": [{"error": {"status": 400, "message": "no thanks"}}]},
+    ).raise_for_status()
+    answer = httpx.post(
+        f"{traced.gateway.url}/v1/chat/completions",
+        headers={"authorization": f"Bearer {MASTER_KEY}"},
+        json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "user": "bob"},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+
+    def refused(spans: list[ReceivedSpan]) -> bool:
+        return any(s.attributes.get("user.id") == "bob" for s in spans)
+
+    spans = traced.otlp.wait_for(refused)
+    (request,) = [s for s in spans if s.attributes.get("user.id") == "bob"]
+    assert (request.service, request.kind, request.name) == (
+        "toolrelay-gateway", "SERVER", f"chat {MODEL}",
+    )  # fmt: skip
+    assert request.parent_span_id == ""  # no traceparent was sent: a trace of its own
+    assert request.status_code == 2  # ERROR
+    assert request.attributes["error.type"]
+    assert request.attributes["gen_ai.request.model"] == MODEL
+    assert request.attributes["gen_ai.operation.name"] == "chat"
+    assert request.attributes["http.response.status_code"] == 400
+    assert request.attributes["toolrelay.request_id"]
+
+    def attempted(received: list[ReceivedSpan]) -> bool:
+        return bool(_children(received, request))
+
+    (attempt,) = _children(traced.otlp.wait_for(attempted), request)
+    assert attempt.name == f"upstream openai/{MODEL}" and attempt.kind == "CLIENT"
+    assert attempt.status_code == 2
+    assert [name for name, _ in attempt.events] == ["exception"]
