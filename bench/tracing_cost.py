@@ -56,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -309,6 +310,7 @@ def measure(
     concurrency: int,
     scheduled: bool = False,
     one_at_a_time: random.Random | None = None,
+    settle: float = 0.0,
 ) -> list[tuple[float, float]]:
     """CPU microseconds per request of each stack's gateway and middleware over one round.
     By default the stacks take their requests at the same time, so each sees the same
@@ -316,27 +318,37 @@ def measure(
     around it, and stacks measured one after the other would differ by that alone. With
     `one_at_a_time` (a quiet machine) each stack takes its requests alone, in an order drawn
     from it: the services' core then runs one stack's processes, as a deployment's does,
-    instead of switching between every stack's."""
+    instead of switching between every stack's.
+
+    `settle`: seconds of quiet before the first reading and after the last request. The
+    services write their work's results in bursts a little later (the spend writer every
+    2 s, the trace export by full batch or every 5 s): with quiet on both sides a round's
+    readings hold its own requests' bursts, not a random share of them and of the round
+    before."""
     via_middleware = path == "middleware"
     urls = [
         f"{stack.middleware.url if via_middleware else stack.gateway.url}/v1/chat/completions"
         for stack in stacks
     ]
     if one_at_a_time is None:
+        time.sleep(settle)
         before = [stack.cpu(scheduled) for stack in stacks]
 
         async def all_stacks() -> None:
             await asyncio.gather(*(send(url, count, concurrency) for url in urls))
 
         asyncio.run(all_stacks())
+        time.sleep(settle)
         after = [stack.cpu(scheduled) for stack in stacks]
     else:
         before, after = [(0.0, 0.0)] * len(stacks), [(0.0, 0.0)] * len(stacks)
         order = list(range(len(stacks)))
         one_at_a_time.shuffle(order)
         for i in order:
+            time.sleep(settle)
             before[i] = stacks[i].cpu(scheduled)
             asyncio.run(send(urls[i], count, concurrency))
+            time.sleep(settle)
             after[i] = stacks[i].cpu(scheduled)
     return [
         ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6)
@@ -344,8 +356,13 @@ def measure(
     ]
 
 
-def pin(cpu: int) -> None:
-    if len(os.sched_getaffinity(0)) > 1 and (os.cpu_count() or 1) > cpu:
+def pin(cpu: int, usable: set[int]) -> None:
+    """Move this process, and what it starts from now on, to `cpu`, when the machine gives
+    it more than one CPU and `cpu` is one of them. `usable` is read once, before any pin:
+    read again after the first, it is that one CPU. (Until 2026-12-05 it was read again, so
+    the services never left the load's CPU: every process of the bench shared CPU 1 while
+    CPU 0 stood idle.)"""
+    if len(usable) > 1 and cpu in usable:
         os.sched_setaffinity(0, {cpu})
 
 
@@ -391,6 +408,14 @@ def main() -> None:
         "machine: the services' core runs one stack at a time, as in a deployment)",
     )
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=6.0,
+        help="seconds of quiet before and after each round's requests, so that the "
+        "services' delayed work (spend writes every 2 s, trace export within 5 s) falls in "
+        "the round that caused it (0: the readings bracket the requests alone)",
+    )
+    parser.add_argument(
         "--without",
         action="append",
         default=[],
@@ -418,7 +443,8 @@ def main() -> None:
         logs = Path(tmp)
         base_source = export_ref(args.baseline_ref, logs) if args.baseline_ref else None
         source = export_ref(args.ref, logs) if args.ref else None
-        pin(LOAD_CPU)
+        usable = os.sched_getaffinity(0)
+        pin(LOAD_CPU, usable)
         port = free_port()
         upstream = start_service(
             "fake-upstream", command_args(port, record_limit=1), port=port, log_dir=logs,
@@ -447,7 +473,7 @@ def main() -> None:
 
                 def start_all(order: list[int]) -> list[Stack]:
                     """Every stack, started in `order`; returned in the configs' order."""
-                    pin(SERVICE_CPU)  # the services inherit this CPU
+                    pin(SERVICE_CPU, usable)  # the services inherit this CPU
                     started: dict[int, Stack] = {}
                     try:
                         for i in order:
@@ -457,13 +483,14 @@ def main() -> None:
                         for stack in started.values():
                             stack.stop()
                         raise
-                    pin(LOAD_CPU)
+                    pin(LOAD_CPU, usable)
                     for path in paths:  # warm-up: connection pools, first-call imports
                         measure(list(started.values()), path, 200, args.concurrency)
                     return [started[i] for i in range(len(configs))]
 
                 shuffler = random.Random(0)
                 stacks = start_all(list(range(len(configs))))
+                services_on = sorted(os.sched_getaffinity(stacks[0].gateway.process.pid))
                 results: dict[tuple[str, str], list[float]] = {}
                 for round_number in range(args.rounds):
                     if args.fresh_stacks and round_number:
@@ -477,6 +504,7 @@ def main() -> None:
                             stacks, path, args.requests, args.concurrency,
                             args.clock == "scheduled",
                             random.Random(round_number) if args.one_at_a_time else None,
+                            args.settle,
                         )  # fmt: skip
                         for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
                             # the gateway path counts the gateway alone (the middleware idles)
@@ -494,8 +522,9 @@ def main() -> None:
             spans = receiver.spans
     print(
         f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
-        f"concurrency {args.concurrency}, clock {args.clock}, stacks "
-        f"{'one at a time' if args.one_at_a_time else 'together'}; spans received: {spans}; "
+        f"concurrency {args.concurrency}, clock {args.clock}, settle {args.settle:g} s, stacks "
+        f"{'one at a time' if args.one_at_a_time else 'together'} on CPU {services_on}, load "
+        f"on CPU {sorted(os.sched_getaffinity(0))}; spans received: {spans}; "
         "load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
