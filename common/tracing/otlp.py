@@ -395,15 +395,9 @@ class OtlpEncoder:
         if span.dropped_attributes:
             parts.append(b"\x50" + _varint(span.dropped_attributes))
         for event in span.events:
-            event_name = event.name
-            body = (
-                b"\x09"
-                + _FIXED64.pack(event.timestamp)
-                + (
-                    self._event_names.get(event_name)
-                    or self._name(self._event_names, b"\x12", event_name)
-                )
-            )
+            names = self._event_names
+            name_field = names.get(event.name) or self._name(names, b"\x12", event.name)
+            body = b"\x09" + _FIXED64.pack(event.timestamp) + name_field
             body += self._attributes(b"\x1a", event.attributes)
             if event.dropped_attributes:
                 body += b"\x20" + _varint(event.dropped_attributes)
