@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import Any, cast
 
 import httpx2
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -28,7 +27,6 @@ from common.tracing.light import current_span, light_tracer
 
 MIDDLEWARE_SERVICE = "toolrelay-middleware"
 TRACER_NAME = "toolrelay.middleware"
-JSON = dict[str, Any]
 
 
 def start_middleware_tracing(document: ConfigDocument) -> object | None:
@@ -76,11 +74,12 @@ def model_call_span(request: ChatRequest) -> AbstractContextManager[Span]:
     span = current.span
     if span.is_recording():
         # The request's user, session and tags only for a span that keeps them (a sampler
-        # sees the operation and the model). The helpers read any body as a plain dict.
-        body = cast(JSON, request)
-        span.set_attributes(genai.trace_attributes(body, settings.default_tags))
+        # sees the operation and the model); most requests have none.
+        found = genai.trace_attributes(request, settings.default_tags)
+        if found:
+            span.set_attributes(found)
         if settings.record_content:
-            genai.record_prompt(span, body)
+            genai.record_prompt(span, request)
     return current
 
 

@@ -69,12 +69,14 @@ def response_attributes(response: Any) -> dict[str, AttributeValue]:
     return found
 
 
-def _metadata(body: JSON) -> JSON:
+def _metadata(body: Mapping[str, Any]) -> JSON:
     metadata = body.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
 
 
-def trace_attributes(body: JSON, default_tags: Iterable[str] = ()) -> dict[str, AttributeValue]:
+def trace_attributes(
+    body: Mapping[str, Any], default_tags: Iterable[str] = ()
+) -> dict[str, AttributeValue]:
     """User, session, tags and trace name, from the request's `user` and LiteLLM's
     `metadata` keys (`trace_user_id`, `session_id`, `tags`, `trace_name`)."""
     if (
@@ -108,7 +110,7 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
-def record_prompt(span: Span, body: JSON) -> None:
+def record_prompt(span: Span, body: Mapping[str, Any]) -> None:
     messages = body.get("messages", body.get("prompt", body.get("input")))
     span.add_event(PROMPT_EVENT, {"gen_ai.prompt": _json(messages)})
 

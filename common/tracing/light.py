@@ -19,18 +19,20 @@ and SDK spans (the MCP SDK's, say) share one trace and one export queue, and the
 from __future__ import annotations
 
 import logging
+import random as _random_module
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
+from functools import partial
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -68,6 +70,10 @@ UNSET_STATUS = Status(StatusCode.UNSET)  # every light span's, until one is set
 EMPTY_CONTEXT = context_api.Context()  # a new trace's parent context (immutable)
 _SAMPLED = int(TraceFlags.SAMPLED)
 _RANDOM_TRACE_ID = int(TraceFlags.RANDOM_TRACE_ID)
+# What the SDK's `RandomIdGenerator` draws its ids from, called here directly: its methods are
+# a Python frame around this one C call, and every span takes an id.
+_getrandbits = _random_module.getrandbits
+_time_ns = time.time_ns
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +89,7 @@ def _runtime_context_var() -> ContextVar[context_api.Context] | None:
 
 # The context switch, straight on that ContextVar: the API's `get_current`, `attach` and
 # `detach` are two Python frames each around one ContextVar call, and every span of a
-# request goes through them two to four times. Fixed at import, as the API fixes its own.
+# request goes through them two to four times (`detach` is in `CurrentSpan.__exit__`). Fixed at import, as the API fixes its own.
 _CONTEXT_VAR = _runtime_context_var()
 get_current_context: Callable[[], context_api.Context] = (
     _CONTEXT_VAR.get if _CONTEXT_VAR is not None else context_api.get_current
@@ -93,28 +99,21 @@ _attach: Callable[[context_api.Context], object] = (
 )
 
 
-def _detach(token: object) -> None:
-    """`context_api.detach`: a token that cannot be reset (made in another context, or
-    reset already) is logged, not raised, as the API does."""
-    if _CONTEXT_VAR is None:
-        context_api.detach(token)  # type: ignore[arg-type]
-        return
-    try:
-        _CONTEXT_VAR.reset(token)  # type: ignore[arg-type]
-    except (ValueError, RuntimeError):
-        log.exception("Failed to detach context")
+# `SpanContext(...)` for ids known to be valid (from the id generator, or parsed and checked
+# non-zero), without its validation: a `SpanContext` is the tuple of its six fields, `is_valid`
+# last (tests/common/tracing/test_light.py checks that this holds). Given that tuple, it is one
+# C call, with no Python frame: every span makes one.
+SpanContextFields = tuple[int, int, bool, TraceFlags, TraceState, bool]
+new_span_context: Callable[[SpanContextFields], SpanContext] = partial(tuple.__new__, SpanContext)
 
 
 def span_context(
     trace_id: int, span_id: int, is_remote: bool, flags: TraceFlags, state: TraceState | None
 ) -> SpanContext:
-    """`SpanContext(...)` for ids known to be valid (from the id generator, or parsed and
-    checked non-zero), without its validation: a `SpanContext` is the tuple of its six
-    fields, `is_valid` last (tests/common/tracing/test_light.py checks that this holds)."""
-    return tuple.__new__(
-        SpanContext,
+    """`new_span_context` from the fields one by one (`None`: the default trace state)."""
+    return new_span_context(
         (trace_id, span_id, is_remote, flags, DEFAULT_TRACE_STATE if state is None else state,
-         True),
+         True)
     )  # fmt: skip
 
 
@@ -237,7 +236,7 @@ class LightSpan(trace_api.Span):
         self.resource: Resource = tracer.resource
         self.instrumentation_scope: InstrumentationScope = tracer.scope
         self._finish = tracer.finish
-        self.start_time = time.time_ns()
+        self.start_time = _time_ns()
         self.end_time: int | None = None
 
     # The span API.
@@ -301,7 +300,7 @@ class LightSpan(trace_api.Span):
     def end(self, end_time: int | None = None) -> None:
         if self.end_time is not None:
             return
-        self.end_time = end_time or time.time_ns()
+        self.end_time = end_time or _time_ns()
         self._finish(self)
 
 
@@ -317,7 +316,8 @@ class LightTracer:
         # Fixed once the provider is built; the sampler is read at each start (tests set it).
         self.resource = provider.resource
         self.finish = provider.fanout.finish
-        self.memo: dict[object, object] = {}
+        # values typed by their caller, each under keys of its own
+        self.memo: dict[object, Any] = {}
         self.memo_size = memo_size
 
     def remember(self, key: object, value: object) -> None:
@@ -381,30 +381,34 @@ class LightTracer:
         provider = self.provider
         ids = provider.id_generator
         sampler = provider.sampler
+        random_ids = type(ids) is RandomIdGenerator
         if parent_valid:
             trace_id, random = parent_trace, bool(parent_flags & _RANDOM_TRACE_ID)
+        elif random_ids:  # its own draw, without its frame; a 0 (invalid) is drawn its way
+            trace_id, random = _getrandbits(128) or ids.generate_trace_id(), True
         else:
             trace_id, random = ids.generate_trace_id(), ids.is_trace_id_random()
         # The default samplers decide from the parent alone: no sampler call, no result.
+        state = parent_state if parent_valid else DEFAULT_TRACE_STATE
         if sampler is DEFAULT_ON:
             sampled = bool(parent_flags & _SAMPLED) if parent_valid else True
-            state = parent_state if parent_valid else None
         elif sampler is ALWAYS_ON:
-            sampled, state = True, parent_state if parent_valid else None
+            sampled = True
         elif sampler is ALWAYS_OFF:
-            sampled, state = False, parent_state if parent_valid else None
+            sampled = False
         elif parent_valid and follows_parent(sampler):
             # A parent-based sampler under a parent (every span of a trace but its root, with
             # `parentbased_traceidratio` say): the parent's flag, as the SDK would decide.
-            sampled, state = bool(parent_flags & _SAMPLED), parent_state
+            sampled = bool(parent_flags & _SAMPLED)
         else:
             if context is None:
                 context = with_span(NonRecordingSpan(parent), EMPTY_CONTEXT)
             decision = sampler.should_sample(context, trace_id, name, kind, attributes)
             sampled = decision.decision is Decision.RECORD_AND_SAMPLE
-            state = decision.trace_state
-        context_of_span = span_context(
-            trace_id, ids.generate_span_id(), False, _FLAGS[sampled, random], state
+            state = decision.trace_state or DEFAULT_TRACE_STATE
+        span_id = (_getrandbits(64) if random_ids else 0) or ids.generate_span_id()
+        context_of_span = new_span_context(
+            (trace_id, span_id, False, _FLAGS[sampled, random], state, True)
         )
         if sampled:
             return LightSpan(
@@ -443,9 +447,11 @@ class LightTracer:
             if sampler is DEFAULT_ON or sampler is ALWAYS_ON or follows_parent(sampler):
                 of_parent = parent.context
                 trace_id, _, _, flags, state, _ = of_parent
-                own = span_context(
-                    trace_id, self.provider.id_generator.generate_span_id(), False, flags, state
-                )
+                ids = self.provider.id_generator
+                span_id = (
+                    _getrandbits(64) if type(ids) is RandomIdGenerator else 0
+                ) or ids.generate_span_id()
+                own = new_span_context((trace_id, span_id, False, flags, state, True))
                 return LeafSpan(LightSpan(self, name, own, of_parent, kind, attributes or {}))
         return LeafSpan(self._start(name, kind, attributes, None)[0])
 
@@ -465,7 +471,11 @@ class CurrentSpan:
         self._token: object = None
 
     def __enter__(self) -> trace_api.Span:
-        self._token = _attach(with_span(self.span, self._parent_context))
+        # `with_span`, written out: a frame less for every span made current
+        parent = self._parent_context
+        values = dict(get_current_context() if parent is None else parent)
+        values[_SPAN_KEY] = self.span
+        self._token = _attach(context_api.Context(values))
         return self.span
 
     def __exit__(
@@ -474,8 +484,19 @@ class CurrentSpan:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        _detach(self._token)
-        end_span(self.span, exc)
+        # `context_api.detach`, without its frames: a token that cannot be reset (made in
+        # another context, or reset already) is logged, not raised, as the API does
+        if _CONTEXT_VAR is None:
+            context_api.detach(self._token)  # type: ignore[arg-type]
+        else:
+            try:
+                _CONTEXT_VAR.reset(self._token)  # type: ignore[arg-type]
+            except (ValueError, RuntimeError):
+                log.exception("Failed to detach context")
+        if exc is None:  # the common way out: straight to the end
+            self.span.end()
+        else:
+            end_span(self.span, exc)
 
 
 class LeafSpan:
@@ -496,7 +517,10 @@ class LeafSpan:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        end_span(self.span, exc)
+        if exc is None:
+            self.span.end()
+        else:
+            end_span(self.span, exc)
 
 
 def end_span(span: trace_api.Span, exc: BaseException | None) -> None:

@@ -13,14 +13,22 @@ from opentelemetry import propagate
 from opentelemetry.baggage import _BAGGAGE_KEY
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
+    INVALID_SPAN_CONTEXT,
+    NonRecordingSpan,
+    SpanContext,
+    TraceFlags,
+)
+from opentelemetry.trace.propagation import _SPAN_KEY
 from starlette.types import Scope
 
 from common.tracing.light import (
     EMPTY_CONTEXT,
+    LightSpan,
     current_span,
     get_current_context,
-    span_context,
+    new_span_context,
     with_span,
 )
 
@@ -86,7 +94,9 @@ class ScopeContextReader:
         trace_id, span_id = int(match[2], 16), int(match[3], 16)
         if not trace_id or not span_id:
             return INVALID_SPAN_CONTEXT  # what the propagator makes of an all-zero id
-        return span_context(trace_id, span_id, True, _REMOTE_FLAGS[match[4]], None)
+        return new_span_context(
+            (trace_id, span_id, True, _REMOTE_FLAGS[match[4]], DEFAULT_TRACE_STATE, True)
+        )
 
 
 def context_from_scope(scope: Scope) -> Context:
@@ -121,7 +131,11 @@ class TraceHeaderWriter:
         if context.get(_BAGGAGE_KEY):  # what `baggage.get_all` reads, without its four calls
             propagate.inject(headers, context)
             return
-        trace_id, span_id, _, flags, state, valid = current_span(context).get_span_context()
+        span = context.get(_SPAN_KEY)
+        # a light span's context is a slot, read without a call (most requests' case)
+        trace_id, span_id, _, flags, state, valid = (
+            span.context if type(span) is LightSpan else current_span(context).get_span_context()
+        )
         if not valid:
             return
         headers["traceparent"] = f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"

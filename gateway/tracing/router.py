@@ -4,7 +4,7 @@ fallbacks show as sibling children of the request's span, each with its own outc
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
@@ -30,8 +30,7 @@ def attempt_span(
     # What a deployment's attempts share is built once per deployment object (and group):
     # a reloaded config makes new objects, and the identity check keeps a reused id apart.
     key = (group, id(deployment))
-    # the type as a string: subscripting it here would build it on every call
-    known = cast("tuple[Deployment, str, dict[str, AttributeValue]] | None", tracer.memo.get(key))
+    known: tuple[Deployment, str, dict[str, AttributeValue]] | None = tracer.memo.get(key)
     if known is None or known[0] is not deployment:
         known = (deployment, *_shared(group, deployment))
         tracer.remember(key, known)
