@@ -161,7 +161,7 @@ PIECE_PATCHES = {
     "model-call-span": (
         "import middleware.tracing as _middleware\n"
         "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
-        "_middleware.model_call_span = lambda *args, **kwargs: _NO_SPAN\n"
+        "_middleware.ModelCallTracing.span = lambda *args, **kwargs: _NO_SPAN\n"
     ),
     "hook": "import gateway.tracing as _gateway\n_gateway.tracing_hooks = lambda: []\n",
     "traceparent": (

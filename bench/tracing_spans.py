@@ -39,7 +39,18 @@ def main() -> None:
     from gateway.deployments import Deployment
     from gateway.tracing.hook import TracingHook
     from gateway.tracing.router import attempt_span, record_attempt_result
-    from middleware.tracing import mark_iteration, model_call_span, record_model_response
+    from middleware.tracing import mark_iteration
+
+    try:
+        from middleware.tracing import ModelCallTracing
+
+        model_calls = ModelCallTracing
+    except ImportError:  # a source older than it: the module's functions
+        from middleware.tracing import model_call_span, record_model_response
+
+        class model_calls:  # type: ignore[no-redef]
+            span = staticmethod(model_call_span)
+            record = staticmethod(record_model_response)
 
     headers_writer: Any
     try:
@@ -65,6 +76,7 @@ def main() -> None:
     else:  # older code: spans queued by the processors, encoded by the export thread
         queue: Any = provider.processors[0]
         queue.on_end = queue.enqueue = finished.append
+    model_call = model_calls()  # after the fan-out is swapped: its tracer is made now
     deployment = Deployment(
         id="d", model_name="m", provider="openai", model="gpt", api_base="http://x/v1"
     )
@@ -104,9 +116,9 @@ def main() -> None:
 
     async def middleware_app(scope: Any, receive: Any, send: Any) -> None:
         mark_iteration(1)
-        with model_call_span(chat_body) as span:
+        with model_call.span(chat_body) as span:
             headers_writer({"content-type": "application/json", "authorization": "Bearer x"})
-            record_model_response(span, result)
+            model_call.record(span, result)
         await send({"type": "http.response.start", "status": 200, "headers": []})
 
     middleware = ServerSpanMiddleware(middleware_app, tracer_name="toolrelay.middleware")

@@ -19,7 +19,7 @@ from common.chat import ChatCompletion, ChatRequest
 from common.tracing import TraceHeaderWriter
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
-from middleware.tracing import model_call_span, record_model_response
+from middleware.tracing import ModelCallTracing
 from middleware.usage import read_usage
 
 WireObject = dict[str, object]  # parsed, not yet checked
@@ -56,6 +56,7 @@ class GatewayClient:
         # parsed once: httpx would parse the string again for every call
         self._chat_url = httpx.URL(f"{self.base_url}/v1/chat/completions")
         self._trace_headers = TraceHeaderWriter()
+        self._model_calls = ModelCallTracing()
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -90,9 +91,9 @@ class GatewayClient:
             raise GatewayUnreachable(f"{type(exc).__name__}: {exc}") from exc
 
     async def chat(self, body: ChatRequest, authorization: str | None) -> ChatCompletion:
-        with model_call_span(body) as span:
+        with self._model_calls.span(body) as span:
             data = await self._chat(body, authorization)
-            record_model_response(span, data)
+            self._model_calls.record(span, data)
             return _completion(data)
 
     async def _chat(self, body: ChatRequest, authorization: str | None) -> WireObject:
@@ -122,7 +123,7 @@ class GatewayClient:
         # the span's summary: what a whole response would say (model, id, finish, usage)
         summary: WireObject = {"choices": []}
         try:
-            with model_call_span(body) as span:
+            with self._model_calls.span(body) as span:
                 async with self._http.stream(
                     "POST", url, content=orjson.dumps(body), headers=self._headers(authorization)
                 ) as response:
@@ -138,7 +139,7 @@ class GatewayClient:
                         chunk = _stream_event(data)
                         _summarise(summary, chunk)
                         yield chunk
-                record_model_response(span, summary)
+                self._model_calls.record(span, summary)
         except httpx.TimeoutException as exc:
             raise GatewayUnreachable(f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

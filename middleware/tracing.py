@@ -54,42 +54,48 @@ def mark_iteration(number: int) -> None:
         span.add_event("iteration", {"toolrelay.loop.iteration": number})
 
 
-def model_call_span(request: ChatRequest) -> AbstractContextManager[Span]:
-    """A CLIENT span around one gateway call; its `traceparent` goes in the request."""
-    tracer = light_tracer(TRACER_NAME)
-    settings = active_settings()
-    if tracer is None or settings is None:
-        return NO_SPAN
-    model = request["model"]
-    current = tracer.start_as_current(
-        f"chat {model}",
-        kind=SpanKind.CLIENT,
-        # the gateway's span of this request is Langfuse's generation
-        attributes={
-            genai.OPERATION: "chat",
-            genai.REQUEST_MODEL: str(model),
-            **genai.NOT_A_GENERATION,
-        },
-    )
-    span = current.span
-    if span.is_recording():
-        # The request's user, session and tags only for a span that keeps them (a sampler
-        # sees the operation and the model); most requests have none.
-        found = genai.trace_attributes(request, settings.default_tags)
-        if found:
-            span.set_attributes(found)
-        if settings.record_content:
-            genai.record_prompt(span, request)
-    return current
+class ModelCallTracing:
+    """The CLIENT spans of one gateway client's calls; each call's `traceparent` goes in its
+    request. The tracer and the settings are looked up once, when the client is made (after
+    `serve()` installed the provider), not for every call."""
 
+    def __init__(self) -> None:
+        self.tracer = light_tracer(TRACER_NAME)
+        self.settings = active_settings()
 
-def record_model_response(span: Span, response: Mapping[str, object]) -> None:
-    if not span.is_recording():
-        return
-    span.set_attributes(genai.response_attributes(response))
-    settings = active_settings()
-    if settings is not None and settings.record_content:
-        genai.record_completion(span, response)
+    def span(self, request: ChatRequest) -> AbstractContextManager[Span]:
+        tracer, settings = self.tracer, self.settings
+        if tracer is None or settings is None:
+            return NO_SPAN
+        model = request["model"]
+        current = tracer.start_as_current(
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            # the gateway's span of this request is Langfuse's generation
+            attributes={
+                genai.OPERATION: "chat",
+                genai.REQUEST_MODEL: str(model),
+                **genai.NOT_A_GENERATION,
+            },
+        )
+        span = current.span
+        if span.is_recording():
+            # The request's user, session and tags only for a span that keeps them (a
+            # sampler sees the operation and the model); most requests have none.
+            found = genai.trace_attributes(request, settings.default_tags)
+            if found:
+                span.set_attributes(found)
+            if settings.record_content:
+                genai.record_prompt(span, request)
+        return current
+
+    def record(self, span: Span, response: Mapping[str, object]) -> None:
+        """The response's model, id, finish reasons and usage (and content, when on)."""
+        if not span.is_recording():
+            return
+        span.set_attributes(genai.response_attributes(response))
+        if self.settings is not None and self.settings.record_content:
+            genai.record_completion(span, response)
 
 
 def tool_span(server: str, tool: str) -> AbstractContextManager[Span]:

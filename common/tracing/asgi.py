@@ -8,13 +8,13 @@ requests straight through: the hot path pays one attribute check, nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 
-from opentelemetry.trace import Span, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.tracing.light import EMPTY_CONTEXT, CurrentSpan, light_tracer
+from common.tracing.light import EMPTY_CONTEXT, CurrentSpan, LightSpan, light_tracer
 from common.tracing.propagation import ScopeContextReader, has_trace_parent
 
 QUIET_PATHS = frozenset(
@@ -67,26 +67,32 @@ class ServerSpanMiddleware:
                 name, context=parent, kind=SpanKind.SERVER, attributes=attributes
             )
         with current as span:
-            # an unsampled request's span records nothing: its `send` is not wrapped
+            # An unsampled request's span (not a light one) records nothing: its `send` is
+            # not wrapped. A light span has just started: it records.
             await self.app(
-                scope, receive, StatusRecorder(send, span) if span.is_recording() else send
+                scope, receive, StatusRecorder(send, span) if type(span) is LightSpan else send
             )
 
 
 class StatusRecorder:
     """The ASGI `send` of one traced request: the response's status goes on its span (a
-    5xx marks the span as an error), then the message goes on unchanged."""
+    5xx marks the span as an error), then the message goes on unchanged.
+
+    A plain function that returns the app's own `send(message)` for its caller to await:
+    no coroutine of its own is made and resumed for every message of the response."""
 
     __slots__ = ("send", "span")
 
-    def __init__(self, send: Send, span: Span) -> None:
+    def __init__(self, send: Send, span: LightSpan) -> None:
         self.send = send
         self.span = span
 
-    async def __call__(self, message: Message) -> None:
+    def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             status = int(message["status"])
-            self.span.set_attribute("http.response.status_code", status)
+            span = self.span
+            if span.end_time is None:  # what `set_attribute` checks, without its call
+                span.attributes["http.response.status_code"] = status
             if status >= 500:
-                self.span.set_status(Status(StatusCode.ERROR))
-        await self.send(message)
+                span.set_status(Status(StatusCode.ERROR))
+        return self.send(message)

@@ -335,23 +335,7 @@ class LightTracer:
     ) -> trace_api.Span:
         """A recording span, or a non-recording one that still carries the trace on when
         the sampler says no. The caller owns `attributes` from here on."""
-        return self._start(name, kind, attributes, context)[0]
-
-    def _start(
-        self,
-        name: str,
-        kind: SpanKind,
-        attributes: dict[str, AttributeValue] | None,
-        context: context_api.Context | None,
-    ) -> tuple[trace_api.Span, context_api.Context]:
-        if context is None:
-            context = get_current_context()
-        parent_span = current_span(context)
-        parent = (
-            parent_span.context if type(parent_span) is LightSpan
-            else parent_span.get_span_context()
-        )  # fmt: skip
-        return self._start_under(name, kind, attributes, parent, context), context
+        return self.start_as_current(name, kind=kind, attributes=attributes, context=context).span
 
     def start_under(
         self,
@@ -360,22 +344,12 @@ class LightTracer:
         *,
         kind: SpanKind = SpanKind.INTERNAL,
         attributes: dict[str, AttributeValue] | None = None,
+        context: context_api.Context | None = None,
     ) -> trace_api.Span:
         """A span whose parent is known as a `SpanContext` (a caller's `traceparent`, read
         straight from its header; `INVALID_SPAN_CONTEXT` for a new trace), without a
-        context made for it only to be read back here."""
-        return self._start_under(name, kind, attributes, parent, None)
-
-    def _start_under(
-        self,
-        name: str,
-        kind: SpanKind,
-        attributes: dict[str, AttributeValue] | None,
-        parent: SpanContext,
-        context: context_api.Context | None,
-    ) -> trace_api.Span:
-        """`context` is what a sampler that must be asked is given (the parent's, or None
-        for a parent given as `parent` alone: the sampler then reads the parent from it)."""
+        context made for it only to be read back here. `context` is what a sampler that must
+        be asked is given: the parent's, or None to make one from `parent` when needed."""
         # A SpanContext is a tuple: unpacked at once rather than through six properties.
         parent_trace, _, _, parent_flags, parent_state, parent_valid = parent
         provider = self.provider
@@ -425,8 +399,16 @@ class LightTracer:
         attributes: dict[str, AttributeValue] | None = None,
         context: context_api.Context | None = None,
     ) -> CurrentSpan:
-        span, parent_context = self._start(name, kind, attributes, context)
-        return CurrentSpan(span, parent_context)
+        if context is None:
+            context = get_current_context()
+        # a light parent's own context is a slot: read without `current_span` and a call
+        parent_span = context.get(_SPAN_KEY)
+        parent = (
+            parent_span.context if type(parent_span) is LightSpan
+            else current_span(context).get_span_context()
+        )  # fmt: skip
+        span = self.start_under(name, parent, kind=kind, attributes=attributes, context=context)
+        return CurrentSpan(span, context)
 
     def start_leaf(
         self,
@@ -443,7 +425,7 @@ class LightTracer:
             sampler = self.provider.sampler
             # A light span is a sampled one: under the samplers that follow their parent
             # (the default among them) its child is sampled with its flags and trace state,
-            # as `_start` would decide after its lookups.
+            # as `start_under` would decide after its lookups.
             if sampler is DEFAULT_ON or sampler is ALWAYS_ON or follows_parent(sampler):
                 of_parent = parent.context
                 trace_id, _, _, flags, state, _ = of_parent
@@ -453,7 +435,7 @@ class LightTracer:
                 ) or ids.generate_span_id()
                 own = new_span_context((trace_id, span_id, False, flags, state, True))
                 return LeafSpan(LightSpan(self, name, own, of_parent, kind, attributes or {}))
-        return LeafSpan(self._start(name, kind, attributes, None)[0])
+        return LeafSpan(self.start(name, kind=kind, attributes=attributes))
 
 
 class CurrentSpan:

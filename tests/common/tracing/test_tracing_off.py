@@ -13,7 +13,7 @@ from common.tracing import NO_SPAN, ServerSpanMiddleware, active_settings
 from gateway.deployments import Deployment
 from gateway.tracing import tracing_hooks
 from gateway.tracing.router import attempt_span
-from middleware.tracing import mark_iteration, model_call_span, tool_span
+from middleware.tracing import ModelCallTracing, mark_iteration, tool_span
 
 
 def test_no_provider_no_tracing_code_on_the_request_path() -> None:
@@ -21,7 +21,7 @@ def test_no_provider_no_tracing_code_on_the_request_path() -> None:
     assert tracing_hooks() == []
     deployment = Deployment(id="d", model_name="m", provider="openai", model="gpt")
     assert attempt_span("m", deployment, 0, 0) is NO_SPAN
-    assert model_call_span({"model": "m"}) is NO_SPAN
+    assert ModelCallTracing().span({"model": "m", "messages": []}) is NO_SPAN
     assert tool_span("postgres", "execute_sql") is NO_SPAN
     with NO_SPAN as span:
         assert span is INVALID_SPAN
