@@ -156,7 +156,7 @@ PIECE_PATCHES = {
     "attempt-span": (
         "import gateway.tracing.router as _router\n"
         "from common.tracing.provider import NO_SPAN as _NO_SPAN\n"
-        "_router.attempt_span = lambda *args, **kwargs: _NO_SPAN\n"
+        "_router.AttemptTracing.span = lambda *args, **kwargs: _NO_SPAN\n"
     ),
     "model-call-span": (
         "import middleware.tracing as _middleware\n"

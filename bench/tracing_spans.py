@@ -38,7 +38,18 @@ def main() -> None:
     from common.tracing.settings import OtlpTarget, TracingSettings
     from gateway.deployments import Deployment
     from gateway.tracing.hook import TracingHook
-    from gateway.tracing.router import attempt_span, record_attempt_result
+
+    try:
+        from gateway.tracing.router import AttemptTracing
+
+        attempt_tracing = AttemptTracing
+    except ImportError:  # a source older than it: the module's functions
+        from gateway.tracing.router import attempt_span, record_attempt_result
+
+        class attempt_tracing:  # type: ignore[no-redef]
+            span = staticmethod(attempt_span)
+            record = staticmethod(record_attempt_result)
+
     from middleware.tracing import mark_iteration
 
     try:
@@ -76,7 +87,8 @@ def main() -> None:
     else:  # older code: spans queued by the processors, encoded by the export thread
         queue: Any = provider.processors[0]
         queue.on_end = queue.enqueue = finished.append
-    model_call = model_calls()  # after the fan-out is swapped: its tracer is made now
+    # after the fan-out is swapped: their tracers are made now
+    model_call, attempts = model_calls(), attempt_tracing()
     deployment = Deployment(
         id="d", model_name="m", provider="openai", model="gpt", api_base="http://x/v1"
     )
@@ -103,8 +115,8 @@ def main() -> None:
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await hook.pre_call(record)
-        with attempt_span("m", deployment, 0, 0) as span:
-            record_attempt_result(span, result)
+        with attempts.span("m", deployment, 0, 0) as span:
+            attempts.record(span, result)
         await hook.post_call(record)
         await send({"type": "http.response.start", "status": 200, "headers": []})
 

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 import structlog
 
-from common.tracing.light import current_span
+from common.tracing.light import LightSpan, current_span
 
 # Loggers whose INFO lines are per-request chatter.
 CHATTY_LOGGERS = ("httpx", "httpx2", "httpcore", "mcp.client", "mcp.server.streamable_http")
@@ -34,10 +34,14 @@ def add_trace_ids(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Stamp the current span's trace and span ids (a no-op when nothing is traced)."""
-    context = current_span().get_span_context()
-    if context.is_valid:
-        event.setdefault("trace_id", format(context.trace_id, "032x"))
-        event.setdefault("span_id", format(context.span_id, "016x"))
+    span = current_span()
+    # a SpanContext is a tuple: unpacked at once rather than through three properties
+    trace_id, span_id, _, _, _, valid = (
+        span.context if type(span) is LightSpan else span.get_span_context()
+    )
+    if valid:
+        event.setdefault("trace_id", f"{trace_id:032x}")
+        event.setdefault("span_id", f"{span_id:016x}")
     return event
 
 

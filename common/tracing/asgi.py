@@ -90,9 +90,7 @@ class StatusRecorder:
     def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             status = int(message["status"])
-            span = self.span
-            if span.end_time is None:  # what `set_attribute` checks, without its call
-                span.attributes["http.response.status_code"] = status
+            self.span.set_attribute("http.response.status_code", status)
             if status >= 500:
-                span.set_status(Status(StatusCode.ERROR))
+                self.span.set_status(Status(StatusCode.ERROR))
         return self.send(message)

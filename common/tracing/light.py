@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from functools import partial
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 from opentelemetry import context as context_api
 from opentelemetry import trace as trace_api
@@ -306,24 +306,15 @@ class LightSpan(trace_api.Span):
 
 class LightTracer:
     """Starts `LightSpan`s with the provider's ids and sampler; they end into its
-    fan-out. `memo` keeps what a caller derives once per tracer (attribute sets per
-    deployment, say); it belongs to the installed provider, so nothing outlives it."""
+    fan-out."""
 
-    def __init__(self, provider: SpanSource, name: str, memo_size: int = 1024) -> None:
+    def __init__(self, provider: SpanSource, name: str) -> None:
         self.provider = provider
         # The instrumentation scope the exporter groups spans by, as the SDK's tracer has it.
         self.scope = InstrumentationScope(name)
         # Fixed once the provider is built; the sampler is read at each start (tests set it).
         self.resource = provider.resource
         self.finish = provider.fanout.finish
-        # values typed by their caller, each under keys of its own
-        self.memo: dict[object, Any] = {}
-        self.memo_size = memo_size
-
-    def remember(self, key: object, value: object) -> None:
-        if len(self.memo) >= self.memo_size:
-            self.memo.clear()
-        self.memo[key] = value
 
     def start(
         self,

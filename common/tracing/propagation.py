@@ -139,5 +139,6 @@ class TraceHeaderWriter:
         if not valid:
             return
         headers["traceparent"] = f"00-{trace_id:032x}-{span_id:016x}-{flags:02x}"
-        if state:
+        # the shared empty state (most spans') is known empty without its `__len__` call
+        if state is not DEFAULT_TRACE_STATE and state:
             headers["tracestate"] = state.to_header()

@@ -38,7 +38,7 @@ from gateway.router.retry import DEFAULT_NUM_RETRIES, Backoff, is_retryable
 from gateway.router.retry_policy import RetryPolicies
 from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
-from gateway.tracing.router import attempt_span, record_attempt_result
+from gateway.tracing.router import AttemptTracing
 
 T = TypeVar("T")
 Attempt = Callable[[Deployment], Awaitable[T]]
@@ -122,6 +122,7 @@ class Router:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    attempt_spans: AttemptTracing = field(default_factory=AttemptTracing)
 
     async def run(self, group: str, attempt: Attempt[T], options: RunOptions | None = None) -> T:
         opts = options or RunOptions()
@@ -172,9 +173,10 @@ class Router:
                 raise
             tried.add(deployment.id)
             try:
-                with attempt_span(group, deployment, round_number, tally.fallbacks) as span:
+                spans = self.attempt_spans
+                with spans.span(group, deployment, round_number, tally.fallbacks) as span:
                     result = await self._attempt(attempt, deployment, opts)
-                    record_attempt_result(span, result)
+                    spans.record(span, result)
             except GatewayError as error:
                 now = self.clock()
                 await self.state.release(deployment.id, now, None, opts.stream)

@@ -18,27 +18,53 @@ TRACER_NAME = "toolrelay.gateway.router"
 RETRY = "toolrelay.router.retry"
 FALLBACK = "toolrelay.router.fallback"
 
+# What one deployment's attempts share: the deployment it was built for, the span's name,
+# its attributes.
+_Shared = tuple[Deployment, str, dict[str, AttributeValue]]
 
-def attempt_span(
-    group: str, deployment: Deployment, retry: int, fallback: int
-) -> AbstractContextManager[Span]:
-    """Exceptions leave the span marked as an error (the SDK records them). With tracing
-    off: a `with` that does nothing."""
-    tracer = light_tracer(TRACER_NAME)
-    if tracer is None:
-        return NO_SPAN
-    # What a deployment's attempts share is built once per deployment object (and group):
-    # a reloaded config makes new objects, and the identity check keeps a reused id apart.
-    key = (group, id(deployment))
-    known: tuple[Deployment, str, dict[str, AttributeValue]] | None = tracer.memo.get(key)
-    if known is None or known[0] is not deployment:
-        known = (deployment, *_shared(group, deployment))
-        tracer.remember(key, known)
-    _, name, shared = known
-    # a leaf: nothing inside it is traced and no trace context goes upstream
-    return tracer.start_leaf(
-        name, kind=SpanKind.CLIENT, attributes={**shared, RETRY: retry, FALLBACK: fallback}
-    )
+
+class AttemptTracing:
+    """The attempt spans of one router. The tracer and the settings are looked up when the
+    router is built (after the process installed its provider), not for every attempt. What
+    a deployment's attempts share is built once per deployment object (and group) and kept
+    here, at most `memo_size` of them: a reloaded config makes new objects, and an identity
+    check keeps one at a reused address apart."""
+
+    def __init__(self, memo_size: int = 1024) -> None:
+        self.tracer = light_tracer(TRACER_NAME)
+        settings = active_settings()
+        self.record_content = settings is not None and settings.record_content
+        self.memo_size = memo_size
+        self._shared: dict[tuple[str, int], _Shared] = {}
+
+    def span(
+        self, group: str, deployment: Deployment, retry: int, fallback: int
+    ) -> AbstractContextManager[Span]:
+        """Exceptions leave the span marked as an error (and recorded). With tracing off: a
+        `with` that does nothing."""
+        tracer = self.tracer
+        if tracer is None:
+            return NO_SPAN
+        key = (group, id(deployment))
+        known = self._shared.get(key)
+        if known is None or known[0] is not deployment:
+            known = (deployment, *_shared(group, deployment))
+            if len(self._shared) >= self.memo_size:
+                self._shared.clear()
+            self._shared[key] = known
+        _, name, shared = known
+        # a leaf: nothing inside it is traced and no trace context goes upstream
+        return tracer.start_leaf(
+            name, kind=SpanKind.CLIENT, attributes={**shared, RETRY: retry, FALLBACK: fallback}
+        )
+
+    def record(self, span: Span, result: Any) -> None:
+        """A non-streamed answer's usage and finish reasons (a stream's arrive later)."""
+        if not span.is_recording() or not isinstance(result, dict):
+            return
+        span.set_attributes(genai.response_attributes(result))
+        if self.record_content:
+            genai.record_completion(span, result)
 
 
 def _shared(group: str, deployment: Deployment) -> tuple[str, dict[str, AttributeValue]]:
@@ -53,13 +79,3 @@ def _shared(group: str, deployment: Deployment) -> tuple[str, dict[str, Attribut
     if deployment.api_base:
         attributes["server.address"] = deployment.api_base
     return f"upstream {deployment.provider}/{deployment.model}", attributes
-
-
-def record_attempt_result(span: Span, result: Any) -> None:
-    """A non-streamed answer's usage and finish reasons (a stream's arrive later)."""
-    if not span.is_recording() or not isinstance(result, dict):
-        return
-    span.set_attributes(genai.response_attributes(result))
-    settings = active_settings()
-    if settings is not None and settings.record_content:
-        genai.record_completion(span, result)

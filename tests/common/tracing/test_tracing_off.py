@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from common.tracing import NO_SPAN, ServerSpanMiddleware, active_settings
 from gateway.deployments import Deployment
 from gateway.tracing import tracing_hooks
-from gateway.tracing.router import attempt_span
+from gateway.tracing.router import AttemptTracing
 from middleware.tracing import ModelCallTracing, mark_iteration, tool_span
 
 
@@ -20,7 +20,7 @@ def test_no_provider_no_tracing_code_on_the_request_path() -> None:
     assert active_settings() is None
     assert tracing_hooks() == []
     deployment = Deployment(id="d", model_name="m", provider="openai", model="gpt")
-    assert attempt_span("m", deployment, 0, 0) is NO_SPAN
+    assert AttemptTracing().span("m", deployment, 0, 0) is NO_SPAN
     assert ModelCallTracing().span({"model": "m", "messages": []}) is NO_SPAN
     assert tool_span("postgres", "execute_sql") is NO_SPAN
     with NO_SPAN as span:

@@ -27,16 +27,17 @@ def test_a_reloaded_deployment_is_described_anew(monkeypatch: pytest.MonkeyPatch
     provider.fanout = kept  # type: ignore[assignment]  # before the tracer reads it
     tracer = provider.light_tracer(router.TRACER_NAME)
     monkeypatch.setattr(router, "light_tracer", lambda name: tracer)
+    attempts = router.AttemptTracing()
     old = Deployment(id="d", model_name="m", provider="openai", model="gpt-1")
-    with router.attempt_span("m", old, 0, 0):
+    with attempts.span("m", old, 0, 0):
         pass
-    with router.attempt_span("m", old, 1, 0):  # from the memo
+    with attempts.span("m", old, 1, 0):  # from the memo
         pass
     # A reload: a new object with the same id. Were it at the old one's address (CPython
     # reuses them), the memo's entry for that address must not describe it.
     new = Deployment(id="d", model_name="m", provider="openai", model="gpt-2")
-    tracer.memo[("m", id(new))] = tracer.memo[("m", id(old))]
-    with router.attempt_span("m", new, 0, 0):
+    attempts._shared[("m", id(new))] = attempts._shared[("m", id(old))]
+    with attempts.span("m", new, 0, 0):
         pass
     seen = [
         (s.name, s.attributes[genai.REQUEST_MODEL], s.attributes[router.RETRY]) for s in kept.spans
