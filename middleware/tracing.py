@@ -85,7 +85,7 @@ class ModelCallTracing:
             },
         )
         span = current.span
-        if span.is_recording():
+        if type(span) is LightSpan:  # just started: it records (an unsampled one does not)
             # The request's user, session and tags only for a span that keeps them (a
             # sampler sees the operation and the model); most requests have none.
             found = genai.trace_attributes(request, settings.default_tags)
@@ -96,8 +96,9 @@ class ModelCallTracing:
         return current
 
     def record(self, span: Span, response: Mapping[str, object]) -> None:
-        """The response's model, id, finish reasons and usage (and content, when on)."""
-        if not span.is_recording():
+        """The response's model, id, finish reasons and usage (and content, when on), on the
+        span `span()` made: a light one records until it ends, any other does not."""
+        if type(span) is not LightSpan or span.end_time is not None:
             return
         span.set_attributes(genai.response_attributes(response))
         if self.settings is not None and self.settings.record_content:

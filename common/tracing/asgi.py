@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, Mapping
 
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.tracing.light import EMPTY_CONTEXT, CurrentSpan, LightSpan, light_tracer
+from common.tracing.light import (
+    LightSpan,
+    attach_context,
+    current_span,
+    detach_context,
+    end_span,
+    light_tracer,
+    with_span,
+)
 from common.tracing.propagation import ScopeContextReader, has_trace_parent
 
 QUIET_PATHS = frozenset(
@@ -59,19 +69,29 @@ class ServerSpanMiddleware:
             span = self.tracer.start_under(
                 name, parent, kind=SpanKind.SERVER, attributes=attributes
             )
-            # what the span is current in: itself alone, as under the caller's context
-            # (the remote parent's, which it replaces)
-            current = CurrentSpan(span, EMPTY_CONTEXT)
+            # current in a context of its own, as under the caller's (the remote parent's,
+            # which it replaces)
+            context = Context({_SPAN_KEY: span})
         else:  # baggage, other propagators: their whole context is kept
-            current = self.tracer.start_as_current(
-                name, context=parent, kind=SpanKind.SERVER, attributes=attributes
-            )
-        with current as span:
+            span = self.tracer.start_under(
+                name, current_span(parent).get_span_context(), kind=SpanKind.SERVER,
+                attributes=attributes, context=parent,
+            )  # fmt: skip
+            context = with_span(span, parent)
+        # What `CurrentSpan` does, written out: this runs for every request.
+        token = attach_context(context)
+        try:
             # An unsampled request's span (not a light one) records nothing: its `send` is
             # not wrapped. A light span has just started: it records.
             await self.app(
                 scope, receive, StatusRecorder(send, span) if type(span) is LightSpan else send
             )
+        except BaseException as exc:
+            detach_context(token)
+            end_span(span, exc)
+            raise
+        detach_context(token)
+        span.end()
 
 
 class StatusRecorder:

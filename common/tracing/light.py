@@ -89,14 +89,26 @@ def _runtime_context_var() -> ContextVar[context_api.Context] | None:
 
 # The context switch, straight on that ContextVar: the API's `get_current`, `attach` and
 # `detach` are two Python frames each around one ContextVar call, and every span of a
-# request goes through them two to four times (`detach` is in `CurrentSpan.__exit__`). Fixed at import, as the API fixes its own.
+# request goes through them two to four times. Fixed at import, as the API fixes its own.
 _CONTEXT_VAR = _runtime_context_var()
 get_current_context: Callable[[], context_api.Context] = (
     _CONTEXT_VAR.get if _CONTEXT_VAR is not None else context_api.get_current
 )
-_attach: Callable[[context_api.Context], object] = (
+attach_context: Callable[[context_api.Context], object] = (
     _CONTEXT_VAR.set if _CONTEXT_VAR is not None else context_api.attach
 )
+
+
+def detach_context(token: object) -> None:
+    """`context_api.detach` in one frame: a token that cannot be reset (made in another
+    context, or reset already) is logged, not raised, as the API does."""
+    if _CONTEXT_VAR is None:
+        context_api.detach(token)  # type: ignore[arg-type]
+        return
+    try:
+        _CONTEXT_VAR.reset(token)  # type: ignore[arg-type]
+    except (ValueError, RuntimeError):
+        log.exception("Failed to detach context")
 
 
 # `SpanContext(...)` for ids known to be valid (from the id generator, or parsed and checked
@@ -448,7 +460,7 @@ class CurrentSpan:
         parent = self._parent_context
         values = dict(get_current_context() if parent is None else parent)
         values[_SPAN_KEY] = self.span
-        self._token = _attach(context_api.Context(values))
+        self._token = attach_context(context_api.Context(values))
         return self.span
 
     def __exit__(
@@ -457,15 +469,7 @@ class CurrentSpan:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        # `context_api.detach`, without its frames: a token that cannot be reset (made in
-        # another context, or reset already) is logged, not raised, as the API does
-        if _CONTEXT_VAR is None:
-            context_api.detach(self._token)  # type: ignore[arg-type]
-        else:
-            try:
-                _CONTEXT_VAR.reset(self._token)  # type: ignore[arg-type]
-            except (ValueError, RuntimeError):
-                log.exception("Failed to detach context")
+        detach_context(self._token)
         if exc is None:  # the common way out: straight to the end
             self.span.end()
         else:

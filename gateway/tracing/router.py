@@ -10,7 +10,7 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from common.tracing import genai
-from common.tracing.light import light_tracer
+from common.tracing.light import LightSpan, light_tracer
 from common.tracing.provider import NO_SPAN, active_settings
 from gateway.deployments import Deployment
 
@@ -59,8 +59,9 @@ class AttemptTracing:
         )
 
     def record(self, span: Span, result: Any) -> None:
-        """A non-streamed answer's usage and finish reasons (a stream's arrive later)."""
-        if not span.is_recording() or not isinstance(result, dict):
+        """A non-streamed answer's usage and finish reasons (a stream's arrive later), on the
+        span `span()` made: a light one records until it ends, any other does not."""
+        if type(span) is not LightSpan or span.end_time is not None or not isinstance(result, dict):
             return
         span.set_attributes(genai.response_attributes(result))
         if self.record_content:
