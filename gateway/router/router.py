@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gateway.context import FallbackOutcome, current_context
 from gateway.deployments import Deployment
@@ -39,6 +39,9 @@ from gateway.router.retry_policy import RetryPolicies
 from gateway.router.state import Admission, LocalState, RouterState
 from gateway.router.strategies import SimpleShuffle, Strategy
 from gateway.tracing.router import AttemptTracing
+
+if TYPE_CHECKING:
+    from gateway.hooks import CallType
 
 T = TypeVar("T")
 Attempt = Callable[[Deployment], Awaitable[T]]
@@ -62,9 +65,12 @@ class RunOptions:
     timeout: float | None = None
     fallbacks: tuple[str, ...] | FallbackMap | None = None
     context_window_fallbacks: FallbackMap | None = None
+    call_type: CallType = "chat"  # what the attempts' spans name as their operation
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], *, stream: bool) -> RunOptions:
+    def from_body(
+        cls, body: dict[str, Any], *, stream: bool, call_type: CallType = "chat"
+    ) -> RunOptions:
         retries = body.get("num_retries")
         if retries is not None and (
             isinstance(retries, bool) or not isinstance(retries, int) or retries < 0
@@ -100,6 +106,7 @@ class RunOptions:
             timeout=float(timeout) if timeout is not None else None,
             fallbacks=fallbacks,
             context_window_fallbacks=context_window,
+            call_type=call_type,
         )
 
 
@@ -174,7 +181,9 @@ class Router:
             tried.add(deployment.id)
             try:
                 spans = self.attempt_spans
-                with spans.span(group, deployment, round_number, tally.fallbacks) as span:
+                with spans.span(
+                    group, deployment, round_number, tally.fallbacks, opts.call_type
+                ) as span:
                     result = await self._attempt(attempt, deployment, opts)
                     spans.record(span, result)
             except GatewayError as error:

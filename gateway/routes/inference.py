@@ -162,7 +162,7 @@ class InferenceCalls:
                 record.upstream_seconds += elapsed
 
         try:
-            options = RunOptions.from_body(record.body, stream=False)
+            options = RunOptions.from_body(record.body, stream=False, call_type=record.call_type)
             result = await self.state.router.run(record.model_group, attempt, options)
         except GatewayError as exc:
             await self.finish(record, exc)
@@ -192,7 +192,9 @@ class InferenceCalls:
                 record.upstream_seconds += time.perf_counter() - started
 
         try:
-            options = RunOptions.from_body(record.body, stream=record.stream)
+            options = RunOptions.from_body(
+                record.body, stream=record.stream, call_type=record.call_type
+            )
             return await self.state.router.run(record.model_group, attempt, options)
         except GatewayError as exc:
             await self.finish(record, exc)
@@ -225,7 +227,7 @@ class InferenceCalls:
             return first, chunks
 
         try:
-            options = RunOptions.from_body(record.body, stream=True)
+            options = RunOptions.from_body(record.body, stream=True, call_type=record.call_type)
             first, rest = await self.state.router.run(record.model_group, attempt, options)
         except GatewayError as exc:
             await self.finish(record, exc)

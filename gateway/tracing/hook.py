@@ -14,23 +14,8 @@ from opentelemetry.util.types import AttributeValue
 from common.tracing import genai
 from common.tracing.light import current_span
 from common.tracing.settings import TracingSettings
-from gateway.hooks import CallRecord, CallType
-
-# gen_ai.operation.name: the semantic conventions' names where they have one, else ours.
-# Every call type needs an entry (a test walks CallType): a missing one was a KeyError, a 500
-# for that route whenever tracing was on.
-OPERATIONS: dict[CallType, str] = {
-    "chat": "chat",
-    "completion": "text_completion",
-    "embedding": "embeddings",
-    "messages": "chat",
-    "responses": "chat",
-    "image_generation": "image_generation",
-    "speech": "speech",
-    "transcription": "transcription",
-    "moderation": "moderation",
-    "rerank": "rerank",
-}
+from gateway.hooks import CallRecord
+from gateway.tracing.operations import OPERATIONS
 
 
 @dataclass

@@ -4,7 +4,7 @@ fallbacks show as sibling children of the request's span, each with its own outc
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
@@ -13,6 +13,10 @@ from common.tracing import genai
 from common.tracing.light import LightSpan, light_tracer
 from common.tracing.provider import NO_SPAN, active_settings
 from gateway.deployments import Deployment
+from gateway.tracing.operations import OPERATIONS
+
+if TYPE_CHECKING:
+    from gateway.hooks import CallType
 
 TRACER_NAME = "toolrelay.gateway.router"
 RETRY = "toolrelay.router.retry"
@@ -38,7 +42,12 @@ class AttemptTracing:
         self._shared: dict[tuple[str, int], _Shared] = {}
 
     def span(
-        self, group: str, deployment: Deployment, retry: int, fallback: int
+        self,
+        group: str,
+        deployment: Deployment,
+        retry: int,
+        fallback: int,
+        call_type: CallType = "chat",
     ) -> AbstractContextManager[Span]:
         """Exceptions leave the span marked as an error (and recorded). With tracing off: a
         `with` that does nothing."""
@@ -54,9 +63,13 @@ class AttemptTracing:
             self._shared[key] = known
         _, name, shared = known
         # a leaf: nothing inside it is traced and no trace context goes upstream
-        return tracer.start_leaf(
-            name, kind=SpanKind.CLIENT, attributes={**shared, RETRY: retry, FALLBACK: fallback}
-        )
+        attributes = {
+            **shared,
+            genai.OPERATION: OPERATIONS[call_type],  # what the request's span says
+            RETRY: retry,
+            FALLBACK: fallback,
+        }
+        return tracer.start_leaf(name, kind=SpanKind.CLIENT, attributes=attributes)
 
     def record(self, span: Span, result: Any) -> None:
         """A non-streamed answer's usage and finish reasons (a stream's arrive later), on the
@@ -70,7 +83,6 @@ class AttemptTracing:
 
 def _shared(group: str, deployment: Deployment) -> tuple[str, dict[str, AttributeValue]]:
     attributes: dict[str, AttributeValue] = {
-        genai.OPERATION: "chat",
         genai.REQUEST_MODEL: deployment.model,
         genai.PROVIDER: deployment.provider,
         "toolrelay.model_group": group,

@@ -402,3 +402,29 @@ def test_a_failed_gateway_call_is_a_named_error_span_with_its_attempt(
     assert attempt.name == f"upstream openai/{MODEL}" and attempt.kind == "CLIENT"
     assert attempt.status_code == 2
     assert [name for name, _ in attempt.events] == ["exception"]
+
+
+def test_an_embeddings_call_and_its_attempt_name_their_operation(traced: TracedStack) -> None:
+    """The request's span and its router attempt say the same `gen_ai.operation.name`: an
+    embeddings call is `embeddings` on both (the attempt once said `chat` for every call)."""
+    import httpx
+
+    answer = httpx.post(
+        f"{traced.gateway.url}/v1/embeddings",
+        headers={"authorization": f"Bearer {MASTER_KEY}"},
+        json={"model": MODEL, "input": "a row to embed", "user": "embedder"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+
+    def embedded(spans: list[ReceivedSpan]) -> bool:
+        requests = [s for s in spans if s.attributes.get("user.id") == "embedder"]
+        return bool(requests) and bool(_children(spans, requests[0]))
+
+    spans = traced.otlp.wait_for(embedded)
+    (request,) = [s for s in spans if s.attributes.get("user.id") == "embedder"]
+    assert request.name == f"embeddings {MODEL}"
+    assert request.attributes["gen_ai.operation.name"] == "embeddings"
+    (attempt,) = _children(spans, request)
+    assert attempt.name == f"upstream openai/{MODEL}"
+    assert attempt.attributes["gen_ai.operation.name"] == "embeddings"
