@@ -16,12 +16,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def span_helpers(module: str, name: str, span: str, record: str) -> Any:
+    """`module.name`, the class a client or router makes once (`.span(...)`, `.record(...)`),
+    or for a source older than it, a stand-in made of the module's `span` and `record`
+    functions."""
+    loaded = importlib.import_module(module)
+    helpers = getattr(loaded, name, None)
+    if helpers is not None:
+        return helpers
+
+    class ModuleFunctions:
+        def __init__(self) -> None:
+            self.span = getattr(loaded, span)
+            self.record = getattr(loaded, record)
+
+    return ModuleFunctions
 
 
 def main() -> None:
@@ -38,30 +56,14 @@ def main() -> None:
     from common.tracing.settings import OtlpTarget, TracingSettings
     from gateway.deployments import Deployment
     from gateway.tracing.hook import TracingHook
-
-    try:
-        from gateway.tracing.router import AttemptTracing
-
-        attempt_tracing = AttemptTracing
-    except ImportError:  # a source older than it: the module's functions
-        from gateway.tracing.router import attempt_span, record_attempt_result
-
-        class attempt_tracing:  # type: ignore[no-redef]
-            span = staticmethod(attempt_span)
-            record = staticmethod(record_attempt_result)
-
     from middleware.tracing import mark_iteration
 
-    try:
-        from middleware.tracing import ModelCallTracing
-
-        model_calls = ModelCallTracing
-    except ImportError:  # a source older than it: the module's functions
-        from middleware.tracing import model_call_span, record_model_response
-
-        class model_calls:  # type: ignore[no-redef]
-            span = staticmethod(model_call_span)
-            record = staticmethod(record_model_response)
+    attempt_tracing = span_helpers(
+        "gateway.tracing.router", "AttemptTracing", "attempt_span", "record_attempt_result"
+    )
+    model_calls = span_helpers(
+        "middleware.tracing", "ModelCallTracing", "model_call_span", "record_model_response"
+    )
 
     headers_writer: Any
     try:
