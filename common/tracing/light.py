@@ -119,16 +119,6 @@ SpanContextFields = tuple[int, int, bool, TraceFlags, TraceState, bool]
 new_span_context: Callable[[SpanContextFields], SpanContext] = partial(tuple.__new__, SpanContext)
 
 
-def span_context(
-    trace_id: int, span_id: int, is_remote: bool, flags: TraceFlags, state: TraceState | None
-) -> SpanContext:
-    """`new_span_context` from the fields one by one (`None`: the default trace state)."""
-    return new_span_context(
-        (trace_id, span_id, is_remote, flags, DEFAULT_TRACE_STATE if state is None else state,
-         True)
-    )  # fmt: skip
-
-
 def current_span(context: context_api.Context | None = None) -> trace_api.Span:
     """`trace.get_current_span`, without its `isinstance` against the abstract `Span` (an ABC
     check: most of the lookup's cost, several times per request) for the two kinds of span

@@ -1,6 +1,6 @@
 """Light spans: the provider's ids, sampler and export queue; parent and child in one
 trace; an exception marks the span; a span ends (and is exported) once; the shortcuts past
-the API (`span_context`, `current_span`, `with_span`) give what the API gives."""
+the API (`new_span_context`, `current_span`, `with_span`) give what the API gives."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from opentelemetry.sdk.trace.sampling import (
     TraceIdRatioBased,
 )
 from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
     INVALID_SPAN,
     NonRecordingSpan,
     SpanContext,
@@ -37,7 +38,7 @@ from common.tracing.light import (
     LightSpan,
     current_span,
     get_current_context,
-    span_context,
+    new_span_context,
     with_span,
 )
 from common.tracing.sdk_provider import ToolrelayTracerProvider
@@ -106,12 +107,14 @@ def test_sampler_says_no_the_trace_still_flows_unrecorded() -> None:
 
 
 def test_span_context_builds_what_the_api_builds() -> None:
-    """`span_context` skips `SpanContext`'s validation by building its tuple directly: if a
+    """`new_span_context` skips `SpanContext`'s validation by building its tuple directly: if a
     new API release changed the tuple's layout, this fails instead of every trace id."""
     flags = TraceFlags(TraceFlags.SAMPLED)
     state = TraceState([("vendor", "value")])
     for remote, given_state in ((False, None), (True, state)):
-        fast = span_context(0xABC, 0xDEF, remote, flags, given_state)
+        fast = new_span_context(
+            (0xABC, 0xDEF, remote, flags, given_state or DEFAULT_TRACE_STATE, True)
+        )
         made = SpanContext(0xABC, 0xDEF, is_remote=remote, trace_flags=flags,
                            trace_state=given_state)  # fmt: skip
         assert fast == made and type(fast) is SpanContext
@@ -129,7 +132,9 @@ def test_current_span_finds_what_the_api_finds() -> None:
         # An SDK span (another library's) is found through the API's own lookup.
         with provider.get_tracer("sdk").start_as_current_span("sdk") as sdk:
             assert current_span() is trace.get_current_span() is sdk
-        remote = NonRecordingSpan(span_context(1, 2, True, TraceFlags(1), None))
+        remote = NonRecordingSpan(
+            new_span_context((1, 2, True, TraceFlags(1), DEFAULT_TRACE_STATE, True))
+        )
         context = with_span(remote, None)
         assert current_span(context) is trace.get_current_span(context) is remote
         # with_span keeps what the context held besides the span
@@ -236,7 +241,7 @@ def test_light_spans_sample_as_the_sdk_decides(sampler: Sampler) -> None:
     light = provider.light_tracer("t")
     state = TraceState([("vendor", "v")])
     parents = [
-        span_context(0xABC, 0x1, remote, TraceFlags(flags), state)
+        new_span_context((0xABC, 0x1, remote, TraceFlags(flags), state, True))
         for remote in (True, False)
         for flags in (0, 1)
     ]
