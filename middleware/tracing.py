@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 
 import httpx2
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
-from opentelemetry.trace.propagation import _SPAN_KEY
 
 from common.chat import ChatRequest
 from common.config import ConfigDocument
@@ -24,7 +23,7 @@ from common.tracing import (
     inject_trace_headers,
     start_tracing,
 )
-from common.tracing.light import LightSpan, current_span, get_current_context, light_tracer
+from common.tracing.light import LightSpan, current_span, light_tracer
 
 MIDDLEWARE_SERVICE = "toolrelay-middleware"
 TRACER_NAME = "toolrelay.middleware"
@@ -50,14 +49,9 @@ async def stamp_trace_headers(request: httpx2.Request) -> None:
 def mark_iteration(number: int) -> None:
     """An event on the request's span: iterations are moments of one request, not spans of
     their own (each span costs CPU on the request path and in the export)."""
-    span = get_current_context().get(_SPAN_KEY)
-    # the request's light span (the usual case) is read straight from the context and
-    # records the event itself unless it ended; any other is asked first
-    if type(span) is not LightSpan:
-        span = current_span()
-        if not span.is_recording():
-            return
-    span.add_event("iteration", {"toolrelay.loop.iteration": number})
+    span = current_span()
+    if span.is_recording():
+        span.add_event("iteration", {"toolrelay.loop.iteration": number})
 
 
 class ModelCallTracing:
