@@ -5,7 +5,7 @@ service's event-loop thread. The report lists the functions whose calls per requ
 most, and each service's CPU per request by thread (the event loop, the others: the trace
 export thread among them), from the scheduler's per-thread clock.
 
-    uv run python bench/tracing_calls.py [--requests 2000] [--top 40] [--ref COMMIT]
+    uv run python bench/tracing_calls.py [--requests 2000] [--top 40] [--ref COMMIT] [--stream]
 
 Counts are exact; cProfile's timings are not used (it slows every call it counts). Each
 call that tracing adds costs, in a service under load, about what the request's average
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--ref", help="the code at this ref (default: the work tree)")
+    parser.add_argument("--stream", action="store_true", help="streamed chats, as Open WebUI's")
     args = parser.parse_args()
     tracing_cost.PATCHES[PROFILED] = PROFILE_BOOT
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp:
@@ -97,7 +98,7 @@ def main() -> None:
                         start_stack(name, upstream.url, logs, {**env, **extra}, source, PROFILED)
                     )
                 pin(tracing_cost.LOAD_CPU, usable)
-                measure(stacks, "middleware", 300, args.concurrency)  # warm-up
+                measure(stacks, "middleware", 300, args.concurrency, stream=args.stream)  # warm-up
                 services = {
                     (stack.name, role): process.process.pid
                     for stack in stacks
@@ -110,7 +111,7 @@ def main() -> None:
                     os.kill(pid, signal.SIGUSR2)
                 time.sleep(1)
                 before = {key: thread_cpu_ns(pid) for key, pid in services.items()}
-                measure(stacks, "middleware", args.requests, args.concurrency)
+                measure(stacks, "middleware", args.requests, args.concurrency, stream=args.stream)
                 time.sleep(6)  # the export thread's last batch of the round
                 after = {key: thread_cpu_ns(pid) for key, pid in services.items()}
                 for pid in services.values():

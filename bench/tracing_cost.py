@@ -288,8 +288,10 @@ def running_receiver() -> Iterator[tuple[str, CountingReceiver]]:
         server.server_close()
 
 
-async def send(url: str, count: int, concurrency: int) -> None:
-    body = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+async def send(url: str, count: int, concurrency: int, stream: bool = False) -> None:
+    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+    if stream:  # as Open WebUI asks: the answer as server-sent events, usage at the end
+        body.update(stream=True, stream_options={"include_usage": True})
     headers = {"authorization": f"Bearer {MASTER_KEY}"}
     queue = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -311,6 +313,7 @@ def measure(
     scheduled: bool = False,
     one_at_a_time: random.Random | None = None,
     settle: float = 0.0,
+    stream: bool = False,
 ) -> list[tuple[float, float]]:
     """CPU microseconds per request of each stack's gateway and middleware over one round.
     By default the stacks take their requests at the same time, so each sees the same
@@ -335,7 +338,7 @@ def measure(
         before = [stack.cpu(scheduled) for stack in stacks]
 
         async def all_stacks() -> None:
-            await asyncio.gather(*(send(url, count, concurrency) for url in urls))
+            await asyncio.gather(*(send(url, count, concurrency, stream) for url in urls))
 
         asyncio.run(all_stacks())
         time.sleep(settle)
@@ -347,7 +350,7 @@ def measure(
         for i in order:
             time.sleep(settle)
             before[i] = stacks[i].cpu(scheduled)
-            asyncio.run(send(urls[i], count, concurrency))
+            asyncio.run(send(urls[i], count, concurrency, stream))
             time.sleep(settle)
             after[i] = stacks[i].cpu(scheduled)
     return [
@@ -437,6 +440,12 @@ def main() -> None:
         help="an environment variable for the on and on2 stacks only (e.g. an export setting "
         "against --baseline-ref HEAD without it)",
     )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="streamed chats (`stream: true` with usage, as Open WebUI sends them) instead of "
+        "single JSON answers",
+    )
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
@@ -485,7 +494,10 @@ def main() -> None:
                         raise
                     pin(LOAD_CPU, usable)
                     for path in paths:  # warm-up: connection pools, first-call imports
-                        measure(list(started.values()), path, 200, args.concurrency)
+                        measure(
+                            list(started.values()), path, 200, args.concurrency,
+                            stream=args.stream,
+                        )  # fmt: skip
                     return [started[i] for i in range(len(configs))]
 
                 shuffler = random.Random(0)
@@ -504,7 +516,7 @@ def main() -> None:
                             stacks, path, args.requests, args.concurrency,
                             args.clock == "scheduled",
                             random.Random(round_number) if args.one_at_a_time else None,
-                            args.settle,
+                            args.settle, args.stream,
                         )  # fmt: skip
                         for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
                             # the gateway path counts the gateway alone (the middleware idles)
@@ -522,7 +534,7 @@ def main() -> None:
             spans = receiver.spans
     print(
         f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
-        f"concurrency {args.concurrency}, clock {args.clock}, settle {args.settle:g} s, stacks "
+        f"concurrency {args.concurrency}, {'streamed' if args.stream else 'not streamed'}, clock {args.clock}, settle {args.settle:g} s, stacks "
         f"{'one at a time' if args.one_at_a_time else 'together'} on CPU {services_on}, load "
         f"on CPU {sorted(os.sched_getaffinity(0))}; spans received: {spans}; "
         "load average "
