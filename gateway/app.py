@@ -260,7 +260,10 @@ def create_app(
     app.state.gateway = state
     app.add_middleware(CsrfMiddleware, sessions=state.sessions)
     app.add_middleware(RequestContextMiddleware, access_log=access_log)
-    app.add_middleware(ServerSpanMiddleware, tracer_name="toolrelay.gateway")
+    # the request-context middleware notes the response's status for the span
+    app.add_middleware(
+        ServerSpanMiddleware, tracer_name="toolrelay.gateway", status_noted_inside=True
+    )
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.asgi_status import note_response_status
 from common.logs import EventLog
 from gateway.context import RequestContext, bind_context, unbind_context
 from gateway.ids import uuid4_hex
@@ -35,6 +36,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                note_response_status(scope, status)  # for the request's SERVER span
                 headers = [
                     *message.get("headers", ()),
                     (REQUEST_ID_HEADER, request_id.encode()),

@@ -116,7 +116,10 @@ def create_app(settings: AppSettings, *, public_url: str, settle_heap: bool = Fa
             *openapi.routes,
         ],
         middleware=[
-            Middleware(ServerSpanMiddleware, tracer_name="toolrelay.middleware"),
+            # the request-id middleware notes the response's status for the span
+            Middleware(
+                ServerSpanMiddleware, tracer_name="toolrelay.middleware", status_noted_inside=True
+            ),
             Middleware(RequestIdMiddleware),
         ],
         exception_handlers={MiddlewareError: _middleware_error, HTTPException: _http_error},

@@ -16,6 +16,7 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util.types import AttributeValue
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from common.asgi_status import noted_response_status
 from common.tracing.light import (
     LightSpan,
     attach_context,
@@ -34,7 +35,12 @@ QUIET_PATHS = frozenset(
 
 class ServerSpanMiddleware:
     """`traced_callers_only`: open a span only for requests that carry a `traceparent` (the
-    MCP servers: session set-up, pings and tool listing belong to no user request)."""
+    MCP servers: session set-up, pings and tool listing belong to no user request).
+
+    `status_noted_inside`: a middleware inside this one notes the response's status in the
+    scope (`common.asgi_status`), and the span reads it there when the app returns, instead
+    of wrapping `send`: a call less for every message of the response (every chunk of a
+    streamed answer)."""
 
     def __init__(
         self,
@@ -44,8 +50,10 @@ class ServerSpanMiddleware:
         quiet_paths: Iterable[str] = QUIET_PATHS,
         traced_callers_only: bool = False,
         attributes: Mapping[str, AttributeValue] | None = None,
+        status_noted_inside: bool = False,
     ) -> None:
         self.app = app
+        self.status_noted_inside = status_noted_inside
         self.tracer = light_tracer(tracer_name)  # None with tracing off
         self.quiet_paths = frozenset(quiet_paths)
         self.traced_callers_only = traced_callers_only
@@ -78,20 +86,35 @@ class ServerSpanMiddleware:
                 attributes=attributes, context=parent,
             )  # fmt: skip
             context = with_span(span, parent)
+        # An unsampled request's span (not a light one) records nothing: its status is not
+        # read. A light span has just started: it records.
+        light = span if type(span) is LightSpan else None
+        if light is not None and not self.status_noted_inside:
+            send = StatusRecorder(send, light)
+        reads_noted_status = light if self.status_noted_inside else None
         # What `CurrentSpan` does, written out: this runs for every request.
         token = attach_context(context)
         try:
-            # An unsampled request's span (not a light one) records nothing: its `send` is
-            # not wrapped. A light span has just started: it records.
-            await self.app(
-                scope, receive, StatusRecorder(send, span) if type(span) is LightSpan else send
-            )
+            await self.app(scope, receive, send)
         except BaseException as exc:
             detach_context(token)
+            if reads_noted_status is not None:
+                _record_status(reads_noted_status, noted_response_status(scope))
             end_span(span, exc)
             raise
         detach_context(token)
+        if reads_noted_status is not None:
+            _record_status(reads_noted_status, noted_response_status(scope))
         span.end()
+
+
+def _record_status(span: LightSpan, status: int | None) -> None:
+    """The response's status on the span; a 5xx marks it as an error."""
+    if status is None:  # the response never started
+        return
+    span.attributes["http.response.status_code"] = status
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
 
 
 class StatusRecorder:
@@ -109,8 +132,5 @@ class StatusRecorder:
 
     def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
-            status = int(message["status"])
-            self.span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                self.span.set_status(Status(StatusCode.ERROR))
+            _record_status(self.span, int(message["status"]))
         return self.send(message)

@@ -174,6 +174,8 @@ def test_one_chat_with_execute_sql_is_one_trace(traced: TracedStack) -> None:
     spans = traced.otlp.wait_for(_complete)
     root = _root(spans)
     assert root is not None and root.parent_span_id == ""
+    # noted by the request-id middleware, read by the span when the request is over
+    assert root.attributes["http.response.status_code"] == 200
     trace = [s for s in spans if s.trace_id == root.trace_id]
 
     # Loop iterations are events on the request's span, not spans of their own.
@@ -193,6 +195,7 @@ def test_one_chat_with_execute_sql_is_one_trace(traced: TracedStack) -> None:
         assert gateway_span.kind == "SERVER"
         assert gateway_span.name == f"chat {MODEL}"
         assert gateway_span.attributes["gen_ai.provider.name"] == "openai"
+        assert gateway_span.attributes["http.response.status_code"] == 200
         (upstream,) = _children(trace, gateway_span)
         assert upstream.kind == "CLIENT"
         assert upstream.name == f"upstream openai/{MODEL}"
