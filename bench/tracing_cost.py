@@ -169,6 +169,13 @@ PIECE_PATCHES = {
         "_propagation.TraceHeaderWriter.__call__ = lambda self, headers: None\n"
     ),
     "log-ids": "import common.logs as _logs\n_logs.add_trace_ids = lambda _l, _m, e: e\n",
+    # spans made, recorded and ended as usual, then let go instead of queued: against the
+    # `record` split arm (queued, dropped by the export thread) it is what keeping finished
+    # spans until their batch goes costs
+    "queue": (
+        "from common.tracing.export import BoundedSpanProcessor as _Processor\n"
+        "_Processor.enqueue = lambda self, span: None\n"
+    ),
 }
 PIECES = tuple(PIECE_PATCHES)
 PATCHES = {**EXPORT_PATCHES, **PIECE_PATCHES}
