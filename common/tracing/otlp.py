@@ -5,8 +5,9 @@ serialises them: about as much CPU per span as creating the span itself, in the 
 as the requests. Writing the wire format straight from `ReadableSpan` gives the same bytes
 (field for field what `opentelemetry-exporter-otlp-proto-common` sends, checked in the
 tests) for a fraction of that. Resource and scope blocks and attribute keys are encoded once
-per encoder and reused. Each span is encoded when it ends (`encode_span`); a batch is then
-a join of their bytes (`export_request`).
+per encoder and reused. The export thread encodes a batch's spans one by one
+(`encode_span`, see `common.tracing.export`); the request is then a join of their bytes
+(`export_request`).
 
 Wire format: https://protobuf.dev/programming-guides/encoding/; the messages are
 `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest` and what it holds.
@@ -106,10 +107,8 @@ class ExportableSpan(Protocol):
 
 # A resource's or a scope's encoded block: the message's fields before the spans, and after.
 EncodedBlock = tuple[bytes, bytes]
-# A finished span as the export queue holds it: encoded when it ended (while what it reads was
-# still in the CPU's caches, and so that it is freed at once instead of waiting in the queue as
-# objects the garbage collector keeps scanning), with the blocks it is sent under. Batches
-# group spans by the identity of those blocks (`export_request`).
+# A finished span, encoded, with the blocks it is sent under. Batches group spans by the
+# identity of those blocks (`export_request`).
 EncodedSpan = tuple[EncodedBlock, EncodedBlock, bytes]
 
 
