@@ -41,6 +41,8 @@ IDLE_CONNECTION_EXPIRY = 4.0
 
 # What a certificate or handshake failure becomes instead of `httpx.ConnectError`.
 TlsFailure = Callable[[aiohttp.ClientSSLError], Exception]
+# Writes headers that come from the call's context (the trace context) into a dict.
+HeaderStamp = Callable[[dict[str, str]], None]
 
 
 @contextmanager
@@ -93,8 +95,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     is made on first use, because it must be made inside the running event loop.
 
     `default_ssl`: the verification of every host (`True`: the system CAs);
-    `tls_failure`: see `mapped_errors`. Subclasses may choose a context per URL
-    (`ssl_for`) and look at each response's head (`on_response`)."""
+    `tls_failure`: see `mapped_errors`; `stamp_headers`: called for every request, in the
+    caller's context, with a dict whose items are sent as headers too (the trace context's
+    `traceparent`): written straight into the outgoing request, a header skips httpx's
+    header model, about twenty Python calls per header and request. Subclasses may choose a
+    context per URL (`ssl_for`) and look at each response's head (`on_response`)."""
 
     def __init__(
         self,
@@ -103,8 +108,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         keepalive_expiry: float = IDLE_CONNECTION_EXPIRY,
         default_ssl: ssl.SSLContext | bool = True,
         tls_failure: TlsFailure | None = None,
+        stamp_headers: HeaderStamp | None = None,
     ) -> None:
         self._max_connections = max_connections
+        self.stamp_headers = stamp_headers
         self._keepalive_expiry = keepalive_expiry
         self._default_ssl = default_ssl
         self.tls_failure = tls_failure
@@ -145,6 +152,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         # `Headers.multi_items()` re-detects the encoding of every header on each call
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        if self.stamp_headers is not None:
+            stamped: dict[str, str] = {}
+            self.stamp_headers(stamped)
+            if stamped:
+                headers += stamped.items()
         with mapped_errors(request, self.tls_failure):
             response = await self.session.request(
                 request.method,

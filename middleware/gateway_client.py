@@ -16,7 +16,7 @@ import orjson
 
 from common.aiohttp_transport import AiohttpTransport, DirectClient
 from common.chat import ChatCompletion, ChatRequest
-from common.tracing import TraceHeaderWriter
+from common.tracing import TraceHeaderWriter, active_settings
 from middleware.context import REQUEST_ID_HEADER, current_request_id
 from middleware.errors import GatewayHTTPError, GatewayUnreachable
 from middleware.tracing import ModelCallTracing
@@ -45,17 +45,24 @@ class GatewayClient:
         client: httpx.AsyncClient | None = None,
         verify: ssl.SSLContext | None = None,
     ):
-        """`verify`: TLS verification of an https gateway_url (None: the system's CAs)."""
+        """`verify`: TLS verification of an https gateway_url (None: the system's CAs).
+
+        Each call carries the trace context on to the gateway (`traceparent`), when tracing
+        is on: our own transport writes it into the request as it goes out; into the
+        request's headers for a `client` given here."""
         self.base_url = base_url.rstrip("/")
+        trace_headers = TraceHeaderWriter() if active_settings() is not None else None
+        self._trace_headers = trace_headers if client is not None else None
         self._http = client or DirectClient(
             AiohttpTransport(
-                max_connections=512, default_ssl=verify if verify is not None else True
+                max_connections=512,
+                default_ssl=verify if verify is not None else True,
+                stamp_headers=trace_headers,
             ),
             httpx.Timeout(timeout, connect=10.0),
         )
         # parsed once: httpx would parse the string again for every call
         self._chat_url = httpx.URL(f"{self.base_url}/v1/chat/completions")
-        self._trace_headers = TraceHeaderWriter()
         self._model_calls = ModelCallTracing()
 
     async def aclose(self) -> None:
@@ -68,7 +75,8 @@ class GatewayClient:
         request_id = current_request_id()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
-        self._trace_headers(headers)
+        if self._trace_headers is not None:
+            self._trace_headers(headers)
         return headers
 
     async def _send(
