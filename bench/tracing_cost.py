@@ -16,6 +16,7 @@ ticks` the utime+stime of each service's process tree, sampled at the 10 ms tick
         [--fresh-stacks]  # every stack started again, in a shuffled order, each round
         [--one-at-a-time] # each stack loaded alone (a quiet machine), not all together
         [--without PIECE]  # a stack without one piece of tracing: that piece's share
+        [--stream]      # streamed chats (as Open WebUI sends them), not whole answers
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
