@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.asgi_status import note_response_status
+from common.asgi_status import note_response_status, noted_response_status
 from common.logs import EventLog
 from gateway.context import RequestContext, bind_context, unbind_context
 from gateway.ids import uuid4_hex
@@ -30,13 +30,11 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid4_hex()
         ctx = RequestContext(request_id=request_id, client_headers=scope["headers"])
         token = bind_context(ctx)
-        status = 500
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
-                note_response_status(scope, status)  # for the request's SERVER span
+                # read back by the access-log line below and by the request's SERVER span
+                note_response_status(scope, message["status"])
                 headers = [
                     *message.get("headers", ()),
                     (REQUEST_ID_HEADER, request_id.encode()),
@@ -52,7 +50,8 @@ class RequestContextMiddleware:
         finally:
             unbind_context(token)
             if self.access_log and scope["path"] not in _QUIET_PATHS:
-                self._log(scope, ctx, status)
+                status = noted_response_status(scope)
+                self._log(scope, ctx, 500 if status is None else status)
 
     def _log(self, scope: Scope, ctx: RequestContext, status: int) -> None:
         latency_ms = (time.perf_counter() - ctx.started) * 1000
