@@ -29,7 +29,10 @@ Model names, tokens joined by `+` (`echo+latency-50`):
 
 Scripts: POST /__fake__/script {"model", "replies": [{"text"} | {"tool_calls": [{"name",
 "arguments"}]} | {"error": {"status", "message"}}]} queues replies for that model name,
-consumed one per request; DELETE /__fake__/script clears. In process: `upstream.scripts`.
+consumed one per request; with "by_turn": true they are kept, and every conversation gets the
+reply for its turn (its model replies since its last user message: the first call of a tool
+loop `replies[0]`, the one after its tool results `replies[1]`), so concurrent conversations
+each play the script. DELETE /__fake__/script clears. In process: `upstream.scripts`.
 
 Recording: GET /__fake__/requests[?model=] lists what was received (method, path, headers,
 JSON body, time, response status, whether it completed); DELETE clears. In process:

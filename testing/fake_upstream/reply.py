@@ -27,6 +27,9 @@ class Prompt:
     stream: bool = False
     include_usage: bool = False
     last_tool_text: str = ""  # the newest tool result in the conversation (OpenAI chat only)
+    # the model's replies since the conversation's last user message: 0 for a new question, 1
+    # after one round of tool results (OpenAI chat only; a by-turn script's index)
+    turn: int = 0
 
 
 @dataclass(frozen=True, slots=True)

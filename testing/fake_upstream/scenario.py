@@ -46,7 +46,7 @@ class Scenario:
         return dataclasses.replace(reply, headers=headers)
 
     def _plan(self, prompt: Prompt, behaviour: Behaviour) -> Reply:
-        scripted = self.scripts.take(prompt.model)
+        scripted = self.scripts.take(prompt.model, prompt.turn)
         if scripted is not None:
             return self._scripted(prompt, behaviour, scripted)
         if behaviour.error is not None:

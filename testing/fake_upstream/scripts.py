@@ -2,6 +2,11 @@
 
 This is how a test says "call execute_sql, then answer with the row". When a model's queue is
 empty, requests fall back to the behaviour its name describes.
+
+A script `by_turn` is not consumed: each request gets the reply for its place in its own tool
+loop (`Prompt.turn`: the model's replies since the conversation's last user message), so many
+conversations at once each play the whole script (a load test's tool loops). A queued reply
+for the same model goes first.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ class ScriptIn(BaseModel):
 
     model: str
     replies: list[ScriptedReplyIn] = Field(min_length=1)
+    by_turn: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,26 +104,41 @@ def from_wire(reply: ScriptedReplyIn) -> ScriptedReply:
 
 
 class ScriptBook:
-    """Per-model FIFO queues. Locked because tests may script from another thread."""
+    """Per-model FIFO queues, and per-model scripts played by turn. Locked because tests may
+    script from another thread."""
 
     def __init__(self) -> None:
         self._queues: dict[str, deque[ScriptedReply]] = {}
+        self._by_turn: dict[str, tuple[ScriptedReply, ...]] = {}
         self._lock = threading.Lock()
 
     def add(self, model: str, replies: list[ScriptedReply]) -> None:
         with self._lock:
             self._queues.setdefault(model, deque()).extend(replies)
 
-    def add_wire(self, script: ScriptIn) -> None:
-        self.add(script.model, [from_wire(reply) for reply in script.replies])
+    def play_by_turn(self, model: str, replies: list[ScriptedReply]) -> None:
+        """Every conversation with `model` gets `replies[turn]`; a new script replaces the
+        model's old one."""
+        with self._lock:
+            self._by_turn[model] = tuple(replies)
 
-    def take(self, model: str) -> ScriptedReply | None:
-        if not self._queues:  # the common case, and the benchmark's: no lock needed
+    def add_wire(self, script: ScriptIn) -> None:
+        replies = [from_wire(reply) for reply in script.replies]
+        if script.by_turn:
+            self.play_by_turn(script.model, replies)
+        else:
+            self.add(script.model, replies)
+
+    def take(self, model: str, turn: int = 0) -> ScriptedReply | None:
+        """The next queued reply for `model`, else its by-turn script's reply for `turn`
+        (None past the script's end: the model's behaviour answers)."""
+        if not self._queues and not self._by_turn:  # the common case: no lock needed
             return None
         with self._lock:
             queue = self._queues.get(model)
             if not queue:
-                return None
+                script = self._by_turn.get(model, ())
+                return script[turn] if turn < len(script) else None
             reply = queue.popleft()
             if not queue:
                 del self._queues[model]
@@ -129,11 +150,13 @@ class ScriptBook:
 
     def models(self) -> list[str]:
         with self._lock:
-            return list(self._queues)
+            return list(dict.fromkeys([*self._queues, *self._by_turn]))
 
     def clear(self, model: str | None = None) -> None:
         with self._lock:
             if model is None:
                 self._queues.clear()
+                self._by_turn.clear()
             else:
                 self._queues.pop(model, None)
+                self._by_turn.pop(model, None)

@@ -55,6 +55,7 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
     prompt_chars = 0
     last_user = ""
     last_tool = ""
+    turn = 0
     for message in messages:
         if not isinstance(message, dict) or not isinstance(message.get("role"), str):
             return errors.invalid_parameter(
@@ -63,9 +64,11 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
         text = _text_of(message.get("content"))
         prompt_chars += len(text)
         if message["role"] == "user":
-            last_user = text
+            last_user, turn = text, 0
         elif message["role"] == "tool":
             last_tool = text
+        elif message["role"] == "assistant":
+            turn += 1
     tools = body.get("tools")
     names: list[str] = []
     if isinstance(tools, list):
@@ -82,6 +85,7 @@ def parse_chat(body: Any) -> Prompt | ReplyError:
         stream,
         include_usage,
         last_tool_text=last_tool,
+        turn=turn,
     )
 
 

@@ -105,6 +105,78 @@ def test_name_behaviour_still_paces_a_scripted_reply(client: OpenAI, control: ht
     assert [c.choices[0].delta.content for c in chunks[1:-1]] == ["paced ", "words ", "here"]
 
 
+def _answer_after_tool(first: object, result: str) -> list[dict[str, object]]:
+    """The conversation after `first`'s tool call and its result, as a tool loop sends it."""
+    message = first.choices[0].message  # type: ignore[attr-defined]
+    call = message.tool_calls[0]
+    return [
+        *USER,
+        message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": result},
+    ]
+
+
+def test_script_by_turn_plays_for_every_conversation(
+    client: OpenAI, control: httpx.Client
+) -> None:
+    model = "by-turn-sql-agent"
+    response = control.post(
+        "/__fake__/script",
+        json={
+            "model": model,
+            "by_turn": True,
+            "replies": [
+                {"tool_calls": [{"name": "execute_sql", "arguments": {"sql": "select 1"}}]},
+                {"text": "It is 1."},
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+
+    # Two conversations interleaved, as under load: each gets the call, then the answer.
+    firsts = [
+        client.chat.completions.create(model=model, messages=USER, tools=SQL_TOOL)
+        for _ in range(2)
+    ]
+    seconds = [
+        client.chat.completions.create(
+            model=model, messages=_answer_after_tool(first, "[[1]]"), tools=SQL_TOOL
+        )
+        for first in firsts
+    ]
+    # A new question in the same conversation starts the script over.
+    again = client.chat.completions.create(
+        model=model,
+        messages=[
+            *_answer_after_tool(firsts[0], "[[1]]"),
+            seconds[0].choices[0].message.model_dump(exclude_none=True),
+            {"role": "user", "content": "and again?"},
+        ],
+        tools=SQL_TOOL,
+    )
+    # Past the script's end, the name's behaviour answers.
+    past_end = client.chat.completions.create(
+        model=model,
+        messages=[
+            *_answer_after_tool(firsts[0], "[[1]]"),
+            {"role": "assistant", "content": "It is 1."},
+            {"role": "assistant", "content": "Anything else?"},
+        ],
+    )
+
+    for first in firsts:
+        (call,) = first.choices[0].message.tool_calls or []
+        assert call.function.name == "execute_sql"
+        assert json.loads(call.function.arguments) == {"sql": "select 1"}
+    assert [s.choices[0].message.content for s in seconds] == ["It is 1.", "It is 1."]
+    assert again.choices[0].finish_reason == "tool_calls"
+    assert past_end.choices[0].message.content == FIXED_TEXT
+    assert model in [m.id for m in client.models.list().data]
+    assert control.delete("/__fake__/script", params={"model": model}).status_code == 200
+    cleared = client.chat.completions.create(model=model, messages=USER, tools=SQL_TOOL)
+    assert cleared.choices[0].message.content == FIXED_TEXT
+
+
 def test_delete_clears_scripts(client: OpenAI, control: httpx.Client) -> None:
     model = "scripted-cleared"
     _script(control, model, [{"text": "never said"}])
