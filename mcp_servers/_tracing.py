@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from common.config import ConfigError as CommonConfigError
 from common.config import read_document
 from common.tracing import ServerSpanMiddleware, TracingKeys, start_tracing
-from common.tracing.genai import OPERATION, TOOL_NAME
+from common.tracing.genai import LANGFUSE_OBSERVATION_TYPE, OPERATION, TOOL_NAME
 from mcp_servers._config import ConfigError
 
 TRACER = "toolrelay.mcp_servers"
@@ -55,6 +55,9 @@ def describe(body: bytes) -> tuple[str, dict[str, AttributeValue]]:
     if method == "tools/call" and isinstance(tool, str):
         attributes[TOOL_NAME] = tool
         attributes[OPERATION] = "execute_tool"
+        # The caller's span of the call (the middleware's `execute_tool`) is Langfuse's tool
+        # observation; this one, inside it, is shown as a plain span: one tool per call.
+        attributes[LANGFUSE_OBSERVATION_TYPE] = "span"
         return f"{method} {tool}", attributes
     return method, attributes
 

@@ -6,13 +6,44 @@ cost start-up time that a gateway without tracing should not pay.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NonRecordingSpan
+from opentelemetry.util.types import Attributes
 
 from common.tracing.export import BoundedSpanProcessor, SpanFanout
-from common.tracing.light import LightTracer
+from common.tracing.light import LightTracer, current_span
 from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter
 from common.tracing.settings import TracingSettings
+
+
+# Libraries whose own spans repeat ours. The MCP SDK (2.x) traces every message its client
+# sends (`MCP send tools/call execute_sql`) and every one its server handles (`tools/call
+# execute_sql`), next to our tool-call span and our MCP server's span: one tool call was four
+# spans, three of them "tool" observations in Langfuse, and the server's a span for every
+# message of every session, traced caller or not. SDK spans also cost several times a light
+# one, in the middleware and in the MCP server.
+REPEATED_INSTRUMENTATION = frozenset({"mcp-python-sdk"})
+
+
+class SilentTracer(trace.NoOpTracer):
+    """The tracer of a library in `REPEATED_INSTRUMENTATION`: its spans are not recorded and
+    change nothing. The API's no-op tracer would make a copy of the current span current
+    inside, so our log lines there would name the caller's span, not ours; here the context
+    stays as it is, and what the library propagates (the MCP SDK's `_meta.traceparent`)
+    names our span."""
+
+    # The API's return type is a private class; this is a plain context manager, as used.
+    @contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self, name: str, *args: Any, **kwargs: Any
+    ) -> Iterator[trace.Span]:
+        yield NonRecordingSpan(current_span().get_span_context())
 
 
 class ToolrelayTracerProvider(TracerProvider):
@@ -41,6 +72,19 @@ class ToolrelayTracerProvider(TracerProvider):
         # Light spans end into `fanout.finish`, SDK spans into its `on_end`.
         self.fanout = SpanFanout(self.processors)
         self.add_span_processor(self.fanout)
+
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Attributes = None,
+    ) -> trace.Tracer:
+        if instrumenting_module_name in REPEATED_INSTRUMENTATION:
+            return SilentTracer()
+        return super().get_tracer(
+            instrumenting_module_name, instrumenting_library_version, schema_url, attributes
+        )
 
     def light_tracer(self, name: str) -> LightTracer:
         tracer = self._light_tracers.get(name)
