@@ -17,6 +17,7 @@ ticks` the utime+stime of each service's process tree, sampled at the 10 ms tick
         [--one-at-a-time] # each stack loaded alone (a quiet machine), not all together
         [--without PIECE]  # a stack without one piece of tracing: that piece's share
         [--stream]      # streamed chats (as Open WebUI sends them), not whole answers
+        [--tools]       # the issue's chat: one execute_sql call on the postgres MCP server
 
 For each round the ratio of CPU per request `on / off` is the overhead of tracing; the
 report is the median of the per-round ratios with their spread (min .. max). `on2 / on`
@@ -24,6 +25,13 @@ report is the median of the per-round ratios with their spread (min .. max). `on
 smaller than its spread is not resolved. `base / off` is the overhead of the baseline's
 tracing, measured in the same rounds. On the middleware path each service's own share is
 shown too (its middleware, its gateway: each against the same service with tracing off).
+
+`--tools` measures the chat that tracing's acceptance traces: each stack gets its own postgres
+MCP server (on the services' CPU, its CPU counted with theirs), the middleware offers its tools
+to the model, and the fake upstream plays a script by turn: `execute_sql` (`SELECT 1`, on the
+local PostgreSQL) first, then a short answer. One chat is then the middleware's request, two
+model calls with their gateway requests and upstream attempts, and the tool call with the
+server's own span: 9 spans across three services.
 
 `--split` adds two stacks that do less, so the overhead splits into its parts (each as a
 share of off's CPU; they add up to on/off): `record` (spans made, queued and handed to the
@@ -77,6 +85,17 @@ from tests.support.processes import ServiceProcess, free_port, start_service
 REPO = Path(__file__).resolve().parent.parent
 MASTER_KEY = "sk-bench-tracing"
 MODEL = "size-200"
+# `--tools`: the model that calls execute_sql once, then answers (a by-turn script)
+TOOL_MODEL = "bench-sql"
+TOOL_SCRIPT = {
+    "model": TOOL_MODEL,
+    "by_turn": True,
+    "replies": [
+        {"tool_calls": [{"name": "execute_sql", "arguments": {"sql": "SELECT 1"}}]},
+        {"text": "The query returned one row: 1."},
+    ],
+}
+POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PACKAGES = ("common", "gateway", "middleware", "mcp_servers", "testing", "toolrelay")
 SERVICE_CPU = 0
 LOAD_CPU = 1
@@ -87,17 +106,22 @@ class Stack:
     name: str
     gateway: ServiceProcess
     middleware: ServiceProcess
+    mcp: ServiceProcess | None = None  # with `--tools`: the postgres MCP server
 
-    def cpu(self, scheduled: bool = False) -> tuple[float, float]:
-        """CPU seconds so far of the gateway's and the middleware's process trees: from
-        /proc's tick-sampled utime+stime, or (`scheduled`) the scheduler's exact clock."""
-        pids = (self.gateway.process.pid, self.middleware.process.pid)
-        if scheduled:
-            return scheduled_cpu_seconds(pids[0]), scheduled_cpu_seconds(pids[1])
-        return sample(pids[0]).cpu_seconds, sample(pids[1]).cpu_seconds
+    def cpu(self, scheduled: bool = False) -> tuple[float, float, float]:
+        """CPU seconds so far of the gateway's, the middleware's and the MCP server's (0
+        without one) process trees: from /proc's tick-sampled utime+stime, or (`scheduled`)
+        the scheduler's exact clock."""
+        processes = (self.gateway, self.middleware, self.mcp)
+        pids = [p.process.pid if p is not None else None for p in processes]
+        read = scheduled_cpu_seconds if scheduled else (lambda pid: sample(pid).cpu_seconds)
+        gateway, middleware, mcp = (read(pid) if pid is not None else 0.0 for pid in pids)
+        return gateway, middleware, mcp
 
     def stop(self) -> None:
         self.middleware.stop()
+        if self.mcp is not None:
+            self.mcp.stop()
         self.gateway.stop()
 
 
@@ -182,18 +206,32 @@ PIECES = tuple(PIECE_PATCHES)
 PATCHES = {**EXPORT_PATCHES, **PIECE_PATCHES}
 
 
-def toolrelay_args(source: Path | None, *args: str, export: str | None = None) -> list[str]:
-    """`python -m toolrelay ...`; with `source`, its packages first on sys.path; with
-    `export`, the service patched with `PATCHES[export]` (an export arm or a piece left out)."""
+def toolrelay_args(
+    source: Path | None, *args: str, export: str | None = None, module: str = "toolrelay"
+) -> list[str]:
+    """`python -m toolrelay ...` (or another `module`); with `source`, its packages first on
+    sys.path; with `export`, the service patched with `PATCHES[export]` (an export arm or a
+    piece left out)."""
     if source is None and export is None:
-        return ["-m", "toolrelay", *args]
+        return ["-m", module, *args]
     boot = "import runpy, sys\n"
     if source is not None:
         boot += f"sys.path.insert(0, {str(source)!r})\n"
     if export is not None:
         boot += PATCHES[export]
-    boot += "sys.argv[0] = 'toolrelay'\nrunpy.run_module('toolrelay', run_name='__main__')\n"
+    boot += f"sys.argv[0] = {module!r}\nrunpy.run_module({module!r}, run_name='__main__')\n"
     return ["-c", boot, *args]
+
+
+def _model_entry(name: str, upstream: str) -> dict[str, Any]:
+    return {
+        "model_name": name,
+        "litellm_params": {
+            "model": f"openai/{name}",
+            "api_base": f"{upstream}/v1",
+            "api_key": "fake",
+        },
+    }
 
 
 def start_stack(
@@ -203,6 +241,7 @@ def start_stack(
     env: dict[str, str],
     source: Path | None,
     export: str | None = None,
+    tools: bool = False,
 ) -> Stack:
     # Each stack its own data directory: a shared SQLite file and spend journal would make
     # the stacks wait on each other, unevenly.
@@ -210,16 +249,7 @@ def start_stack(
     gateway_file = _write(
         logs / f"{name}-gateway.yaml",
         {
-            "model_list": [
-                {
-                    "model_name": MODEL,
-                    "litellm_params": {
-                        "model": f"openai/{MODEL}",
-                        "api_base": f"{upstream}/v1",
-                        "api_key": "fake",
-                    },
-                }
-            ],
+            "model_list": [_model_entry(MODEL, upstream), _model_entry(TOOL_MODEL, upstream)],
             "general_settings": {"master_key": MASTER_KEY},
         },
     )
@@ -231,24 +261,48 @@ def start_stack(
         ),
         port=port, log_dir=logs, env=env, timeout=60,
     )  # fmt: skip
-    middleware_file = _write(
-        logs / f"{name}-middleware.yaml",
-        {
-            "general_settings": {"master_key": MASTER_KEY},
-            "middleware_settings": {"gateway_url": gateway.url},
-            "storage": {"local_dir": str(logs / f"{name}-artifacts")},
-        },
-    )
+    mcp = None
+    middleware_config: dict[str, Any] = {
+        "general_settings": {"master_key": MASTER_KEY},
+        "middleware_settings": {"gateway_url": gateway.url},
+        "storage": {"local_dir": str(logs / f"{name}-artifacts")},
+    }
+    if tools:
+        mcp_file = _write(
+            logs / f"{name}-postgres.yaml",
+            {"mcp_server_settings": {"postgres": {"dsn": POSTGRES_DSN}}},
+        )
+        port = free_port()
+        try:
+            mcp = start_service(
+                f"{name}-postgres-mcp",
+                toolrelay_args(
+                    source, "postgres", "--config", str(mcp_file), "--port", str(port),
+                    export=export, module="mcp_servers.cli",
+                ),
+                port=port, log_dir=logs, env=env, timeout=60, health_path="/healthz",
+            )  # fmt: skip
+        except BaseException:
+            gateway.stop()
+            raise
+        middleware_config["mcp_servers"] = {"postgres": {"url": f"{mcp.url}/mcp"}}
+    middleware_file = _write(logs / f"{name}-middleware.yaml", middleware_config)
     port = free_port()
-    middleware = start_service(
-        f"{name}-middleware",
-        toolrelay_args(
-            source, "middleware", "--config", str(middleware_file), "--port", str(port),
-            export=export,
-        ),
-        port=port, log_dir=logs, env=env, timeout=60,
-    )  # fmt: skip
-    return Stack(name, gateway, middleware)
+    try:
+        middleware = start_service(
+            f"{name}-middleware",
+            toolrelay_args(
+                source, "middleware", "--config", str(middleware_file), "--port", str(port),
+                export=export,
+            ),
+            port=port, log_dir=logs, env=env, timeout=60,
+        )  # fmt: skip
+    except BaseException:
+        for started in (mcp, gateway):
+            if started is not None:
+                started.stop()
+        raise
+    return Stack(name, gateway, middleware, mcp)
 
 
 class CountingReceiver:
@@ -296,8 +350,10 @@ def running_receiver() -> Iterator[tuple[str, CountingReceiver]]:
         server.server_close()
 
 
-async def send(url: str, count: int, concurrency: int, stream: bool = False) -> None:
-    body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}]}
+async def send(
+    url: str, count: int, concurrency: int, stream: bool = False, model: str = MODEL
+) -> None:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "hello"}]}
     if stream:  # as Open WebUI asks: the answer as server-sent events, usage at the end
         body.update(stream=True, stream_options={"include_usage": True})
     headers = {"authorization": f"Bearer {MASTER_KEY}"}
@@ -322,8 +378,10 @@ def measure(
     one_at_a_time: random.Random | None = None,
     settle: float = 0.0,
     stream: bool = False,
-) -> list[tuple[float, float]]:
-    """CPU microseconds per request of each stack's gateway and middleware over one round.
+    model: str = MODEL,
+) -> list[tuple[float, float, float]]:
+    """CPU microseconds per request of each stack's gateway, middleware and MCP server (0
+    without one) over one round.
     By default the stacks take their requests at the same time, so each sees the same
     machine: on a shared machine the CPU a request costs rises and falls with the load
     around it, and stacks measured one after the other would differ by that alone. With
@@ -346,25 +404,31 @@ def measure(
         before = [stack.cpu(scheduled) for stack in stacks]
 
         async def all_stacks() -> None:
-            await asyncio.gather(*(send(url, count, concurrency, stream) for url in urls))
+            await asyncio.gather(*(send(url, count, concurrency, stream, model) for url in urls))
 
         asyncio.run(all_stacks())
         time.sleep(settle)
         after = [stack.cpu(scheduled) for stack in stacks]
     else:
-        before, after = [(0.0, 0.0)] * len(stacks), [(0.0, 0.0)] * len(stacks)
+        before, after = [(0.0, 0.0, 0.0)] * len(stacks), [(0.0, 0.0, 0.0)] * len(stacks)
         order = list(range(len(stacks)))
         one_at_a_time.shuffle(order)
         for i in order:
             time.sleep(settle)
             before[i] = stacks[i].cpu(scheduled)
-            asyncio.run(send(urls[i], count, concurrency, stream))
+            asyncio.run(send(urls[i], count, concurrency, stream, model))
             time.sleep(settle)
             after[i] = stacks[i].cpu(scheduled)
     return [
-        ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6)
+        ((a[0] - b[0]) / count * 1e6, (a[1] - b[1]) / count * 1e6, (a[2] - b[2]) / count * 1e6)
         for a, b in zip(after, before, strict=True)
     ]
+
+
+def _model_of(path: str, chat_model: str) -> str:
+    """The model a path's chats ask for: `--tools`' scripted one through the middleware only
+    (the gateway alone has no tools to offer it)."""
+    return chat_model if path == "middleware" else MODEL
 
 
 def pin(cpu: int, usable: set[int]) -> None:
@@ -454,6 +518,12 @@ def main() -> None:
         help="streamed chats (`stream: true` with usage, as Open WebUI sends them) instead of "
         "single JSON answers",
     )
+    parser.add_argument(
+        "--tools",
+        action="store_true",
+        help="chats with one tool call: a postgres MCP server in every stack, the model calls "
+        "execute_sql once, then answers (the middleware path)",
+    )
     args = parser.parse_args()
     paths = args.paths.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as tmp:
@@ -467,6 +537,10 @@ def main() -> None:
             "fake-upstream", command_args(port, record_limit=1), port=port, log_dir=logs,
             health_path="/health",
         )  # fmt: skip
+        chat_model = MODEL
+        if args.tools:
+            httpx.post(f"{upstream.url}/__fake__/script", json=TOOL_SCRIPT).raise_for_status()
+            chat_model = TOOL_MODEL
         stacks: list[Stack] = []
         with running_receiver() as (receiver_url, receiver):
             try:
@@ -495,7 +569,9 @@ def main() -> None:
                     try:
                         for i in order:
                             name, env, code, export = configs[i]
-                            started[i] = start_stack(name, upstream.url, logs, env, code, export)
+                            started[i] = start_stack(
+                                name, upstream.url, logs, env, code, export, args.tools
+                            )
                     except BaseException:
                         for stack in started.values():
                             stack.stop()
@@ -504,7 +580,7 @@ def main() -> None:
                     for path in paths:  # warm-up: connection pools, first-call imports
                         measure(
                             list(started.values()), path, 200, args.concurrency,
-                            stream=args.stream,
+                            stream=args.stream, model=_model_of(path, chat_model),
                         )  # fmt: skip
                     return [started[i] for i in range(len(configs))]
 
@@ -524,17 +600,18 @@ def main() -> None:
                             stacks, path, args.requests, args.concurrency,
                             args.clock == "scheduled",
                             random.Random(round_number) if args.one_at_a_time else None,
-                            args.settle, args.stream,
+                            args.settle, args.stream, _model_of(path, chat_model),
                         )  # fmt: skip
-                        for stack, (gateway, middleware) in zip(stacks, costs, strict=True):
-                            # the gateway path counts the gateway alone (the middleware idles)
-                            total = gateway + middleware if path == "middleware" else gateway
+                        for stack, (gateway, middleware, mcp) in zip(stacks, costs, strict=True):
+                            # the gateway path counts the gateway alone (the others idle)
+                            total = gateway + middleware + mcp if path == "middleware" else gateway
                             results.setdefault((stack.name, path), []).append(total)
                             if path == "middleware":  # each service's share, for the split
-                                results.setdefault((stack.name, "mw:gateway"), []).append(gateway)
-                                results.setdefault((stack.name, "mw:middleware"), []).append(
-                                    middleware
-                                )
+                                shares = {"mw:gateway": gateway, "mw:middleware": middleware}
+                                if args.tools:
+                                    shares["mw:mcp"] = mcp
+                                for share, cost in shares.items():
+                                    results.setdefault((stack.name, share), []).append(cost)
             finally:
                 for stack in stacks:
                     stack.stop()
@@ -542,7 +619,8 @@ def main() -> None:
             spans = receiver.spans
     print(
         f"requests per stack, path and round {args.requests}, rounds {args.rounds}, "
-        f"concurrency {args.concurrency}, {'streamed' if args.stream else 'not streamed'}, clock {args.clock}, settle {args.settle:g} s, stacks "
+        f"concurrency {args.concurrency}, {'streamed' if args.stream else 'not streamed'}, "
+        f"{'one execute_sql call per chat, ' if args.tools else ''}clock {args.clock}, settle {args.settle:g} s, stacks "
         f"{'one at a time' if args.one_at_a_time else 'together'} on CPU {services_on}, load "
         f"on CPU {sorted(os.sched_getaffinity(0))}; spans received: {spans}; "
         "load average "
@@ -565,14 +643,14 @@ def main() -> None:
     print("| path | off CPU us/req | on CPU us/req | " + " | ".join(a[2] for a in arms) + " |")
     print("|---" * (3 + len(arms)) + "|")
     labels = {
-        "middleware": "middleware + gateway",
+        "middleware": "middleware + gateway" + (" + postgres MCP" if args.tools else ""),
         "mw:middleware": "(its middleware)",
         "mw:gateway": "(its gateway)",
+        "mw:mcp": "(its postgres MCP server)",
         "gateway": "gateway alone",
     }
-    rows = [p for path in paths for p in (
-        [path, "mw:middleware", "mw:gateway"] if path == "middleware" else [path]
-    )]  # fmt: skip
+    shares = ["mw:middleware", "mw:gateway", *(["mw:mcp"] if args.tools else [])]
+    rows = [p for path in paths for p in ([path, *shares] if path == "middleware" else [path])]
     for path in rows:
         off = results[("off", path)]
         cells = [f"{statistics.median(off):.0f}", f"{statistics.median(results[('on', path)]):.0f}"]
