@@ -21,7 +21,6 @@ from common.tracing.light import LightTracer, current_span
 from common.tracing.otlp import OtlpEncoder, OtlpHttpSpanExporter
 from common.tracing.settings import TracingSettings
 
-
 # Libraries whose own spans repeat ours. The MCP SDK (2.x) traces every message its client
 # sends (`MCP send tools/call execute_sql`) and every one its server handles (`tools/call
 # execute_sql`), next to our tool-call span and our MCP server's span: one tool call was four

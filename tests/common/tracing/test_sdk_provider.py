@@ -43,7 +43,9 @@ def test_mcp_sdk_spans_are_not_recorded_and_carry_our_span_on() -> None:
         provider.shutdown()
     context = ours.get_span_context()
     flags = int(context.trace_flags)
-    assert carrier["traceparent"] == f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"
+    assert (
+        carrier["traceparent"] == f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags:02x}"
+    )
     assert sorted(s.name for s in spans) == ["execute_tool execute_sql", "other"]
     (child,) = [s for s in spans if s.name == "other"]
     assert child.parent_span_id == f"{context.span_id:016x}"

@@ -116,9 +116,7 @@ def _answer_after_tool(first: object, result: str) -> list[dict[str, object]]:
     ]
 
 
-def test_script_by_turn_plays_for_every_conversation(
-    client: OpenAI, control: httpx.Client
-) -> None:
+def test_script_by_turn_plays_for_every_conversation(client: OpenAI, control: httpx.Client) -> None:
     model = "by-turn-sql-agent"
     response = control.post(
         "/__fake__/script",
@@ -135,8 +133,7 @@ def test_script_by_turn_plays_for_every_conversation(
 
     # Two conversations interleaved, as under load: each gets the call, then the answer.
     firsts = [
-        client.chat.completions.create(model=model, messages=USER, tools=SQL_TOOL)
-        for _ in range(2)
+        client.chat.completions.create(model=model, messages=USER, tools=SQL_TOOL) for _ in range(2)
     ]
     seconds = [
         client.chat.completions.create(
