@@ -6,6 +6,7 @@ most, and each service's CPU per request by thread (the event loop, the others: 
 export thread among them), from the scheduler's per-thread clock.
 
     uv run python bench/tracing_calls.py [--requests 2000] [--top 40] [--ref COMMIT] [--stream]
+        [--tools]  # one execute_sql call per chat (as tracing_cost.py's): the MCP server too
 
 Counts are exact; cProfile's timings are not used (it slows every call it counts). Each
 call that tracing adds costs, in a service under load, about what the request's average
@@ -23,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,6 +76,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--ref", help="the code at this ref (default: the work tree)")
     parser.add_argument("--stream", action="store_true", help="streamed chats, as Open WebUI's")
+    parser.add_argument(
+        "--tools", action="store_true", help="one execute_sql call per chat (postgres MCP server)"
+    )
     args = parser.parse_args()
     tracing_cost.PATCHES[PROFILED] = PROFILE_BOOT
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp:
@@ -86,6 +92,12 @@ def main() -> None:
             health_path="/health",
         )  # fmt: skip
         env = {"BENCH_CALLS_DIR": tmp}
+        model = tracing_cost.TOOL_MODEL if args.tools else tracing_cost.MODEL
+        if args.tools:
+            httpx.post(
+                f"{upstream.url}/__fake__/script", json=tracing_cost.TOOL_SCRIPT
+            ).raise_for_status()
+        roles = ("middleware", "gateway", *(("mcp",) if args.tools else ()))
         stacks = []
         with running_receiver() as (receiver_url, _):
             try:
@@ -95,23 +107,38 @@ def main() -> None:
                     ("on", {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver_url}),
                 ):
                     stacks.append(
-                        start_stack(name, upstream.url, logs, {**env, **extra}, source, PROFILED)
+                        start_stack(
+                            name,
+                            upstream.url,
+                            logs,
+                            {**env, **extra},
+                            source,
+                            PROFILED,
+                            args.tools,
+                        )
                     )
                 pin(tracing_cost.LOAD_CPU, usable)
-                measure(stacks, "middleware", 300, args.concurrency, stream=args.stream)  # warm-up
+                measure(
+                    stacks, "middleware", 300, args.concurrency, stream=args.stream, model=model
+                )  # warm-up
                 services = {
                     (stack.name, role): process.process.pid
                     for stack in stacks
                     for role, process in (
                         ("middleware", stack.middleware),
                         ("gateway", stack.gateway),
+                        ("mcp", stack.mcp),
                     )
+                    if process is not None
                 }
                 for pid in services.values():
                     os.kill(pid, signal.SIGUSR2)
                 time.sleep(1)
                 before = {key: thread_cpu_ns(pid) for key, pid in services.items()}
-                measure(stacks, "middleware", args.requests, args.concurrency, stream=args.stream)
+                measure(
+                    stacks, "middleware", args.requests, args.concurrency, stream=args.stream,
+                    model=model,
+                )  # fmt: skip
                 time.sleep(6)  # the export thread's last batch of the round
                 after = {key: thread_cpu_ns(pid) for key, pid in services.items()}
                 for pid in services.values():
@@ -126,7 +153,7 @@ def main() -> None:
                 for stack in stacks:
                     stack.stop()
                 upstream.stop()
-        for role in ("middleware", "gateway"):
+        for role in roles:
             print(f"## {role}")
             for name in ("off", "on"):
                 pid = services[(name, role)]
