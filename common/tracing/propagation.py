@@ -105,7 +105,11 @@ def context_from_scope(scope: Scope) -> Context:
 
 
 def has_trace_parent(scope: Scope) -> bool:
-    return any(name == b"traceparent" for name, _ in scope["headers"])
+    # a loop, not `any` over a generator: one resumption per header of every MCP request
+    for name, _ in scope["headers"]:  # noqa: SIM110
+        if name == b"traceparent":
+            return True
+    return False
 
 
 def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
