@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_servers._tracing import add_tracing
+from mcp_servers._tracing import add_tracing, drop_sdk_spans
 
 logger = structlog.get_logger(__name__)
 
@@ -149,6 +149,7 @@ def build_http_app(
     if auth_token:
         app.add_middleware(BearerAuthMiddleware, token=auth_token)
     add_tracing(app, server.name)
+    drop_sdk_spans(server)
     return app
 
 

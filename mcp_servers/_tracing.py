@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from mcp.server._otel import OpenTelemetryMiddleware
+from mcp.server.mcpserver import MCPServer
 from opentelemetry import trace
 from opentelemetry.util.types import AttributeValue
 from starlette.applications import Starlette
@@ -93,6 +95,17 @@ class McpSpanNaming:
             return message
 
         await self.app(scope, peeking_receive, send)
+
+
+def drop_sdk_spans(server: MCPServer[Any]) -> None:
+    """Take the MCP SDK's own span middleware out of `server`'s chain, as the SDK says to opt
+    out. Our ASGI span covers each traced request; the SDK's spans are not recorded anyway
+    (`common.tracing.sdk_provider.REPEATED_INSTRUMENTATION`), but its middleware would still
+    run for every message, traced or not, tracing on or off: the `_meta` carrier read by the
+    propagators, a context switch, an attributes dict."""
+    server.middleware[:] = [
+        layer for layer in server.middleware if not isinstance(layer, OpenTelemetryMiddleware)
+    ]
 
 
 def add_tracing(app: Starlette, server_name: str) -> None:

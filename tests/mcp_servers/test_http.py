@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
+from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
@@ -77,6 +78,22 @@ async def test_tool_call_over_each_transport(open_url: str, transport: Transport
         result = await client.call_tool("add", {"a": 2, "b": 40})
     assert not result.is_error
     assert result.structured_content == {"result": 42}
+
+
+def test_the_sdk_span_middleware_is_dropped_and_the_rest_kept() -> None:
+    server = _tiny_server()
+
+    async def observer(ctx: Any, call_next: Any) -> Any:
+        return await call_next(ctx)
+
+    server.middleware.append(observer)
+    assert any(isinstance(m, OpenTelemetryMiddleware) for m in server.middleware)
+
+    build_http_app(server)
+
+    # our ASGI span covers traced requests; the SDK's would run for every message
+    assert not [m for m in server.middleware if isinstance(m, OpenTelemetryMiddleware)]
+    assert observer in server.middleware
 
 
 def test_lifespan_entered_and_health_reports(open_url: str, resources: Resources) -> None:
