@@ -7,7 +7,7 @@ The spans are light spans (`common.tracing.light`) on the process's tracer provi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 
 import httpx2
@@ -17,10 +17,10 @@ from common.chat import ChatRequest
 from common.config import ConfigDocument
 from common.tracing import (
     NO_SPAN,
+    TraceHeaderWriter,
     TracingKeys,
     active_settings,
     genai,
-    inject_trace_headers,
     start_tracing,
 )
 from common.tracing.light import LightSpan, current_span, light_tracer
@@ -37,13 +37,23 @@ def start_middleware_tracing(document: ConfigDocument) -> object | None:
     )
 
 
-async def stamp_trace_headers(request: httpx2.Request) -> None:
-    """httpx2 request hook for the MCP HTTP client. The MCP SDK sends each message in its
-    sender's context, so the current span here is the tool call's."""
-    carrier: dict[str, str] = {}
-    inject_trace_headers(carrier)
-    for name, value in carrier.items():
-        request.headers[name] = value
+RequestHook = Callable[[httpx2.Request], Awaitable[None]]
+
+
+def trace_header_hooks() -> list[RequestHook]:
+    """httpx2 request hooks for an MCP HTTP client: `traceparent` (and `tracestate`) from the
+    current span, written as our other clients write it (`TraceHeaderWriter`), when tracing
+    is on; none when it is off, where the propagators would only find nothing to write. The
+    MCP SDK sends each message in its sender's context, so the current span here is the tool
+    call's. Called when a client is made, after `serve()` installed the provider."""
+    if active_settings() is None:
+        return []
+    write = TraceHeaderWriter()
+
+    async def stamp_trace_headers(request: httpx2.Request) -> None:
+        write(request.headers)
+
+    return [stamp_trace_headers]
 
 
 def mark_iteration(number: int) -> None:

@@ -13,7 +13,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from middleware.config_sections import McpServerEntry
 from middleware.context import REQUEST_ID_HEADER, current_request_id
-from middleware.tracing import stamp_trace_headers
+from middleware.tracing import trace_header_hooks
 
 
 def server_headers(entry: McpServerEntry) -> dict[str, str]:
@@ -45,7 +45,7 @@ def http_client(
     return httpx2.AsyncClient(
         headers=server_headers(entry),
         timeout=httpx2.Timeout(timeout, read=max(timeout, 300.0)),
-        event_hooks={"request": [_stamp_request_id, stamp_trace_headers]},
+        event_hooks={"request": [_stamp_request_id, *trace_header_hooks()]},
         verify=verify if verify is not None else True,
     )
 
