@@ -80,6 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.procstat import sample, scheduled_cpu_seconds
 from testing.fake_upstream import command_args
+from tests.middleware.stack import gateway_config
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 REPO = Path(__file__).resolve().parent.parent
@@ -223,17 +224,6 @@ def toolrelay_args(
     return ["-c", boot, *args]
 
 
-def _model_entry(name: str, upstream: str) -> dict[str, Any]:
-    return {
-        "model_name": name,
-        "litellm_params": {
-            "model": f"openai/{name}",
-            "api_base": f"{upstream}/v1",
-            "api_key": "fake",
-        },
-    }
-
-
 def start_stack(
     name: str,
     upstream: str,
@@ -249,7 +239,7 @@ def start_stack(
     gateway_file = _write(
         logs / f"{name}-gateway.yaml",
         {
-            "model_list": [_model_entry(MODEL, upstream), _model_entry(TOOL_MODEL, upstream)],
+            **gateway_config(upstream, [MODEL, TOOL_MODEL]),
             "general_settings": {"master_key": MASTER_KEY},
         },
     )
@@ -649,8 +639,8 @@ def main() -> None:
         "mw:mcp": "(its postgres MCP server)",
         "gateway": "gateway alone",
     }
-    shares = ["mw:middleware", "mw:gateway", *(["mw:mcp"] if args.tools else [])]
-    rows = [p for path in paths for p in ([path, *shares] if path == "middleware" else [path])]
+    share_rows = ["mw:middleware", "mw:gateway", *(["mw:mcp"] if args.tools else [])]
+    rows = [p for path in paths for p in ([path, *share_rows] if path == "middleware" else [path])]
     for path in rows:
         off = results[("off", path)]
         cells = [f"{statistics.median(off):.0f}", f"{statistics.median(results[('on', path)]):.0f}"]
