@@ -243,14 +243,23 @@ def start_stack(
             "general_settings": {"master_key": MASTER_KEY},
         },
     )
-    port = free_port()
-    gateway = start_service(
-        f"{name}-gateway",
-        toolrelay_args(
-            source, "gateway", "--config", str(gateway_file), "--port", str(port), export=export
-        ),
-        port=port, log_dir=logs, env=env, timeout=60,
-    )  # fmt: skip
+
+    def start(
+        part: str,
+        config: Path,
+        command: str,
+        module: str = "toolrelay",
+        health_path: str = "/health/liveliness",
+    ) -> ServiceProcess:
+        """One service of the stack: `python -m <module> <command> --config ... --port ...`."""
+        port = free_port()
+        args = (command, "--config", str(config), "--port", str(port))
+        return start_service(
+            f"{name}-{part}", toolrelay_args(source, *args, export=export, module=module),
+            port=port, log_dir=logs, env=env, timeout=60, health_path=health_path,
+        )  # fmt: skip
+
+    gateway = start("gateway", gateway_file, "gateway")
     mcp = None
     middleware_config: dict[str, Any] = {
         "general_settings": {"master_key": MASTER_KEY},
@@ -262,31 +271,18 @@ def start_stack(
             logs / f"{name}-postgres.yaml",
             {"mcp_server_settings": {"postgres": {"dsn": POSTGRES_DSN}}},
         )
-        port = free_port()
         try:
-            mcp = start_service(
-                f"{name}-postgres-mcp",
-                toolrelay_args(
-                    source, "postgres", "--config", str(mcp_file), "--port", str(port),
-                    export=export, module="mcp_servers.cli",
-                ),
-                port=port, log_dir=logs, env=env, timeout=60, health_path="/healthz",
+            mcp = start(
+                "postgres-mcp", mcp_file, "postgres", module="mcp_servers.cli",
+                health_path="/healthz",
             )  # fmt: skip
         except BaseException:
             gateway.stop()
             raise
         middleware_config["mcp_servers"] = {"postgres": {"url": f"{mcp.url}/mcp"}}
     middleware_file = _write(logs / f"{name}-middleware.yaml", middleware_config)
-    port = free_port()
     try:
-        middleware = start_service(
-            f"{name}-middleware",
-            toolrelay_args(
-                source, "middleware", "--config", str(middleware_file), "--port", str(port),
-                export=export,
-            ),
-            port=port, log_dir=logs, env=env, timeout=60,
-        )  # fmt: skip
+        middleware = start("middleware", middleware_file, "middleware")
     except BaseException:
         for started in (mcp, gateway):
             if started is not None:
