@@ -81,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.procstat import sample, scheduled_cpu_seconds
 from testing.fake_upstream import command_args
 from tests.middleware.stack import gateway_config
+from tests.support.components import POSTGRES_DSN
 from tests.support.processes import ServiceProcess, free_port, start_service
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,7 +97,6 @@ TOOL_SCRIPT = {
         {"text": "The query returned one row: 1."},
     ],
 }
-POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 PACKAGES = ("common", "gateway", "middleware", "mcp_servers", "testing", "toolrelay")
 SERVICE_CPU = 0
 LOAD_CPU = 1
@@ -266,22 +266,18 @@ def start_stack(
         "middleware_settings": {"gateway_url": gateway.url},
         "storage": {"local_dir": str(logs / f"{name}-artifacts")},
     }
-    if tools:
-        mcp_file = _write(
-            logs / f"{name}-postgres.yaml",
-            {"mcp_server_settings": {"postgres": {"dsn": POSTGRES_DSN}}},
-        )
-        try:
+    try:
+        if tools:
+            mcp_file = _write(
+                logs / f"{name}-postgres.yaml",
+                {"mcp_server_settings": {"postgres": {"dsn": POSTGRES_DSN}}},
+            )
             mcp = start(
                 "postgres-mcp", mcp_file, "postgres", module="mcp_servers.cli",
                 health_path="/healthz",
             )  # fmt: skip
-        except BaseException:
-            gateway.stop()
-            raise
-        middleware_config["mcp_servers"] = {"postgres": {"url": f"{mcp.url}/mcp"}}
-    middleware_file = _write(logs / f"{name}-middleware.yaml", middleware_config)
-    try:
+            middleware_config["mcp_servers"] = {"postgres": {"url": f"{mcp.url}/mcp"}}
+        middleware_file = _write(logs / f"{name}-middleware.yaml", middleware_config)
         middleware = start("middleware", middleware_file, "middleware")
     except BaseException:
         for started in (mcp, gateway):
